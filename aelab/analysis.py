@@ -1,0 +1,72 @@
+"""Measurements on a trained model: codes, reconstructions, per-sample errors, projections, probes."""
+from __future__ import annotations
+
+import numpy as np
+import torch
+
+from aelab.model import Autoencoder
+
+
+@torch.no_grad()
+def encode(model: Autoencoder, x: torch.Tensor, chunk: int = 8192) -> np.ndarray:
+    """Codes of x: (N, D) -> (N, k) numpy (a VAE gives its mean code)."""
+    model.eval()
+    device = next(model.parameters()).device
+    return torch.cat([model.encode(x[i:i + chunk].to(device)).cpu() for i in range(0, len(x), chunk)]).numpy()
+
+
+@torch.no_grad()
+def reconstruct(model: Autoencoder, x: torch.Tensor, chunk: int = 8192) -> torch.Tensor:
+    """Reconstructions of x: (N, D) -> (N, D) on the CPU."""
+    model.eval()
+    device = next(model.parameters()).device
+    return torch.cat([model(x[i:i + chunk].to(device)).cpu() for i in range(0, len(x), chunk)])
+
+
+@torch.no_grad()
+def decode(model: Autoencoder, z: np.ndarray | torch.Tensor) -> torch.Tensor:
+    """Decode codes: (N, k) -> (N, D) on the CPU."""
+    model.eval()
+    device = next(model.parameters()).device
+    return model.decode(torch.as_tensor(np.asarray(z), dtype=torch.float32, device=device)).cpu()
+
+
+def per_sample_error(x: torch.Tensor, recon: torch.Tensor) -> np.ndarray:
+    """Mean squared error of each sample: (N, D), (N, D) -> (N,)."""
+    return ((x - recon) ** 2).mean(dim=1).numpy()
+
+
+def pca(points: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+    """Project (N, d) onto its first k principal directions: returns (N, k) scores and explained-variance ratios."""
+    centered = points - points.mean(axis=0, keepdims=True)
+    k = min(k, points.shape[1], max(len(points) - 1, 1))
+    _, s, vt = np.linalg.svd(centered, full_matrices=False)  # s: singular values, vt: (d, d) directions
+    var = s ** 2
+    ratio = var / var.sum() if var.sum() > 0 else np.zeros_like(var)
+    return centered @ vt[:k].T, ratio[:k]
+
+
+def project(codes: np.ndarray, dims: int) -> tuple[np.ndarray, str]:
+    """Codes ready to plot in `dims` (2 or 3) dimensions: raw when they fit, PCA otherwise."""
+    k = codes.shape[1]
+    if k <= dims:
+        return codes, "raw code"
+    scores, ratio = pca(codes, dims)
+    return scores, f"PCA of the {k}-dim code ({ratio.sum():.0%} of its variance)"
+
+
+def subsample(n: int, limit: int, seed: int = 0) -> np.ndarray:
+    """Up to `limit` fixed indices out of n (all of them, in order, when n <= limit)."""
+    if n <= limit:
+        return np.arange(n)
+    return np.sort(np.random.default_rng(seed).choice(n, size=limit, replace=False))
+
+
+def knn_accuracy(train_codes: np.ndarray, train_y: np.ndarray, test_codes: np.ndarray, test_y: np.ndarray,
+                 k: int = 5) -> float:
+    """Share of test codes whose k nearest training codes vote for the right class (a label-free-feature probe)."""
+    from sklearn.neighbors import KNeighborsClassifier
+
+    clf = KNeighborsClassifier(n_neighbors=min(k, len(train_codes)))
+    clf.fit(train_codes, train_y)
+    return float(clf.score(test_codes, test_y))

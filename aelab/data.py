@@ -1,0 +1,163 @@
+"""Data sets as in-memory float tensors in [0, 1]: built-in digits (offline), MNIST and Fashion-MNIST.
+
+Every loader returns a DataBundle: flattened train/test tensors (N, D), labels, and the image
+shape so pages can draw samples. MNIST-style sets are read with torchvision from a data folder
+(`AELAB_DATA_DIR`, default ~/.cache/aelab) and are only downloaded when the learner asks.
+"""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+
+DIGITS = "digits"
+MNIST = "mnist"
+FASHION = "fashion"
+DATASETS = {  # key -> label shown to the learner
+    DIGITS: "Digits (built in, 8x8, offline)",
+    MNIST: "MNIST (28x28 handwritten digits)",
+    FASHION: "Fashion-MNIST (28x28 clothing)",
+}
+TORCHVISION = {MNIST: "MNIST", FASHION: "FashionMNIST"}  # key -> torchvision class and folder name
+FASHION_CLASSES = ("T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot")
+
+
+class DataMissing(RuntimeError):
+    """The data set's files are not on this machine; the message says where to put them."""
+
+
+@dataclass(frozen=True)
+class DataBundle:
+    name: str  # key in DATASETS (or a custom name for generated/uploaded data)
+    x_train: torch.Tensor  # (N, D) float32 in [0, 1]
+    y_train: torch.Tensor  # (N,) int64 class labels
+    x_test: torch.Tensor  # (M, D) float32 in [0, 1], the fixed held-out set
+    y_test: torch.Tensor  # (M,) int64
+    image_shape: tuple[int, int] | None  # (H, W) for images; None for non-image data
+    class_names: tuple[str, ...]  # label -> readable name
+
+    @property
+    def input_dim(self) -> int:
+        return self.x_train.shape[1]
+
+    @property
+    def label(self) -> str:
+        return DATASETS.get(self.name, self.name)
+
+    def subset(self, n_train: int | None, seed: int = 0) -> "DataBundle":
+        """A fixed random subset of the training set (the test set stays whole)."""
+        if n_train is None or n_train >= len(self.x_train):
+            return self
+        g = torch.Generator().manual_seed(seed)
+        idx = torch.randperm(len(self.x_train), generator=g)[:n_train]
+        return DataBundle(self.name, self.x_train[idx], self.y_train[idx], self.x_test, self.y_test,
+                          self.image_shape, self.class_names)
+
+
+def data_dir() -> Path:
+    """Folder holding torchvision's data sets: $AELAB_DATA_DIR or ~/.cache/aelab."""
+    return Path(os.environ.get("AELAB_DATA_DIR") or Path.home() / ".cache" / "aelab").expanduser()
+
+
+def load_digits(test_fraction: float = 0.2, seed: int = 0) -> DataBundle:
+    """scikit-learn's 1,797 8x8 digits (shipped with the package, no network), split once with a fixed seed."""
+    from sklearn.datasets import load_digits as sk_digits
+
+    raw = sk_digits()
+    x = torch.tensor(raw.data / 16.0, dtype=torch.float32)  # (1797, 64), pixel values 0..16 -> [0, 1]
+    y = torch.tensor(raw.target, dtype=torch.int64)
+    perm = torch.randperm(len(x), generator=torch.Generator().manual_seed(seed))
+    n_test = int(round(len(x) * test_fraction))
+    test, train = perm[:n_test], perm[n_test:]
+    return DataBundle(DIGITS, x[train], y[train], x[test], y[test], (8, 8), tuple(str(i) for i in range(10)))
+
+
+def _raw_files(name: str, root: Path) -> list[Path]:
+    from torchvision import datasets
+
+    cls = getattr(datasets, TORCHVISION[name])
+    raw = root / TORCHVISION[name] / "raw"
+    return [raw / fname for fname, _md5 in cls.resources]
+
+
+def is_available(name: str, root: Path | None = None) -> bool:
+    """True when the built-in set is asked for, or all four raw files (.gz or unpacked) are present."""
+    if name == DIGITS:
+        return True
+    root = Path(root or data_dir())
+    return all(f.exists() or f.with_suffix("").exists() for f in _raw_files(name, root))
+
+
+def missing_message(name: str, root: Path | None = None) -> str:
+    root = Path(root or data_dir())
+    folder = root / TORCHVISION[name] / "raw"
+    return (
+        f"{DATASETS[name]} is not on this machine. Press 'Download' (needs internet), or copy the four "
+        f"files (train-images-idx3-ubyte.gz, train-labels-idx1-ubyte.gz, t10k-images-idx3-ubyte.gz, "
+        f"t10k-labels-idx1-ubyte.gz) into {folder} — or set AELAB_DATA_DIR to a folder that holds "
+        f"{TORCHVISION[name]}/raw/."
+    )
+
+
+def load_torchvision(name: str, root: Path | None = None) -> DataBundle:
+    """Load MNIST or Fashion-MNIST from local raw files; raise DataMissing (never download) if absent."""
+    from torchvision import datasets
+
+    root = Path(root or data_dir())
+    if not is_available(name, root):
+        raise DataMissing(missing_message(name, root))
+    cls = getattr(datasets, TORCHVISION[name])
+    # download=True only unpacks the md5-checked .gz files that are already there: no network call.
+    parts = [cls(str(root), train=train, download=True) for train in (True, False)]
+    xs = [p.data.reshape(len(p.data), -1).float().div_(255.0) for p in parts]  # (N, 28, 28) uint8 -> (N, 784)
+    ys = [p.targets.long() for p in parts]
+    names = FASHION_CLASSES if name == FASHION else tuple(str(i) for i in range(10))
+    return DataBundle(name, xs[0], ys[0], xs[1], ys[1], (28, 28), names)
+
+
+def download(name: str, root: Path | None = None, progress=None) -> None:
+    """Download the four raw files of MNIST/Fashion-MNIST; `progress(fraction, text)` is told after each."""
+    from torchvision import datasets
+    from torchvision.datasets.utils import download_url
+
+    root = Path(root or data_dir())
+    cls = getattr(datasets, TORCHVISION[name])
+    raw = root / TORCHVISION[name] / "raw"
+    raw.mkdir(parents=True, exist_ok=True)
+    errors = []
+    for i, (fname, md5) in enumerate(cls.resources):
+        if progress:
+            progress(i / len(cls.resources), f"Downloading {fname} ({i + 1}/{len(cls.resources)})")
+        for mirror in cls.mirrors:
+            try:
+                download_url(f"{mirror}{fname}", str(raw), filename=fname, md5=md5)
+                break
+            except Exception as exc:  # noqa: BLE001 - every mirror failure is reported together
+                errors.append(f"{mirror}{fname}: {exc}")
+        else:
+            raise DataMissing("Download failed (no internet?). " + missing_message(name, root))
+    if progress:
+        progress(1.0, "Download complete")
+
+
+def load(name: str, root: Path | None = None) -> DataBundle:
+    """Load a data set by key."""
+    if name == DIGITS:
+        return load_digits()
+    if name in TORCHVISION:
+        return load_torchvision(name, root)
+    raise DataMissing(f"Unknown data set '{name}'. Choose one of: {', '.join(DATASETS)}.")
+
+
+def sample_indices(labels: torch.Tensor, per_class: int = 1, n: int = 8, seed: int = 0) -> list[int]:
+    """Fixed display indices: cycle through the classes so every digit appears."""
+    rng = np.random.default_rng(seed)
+    labels = labels.numpy()
+    picked = []
+    for c in np.unique(labels):
+        idx = np.flatnonzero(labels == c)
+        picked.extend(rng.choice(idx, size=min(per_class, len(idx)), replace=False).tolist())
+    return picked[:n]

@@ -1,0 +1,205 @@
+"""Background jobs: a thread that runs a function, with pause/resume/stop and thread-safe snapshots.
+
+The thread never touches Streamlit. It publishes into a plain Job object under a lock; pages poll
+`job.view()` from an `st.fragment(run_every=...)`. A server-wide limit (`AELAB_MAX_JOBS`, default
+the core count) queues jobs so that a classroom of learners shares the CPU fairly.
+"""
+from __future__ import annotations
+
+import os
+import threading
+import time
+import traceback
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+from aelab.train import History, Progress
+
+ACTIVE = ("queued", "running", "paused")
+
+
+class _Slots:
+    """A FIFO of jobs waiting for one of `limit` run slots (fair: first come, first served)."""
+
+    def __init__(self, limit: int):
+        self.limit = max(1, limit)
+        self._cond = threading.Condition()
+        self._running: set[int] = set()
+        self._waiting: list[int] = []
+
+    def position(self, job_id: int) -> int:
+        """0 when running (or not waiting), else 1-based place in the queue."""
+        with self._cond:
+            return self._waiting.index(job_id) + 1 if job_id in self._waiting else 0
+
+    def acquire(self, job_id: int, cancelled: threading.Event) -> bool:
+        with self._cond:
+            self._waiting.append(job_id)
+            while not cancelled.is_set():
+                if len(self._running) < self.limit and self._waiting[0] == job_id:
+                    self._waiting.pop(0)
+                    self._running.add(job_id)
+                    self._cond.notify_all()
+                    return True
+                self._cond.wait(0.1)
+            self._waiting.remove(job_id)
+            self._cond.notify_all()
+            return False
+
+    def release(self, job_id: int) -> None:
+        with self._cond:
+            self._running.discard(job_id)
+            self._cond.notify_all()
+
+    @property
+    def running(self) -> int:
+        with self._cond:
+            return len(self._running)
+
+
+_slots: _Slots | None = None
+_slots_lock = threading.Lock()
+_ids = iter(range(1, 1 << 62))
+
+
+def slots() -> _Slots:
+    """The server-wide job limiter, created on first use from AELAB_MAX_JOBS (default: CPU cores)."""
+    global _slots
+    with _slots_lock:
+        if _slots is None:
+            _slots = _Slots(int(os.environ.get("AELAB_MAX_JOBS") or os.cpu_count() or 1))
+        return _slots
+
+
+@dataclass
+class JobView:
+    """An immutable-by-convention copy of a job's state for drawing."""
+
+    status: str  # queued | running | paused | done | stopped | diverged | error
+    message: str
+    progress: Progress | None
+    history: History
+    state: dict | None  # latest weights (CPU copy) or None before the first snapshot
+    version: int  # increases with every published update
+    queue_position: int  # 1-based place in the server queue while queued
+    extra: dict = field(default_factory=dict)  # anything else the job published
+
+    @property
+    def active(self) -> bool:
+        return self.status in ACTIVE
+
+
+class JobContext:
+    """What the job's function gets: stop/pause checks and `update`/`publish` to report progress."""
+
+    def __init__(self, job: "Job"):
+        self._job = job
+
+    def should_stop(self) -> bool:
+        """Block while paused; True once Stop was pressed."""
+        job = self._job
+        while job._resume.is_set() is False and not job._stop.is_set():
+            job._set_status("paused")
+            job._resume.wait(0.1)
+        if job.status == "paused":
+            job._set_status("running")
+        return job._stop.is_set()
+
+    def update(self, progress: Progress, history: History, state: dict | None) -> None:
+        with self._job._lock:
+            self._job._progress, self._job._history = progress, history
+            if state is not None:
+                self._job._state = state
+            self._job._version += 1
+
+    def publish(self, **extra: Any) -> None:
+        with self._job._lock:
+            self._job._extra.update(extra)
+            self._job._version += 1
+
+
+class Job:
+    """Runs `fn(ctx)` in a daemon thread; its return value becomes `result`."""
+
+    def __init__(self, fn: Callable[[JobContext], Any], name: str = "job", use_slots: bool = True):
+        self.id = next(_ids)
+        self.name = name
+        self._fn = fn
+        self._use_slots = use_slots
+        self._lock = threading.Lock()
+        self._stop = threading.Event()
+        self._resume = threading.Event()
+        self._resume.set()
+        self._status = "queued"
+        self._message = ""
+        self._progress: Progress | None = None
+        self._history = History()
+        self._state: dict | None = None
+        self._extra: dict = {}
+        self._version = 0
+        self.result: Any = None
+        self.error: str | None = None
+        self.started_at = time.time()
+        self._thread = threading.Thread(target=self._run, name=f"aelab-{name}-{self.id}", daemon=True)
+
+    # -- control -------------------------------------------------------------------------------
+    def start(self) -> "Job":
+        self._thread.start()
+        return self
+
+    def pause(self) -> None:
+        if self.status in ("running", "queued"):
+            self._resume.clear()
+
+    def resume(self) -> None:
+        self._resume.set()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._resume.set()
+
+    def join(self, timeout: float | None = None) -> bool:
+        """Wait for the thread; True when it has ended."""
+        self._thread.join(timeout)
+        return not self._thread.is_alive()
+
+    # -- state ---------------------------------------------------------------------------------
+    @property
+    def status(self) -> str:
+        with self._lock:
+            return self._status
+
+    @property
+    def alive(self) -> bool:
+        return self._thread.is_alive()
+
+    def _set_status(self, status: str, message: str | None = None) -> None:
+        with self._lock:
+            self._status = status
+            if message is not None:
+                self._message = message
+            self._version += 1
+
+    def view(self) -> JobView:
+        pos = slots().position(self.id) if self._use_slots else 0
+        with self._lock:
+            return JobView(self._status, self._message, self._progress, self._history, self._state,
+                           self._version, pos, dict(self._extra))
+
+    # -- thread body ---------------------------------------------------------------------------
+    def _run(self) -> None:
+        if self._use_slots and not slots().acquire(self.id, self._stop):
+            self._set_status("stopped", "Stopped before it started.")
+            return
+        try:
+            self._set_status("running" if self._resume.is_set() else "paused")
+            out = self._fn(JobContext(self))
+            self.result = out
+            status = getattr(out, "status", "stopped" if self._stop.is_set() else "done")
+            self._set_status(status, getattr(out, "message", "Finished."))
+        except Exception as exc:  # noqa: BLE001 - reported to the learner, never raised in the UI
+            self.error = "".join(traceback.format_exception_only(type(exc), exc)).strip()
+            self._set_status("error", f"Training failed: {self.error}")
+        finally:
+            if self._use_slots:
+                slots().release(self.id)

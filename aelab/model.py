@@ -1,0 +1,158 @@
+"""ArchSpec -> Autoencoder: an `encoder` and a `decoder` nn.Sequential (plus the VAE variant).
+
+Also: the same network as one nn.Sequential (the encoder/decoder split is a convention), and the
+equivalent PyTorch source code a learner can copy.
+"""
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from aelab.spec import ArchSpec
+
+_ACT = {
+    "relu": nn.ReLU,
+    "leaky_relu": nn.LeakyReLU,
+    "tanh": nn.Tanh,
+    "sigmoid": nn.Sigmoid,
+    "gelu": nn.GELU,
+    "identity": None,
+}
+_ACT_CODE = {"relu": "nn.ReLU()", "leaky_relu": "nn.LeakyReLU()", "tanh": "nn.Tanh()",
+             "sigmoid": "nn.Sigmoid()", "gelu": "nn.GELU()"}
+
+
+def _stack(widths: list[int], activation: str, last_act: str | None) -> list[nn.Module]:
+    """Linear layers between consecutive widths, the hidden activation after all but the last."""
+    layers: list[nn.Module] = []
+    for i, (a, b) in enumerate(zip(widths, widths[1:])):
+        layers.append(nn.Linear(a, b))
+        act = activation if i < len(widths) - 2 else last_act
+        if act and _ACT.get(act):
+            layers.append(_ACT[act]())
+    return layers
+
+
+class Autoencoder(nn.Module):
+    """x -> encoder -> code -> decoder -> reconstruction. For kind='vae' the encoder emits (mu, logvar)."""
+
+    def __init__(self, spec: ArchSpec):
+        super().__init__()
+        self.spec = spec
+        code_out = spec.bottleneck * (2 if spec.kind == "vae" else 1)
+        out_act = "sigmoid" if spec.output == "sigmoid" else None
+        self.encoder = nn.Sequential(*_stack([spec.input_dim, *spec.encoder, code_out], spec.activation, None))
+        self.decoder = nn.Sequential(
+            *_stack([spec.bottleneck, *spec.decoder_widths, spec.input_dim], spec.activation, out_act)
+        )
+
+    @property
+    def is_vae(self) -> bool:
+        return self.spec.kind == "vae"
+
+    def encode_stats(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """(mu, logvar) for a VAE, (code, None) for a plain autoencoder."""
+        h = self.encoder(x)  # (B, k) or (B, 2k)
+        if not self.is_vae:
+            return h, None
+        mu, logvar = h.chunk(2, dim=1)  # (B, k), (B, k)
+        return mu, logvar.clamp(-20.0, 20.0)
+
+    def encode(self, x: torch.Tensor) -> torch.Tensor:
+        """The code of x: (B, D) -> (B, k); for a VAE the mean of q(z|x)."""
+        return self.encode_stats(x)[0]
+
+    def decode(self, z: torch.Tensor) -> torch.Tensor:
+        """(B, k) -> (B, D)."""
+        return self.decoder(z)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """Deterministic reconstruction (a VAE decodes its mean code)."""
+        return self.decode(self.encode(x))
+
+
+def build(spec: ArchSpec, seed: int | None = None) -> Autoencoder:
+    """Build the model; with a seed, the initial weights are reproducible."""
+    if seed is not None:
+        torch.manual_seed(seed)
+    return Autoencoder(spec)
+
+
+def as_sequential(model: Autoencoder) -> nn.Sequential:
+    """The same network as one nn.Sequential (shares the modules, so it is the same function)."""
+    if model.is_vae:
+        raise ValueError("A VAE samples between encoder and decoder, so it is not one plain Sequential.")
+    return nn.Sequential(*model.encoder, *model.decoder)
+
+
+def layer_table(model: Autoencoder) -> list[dict]:
+    """One row per module of the one-Sequential view: index, layer text, output width, side."""
+    rows, width = [], model.spec.input_dim
+    n_enc = len(model.encoder)
+    for i, layer in enumerate([*model.encoder, *model.decoder]):
+        if isinstance(layer, nn.Linear):
+            width = layer.out_features
+        rows.append({"index": i, "layer": repr(layer), "width": width,
+                     "side": "encoder" if i < n_enc else "decoder"})
+    return rows
+
+
+def _layer_code(layers: list[nn.Module], indent: str) -> str:
+    lines = []
+    for layer in layers:
+        if isinstance(layer, nn.Linear):
+            lines.append(f"nn.Linear({layer.in_features}, {layer.out_features}),")
+        else:
+            lines.append(f"nn.{type(layer).__name__}(),")
+    return "\n".join(indent + line for line in lines)
+
+
+def pytorch_code(spec: ArchSpec) -> str:
+    """Runnable PyTorch source that rebuilds this architecture (same module names and order)."""
+    model = Autoencoder(spec)
+    enc, dec = _layer_code(list(model.encoder), " " * 12), _layer_code(list(model.decoder), " " * 12)
+    head = [
+        "import torch",
+        "from torch import nn",
+        "",
+        "",
+        "class Autoencoder(nn.Module):",
+        f'    """{spec.describe()} ({"VAE" if spec.kind == "vae" else "autoencoder"}, '
+        f'{spec.param_count:,} parameters)."""',
+        "",
+        "    def __init__(self):",
+        "        super().__init__()",
+        "        self.encoder = nn.Sequential(",
+        enc,
+        "        )",
+        "        self.decoder = nn.Sequential(",
+        dec,
+        "        )",
+        "",
+    ]
+    if spec.kind == "vae":
+        body = [
+            "    def forward(self, x):",
+            f"        x = x.view(x.size(0), -1)  # (B, ...) -> (B, {spec.input_dim})",
+            "        mu, logvar = self.encoder(x).chunk(2, dim=1)  # (B, k), (B, k)",
+            "        z = mu + torch.randn_like(mu) * torch.exp(0.5 * logvar)  # reparameterization",
+            "        return self.decoder(z), mu, logvar",
+        ]
+    else:
+        body = [
+            "    def forward(self, x):",
+            f"        x = x.view(x.size(0), -1)  # (B, ...) -> (B, {spec.input_dim})",
+            f"        code = self.encoder(x)  # (B, {spec.bottleneck})",
+            f"        return self.decoder(code)  # (B, {spec.input_dim})",
+        ]
+    if spec.kind == "vae":
+        demo = f"recon, mu, logvar = model(torch.rand(2, {spec.input_dim}))"
+    else:
+        demo = f"print(model(torch.rand(2, {spec.input_dim})).shape)  # torch.Size([2, {spec.input_dim}])"
+    tail = ["", "", "model = Autoencoder()", demo]
+    return "\n".join(head + body + tail) + "\n"
+
+
+def pick_device() -> torch.device:
+    """CUDA when present, else CPU."""
+    return torch.device("cuda" if torch.cuda.is_available() else "cpu")

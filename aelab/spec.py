@@ -1,0 +1,208 @@
+"""What the learner asks for: the architecture (ArchSpec) and the training settings (TrainConfig).
+
+Both are frozen dataclasses. `check_arch` / `check_train` turn bad choices into plain-language
+messages (errors block training, notes only inform), so pages never show a traceback.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+MAX_PARAMS = 20_000_000  # above this a model is too big for a teaching laptop / shared CPU server
+MAX_WIDTH = 16_384  # widest single layer we accept
+MAX_LAYERS = 8  # hidden layers per side
+MAX_EPOCHS = 1_000
+ACTIVATIONS = {  # key -> label shown to the learner
+    "relu": "ReLU",
+    "leaky_relu": "LeakyReLU",
+    "tanh": "Tanh",
+    "sigmoid": "Sigmoid",
+    "gelu": "GELU",
+    "identity": "None (linear)",
+}
+OUTPUTS = {"sigmoid": "Sigmoid (outputs in [0, 1])", "none": "None (any real value)"}
+LOSSES = {"mse": "MSE (mean squared error)", "bce": "BCE (binary cross-entropy)", "l1": "L1 (mean absolute error)"}
+OPTIMIZERS = {"adam": "Adam", "sgd": "SGD (momentum 0.9)"}
+KINDS = {"ae": "Autoencoder", "vae": "Variational autoencoder (VAE)"}
+
+
+class SpecError(ValueError):
+    """A learner-facing message about one input; `field` names the control it belongs to."""
+
+    def __init__(self, message: str, field: str = ""):
+        super().__init__(message)
+        self.field = field
+
+
+@dataclass(frozen=True)
+class ArchSpec:
+    input_dim: int  # features per sample: 64 for 8x8 digits, 784 for 28x28 images
+    encoder: tuple[int, ...] = (128, 64, 12)  # hidden widths from the input towards the code
+    bottleneck: int = 3  # size of the code (the narrowest layer in a classic autoencoder)
+    decoder: tuple[int, ...] | None = None  # hidden widths from the code outwards; None mirrors the encoder
+    activation: str = "relu"  # nonlinearity after every hidden Linear (a key of ACTIVATIONS)
+    output: str = "sigmoid"  # activation on the reconstruction: "sigmoid" or "none"
+    kind: str = "ae"  # "ae" (plain autoencoder) or "vae" (encoder outputs mean and log-variance)
+
+    @property
+    def decoder_widths(self) -> tuple[int, ...]:
+        """Hidden widths of the decoder, code side first."""
+        return tuple(reversed(self.encoder)) if self.decoder is None else tuple(self.decoder)
+
+    @property
+    def widths(self) -> list[int]:
+        """Every layer width from input to output, e.g. [784, 128, 64, 12, 3, 12, 64, 128, 784]."""
+        return [self.input_dim, *self.encoder, self.bottleneck, *self.decoder_widths, self.input_dim]
+
+    @property
+    def param_count(self) -> int:
+        """Number of trainable parameters, computed without building the model."""
+        enc = [self.input_dim, *self.encoder, self.bottleneck * (2 if self.kind == "vae" else 1)]
+        dec = [self.bottleneck, *self.decoder_widths, self.input_dim]
+        return sum(a * b + b for widths in (enc, dec) for a, b in zip(widths, widths[1:]))
+
+    @property
+    def compression(self) -> float:
+        """How many input numbers each code number stands for."""
+        return self.input_dim / self.bottleneck
+
+    def describe(self) -> str:
+        """The sandglass as text: 784-128-64-12-3-12-64-128-784."""
+        return "-".join(str(w) for w in self.widths)
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    loss: str = "mse"  # reconstruction loss: "mse", "bce" or "l1" (a key of LOSSES)
+    optimizer: str = "adam"  # "adam" or "sgd"
+    lr: float = 1e-3  # learning rate
+    batch_size: int = 128  # samples per optimizer step
+    epochs: int = 20  # full passes over the training set
+    seed: int = 0  # seeds weights and shuffling: same seed + same settings = same curves
+    n_train: int | None = None  # training-set size (a fixed random subset); None = all
+    beta: float = 1.0  # VAE only: weight of the KL term against the reconstruction term
+
+
+@dataclass
+class Check:
+    """Result of validating a spec: errors block training, notes are shown but allow it."""
+
+    errors: list[SpecError] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.errors
+
+    def error(self, message: str, field: str = "") -> None:
+        self.errors.append(SpecError(message, field))
+
+
+def parse_int(text, name: str, *, low: int = 1, high: int | None = None, field: str = "") -> int:
+    """Parse a positive whole number typed by the learner, or raise SpecError saying what to type."""
+    raw = str(text).strip()
+    if not raw:
+        raise SpecError(f"{name} is empty: type a whole number such as 64.", field)
+    try:
+        value = float(raw)
+    except ValueError:
+        raise SpecError(f"{name} must be a whole number, not '{raw[:20]}'.", field) from None
+    if not math.isfinite(value) or value != int(value):
+        raise SpecError(f"{name} must be a whole number, not '{raw[:20]}'.", field)
+    value = int(value)
+    if value < low:
+        raise SpecError(f"{name} must be at least {low} (got {value}).", field)
+    if high is not None and value > high:
+        raise SpecError(f"{name} must be at most {high:,} (got {value:,}).", field)
+    return value
+
+
+def parse_float(text, name: str, *, field: str = "") -> float:
+    """Parse a real number typed by the learner, or raise SpecError."""
+    raw = str(text).strip()
+    try:
+        value = float(raw)
+    except ValueError:
+        raise SpecError(f"{name} must be a number such as 0.001, not '{raw[:20]}'.", field) from None
+    if not math.isfinite(value):
+        raise SpecError(f"{name} must be a finite number.", field)
+    return value
+
+
+def parse_widths(texts, name: str = "Layer width", field: str = "") -> tuple[int, ...]:
+    """Parse a list of widths (strings or ints, or one comma-separated string)."""
+    if isinstance(texts, str):
+        texts = [t for t in texts.replace(";", ",").split(",")] if texts.strip() else []
+    if len(texts) > MAX_LAYERS:
+        raise SpecError(f"At most {MAX_LAYERS} hidden layers per side (got {len(texts)}).", field)
+    return tuple(
+        parse_int(t, f"{name} {i + 1}", high=MAX_WIDTH, field=field) for i, t in enumerate(texts)
+    )
+
+
+def check_arch(spec: ArchSpec) -> Check:
+    """Validate an architecture; messages say what to change."""
+    check = Check()
+    if spec.activation not in ACTIVATIONS:
+        check.error(f"Unknown activation '{spec.activation}'.", "activation")
+    if spec.output not in OUTPUTS:
+        check.error(f"Unknown output activation '{spec.output}'.", "output")
+    if spec.kind not in KINDS:
+        check.error(f"Unknown model type '{spec.kind}'.", "kind")
+    widths = [spec.input_dim, *spec.encoder, spec.bottleneck, *spec.decoder_widths]
+    if any(w < 1 for w in widths):
+        check.error("Every layer needs at least 1 unit.", "widths")
+        return check
+    if max(widths) > MAX_WIDTH:
+        check.error(f"The widest layer may have {MAX_WIDTH:,} units; make it narrower.", "widths")
+    n = spec.param_count
+    if n > MAX_PARAMS:
+        check.error(
+            f"This network has {n:,} parameters, over the {MAX_PARAMS:,} this lab allows; "
+            "use narrower or fewer hidden layers.",
+            "widths",
+        )
+    if spec.bottleneck >= spec.input_dim:
+        check.notes.append(
+            f"The bottleneck ({spec.bottleneck}) is at least as wide as the input ({spec.input_dim}): "
+            "nothing forces compression, so the network can learn to copy its input."
+        )
+    narrowest = min([*spec.encoder, *spec.decoder_widths], default=spec.bottleneck + 1)
+    if narrowest < spec.bottleneck:
+        check.notes.append(
+            f"A hidden layer ({narrowest}) is narrower than the bottleneck ({spec.bottleneck}); "
+            "that layer, not the code, is where the information is squeezed most."
+        )
+    return check
+
+
+def check_train(cfg: TrainConfig, spec: ArchSpec | None = None, n_available: int | None = None) -> Check:
+    """Validate training settings (optionally against the architecture and the data size)."""
+    check = Check()
+    if cfg.loss not in LOSSES:
+        check.error(f"Unknown loss '{cfg.loss}'.", "loss")
+    if cfg.optimizer not in OPTIMIZERS:
+        check.error(f"Unknown optimizer '{cfg.optimizer}'.", "optimizer")
+    if not math.isfinite(cfg.lr) or cfg.lr <= 0:
+        check.error("The learning rate must be above 0: try 0.001 for Adam or 0.1 for SGD.", "lr")
+    elif cfg.lr > 1:
+        check.error(f"A learning rate of {cfg.lr:g} makes training blow up: use at most 1 (0.001 is typical for Adam).", "lr")
+    elif cfg.optimizer == "adam" and cfg.lr > 0.05:
+        check.notes.append(f"A learning rate of {cfg.lr:g} is high for Adam; the loss may jump around or diverge.")
+    if cfg.batch_size < 1:
+        check.error("The batch size must be at least 1.", "batch_size")
+    if not 1 <= cfg.epochs <= MAX_EPOCHS:
+        check.error(f"Epochs must be between 1 and {MAX_EPOCHS}.", "epochs")
+    if cfg.n_train is not None and cfg.n_train < 2:
+        check.error("The training set needs at least 2 images.", "n_train")
+    if n_available is not None and cfg.n_train is not None and cfg.n_train > n_available:
+        check.error(f"The data set has only {n_available:,} training samples; pick at most that many.", "n_train")
+    if not math.isfinite(cfg.beta) or cfg.beta < 0:
+        check.error("Beta (the KL weight) must be 0 or more.", "beta")
+    if spec is not None and cfg.loss == "bce" and spec.output != "sigmoid":
+        check.error(
+            "BCE compares probabilities, so the reconstruction must lie in [0, 1]: "
+            "choose the Sigmoid output activation, or use MSE or L1.",
+            "loss",
+        )
+    return check

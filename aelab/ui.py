@@ -1,0 +1,192 @@
+"""The few Streamlit pieces several pages share (the only module in aelab that imports streamlit).
+
+Conventions: a page's widget keys that should survive switching pages start with `cfg_`
+(app.py re-asserts them on every run); per-user jobs live in a session-scoped registry that stops
+their threads when the browser tab goes away; the session's trained model is `current_run()`.
+"""
+from __future__ import annotations
+
+from typing import Callable
+
+import streamlit as st
+
+from aelab import data
+from aelab.jobs import Job, JobView
+from aelab.runs import Run
+from aelab.spec import Check
+
+RUN_KEY = "aelab_run"  # session_state key of the session's trained model (a runs.Run)
+KEEP_PREFIX = "cfg_"  # widget keys with this prefix keep their value across pages
+
+
+# -- data --------------------------------------------------------------------------------------
+@st.cache_resource(show_spinner="Loading data set…", max_entries=4)
+def _load_bundle(name: str, root: str) -> data.DataBundle:
+    """Data sets are read once per server and shared read-only between sessions."""
+    return data.load(name, root)
+
+
+def get_bundle(name: str) -> data.DataBundle:
+    """The data set, loaded once per server; raises data.DataMissing with a clear message."""
+    return _load_bundle(name, str(data.data_dir()))
+
+
+def dataset_picker(key: str = "cfg_dataset", label: str = "Data set", allow: tuple[str, ...] | None = None,
+                   help: str | None = None) -> data.DataBundle | None:
+    """A data set select box; offers a Download button for missing MNIST-style sets. None if unusable."""
+    options = list(allow or data.DATASETS)
+    if st.session_state.get(key) not in options:
+        st.session_state[key] = options[0]
+    name = st.selectbox(label, options, format_func=data.DATASETS.get, key=key,
+                        help=help or "Digits is built in (8x8 pixels, 1,797 images). MNIST and Fashion-MNIST "
+                                     "are 28x28 and are read from the data folder.")
+    if not data.is_available(name):
+        st.warning(data.missing_message(name), icon="📁")
+        if st.button(f"Download {data.DATASETS[name]} (about 30 MB)", key=f"{key}_download"):
+            bar = st.progress(0.0, text="Starting download…")
+            try:
+                data.download(name, progress=lambda f, text: bar.progress(min(f, 1.0), text=text))
+            except Exception as exc:  # noqa: BLE001 - offline machines get the message, not a traceback
+                bar.empty()
+                st.error(f"{exc}")
+                return None
+            st.rerun()
+        return None
+    try:
+        return get_bundle(name)
+    except Exception as exc:  # noqa: BLE001 - corrupt files etc.
+        st.error(f"Could not read {data.DATASETS[name]}: {exc}. Delete its folder under {data.data_dir()} "
+                 "and download it again.")
+        return None
+
+
+# -- the session's model -----------------------------------------------------------------------
+def current_run() -> Run | None:
+    """The model trained in this session (on Build & Train), or None."""
+    return st.session_state.get(RUN_KEY)
+
+
+def set_run(run: Run) -> None:
+    st.session_state[RUN_KEY] = run
+
+
+def keep_widget_state() -> None:
+    """Re-assert `cfg_*` widget values so they survive visiting another page (call once per run)."""
+    for k in list(st.session_state):
+        if isinstance(k, str) and k.startswith(KEEP_PREFIX):
+            st.session_state[k] = st.session_state[k]
+
+
+# -- per-session jobs --------------------------------------------------------------------------
+def _stop_all(jobs: dict) -> None:
+    for job in list(jobs.values()):
+        job.stop()
+
+
+@st.cache_resource(scope="session", on_release=_stop_all, show_spinner=False)
+def _session_jobs() -> dict[str, Job]:
+    """This browser session's jobs; released (threads stopped) when the session ends."""
+    return {}
+
+
+def get_job(key: str) -> Job | None:
+    return _session_jobs().get(key)
+
+
+def set_job(key: str, job: Job) -> Job:
+    """Register a started job under `key`, stopping any job it replaces."""
+    jobs = _session_jobs()
+    old = jobs.get(key)
+    if old is not None and old is not job:
+        old.stop()
+    jobs[key] = job
+    return job
+
+
+def job_is_active(key: str) -> bool:
+    job = get_job(key)
+    return job is not None and job.alive
+
+
+def live_job(key: str, draw: Callable[[JobView | None], None], on_done: Callable[[Job], None] | None = None,
+             every: float = 0.5) -> None:
+    """Draw a job's state in a fragment that re-runs every `every` s while the job's thread lives.
+
+    When the job ends, `on_done(job)` runs once (e.g. to store its result) and the whole page reruns,
+    which turns polling off.
+    """
+    active = job_is_active(key)
+
+    @st.fragment(run_every=every if active else None, key=f"live_{key}")
+    def _frag() -> None:
+        job = get_job(key)
+        draw(job.view() if job else None)
+        done_key = f"_done_{key}"
+        if job is not None and not job.alive and st.session_state.get(done_key) != job.id:
+            st.session_state[done_key] = job.id
+            if on_done is not None:
+                on_done(job)
+            if active:
+                st.rerun()
+
+    _frag()
+
+
+def job_controls(key: str, label: str = "training") -> None:
+    """Pause/Resume and Stop buttons for the job under `key` (disabled when nothing runs)."""
+    job = get_job(key)
+    alive = job is not None and job.alive
+    c1, c2 = st.columns(2)
+    paused = alive and job.view().status == "paused"
+    if c1.button("▶ Resume" if paused else "⏸ Pause", key=f"{key}_pause", disabled=not alive,
+                 use_container_width=True, help=f"Pause or resume the {label}; nothing is lost."):
+        job.resume() if paused else job.pause()
+        st.rerun()
+    if c2.button("⏹ Stop", key=f"{key}_stop", disabled=not alive, use_container_width=True,
+                 help=f"Stop the {label} now and keep what it has learned so far."):
+        job.stop()
+        job.join(5)
+        st.rerun()
+
+
+def progress_bar(view: JobView | None, label: str = "Training") -> None:
+    """Progress with epoch, step and samples/s, or the queue position while waiting."""
+    if view is None:
+        return
+    p = view.progress
+    if view.status == "queued":
+        st.progress(0.0, text=f"Waiting for a free training slot: place {view.queue_position} in the queue…")
+        return
+    if p is None:
+        st.progress(0.0, text=f"{label}: starting…")
+        return
+    state = {"paused": " (paused)", "stopped": " (stopped)", "diverged": " (diverged)",
+             "error": " (failed)"}.get(view.status, "")
+    st.progress(min(p.fraction, 1.0),
+                text=f"{label}{state}: epoch {p.epoch}, step {p.step:,}/{p.total_steps:,} · "
+                     f"{p.samples_per_s:,.0f} samples/s · {p.elapsed:.1f} s")
+
+
+def show_check(check: Check, fields: tuple[str, ...] | None = None) -> None:
+    """Errors (blocking) and notes, optionally only those for some controls."""
+    for err in check.errors:
+        if fields is None or err.field in fields:
+            st.error(str(err), icon="⚠️")
+    if fields is None:
+        for note in check.notes:
+            st.info(note, icon="💡")
+
+
+def status_message(view: JobView | None) -> None:
+    """A colored box for how a finished job ended."""
+    if view is None or view.active:
+        return
+    box = {"done": st.success, "stopped": st.info, "diverged": st.warning, "error": st.error}.get(view.status,
+                                                                                                 st.info)
+    box(view.message or view.status)
+
+
+def no_model_notice(page_hint: str = "") -> None:
+    st.info("No model trained in this session yet. Train one on **Build & Train** "
+            f"(the default trains in a few seconds){page_hint}.", icon="🧪")
+    st.page_link("pages/build_train.py", label="Go to Build & Train", icon="🏗️")

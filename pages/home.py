@@ -1,0 +1,34 @@
+"""Home: what an autoencoder is, the sandglass of the current architecture, and where to go next."""
+import streamlit as st
+
+from aelab import figures, ui
+from aelab.spec import ArchSpec
+
+st.title("⏳ aelab — learn autoencoders by building one")
+st.markdown(
+    """
+An **autoencoder** is a neural network trained to output its own input. That sounds pointless —
+until you force the data through a narrow middle layer, the **bottleneck** (or *code*). To copy an
+image through a handful of numbers, the network must discover what matters about the data.
+
+* The **encoder** squeezes the input down to the code.
+* The **decoder** rebuilds the input from the code alone.
+* The **reconstruction loss** (for example the mean squared difference between input and output)
+  is all it learns from — no labels needed.
+
+Drawn layer by layer, the widths shrink and then grow again: a sandglass.
+"""
+)
+run = ui.current_run()
+spec = run.spec if run is not None else ArchSpec(input_dim=784, encoder=(128, 64, 12), bottleneck=3)
+caption = "your session's model" if run is not None else "the seed document's 784-128-64-12-3 network"
+st.plotly_chart(figures.sandglass(spec), use_container_width=True)
+st.caption(f"The sandglass of {caption}. Bar heights follow the layer widths on a log scale; red is the code.")
+
+st.subheader("Where to go")
+st.page_link("pages/build_train.py", label="**Build & Train** — design a network, train it live, watch it learn",
+             icon="🏗️")
+st.markdown(
+    "Everything runs on your machine; the built-in *Digits* data set needs no download. "
+    "Every claim in this lab is shown with a measurement you can repeat and change."
+)
