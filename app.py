@@ -4,7 +4,7 @@ import streamlit as st
 from aelab import ui
 
 st.set_page_config(page_title="aelab · autoencoder lab", page_icon="⏳", layout="wide")
-ui.keep_widget_state()
+ui.restore_widget_state()
 
 PAGES = {
     "Start": [
@@ -22,3 +22,4 @@ with st.sidebar:
     else:
         st.caption("No model trained yet in this session.")
 nav.run()
+ui.save_widget_state()

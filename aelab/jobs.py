@@ -10,8 +10,11 @@ import os
 import threading
 import time
 import traceback
+import weakref
 from dataclasses import dataclass, field
 from typing import Any, Callable
+
+import torch
 
 from aelab.train import History, Progress
 
@@ -60,14 +63,27 @@ class _Slots:
 _slots: _Slots | None = None
 _slots_lock = threading.Lock()
 _ids = iter(range(1, 1 << 62))
+_live: "weakref.WeakSet[Job]" = weakref.WeakSet()  # every job whose thread may still run
+
+
+def live_jobs() -> list["Job"]:
+    """Jobs whose threads are still alive (for leak checks and shutdown)."""
+    return [job for job in list(_live) if job.alive]
 
 
 def slots() -> _Slots:
-    """The server-wide job limiter, created on first use from AELAB_MAX_JOBS (default: CPU cores)."""
+    """The server-wide job limiter, created on first use from AELAB_MAX_JOBS (default: CPU cores).
+
+    It also sets torch's intra-op threads to cores // limit (AELAB_TORCH_THREADS overrides): with more
+    busy threads than cores, OpenMP's spinning threads slow small-model training down ~100x (measured:
+    a digits epoch took 0.08 s with 1 thread and 14 s with 2 threads on a loaded 2-core machine).
+    """
     global _slots
     with _slots_lock:
         if _slots is None:
-            _slots = _Slots(int(os.environ.get("AELAB_MAX_JOBS") or os.cpu_count() or 1))
+            cores = os.cpu_count() or 1
+            _slots = _Slots(int(os.environ.get("AELAB_MAX_JOBS") or cores))
+            torch.set_num_threads(int(os.environ.get("AELAB_TORCH_THREADS") or max(1, cores // _slots.limit)))
         return _slots
 
 
@@ -144,6 +160,7 @@ class Job:
 
     # -- control -------------------------------------------------------------------------------
     def start(self) -> "Job":
+        _live.add(self)
         self._thread.start()
         return self
 

@@ -70,11 +70,23 @@ def set_run(run: Run) -> None:
     st.session_state[RUN_KEY] = run
 
 
-def keep_widget_state() -> None:
-    """Re-assert `cfg_*` widget values so they survive visiting another page (call once per run)."""
+def restore_widget_state() -> None:
+    """Put back `cfg_*` widget values dropped while another page was open (call first in every run).
+
+    Streamlit forgets a widget's value when a run does not draw it, so `save_widget_state` keeps a
+    plain copy at the end of each run and this restores what has gone missing.
+    """
+    for k, v in st.session_state.get("_kept_widgets", {}).items():
+        if k not in st.session_state:
+            st.session_state[k] = v
+
+
+def save_widget_state() -> None:
+    """Copy the current `cfg_*` widget values aside (call after the page has run)."""
+    kept = st.session_state.setdefault("_kept_widgets", {})
     for k in list(st.session_state):
         if isinstance(k, str) and k.startswith(KEEP_PREFIX):
-            st.session_state[k] = st.session_state[k]
+            kept[k] = st.session_state[k]
 
 
 # -- per-session jobs --------------------------------------------------------------------------
@@ -120,14 +132,14 @@ def live_job(key: str, draw: Callable[[JobView | None], None], on_done: Callable
     @st.fragment(run_every=every if active else None, key=f"live_{key}")
     def _frag() -> None:
         job = get_job(key)
-        draw(job.view() if job else None)
         done_key = f"_done_{key}"
         if job is not None and not job.alive and st.session_state.get(done_key) != job.id:
-            st.session_state[done_key] = job.id
+            st.session_state[done_key] = job.id  # collect the result exactly once
             if on_done is not None:
                 on_done(job)
             if active:
-                st.rerun()
+                st.rerun()  # a full rerun turns polling off and draws the final state
+        draw(job.view() if job else None)
 
     _frag()
 
@@ -139,10 +151,10 @@ def job_controls(key: str, label: str = "training") -> None:
     c1, c2 = st.columns(2)
     paused = alive and job.view().status == "paused"
     if c1.button("▶ Resume" if paused else "⏸ Pause", key=f"{key}_pause", disabled=not alive,
-                 use_container_width=True, help=f"Pause or resume the {label}; nothing is lost."):
+                 width="stretch", help=f"Pause or resume the {label}; nothing is lost."):
         job.resume() if paused else job.pause()
         st.rerun()
-    if c2.button("⏹ Stop", key=f"{key}_stop", disabled=not alive, use_container_width=True,
+    if c2.button("⏹ Stop", key=f"{key}_stop", disabled=not alive, width="stretch",
                  help=f"Stop the {label} now and keep what it has learned so far."):
         job.stop()
         job.join(5)
@@ -190,3 +202,98 @@ def no_model_notice(page_hint: str = "") -> None:
     st.info("No model trained in this session yet. Train one on **Build & Train** "
             f"(the default trains in a few seconds){page_hint}.", icon="🧪")
     st.page_link("pages/build_train.py", label="Go to Build & Train", icon="🏗️")
+
+
+# -- classroom: URL sharing and classroom mode --
+CLASSROOM_KEY = "cfg_classroom"  # session key of the sidebar toggle
+CLASSROOM_SCALE = 1.5  # figures are this much taller in classroom mode
+
+
+def _query() -> dict[str, str]:
+    """The browser's query parameters, one (the last) value per name."""
+    return {k: st.query_params.get(k) for k in st.query_params.keys()}
+
+
+def _dismiss(key: str) -> None:
+    st.session_state[key] = []
+
+
+def sync_query_params(schema, name: str) -> list[str]:
+    """Mirror a page's settings (share.Schema) in the URL. Call it at the top of the page, before its widgets.
+
+    Values in the URL that this session did not write itself (a shared link, a new tab, an
+    st.page_link with query_params) are applied to st.session_state; bad ones fall back to their
+    defaults and are listed in a warning. On every run the current values are written back.
+    Returns the notes about ignored values.
+    """
+    from aelab import share
+
+    written_key, notes_key = f"_share_written_{name}", f"_share_notes_{name}"
+    incoming = share.restrict(_query(), schema)
+    if incoming and incoming != st.session_state.get(written_key):
+        settings, notes = share.decode(incoming, schema, present_only=True)
+        st.session_state.update(share.state_updates(schema, settings))
+        st.session_state[notes_key] = notes
+        st.toast("Settings loaded from the link." if not notes else
+                 f"Settings loaded from the link; {len(notes)} value(s) were ignored.", icon="🔗")
+    current = share.encode(share.read_state(schema, st.session_state), schema)
+    for field in schema.values():
+        if field.param in current:
+            if st.query_params.get(field.param) != current[field.param]:
+                st.query_params[field.param] = current[field.param]
+        elif field.param in st.query_params:
+            del st.query_params[field.param]
+    st.session_state[written_key] = current
+    notes = st.session_state.get(notes_key) or []
+    if notes:
+        with st.container(border=True):
+            st.warning("Some settings in the link could not be used:\n\n" + "\n".join(f"- {n}" for n in notes),
+                       icon="🔗")
+            st.button("Dismiss", key=f"_share_dismiss_{name}", on_click=_dismiss, args=(notes_key,))
+    return notes
+
+
+def copy_link_button(page: str = "", label: str = "🔗 Copy link") -> str:
+    """A popover with the full shareable URL of this page and its settings in a copyable code box."""
+    from aelab import share
+
+    url = share.link(st.context.url, _query(), page)
+    with st.popover(label, help="A link that opens this page with the same settings."):
+        st.caption("Send this link to open this page with the same data set and settings (the trained weights "
+                   "are not in the link: hand those out with Save & load). Copy it with the button on the right.")
+        st.code(url, language=None, wrap_lines=True)
+    return url
+
+
+def classroom_toggle() -> bool:
+    """The sidebar switch for classroom mode (call once per run from app.py, before nav.run()).
+
+    A `classroom=1` in the URL switches it on, so a teacher's link can open in classroom mode.
+    """
+    from aelab import share
+
+    sync_query_params(share.APP, "app")
+    return st.sidebar.toggle("🎓 Classroom mode", key=CLASSROOM_KEY,
+                             help="For a projector: larger figures and fewer advanced controls.")
+
+
+def classroom_mode() -> bool:
+    """True while classroom mode is on (pages use it to hide advanced controls and enlarge figures)."""
+    return bool(st.session_state.get(CLASSROOM_KEY, False))
+
+
+def figure_height(base: int) -> int:
+    """A figure height in pixels: `base`, or CLASSROOM_SCALE times larger in classroom mode."""
+    return int(round(base * CLASSROOM_SCALE)) if classroom_mode() else int(base)
+
+
+def page_link_or_note(page: str, label: str, icon: str | None = None, query_params: dict | None = None) -> bool:
+    """st.page_link, or a plain caption when the page is not registered in st.navigation. True if linked."""
+    from streamlit.errors import StreamlitAPIException
+
+    try:
+        st.page_link(page, label=label, icon=icon, query_params=query_params)
+        return True
+    except StreamlitAPIException:
+        st.caption(f"{label} (that page is not part of this app yet).")
+        return False

@@ -22,7 +22,7 @@ Drawn layer by layer, the widths shrink and then grow again: a sandglass.
 run = ui.current_run()
 spec = run.spec if run is not None else ArchSpec(input_dim=784, encoder=(128, 64, 12), bottleneck=3)
 caption = "your session's model" if run is not None else "the seed document's 784-128-64-12-3 network"
-st.plotly_chart(figures.sandglass(spec), use_container_width=True)
+st.plotly_chart(figures.sandglass(spec), width="stretch")
 st.caption(f"The sandglass of {caption}. Bar heights follow the layer widths on a log scale; red is the code.")
 
 st.subheader("Where to go")

@@ -1,0 +1,282 @@
+"""Build & Train: pick data, design the network, train it live in the background, watch it learn."""
+import time
+
+import numpy as np
+import streamlit as st
+import torch
+
+from aelab import analysis, data, figures, runs, ui
+from aelab.model import pytorch_code
+from aelab.spec import (ACTIVATIONS, KINDS, LOSSES, OPTIMIZERS, OUTPUTS, ArchSpec, Check, SpecError, TrainConfig,
+                        check_arch, check_train, parse_float, parse_int, parse_widths)
+
+JOB = "train"  # key of this page's job in the session registry
+N_TRAIN_OPTIONS = [100, 200, 500, 1000, 2000, 5000, 10000, 20000]
+PRESETS = {  # name -> (encoder widths, bottleneck, activation, what it shows)
+    "Seed deep dive (128-64-12-3)": ((128, 64, 12), 3, "relu", "the seed document's network: a 3-number code"),
+    "Tiny 2D": ((32,), 2, "relu", "a 2-number code you can plot directly"),
+    "Wide 32": ((256,), 32, "relu", "a roomy code: sharp reconstructions, less compression"),
+}
+DEFAULTS = {
+    "cfg_kind": "ae", "cfg_enc_n": 3, "cfg_enc_0": "128", "cfg_enc_1": "64", "cfg_enc_2": "12",
+    "cfg_bottleneck": "3", "cfg_asym": False, "cfg_dec_n": 3, "cfg_dec_0": "12", "cfg_dec_1": "64",
+    "cfg_dec_2": "128", "cfg_activation": "relu", "cfg_output": "sigmoid", "cfg_loss": "mse",
+    "cfg_optimizer": "adam", "cfg_lr": "0.001", "cfg_batch": "64", "cfg_epochs": "30", "cfg_seed": "0",
+    "cfg_beta": "1.0", "cfg_n_train": "all", "cfg_latent_dims": "2D",
+}
+
+
+def init_state() -> None:
+    for k, v in DEFAULTS.items():
+        st.session_state.setdefault(k, v)
+
+
+def apply_preset() -> None:
+    enc, bottleneck, act, _ = PRESETS[st.session_state["cfg_preset"]]
+    st.session_state.update({f"cfg_enc_{i}": str(w) for i, w in enumerate(enc)})
+    st.session_state.update({"cfg_enc_n": len(enc), "cfg_bottleneck": str(bottleneck), "cfg_activation": act,
+                             "cfg_asym": False, "cfg_output": "sigmoid"})
+
+
+def change_layers(side: str, delta: int) -> None:
+    n = st.session_state[f"cfg_{side}_n"]
+    new = min(max(n + delta, 0), 8)
+    if new > n:  # a new layer starts as wide as its neighbour towards the code
+        prev = st.session_state.get(f"cfg_{side}_{n - 1}", "32") if n else "32"
+        st.session_state[f"cfg_{side}_{n}"] = prev
+    st.session_state[f"cfg_{side}_n"] = new
+
+
+def width_inputs(side: str, label: str) -> tuple[tuple[int, ...] | None, list[str]]:
+    """One text box per hidden layer plus +/- buttons; returns the parsed widths (or None) and errors."""
+    n = st.session_state[f"cfg_{side}_n"]
+    st.markdown(f"**{label}** hidden layers ({n})")
+    errors: list[str] = []
+    cols = st.columns(max(n, 1) + 2)
+    texts = []
+    for i in range(n):
+        texts.append(cols[i].text_input(f"{label} layer {i + 1} width", key=f"cfg_{side}_{i}",
+                                        label_visibility="collapsed", help=f"{label} layer {i + 1}: units"))
+    cols[-2].button("＋", key=f"{side}_add", on_click=change_layers, args=(side, 1), help="Add a layer",
+                    disabled=n >= 8)
+    cols[-1].button("－", key=f"{side}_remove", on_click=change_layers, args=(side, -1),
+                    help="Remove the last layer", disabled=n == 0)
+    try:
+        return parse_widths(texts, f"{label} layer"), errors
+    except SpecError as exc:
+        return None, [str(exc)]
+
+
+def read_arch(input_dim: int) -> tuple[ArchSpec | None, Check]:
+    """Build the ArchSpec from the widgets, collecting every message."""
+    check = Check()
+    st.selectbox("Preset", list(PRESETS), key="cfg_preset",
+                 help="; ".join(f"{k}: {v[3]}" for k, v in PRESETS.items()))
+    st.button("Apply preset", on_click=apply_preset, help="Fill the network settings from the preset")
+    st.radio("Model type", list(KINDS), format_func=KINDS.get, key="cfg_kind", horizontal=True,
+             help="A VAE's encoder outputs a mean and a log-variance per code number and is trained to keep "
+                  "its codes close to a standard normal distribution (see the Latent space page).")
+    enc, errs = width_inputs("enc", "Encoder")
+    for e in errs:
+        check.error(e, "widths")
+    bottleneck_text = st.text_input("Bottleneck (code size)", key="cfg_bottleneck",
+                                    help="How many numbers the encoder may use to describe each input.")
+    try:
+        bottleneck = parse_int(bottleneck_text, "The bottleneck size", high=16384)
+    except SpecError as exc:
+        check.error(str(exc), "bottleneck")
+        bottleneck = None
+    asym = st.toggle("Asymmetric decoder (its own widths)", key="cfg_asym",
+                     help="Off: the decoder mirrors the encoder. On: choose the decoder's widths yourself.")
+    dec = None
+    if asym:
+        dec, errs = width_inputs("dec", "Decoder")
+        for e in errs:
+            check.error(e, "widths")
+    c1, c2 = st.columns(2)
+    act = c1.selectbox("Activation", list(ACTIVATIONS), format_func=ACTIVATIONS.get, key="cfg_activation")
+    out = c2.selectbox("Output activation", list(OUTPUTS), format_func=OUTPUTS.get, key="cfg_output",
+                       help="Sigmoid keeps reconstructions in [0, 1] like the pixels.")
+    if check.errors or enc is None or bottleneck is None or (asym and dec is None):
+        return None, check
+    spec = ArchSpec(input_dim, enc, bottleneck, dec if asym else None, act, out, st.session_state["cfg_kind"])
+    arch_check = check_arch(spec)
+    return spec, arch_check
+
+
+def read_train(bundle: data.DataBundle, spec: ArchSpec | None) -> tuple[TrainConfig | None, Check]:
+    check = Check()
+    n_total = len(bundle.x_train)
+    options = [n for n in N_TRAIN_OPTIONS if n < n_total] + ["all"]
+    if st.session_state.get("cfg_n_train") not in options:
+        st.session_state["cfg_n_train"] = "all"
+    n_train = st.select_slider("Training-set size", options, key="cfg_n_train",
+                               format_func=lambda v: f"all {n_total:,}" if v == "all" else f"{v:,}",
+                               help="Small training sets make memorization visible: the train loss keeps "
+                                    "falling while the test loss stalls.")
+    c1, c2 = st.columns(2)
+    loss = c1.selectbox("Loss", list(LOSSES), format_func=LOSSES.get, key="cfg_loss")
+    opt = c2.selectbox("Optimizer", list(OPTIMIZERS), format_func=OPTIMIZERS.get, key="cfg_optimizer")
+    c1, c2, c3, c4 = st.columns(4)
+    values = {}
+    fields = [(c1, "cfg_lr", "Learning rate", "lr"), (c2, "cfg_batch", "Batch size", "batch_size"),
+              (c3, "cfg_epochs", "Epochs", "epochs"), (c4, "cfg_seed", "Seed", "seed")]
+    if st.session_state["cfg_kind"] == "vae":
+        fields.append((st, "cfg_beta", "β (weight of the KL term)", "beta"))
+    for col, key, label, name in fields:
+        text = col.text_input(label, key=key)
+        try:
+            if name in ("lr", "beta"):
+                values[name] = parse_float(text, label)
+            elif name == "seed":
+                values[name] = parse_int(text, label, low=0, high=2**31 - 1)
+            elif name == "epochs":
+                values[name] = parse_int(text, label, high=1000)
+            else:
+                values[name] = parse_int(text, label, high=65536)
+        except SpecError as exc:
+            check.error(str(exc), name)
+    if check.errors:
+        return None, check
+    cfg = TrainConfig(loss=loss, optimizer=opt, n_train=None if n_train == "all" else int(n_train), **values)
+    return cfg, check_train(cfg, spec, n_total)
+
+
+def arch_readout(spec: ArchSpec) -> None:
+    c1, c2, c3 = st.columns(3)
+    c1.metric("Parameters", f"{spec.param_count:,}")
+    c2.metric("Compression", f"{spec.compression:.1f} : 1", help="Input numbers per code number")
+    c3.metric("Layers", f"{len(spec.widths) - 1} Linear")
+    st.plotly_chart(figures.sandglass(spec, height=230), width="stretch", key="sandglass")
+    with st.expander("The same network in PyTorch", expanded=False):
+        code = pytorch_code(spec)
+        st.code(code, language="python")
+        st.download_button("Download autoencoder.py", code, file_name="autoencoder.py", mime="text/x-python")
+
+
+def start(bundle: data.DataBundle, spec: ArchSpec, cfg: TrainConfig) -> None:
+    if ui.job_is_active(JOB):
+        st.warning("A model is already training. Stop it first (or wait), then press Train again.")
+        return
+    job = ui.set_job(JOB, runs.start_training(bundle, spec, cfg))
+    st.session_state["train_meta"] = {"spec": spec, "cfg": cfg, "dataset": bundle.name}
+    deadline = time.perf_counter() + 0.5  # let the first loss point and weights arrive before drawing
+    while job.view().state is None and job.alive and time.perf_counter() < deadline:
+        time.sleep(0.01)
+    st.rerun()  # redraw with Train disabled and the live view polling
+
+
+def on_done(job) -> None:
+    run = job.result
+    if isinstance(run, runs.Run):
+        ui.set_run(run)
+
+
+def _ui_model(spec: ArchSpec, state: dict):
+    """A model for drawing, reused between polls (weights reloaded from the job's snapshot)."""
+    model = runs.model_from_state(spec, state, into=st.session_state.get("_train_ui_model"))
+    st.session_state["_train_ui_model"] = model
+    return model
+
+
+def draw_live(bundle: data.DataBundle | None, view) -> None:
+    """Progress, curves, reconstructions and latent space: from the live job or the finished run."""
+    meta = st.session_state.get("train_meta")
+    run = ui.current_run()
+    if view is not None and view.active and meta and (view.state is not None or run is None):
+        spec, cfg, dataset, history, state = meta["spec"], meta["cfg"], meta["dataset"], view.history, view.state
+    elif run is not None:
+        spec, cfg, dataset, history, state = run.spec, run.cfg, run.dataset, run.history, None
+    else:
+        st.info("Press **Train** to start. Curves, reconstructions and the code space appear here within a "
+                "second and update while the network learns.", icon="👆")
+        return
+    ui.progress_bar(view)
+    ui.status_message(view)
+    if state is None and run is None:  # the job has not published its first weights yet
+        return
+    if run is not None and not (view is not None and view.active):
+        st.caption(f"Showing the session model: {run.spec.describe()} on {data.DATASETS.get(run.dataset)}, "
+                   f"{run.epochs_done} epochs, {run.seconds:.1f} s. {run.message}")
+    try:
+        show = bundle if bundle is not None and bundle.name == dataset else ui.get_bundle(dataset)
+    except Exception as exc:  # noqa: BLE001 - data removed after training
+        st.warning(f"The data set this model was trained on is not available: {exc}")
+        return
+    model = run.model if state is None else _ui_model(spec, state)
+    left, right = st.columns(2)
+    with left:
+        st.plotly_chart(figures.loss_curves(history, total_epochs=cfg.epochs, title="Loss (lower is better)"),
+                        width="stretch", key="loss_chart")
+        if spec.kind == "vae" and history.terms:
+            st.plotly_chart(figures.vae_terms(history), width="stretch", key="vae_terms")
+        idx = data.sample_indices(show.y_test, per_class=1, n=10)
+        x = show.x_test[idx]  # (10, D)
+        recon = analysis.reconstruct(model, x)
+        st.plotly_chart(figures.image_grid([x.numpy(), recon.numpy()], show.image_shape,
+                                           row_labels=["input", "output"],
+                                           col_labels=[show.class_names[int(show.y_test[i])] for i in idx],
+                                           title="Held-out images and their reconstructions"),
+                        width="stretch", key="recon_grid")
+    with right:
+        draw_latent(model, spec, show)
+
+
+def draw_latent(model, spec: ArchSpec, show: data.DataBundle) -> None:
+    k = spec.bottleneck
+    dims = k if k <= 3 else (3 if st.session_state.get("cfg_latent_dims") == "3D" else 2)
+    if k > 3:
+        st.radio("Projection of the code", ["2D", "3D"], key="cfg_latent_dims", horizontal=True,
+                 help=f"The code has {k} numbers; PCA shows its two or three main directions.")
+    sub = analysis.subsample(len(show.x_test), 1000)
+    codes = analysis.encode(model, show.x_test[sub])  # (n, k)
+    points, how = analysis.project(codes, dims)
+    note = f" (1,000 of {len(show.x_test):,} held-out points)" if len(show.x_test) > 1000 else ""
+    st.plotly_chart(figures.latent_scatter(points, show.y_test[sub].numpy(), show.class_names,
+                                           title=f"Code space: {how}{note}", indices=sub, height=560),
+                    width="stretch", key="latent_chart")
+
+
+def main() -> None:
+    init_state()
+    st.title("🏗️ Build & Train")
+    st.caption("Design an autoencoder, press Train, and watch it learn. Training runs in the background: "
+               "the page stays usable, and Pause/Stop work at any moment.")
+    col_data, col_net, col_train = st.columns([1, 1.3, 1.1], gap="medium")
+    with col_data:
+        st.subheader("1 · Data")
+        bundle = ui.dataset_picker("cfg_dataset")
+        if bundle is not None:
+            st.caption(f"{len(bundle.x_train):,} training and {len(bundle.x_test):,} held-out images of "
+                       f"{bundle.image_shape[0]}×{bundle.image_shape[1]} = {bundle.input_dim} pixels.")
+    input_dim = bundle.input_dim if bundle is not None else 64
+    with col_net:
+        st.subheader("2 · Network")
+        spec, arch_check = read_arch(input_dim)
+        ui.show_check(arch_check)
+    with col_train:
+        st.subheader("3 · Training")
+        if bundle is not None:
+            cfg, train_check = read_train(bundle, spec)
+            ui.show_check(train_check)
+        else:
+            cfg, train_check = None, Check()
+            st.info("Choose an available data set to set up training.")
+    if spec is not None and arch_check.ok:
+        arch_readout(spec)
+    ready = bundle is not None and spec is not None and cfg is not None and arch_check.ok and train_check.ok
+    running = ui.job_is_active(JOB)
+    c1, c2 = st.columns([1, 2])
+    with c1:
+        if st.button("🚀 Train", key="train_btn", type="primary", disabled=running or not ready, width="stretch",
+                     help="Fix the messages above first." if not ready else "Train with these settings."):
+            start(bundle, spec, cfg)
+    with c2:
+        ui.job_controls(JOB)
+    meta = st.session_state.get("train_meta")
+    if running and meta and ready and (meta["spec"], meta["cfg"], meta["dataset"]) != (spec, cfg, bundle.name):
+        st.info("You changed settings while training: they apply the next time you press Train.", icon="✏️")
+    ui.live_job(JOB, lambda view: draw_live(bundle, view), on_done=on_done, every=0.5)
+
+
+main()

@@ -1,0 +1,186 @@
+"""AppTest of app.py and the Build & Train page: train from the UI, bad input, stop, and coming back.
+
+Run: python -m pytest tests/test_app_build_train.py
+"""
+import time
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from conftest import ROOT, wait_for_jobs
+
+
+def page() -> AppTest:
+    at = AppTest.from_file(str(ROOT / "pages" / "build_train.py"), default_timeout=60)
+    at.run()
+    assert not at.exception
+    return at
+
+
+def texts(elements) -> str:
+    return " ".join(str(e.value) for e in elements)
+
+
+def test_home_page_renders_with_navigation():
+    """app.py routes to the home page, which explains autoencoders and shows no exception."""
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60)
+    at.run()
+    assert not at.exception
+    assert "aelab" in at.title[0].value
+    assert "No model trained yet" in texts(at.sidebar.caption)
+
+
+def test_train_from_the_page_shows_results_and_stores_the_model():
+    """Pressing Train trains in the background; after it ends the results show and the model is in the session."""
+    at = page()
+    assert "Press **Train**" in texts(at.info)
+    at.text_input(key="cfg_epochs").set_value("3")
+    at.text_input(key="cfg_seed").set_value("7")
+    at.button(key="train_btn").click().run()
+    assert not at.exception
+    wait_for_jobs()
+    at.run()
+    assert not at.exception
+    assert "Finished 3 epochs." in texts(at.success)
+    run = at.session_state["aelab_run"]
+    assert run.epochs_done == 3 and run.cfg.seed == 7 and run.spec.describe() == "64-128-64-12-3-12-64-128-64"
+    assert "Showing the session model" in texts(at.caption)
+
+
+@pytest.mark.parametrize("key,value,needle", [
+    ("cfg_enc_0", "abc", "must be a whole number"),
+    ("cfg_enc_1", "", "is empty"),
+    ("cfg_bottleneck", "0", "at least 1"),
+    ("cfg_bottleneck", "-4", "at least 1"),
+    ("cfg_lr", "0", "above 0"),
+    ("cfg_lr", "1e9", "blow up"),
+    ("cfg_lr", "fast", "must be a number"),
+    ("cfg_batch", "0", "at least 1"),
+    ("cfg_epochs", "2.5", "whole number"),
+    ("cfg_enc_0", "100000", "at most"),
+    ("cfg_seed", "🙂", "whole number"),
+])
+def test_bad_input_gives_a_message_and_disables_train(key, value, needle):
+    """Each bad value gets a clear message next to the controls, no exception, and Train is disabled."""
+    at = page()
+    at.text_input(key=key).set_value(value).run()
+    assert not at.exception
+    assert needle in texts(at.error)
+    assert at.button(key="train_btn").disabled
+
+
+def test_bce_without_sigmoid_and_huge_networks_are_explained():
+    """BCE with a linear output and a >20M-parameter network are refused with reasons."""
+    at = page()
+    at.selectbox(key="cfg_output").set_value("none")
+    at.selectbox(key="cfg_loss").set_value("bce").run()
+    assert "Sigmoid" in texts(at.error)
+    at.selectbox(key="cfg_output").set_value("sigmoid")
+    at.text_input(key="cfg_enc_0").set_value("16000")
+    at.text_input(key="cfg_enc_1").set_value("16000").run()
+    assert "parameters" in texts(at.error) and at.button(key="train_btn").disabled
+
+
+def test_bad_input_after_training_keeps_the_model():
+    """A trained model survives later bad input untouched."""
+    at = page()
+    at.text_input(key="cfg_epochs").set_value("2")
+    at.button(key="train_btn").click().run()
+    wait_for_jobs()
+    at.run()
+    run = at.session_state["aelab_run"]
+    at.text_input(key="cfg_enc_0").set_value("-1").run()
+    assert not at.exception and at.session_state["aelab_run"] is run
+
+
+def test_stop_keeps_model_and_train_is_blocked_while_running():
+    """While training, Train is disabled and changed settings are flagged; Stop ends it and keeps the model."""
+    at = page()
+    at.text_input(key="cfg_epochs").set_value("1000")
+    at.text_input(key="cfg_batch").set_value("8")
+    at.button(key="train_btn").click().run()
+    assert at.button(key="train_btn").disabled
+    at.text_input(key="cfg_lr").set_value("0.002").run()
+    assert "apply the next time" in texts(at.info)
+    time.sleep(0.5)
+    at.button(key="train_stop").click().run()
+    wait_for_jobs()
+    at.run()
+    assert not at.exception
+    run = at.session_state["aelab_run"]
+    assert run.status == "stopped" and run.history.test
+    assert "Stopped by you" in texts(at.info)
+
+
+def test_vae_trains_from_the_page():
+    """Switching the model type to VAE trains one and records both loss terms."""
+    at = page()
+    at.radio(key="cfg_kind").set_value("vae").run()
+    at.text_input(key="cfg_beta").set_value("0.5")
+    at.text_input(key="cfg_epochs").set_value("2")
+    at.button(key="train_btn").click().run()
+    wait_for_jobs()
+    at.run()
+    run = at.session_state["aelab_run"]
+    assert not at.exception and run.spec.kind == "vae" and run.cfg.beta == 0.5
+    assert set(run.history.terms) == {"recon", "kl"}
+
+
+def test_presets_and_layer_buttons():
+    """Applying a preset fills the widths; + and - add and remove encoder layers."""
+    at = page()
+    at.selectbox(key="cfg_preset").set_value("Tiny 2D")
+    at.button[0].click().run()  # Apply preset
+    assert at.session_state["cfg_enc_n"] == 1 and at.text_input(key="cfg_bottleneck").value == "2"
+    at.button(key="enc_add").click().run()
+    assert at.session_state["cfg_enc_n"] == 2 and at.text_input(key="cfg_enc_1").value == "32"
+    at.button(key="enc_remove").click().run()
+    assert at.session_state["cfg_enc_n"] == 1 and not at.exception
+
+
+def test_leaving_and_returning_shows_the_same_run():
+    """Through app.py's navigation: train, visit Home, come back: the same run and settings are shown."""
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60)
+    at.run()
+    at.switch_page("pages/build_train.py").run()
+    at.text_input(key="cfg_epochs").set_value("2")
+    at.text_input(key="cfg_seed").set_value("5")
+    at.button(key="train_btn").click().run()
+    wait_for_jobs()
+    at.run()
+    run = at.session_state["aelab_run"]
+    at.switch_page("pages/home.py").run()
+    assert "your session's model" in texts(at.caption)
+    at.switch_page("pages/build_train.py").run()
+    assert not at.exception
+    assert at.session_state["aelab_run"] is run
+    assert "Showing the session model" in texts(at.caption)
+
+
+HARNESS = """
+import sys
+sys.path.insert(0, {root!r})
+import streamlit as st
+from aelab import ui
+ui.restore_widget_state()
+nav = st.navigation([st.Page("one.py", default=True), st.Page("two.py")])
+nav.run()
+ui.save_widget_state()
+"""
+
+
+def test_widget_values_survive_page_switch(tmp_path):
+    """app.py's restore/save pair keeps a cfg_* widget's value while another page is open."""
+    (tmp_path / "main.py").write_text(HARNESS.format(root=str(ROOT)))
+    (tmp_path / "one.py").write_text("import streamlit as st\nst.text_input('Seed', key='cfg_seed')\n"
+                                     "st.text_input('Scratch', key='scratch')\n")
+    (tmp_path / "two.py").write_text("import streamlit as st\nst.write('page two')\n")
+    at = AppTest.from_file(str(tmp_path / "main.py"), default_timeout=30)
+    at.run()
+    at.text_input(key="cfg_seed").set_value("5")
+    at.text_input(key="scratch").set_value("x").run()
+    at.switch_page("two.py").run()
+    at.switch_page("one.py").run()
+    assert not at.exception
+    assert at.text_input(key="cfg_seed").value == "5"  # kept
+    assert at.text_input(key="scratch").value == ""  # only cfg_* keys are kept

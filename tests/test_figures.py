@@ -1,0 +1,44 @@
+"""Tests for aelab.figures: each builder returns the traces, axes and data the pages rely on."""
+import numpy as np
+
+from aelab import figures
+from aelab.spec import ArchSpec
+from aelab.train import History
+
+
+def test_sandglass_has_one_bar_per_layer_and_labels_the_code():
+    """The sandglass draws a bar per layer width and marks the code."""
+    spec = ArchSpec(784, (128, 64, 12), 3)
+    fig = figures.sandglass(spec)
+    assert len(fig.layout.shapes) == len(spec.widths) == 9
+    texts = [a.text for a in fig.layout.annotations]
+    assert "code" in texts and "3" in texts and "parameters" in fig.layout.title.text
+
+
+def test_loss_curves_plot_train_and_test():
+    """Loss curves: a train line and a test line on a log y axis, x in epochs."""
+    h = History(step_x=[0.5, 1.0], train=[0.2, 0.1], epoch_x=[0, 1], test=[0.3, 0.15])
+    fig = figures.loss_curves(h, total_epochs=5)
+    assert [t.name for t in fig.data] == ["train", "test (held out)"]
+    assert fig.layout.yaxis.type == "log" and tuple(fig.layout.xaxis.range) == (0, 5)
+
+
+def test_image_grid_tiles_rows_and_columns():
+    """Two rows of three 8x8 images become one (2*9-1, 3*9-1) picture with NaN gaps."""
+    rows = [np.zeros((3, 64)), np.ones((3, 64))]
+    fig = figures.image_grid(rows, (8, 8), row_labels=["in", "out"])
+    z = np.array(fig.data[0].z, dtype=float)
+    assert z.shape == (17, 26)
+    assert np.isnan(z[8]).all() and z[0, 0] == 0 and z[9, 0] == 1
+
+
+def test_latent_scatter_2d_3d_1d_carry_indices():
+    """One trace per class; 3 dims give Scatter3d; customdata holds the data-set indices."""
+    labels = np.array([0, 1, 0, 1])
+    idx = np.array([10, 11, 12, 13])
+    f2 = figures.latent_scatter(np.random.rand(4, 2), labels, ["a", "b"], indices=idx)
+    f3 = figures.latent_scatter(np.random.rand(4, 3), labels, ["a", "b"], indices=idx)
+    f1 = figures.latent_scatter(np.random.rand(4, 1), labels, ["a", "b"], indices=idx)
+    assert len(f2.data) == 2 and f2.data[0].type == "scatter"
+    assert f3.data[0].type == "scatter3d" and f1.data[0].type == "scatter"
+    assert sorted(np.concatenate([t.customdata for t in f2.data]).tolist()) == [10, 11, 12, 13]

@@ -1,0 +1,87 @@
+"""Tests for aelab.jobs: background training with pause/resume/stop, errors, snapshots and the fair queue."""
+import threading
+import time
+
+import pytest
+
+from aelab import jobs, runs
+from aelab.spec import ArchSpec, TrainConfig
+
+SPEC = ArchSpec(64, (32,), 2)
+
+
+def wait_until(cond, timeout=20.0):
+    end = time.time() + timeout
+    while time.time() < end:
+        if cond():
+            return True
+        time.sleep(0.01)
+    return False
+
+
+def test_job_trains_and_returns_a_run(digits):
+    """A training job publishes progress and ends with a Run whose history has every epoch."""
+    job = runs.start_training(digits, SPEC, TrainConfig(epochs=3))
+    assert job.join(60)
+    view = job.view()
+    assert view.status == "done" and view.state is not None and view.progress.epoch == 3
+    assert isinstance(job.result, runs.Run) and job.result.epochs_done == 3
+
+
+def test_pause_resume_stop(digits):
+    """Pause freezes the step counter, resume continues it, stop ends the job and keeps the model."""
+    job = runs.start_training(digits, SPEC, TrainConfig(epochs=500, batch_size=16))
+    assert wait_until(lambda: job.view().progress is not None and job.view().progress.step > 5)
+    job.pause()
+    assert wait_until(lambda: job.view().status == "paused")
+    frozen = job.view().progress.step
+    time.sleep(0.4)
+    assert job.view().progress.step == frozen
+    job.resume()
+    assert wait_until(lambda: job.view().progress.step > frozen)
+    job.stop()
+    assert job.join(10)
+    assert job.view().status == "stopped"
+    assert job.result.status == "stopped" and job.result.model is not None
+
+
+def test_error_in_job_is_reported_not_raised():
+    """An exception inside the job thread becomes status 'error' with the message kept."""
+    def boom(ctx):
+        raise RuntimeError("mid-epoch failure")
+
+    job = jobs.Job(boom, name="boom").start()
+    assert job.join(10)
+    assert job.view().status == "error" and "mid-epoch failure" in job.view().message
+
+
+def test_queue_is_fifo_with_positions(monkeypatch):
+    """With one slot, later jobs wait in order and report their queue position."""
+    monkeypatch.setattr(jobs, "_slots", jobs._Slots(1))
+    gate = threading.Event()
+
+    def hold(ctx):
+        while not gate.is_set() and not ctx.should_stop():
+            time.sleep(0.01)
+        return "ok"
+
+    first = jobs.Job(hold, "hold").start()
+    assert wait_until(lambda: first.status == "running")
+    second, third = jobs.Job(hold, "hold").start(), jobs.Job(hold, "hold").start()
+    assert wait_until(lambda: second.view().queue_position == 1 and third.view().queue_position == 2)
+    assert second.status == "queued"
+    third.stop()  # leaving the queue frees the place
+    assert third.join(5) and third.view().status == "stopped"
+    gate.set()
+    assert first.join(5) and second.join(5)
+    assert second.result == "ok"
+
+
+def test_snapshots_are_copies(digits):
+    """The published weights are a copy: changing them does not touch the job's model."""
+    job = runs.start_training(digits, SPEC, TrainConfig(epochs=2))
+    job.join(30)
+    state = job.view().state
+    key = next(iter(state))
+    state[key].add_(100.0)
+    assert not (job.result.model.state_dict()[key] == state[key]).all()
