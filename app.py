@@ -1,10 +1,16 @@
 """aelab entry point: page config, shared sidebar, and the st.navigation router over pages/."""
-import streamlit as st
+import os
 
-from aelab import ui
+# Idle OpenMP workers must sleep, not spin: training threads share 2 cores with the UI (see jobs.pin_threads).
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+
+import streamlit as st  # noqa: E402
+
+from aelab import jobs, ui  # noqa: E402
 
 st.set_page_config(page_title="aelab · autoencoder lab", page_icon="⏳", layout="wide")
 ui.restore_widget_state()
+jobs.pin_threads()  # this script thread draws with torch too
 
 PAGES = {
     "Start": [

@@ -72,19 +72,25 @@ def live_jobs() -> list["Job"]:
 
 
 def slots() -> _Slots:
-    """The server-wide job limiter, created on first use from AELAB_MAX_JOBS (default: CPU cores).
-
-    It also sets torch's intra-op threads to cores // limit (AELAB_TORCH_THREADS overrides): with more
-    busy threads than cores, OpenMP's spinning threads slow small-model training down ~100x (measured:
-    a digits epoch took 0.08 s with 1 thread and 14 s with 2 threads on a loaded 2-core machine).
-    """
+    """The server-wide job limiter, created on first use from AELAB_MAX_JOBS (default: CPU cores)."""
     global _slots
     with _slots_lock:
         if _slots is None:
-            cores = os.cpu_count() or 1
-            _slots = _Slots(int(os.environ.get("AELAB_MAX_JOBS") or cores))
-            torch.set_num_threads(int(os.environ.get("AELAB_TORCH_THREADS") or max(1, cores // _slots.limit)))
+            _slots = _Slots(int(os.environ.get("AELAB_MAX_JOBS") or os.cpu_count() or 1))
         return _slots
+
+
+def pin_threads() -> int:
+    """Give the calling thread cores // job-limit torch threads (AELAB_TORCH_THREADS overrides).
+
+    torch's intra-op thread count is a per-thread OpenMP setting, so every job thread and every
+    Streamlit script thread calls this. With more busy threads than cores, spinning OpenMP workers
+    slow small-model training ~100x (measured: a digits epoch took 0.08 s with 1 thread and 14 s with
+    2 threads on a loaded 2-core machine).
+    """
+    n = int(os.environ.get("AELAB_TORCH_THREADS") or max(1, (os.cpu_count() or 1) // slots().limit))
+    torch.set_num_threads(n)
+    return n
 
 
 @dataclass
@@ -205,6 +211,7 @@ class Job:
 
     # -- thread body ---------------------------------------------------------------------------
     def _run(self) -> None:
+        pin_threads()
         if self._use_slots and not slots().acquire(self.id, self._stop):
             self._set_status("stopped", "Stopped before it started.")
             return

@@ -60,6 +60,21 @@ def dataset_picker(key: str = "cfg_dataset", label: str = "Data set", allow: tup
         return None
 
 
+# -- routing -----------------------------------------------------------------------------------
+def route_through_app() -> None:
+    """Call first in every page: make sure app.py (router, sidebar, thread setup) runs.
+
+    Because the repo has a `pages/` folder, Streamlit runs a deep-linked page *without* app.py on a
+    fresh server (its legacy multipage mode) until some run calls st.navigation. Switching that
+    mode off and rerunning sends the same URL through app.py's router.
+    """
+    from streamlit.runtime.pages_manager import PagesManager
+
+    if PagesManager.uses_pages_directory:
+        PagesManager.uses_pages_directory = False
+        st.rerun()
+
+
 # -- the session's model -----------------------------------------------------------------------
 def current_run() -> Run | None:
     """The model trained in this session (on Build & Train), or None."""

@@ -238,6 +238,7 @@ def draw_latent(model, spec: ArchSpec, show: data.DataBundle) -> None:
 
 
 def main() -> None:
+    ui.route_through_app()
     init_state()
     st.title("🏗️ Build & Train")
     st.caption("Design an autoencoder, press Train, and watch it learn. Training runs in the background: "

@@ -4,6 +4,8 @@ import streamlit as st
 from aelab import figures, ui
 from aelab.spec import ArchSpec
 
+ui.route_through_app()
+
 st.title("⏳ aelab — learn autoencoders by building one")
 st.markdown(
     """

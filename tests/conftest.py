@@ -4,6 +4,7 @@ Run the whole suite with `python -m pytest` from the repository root.
 """
 from __future__ import annotations
 
+import os
 import shutil
 import threading
 import time
@@ -11,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")  # as app.py does, before torch is imported
 ROOT = Path(__file__).resolve().parents[1]
 SHARED_DATA = ROOT.parent / "shared" / "data"
 

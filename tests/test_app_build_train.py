@@ -151,9 +151,11 @@ def test_leaving_and_returning_shows_the_same_run():
     run = at.session_state["aelab_run"]
     at.switch_page("pages/home.py").run()
     assert "your session's model" in texts(at.caption)
+    assert "Session model" in texts(at.sidebar.caption)
     at.switch_page("pages/build_train.py").run()
     assert not at.exception
     assert at.session_state["aelab_run"] is run
+    assert at.text_input(key="cfg_seed").value == "5"
     assert "Showing the session model" in texts(at.caption)
 
 
