@@ -120,6 +120,8 @@ class JobContext:
     def should_stop(self) -> bool:
         """Block while paused; True once Stop was pressed."""
         job = self._job
+        if job._resume.is_set() and not job._stop.is_set() and job._status == "running":
+            return False  # the per-step fast path: no lock, no waiting
         while job._resume.is_set() is False and not job._stop.is_set():
             job._set_status("paused")
             job._resume.wait(0.1)

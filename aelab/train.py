@@ -208,7 +208,9 @@ def fit(model: Autoencoder, x_train: torch.Tensor, x_test: torch.Tensor, cfg: Tr
                 return FitResult("stopped", f"Stopped by you after {step} steps.", hist,
                                  time.perf_counter() - start)
             idx = perm[i:i + bs]
-            loss, terms = loss_terms(model, x[idx], t[idx], cfg, g_noise)  # (B, D) in, scalar out
+            xb = x[idx]  # (B, D)
+            tb = xb if t is x else t[idx]  # a plain autoencoder's target is its input: gather once
+            loss, terms = loss_terms(model, xb, tb, cfg, g_noise)  # scalar
             opt.zero_grad(set_to_none=True)
             loss.backward()
             opt.step()
