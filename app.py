@@ -9,8 +9,9 @@ import streamlit as st  # noqa: E402
 from aelab import jobs, ui  # noqa: E402
 
 st.set_page_config(page_title="aelab · autoencoder lab", page_icon="⏳", layout="wide")
-ui.restore_widget_state()
+ui.keep_widget_state()
 jobs.pin_threads()  # this script thread draws with torch too
+jobs.warm_up()  # import torch's lazy optimizer machinery in the background, once per server
 
 PAGES = {
     "Start": [
@@ -28,4 +29,3 @@ with st.sidebar:
     else:
         st.caption("No model trained yet in this session.")
 nav.run()
-ui.save_widget_state()

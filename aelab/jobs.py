@@ -93,6 +93,25 @@ def pin_threads() -> int:
     return n
 
 
+_warm = threading.Event()
+
+
+def warm_up() -> None:
+    """Once per process, in the background: build a throwaway Adam optimizer.
+
+    A process's first optimizer imports torch._dynamo, which took 4.7 s on a loaded 2-core machine;
+    doing it while the learner is still reading the page keeps Train -> first loss point short.
+    """
+    if _warm.is_set():
+        return
+    _warm.set()
+
+    def _run() -> None:
+        torch.optim.Adam(torch.nn.Linear(1, 1).parameters(), lr=1e-3)
+
+    threading.Thread(target=_run, name="aelab-warmup", daemon=True).start()
+
+
 @dataclass
 class JobView:
     """An immutable-by-convention copy of a job's state for drawing."""

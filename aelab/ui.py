@@ -65,14 +65,20 @@ def route_through_app() -> None:
     """Call first in every page: make sure app.py (router, sidebar, thread setup) runs.
 
     Because the repo has a `pages/` folder, Streamlit runs a deep-linked page *without* app.py on a
-    fresh server (its legacy multipage mode) until some run calls st.navigation. Switching that
-    mode off and rerunning sends the same URL through app.py's router.
+    fresh server (its legacy multipage mode) until some run calls st.navigation; AppTest does so on
+    every run. Then this switches that mode off and runs app.py in this same script run (so widget
+    events such as a button click are kept): its router runs this page again, properly; the outer
+    run then stops.
     """
+    import runpy
+    from pathlib import Path
+
     from streamlit.runtime.pages_manager import PagesManager
 
     if PagesManager.uses_pages_directory:
         PagesManager.uses_pages_directory = False
-        st.rerun()
+        runpy.run_path(str(Path(__file__).resolve().parents[1] / "app.py"), run_name="__main__")
+        st.stop()
 
 
 # -- the session's model -----------------------------------------------------------------------
@@ -85,23 +91,21 @@ def set_run(run: Run) -> None:
     st.session_state[RUN_KEY] = run
 
 
-def restore_widget_state() -> None:
-    """Put back `cfg_*` widget values dropped while another page was open (call first in every run).
+def keep_widget_state() -> None:
+    """Keep `cfg_*` widget values while another page is open (call first in every run, from app.py).
 
-    Streamlit forgets a widget's value when a run does not draw it, so `save_widget_state` keeps a
-    plain copy at the end of each run and this restores what has gone missing.
+    Streamlit forgets a widget's value after a run that does not draw it. Re-assigning each key to
+    itself turns it into plain session state, which survives (Streamlit's documented remedy; the
+    browser then shows the kept value). A run interrupted by a page switch can still drop keys, so
+    a shadow copy refreshed here puts back any key that vanished.
     """
-    for k, v in st.session_state.get("_kept_widgets", {}).items():
-        if k not in st.session_state:
-            st.session_state[k] = v
-
-
-def save_widget_state() -> None:
-    """Copy the current `cfg_*` widget values aside (call after the page has run)."""
     kept = st.session_state.setdefault("_kept_widgets", {})
     for k in list(st.session_state):
         if isinstance(k, str) and k.startswith(KEEP_PREFIX):
-            kept[k] = st.session_state[k]
+            st.session_state[k] = kept[k] = st.session_state[k]
+    for k, v in kept.items():
+        if k not in st.session_state:
+            st.session_state[k] = v
 
 
 # -- per-session jobs --------------------------------------------------------------------------
@@ -111,22 +115,31 @@ def _stop_all(jobs: dict) -> None:
 
 
 @st.cache_resource(scope="session", on_release=_stop_all, show_spinner=False)
-def _session_jobs() -> dict[str, Job]:
-    """This browser session's jobs; released (threads stopped) when the session ends."""
+def _session_jobs() -> dict[int, Job]:
+    """Every job this browser session started, by id: released (threads stopped) when the session ends."""
     return {}
 
 
+def _jobs() -> dict[str, Job]:
+    """This session's current job per page key (session_state is strictly per user)."""
+    return st.session_state.setdefault("_aelab_jobs", {})
+
+
 def get_job(key: str) -> Job | None:
-    return _session_jobs().get(key)
+    return _jobs().get(key)
 
 
 def set_job(key: str, job: Job) -> Job:
     """Register a started job under `key`, stopping any job it replaces."""
-    jobs = _session_jobs()
+    jobs = _jobs()
     old = jobs.get(key)
     if old is not None and old is not job:
         old.stop()
     jobs[key] = job
+    registry = _session_jobs()
+    for job_id in [i for i, j in registry.items() if not j.alive and j is not job]:
+        del registry[job_id]  # forget finished jobs so the registry stays small
+    registry[job.id] = job
     return job
 
 

@@ -164,15 +164,14 @@ import sys
 sys.path.insert(0, {root!r})
 import streamlit as st
 from aelab import ui
-ui.restore_widget_state()
+ui.keep_widget_state()
 nav = st.navigation([st.Page("one.py", default=True), st.Page("two.py")])
 nav.run()
-ui.save_widget_state()
 """
 
 
 def test_widget_values_survive_page_switch(tmp_path):
-    """app.py's restore/save pair keeps a cfg_* widget's value while another page is open."""
+    """app.py's keep_widget_state keeps a cfg_* widget's value while another page is open."""
     (tmp_path / "main.py").write_text(HARNESS.format(root=str(ROOT)))
     (tmp_path / "one.py").write_text("import streamlit as st\nst.text_input('Seed', key='cfg_seed')\n"
                                      "st.text_input('Scratch', key='scratch')\n")

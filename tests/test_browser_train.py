@@ -46,16 +46,16 @@ def test_train_default_model_in_a_real_browser():
         page.locator(".js-plotly-plot").filter(has_text="reconstructions").first.wait_for(timeout=15_000)
         first_update = time.perf_counter() - t_click
         shot(page, "02-training")
-        page.get_by_text("Finished 30 epochs.").wait_for(timeout=120_000)
+        page.get_by_text("Finished 30 epochs.").first.wait_for(timeout=120_000)
         no_exception(page)
         assert page.locator(".js-plotly-plot").filter(has_text="Code space").count() >= 1
         shot(page, "03-trained")
 
         page.get_by_role("link", name="Home").first.click()
-        page.get_by_text("your session's model").wait_for(timeout=15_000)
+        page.get_by_text("your session's model").first.wait_for(timeout=15_000)
         assert page.get_by_text("Session model:").count() >= 1  # the sidebar summary
         page.get_by_role("link", name="Build & Train").first.click()
-        page.get_by_text("Showing the session model").wait_for(timeout=15_000)
+        page.get_by_text("Showing the session model").first.wait_for(timeout=15_000)
         assert page.get_by_label("Seed").input_value() == "3"  # settings survive the round trip
         no_exception(page)
         print(f"\nBROWSER home page rendered {startup:.2f} s after navigation; "
