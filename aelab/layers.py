@@ -1,0 +1,525 @@
+"""Where does the encoder end? A trained autoencoder as ONE nn.Sequential that can be cut anywhere.
+
+Cutting at point s gives encoder = modules[:s], decoder = modules[s:] (the same module objects), so
+decoder(encoder(x)) is the model's output for every s; the usual cut is the narrowest layer. Also:
+per-layer statistics of the held-out activations, code export for a cut, and asymmetric models.
+"""
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass
+
+import numpy as np
+import plotly.graph_objects as go
+import torch
+from plotly.subplots import make_subplots
+from torch import nn
+
+from aelab import analysis, model as model_mod, runs
+from aelab.data import DataBundle
+from aelab.figures import CODE, DEC, ENC, PALETTE
+from aelab.jobs import Job, JobContext
+from aelab.spec import ArchSpec, TrainConfig
+
+STATS_POINTS = 1000  # held-out samples used for the per-layer statistics (a fixed random subset)
+VAR_SHARE = 0.95  # "how many dimensions explain 95% of the variance"
+EXACT_VIEW_WIDTH = 64  # up to this width the 2D view is an exact eigendecomposition, above it randomized
+PROBE_TRAIN = 2 / 3  # share of the held-out activations the probes are fitted on (the rest scores them)
+KNN_K = 5  # neighbours that vote in the kNN probe
+# Linear-probe ridge penalty = RIDGE_REL x the mean squared norm of a training row, which damps directions
+# holding under ~1/n of the variance. Measured on 1000 MNIST test images (784 pixels, 667 to fit): accuracy
+# 0.58 with 1e-3 (near-interpolation overfits when width ~ samples), 0.76 with 0.1, 0.82 with 1.0.
+RIDGE_REL = 1.0
+_LAYOUT = dict(template="plotly_white", margin=dict(l=10, r=10, t=50, b=10))
+
+
+# -- the one-Sequential view and its split points ----------------------------------------------------
+def sequential(model: model_mod.Autoencoder) -> nn.Sequential:
+    """The model as one Sequential sharing its modules (a VAE raises ValueError: it samples in between)."""
+    return model_mod.as_sequential(model)
+
+
+def point_widths(seq: nn.Sequential, input_dim: int) -> list[int]:
+    """Width of the representation at each split point 0..n: point s is the output of modules[:s]."""
+    widths = [input_dim]
+    for module in seq:
+        widths.append(module.out_features if isinstance(module, nn.Linear) else widths[-1])
+    return widths
+
+
+def point_labels(seq: nn.Sequential) -> list[str]:
+    """Names of the split points by the module that produced them: 'input', '0 Linear', '1 ReLU', ..."""
+    return ["input"] + [f"{i} {type(m).__name__}" for i, m in enumerate(seq)]
+
+
+def bottleneck_point(widths: list[int], prefer: int | None = None) -> int:
+    """The narrowest inner point (input and output excluded); on a tie `prefer` wins, else the first."""
+    inner = list(range(1, len(widths) - 1)) or list(range(len(widths)))
+    narrowest = min(widths[s] for s in inner)
+    ties = [s for s in inner if widths[s] == narrowest]
+    return prefer if prefer in ties else ties[0]
+
+
+def whole_layer_points(seq: nn.Sequential) -> list[int]:
+    """Points that end a whole layer (Linear + its activation); the point between the two is skipped."""
+    mods = list(seq)
+    n = len(mods)
+    return [s for s in range(n + 1)
+            if s in (0, n) or not (isinstance(mods[s - 1], nn.Linear) and not isinstance(mods[s], nn.Linear))]
+
+
+def split(seq: nn.Sequential, at: int) -> tuple[nn.Sequential, nn.Sequential]:
+    """(encoder, decoder) = (modules[:at], modules[at:]), renumbered from 0, sharing the same modules."""
+    mods = list(seq)
+    return nn.Sequential(*mods[:at]), nn.Sequential(*mods[at:])
+
+
+@torch.no_grad()
+def split_gap(reference: nn.Module, seq: nn.Sequential, at: int, x: torch.Tensor) -> float:
+    """max |reference(x) - decoder(encoder(x))| for the split at `at` (0.0 means: the very same function)."""
+    reference.eval()
+    encoder, decoder = split(seq, at)
+    return float((reference(x) - decoder(encoder(x))).abs().max())  # (N, D) -> scalar
+
+
+@torch.no_grad()
+def split_gaps(reference: nn.Module, seq: nn.Sequential, x: torch.Tensor) -> list[float]:
+    """split_gap for every cut 0..n, with the reference output computed once."""
+    reference.eval()
+    expected = reference(x)  # (N, D)
+    gaps = []
+    for at in range(len(seq) + 1):
+        encoder, decoder = split(seq, at)
+        gaps.append(float((expected - decoder(encoder(x))).abs().max()))
+    return gaps
+
+
+@torch.no_grad()
+def activations(seq: nn.Sequential, x: torch.Tensor) -> list[torch.Tensor]:
+    """Every point's representation in one forward pass: [x, modules[:1](x), ..., seq(x)]."""
+    seq.eval()
+    outs = [x]  # (N, D)
+    for module in seq:
+        outs.append(module(outs[-1]))  # (N, w_in) -> (N, w_out)
+    return outs
+
+
+def split_table(seq: nn.Sequential, input_dim: int, at: int, bottleneck: int) -> list[dict]:
+    """One row per module (plus the input): its output width, which side of the cut it is on, markers."""
+    widths = point_widths(seq, input_dim)
+    rows = [{"module": "—", "layer": "input", "output width": input_dim, "part": "input", "note": ""}]
+    for i, module in enumerate(seq):
+        notes = ["split: the code is this output" if i + 1 == at else "",
+                 "bottleneck (narrowest)" if i + 1 == bottleneck else ""]
+        rows.append({"module": str(i), "layer": _module_code(module).removeprefix("nn."),
+                     "output width": widths[i + 1], "part": "encoder" if i < at else "decoder",
+                     "note": " · ".join(n for n in notes if n)})
+    if at == 0:
+        rows[0]["note"] = "split: the encoder is empty, the code is the input itself"
+    return rows
+
+
+# -- per-layer statistics --------------------------------------------------------------------------
+@dataclass(frozen=True)
+class LayerStats:
+    point: int  # split point: the representation after the first `point` modules (0 = the input)
+    label: str  # the module that produced it, e.g. "4 Linear" (point 5), or "input" (point 0)
+    width: int  # number of units (features) at this point
+    dims95: int  # fewest principal directions holding VAR_SHARE of the variance (0 for a constant layer)
+    view_share: float  # share of the variance the 2D PCA view shows
+    knn: float  # kNN accuracy (fixed probe split of the held-out activations)
+    linear: float  # accuracy of a ridge linear probe (same split)
+    seconds: float  # time these statistics took
+
+
+@dataclass(frozen=True)
+class LayerView:
+    """One point's statistics plus the 2D coordinates drawn in its scatter."""
+
+    stats: LayerStats
+    scores: np.ndarray  # (N, 2) PCA coordinates of the held-out points ((N, 1) for a 1-wide layer)
+
+
+def held_out(bundle: DataBundle, limit: int = STATS_POINTS, seed: int = 0) -> tuple[torch.Tensor, np.ndarray]:
+    """A fixed subset of the held-out set: (n, D) inputs and (n,) labels, n <= limit."""
+    idx = analysis.subsample(len(bundle.x_test), limit, seed)
+    return bundle.x_test[idx], bundle.y_test[idx].numpy()
+
+
+def spectrum(xc: np.ndarray, gram: np.ndarray | None = None) -> np.ndarray:
+    """Variances along the principal directions of centered (N, d) data, largest first.
+
+    Uses the smaller of the d x d covariance and the N x N Gram matrix (pass `gram` = xc @ xc.T if you
+    have it): both have the same nonzero eigenvalues, so a 4096-wide layer of 1000 points costs one
+    1000 x 1000 eigenvalue problem.
+    """
+    n, d = xc.shape
+    if d <= n:
+        small = xc.T @ xc  # (d, d)
+    else:
+        small = gram if gram is not None else xc @ xc.T  # (N, N)
+    ev = np.linalg.eigvalsh(small.astype(np.float64))[::-1] / max(n - 1, 1)
+    return np.clip(ev, 0.0, None)
+
+
+def dims_for_share(ev: np.ndarray, share: float = VAR_SHARE) -> int:
+    """Fewest leading directions whose variances sum to `share` of the total (0 when all are 0)."""
+    total = float(ev.sum())
+    if total <= 0:
+        return 0
+    cum = np.cumsum(ev) / total
+    return int(np.searchsorted(cum, share - 1e-9) + 1)
+
+
+def pca_view(xc: np.ndarray, seed: int = 0) -> np.ndarray:
+    """(N, d) centered -> (N, min(d, 2)) PCA scores; randomized SVD above EXACT_VIEW_WIDTH, signs fixed."""
+    from sklearn.utils.extmath import randomized_svd
+
+    n, d = xc.shape
+    k = min(d, 2)
+    if d <= EXACT_VIEW_WIDTH:
+        _, vecs = np.linalg.eigh(xc.T.astype(np.float64) @ xc)  # (d, d), ascending eigenvalues
+        scores = xc @ vecs[:, ::-1][:, :k]  # (N, d) -> (N, k)
+    else:
+        # Halko, Martinsson & Tropp (2011), "Finding structure with randomness", Alg. 4.4 (power iterations)
+        u, s, _ = randomized_svd(xc, k, n_iter=4, random_state=seed)
+        scores = u * s  # (N, k)
+    flip = np.sign(scores[np.abs(scores).argmax(axis=0), range(k)])  # largest entry positive: stable plots
+    return (scores * np.where(flip == 0, 1.0, flip)).astype(np.float32)
+
+
+def probe_split(n: int, seed: int = 0, train_share: float = PROBE_TRAIN) -> tuple[np.ndarray, np.ndarray]:
+    """Fixed (train, test) index arrays over n held-out samples."""
+    perm = np.random.default_rng(seed).permutation(n)
+    n_train = min(max(1, int(round(n * train_share))), n - 1)
+    return np.sort(perm[:n_train]), np.sort(perm[n_train:])
+
+
+def knn_probe(gram: np.ndarray, y: np.ndarray, train: np.ndarray, test: np.ndarray, k: int = KNN_K) -> float:
+    """kNN accuracy with distances read off the Gram matrix: |a-b|^2 = <a,a> + <b,b> - 2<a,b>."""
+    sq = np.diag(gram)
+    dist = sq[test, None] + sq[None, train] - 2 * gram[np.ix_(test, train)]  # (n_test, n_train)
+    k = min(k, len(train))
+    nearest = np.argpartition(dist, k - 1, axis=1)[:, :k]  # (n_test, k)
+    votes = y[train][nearest]
+    pred = np.array([np.bincount(v).argmax() for v in votes])
+    return float((pred == y[test]).mean())
+
+
+def ridge_probe(gram: np.ndarray, y: np.ndarray, train: np.ndarray, test: np.ndarray,
+                rel: float = RIDGE_REL) -> float:
+    """Accuracy of a linear classifier (ridge regression onto one-hot labels), solved in the dual.
+
+    The dual form needs only inner products, so its cost does not grow with the layer's width; the
+    penalty is `rel` times the mean squared norm of a (centered) training row, so rescaling a layer
+    does not change the result.
+    """
+    classes = np.unique(y[train])
+    onehot = (y[train][:, None] == classes[None, :]).astype(np.float64)  # (n_train, C)
+    mean = onehot.mean(axis=0)
+    ktr = gram[np.ix_(train, train)]  # (n_train, n_train)
+    # center in feature space (= fitting an intercept): K_c = H K H with H = I - 1/n
+    row_tr = ktr.mean(axis=0)
+    ktr_c = ktr - row_tr[None, :] - row_tr[:, None] + row_tr.mean()
+    kte = gram[np.ix_(test, train)]  # (n_test, n_train)
+    kte_c = kte - row_tr[None, :] - kte.mean(axis=1, keepdims=True) + row_tr.mean()
+    alpha = rel * max(float(np.trace(ktr_c)) / len(train), 1e-12)
+    coef = np.linalg.solve(ktr_c + alpha * np.eye(len(train)), onehot - mean)  # (n_train, C)
+    pred = classes[(kte_c @ coef + mean).argmax(axis=1)]
+    return float((pred == y[test]).mean())
+
+
+def layer_stats(acts: np.ndarray | torch.Tensor, y: np.ndarray, point: int = 0, label: str = "",
+                seed: int = 0) -> LayerView:
+    """Width, dims for 95% variance, 2D PCA view and kNN/linear probe accuracy of one (N, d) layer."""
+    from threadpoolctl import threadpool_limits
+
+    start = time.perf_counter()
+    x = np.asarray(acts, dtype=np.float32).reshape(len(acts), -1)  # (N, d)
+    y = np.asarray(y)
+    if not np.isfinite(x).all():
+        raise ValueError(f"The activations at {label or 'this layer'} contain NaN or infinite values; "
+                         "retrain the model with a lower learning rate.")
+    # one BLAS thread: on a busy shared CPU, spinning BLAS threads slow eigensolvers down 10-100x
+    with threadpool_limits(1, user_api="blas"):
+        xc = x - x.mean(axis=0, keepdims=True)  # (N, d)
+        gram = (xc @ xc.T).astype(np.float64)  # (N, N) inner products: spectrum, kNN and linear probe
+        ev = spectrum(xc, gram)
+        scores = pca_view(xc, seed)  # (N, 2)
+        train, test = probe_split(len(x), seed)
+        knn = knn_probe(gram, y, train, test) if len(x) >= 4 else float("nan")
+        linear = ridge_probe(gram, y, train, test) if len(x) >= 4 else float("nan")
+    total = float(ev.sum())
+    share = float(ev[:2].sum() / total) if total > 0 else 0.0
+    stats = LayerStats(point, label, x.shape[1], dims_for_share(ev), share, knn, linear,
+                       time.perf_counter() - start)
+    return LayerView(stats, scores)
+
+
+def layer_views(seq: nn.Sequential, x: torch.Tensor, y: np.ndarray, points: list[int] | None = None,
+                seed: int = 0) -> list[LayerView]:
+    """Statistics of every requested point (default: all) from one forward pass over x."""
+    acts = activations(seq, x)
+    labels = point_labels(seq)
+    points = list(range(len(acts))) if points is None else points
+    return [layer_stats(acts[s].numpy(), y, s, labels[s], seed) for s in points]
+
+
+def describe_views(views: list[LayerView], bottleneck: int) -> str:
+    """What the measured per-layer numbers show, in a few sentences (empty if input or code is missing)."""
+    by_point = {v.stats.point: v.stats for v in views}
+    if bottleneck not in by_point or 0 not in by_point:
+        return ""
+    code, inp = by_point[bottleneck], by_point[0]
+    before = [s for p, s in by_point.items() if p < bottleneck]
+    after = [s for p, s in by_point.items() if p > bottleneck]
+    best_before = max(before, key=lambda s: s.knn)
+    text = (f"The input needs {inp.dims95} of its {inp.width} dimensions for {VAR_SHARE:.0%} of the variance; "
+            f"the bottleneck (after module {code.label}, {code.width} wide) needs {code.dims95}. "
+            f"kNN accuracy is {code.knn:.0%} at the bottleneck and up to {best_before.knn:.0%} before it "
+            f"(at {best_before.label}, {best_before.width} wide). ")
+    if best_before.knn - code.knn > 0.02:
+        text += ("So the code is the most *compressed* representation, not the most class-separable one: "
+                 "the wider encoder layers still hold class information that the code squeezed out. ")
+    else:
+        text += "So the code keeps about as much class information as any encoder layer, in far fewer numbers. "
+    if after:
+        lo, hi = min(s.knn for s in after), max(s.knn for s in after)
+        text += (f"After the code, kNN accuracy ranges from {lo:.0%} to {hi:.0%}: decoder layers compute only "
+                 "from the code, so they cannot recover what it dropped; they re-shape it into pixels.")
+    return text
+
+
+# -- code export -----------------------------------------------------------------------------------
+def _module_code(module: nn.Module) -> str:
+    if isinstance(module, nn.Linear):
+        bias = "" if module.bias is not None else ", bias=False"
+        return f"nn.Linear({module.in_features}, {module.out_features}{bias})"
+    return f"nn.{module!r}"
+
+
+def _module_lines(mods: list[nn.Module], widths: list[int], first: int, indent: str, name: str = "") -> list[str]:
+    """One line per module with its index and a shape comment: 'nn.Linear(64, 128),  # [0] (B, 64) -> (B, 128)'."""
+    return [f"{indent}{_module_code(m)},  # {name}[{i}] (B, {widths[first + i]}) -> (B, {widths[first + i + 1]})"
+            for i, m in enumerate(mods)]
+
+
+def split_code(seq: nn.Sequential, at: int, input_dim: int) -> str:
+    """Runnable PyTorch source: the network as an encoder and a decoder Sequential, cut at point `at`."""
+    widths, mods = point_widths(seq, input_dim), list(seq)
+    d, k = input_dim, widths[at]
+    shape = "-".join(str(widths[s]) for s in whole_layer_points(seq))
+    cut = f"cut after module {at - 1}" if at else "cut before module 0 (an empty encoder)"
+    lines = [
+        "import torch",
+        "from torch import nn",
+        "",
+        "",
+        "class SplitAutoencoder(nn.Module):",
+        f'    """{shape}, {cut}: the code is {k} numbers wide."""',
+        "",
+        "    def __init__(self):",
+        "        super().__init__()",
+        f"        self.encoder = nn.Sequential(  # (B, {d}) -> (B, {k})",
+        *_module_lines(mods[:at], widths, 0, " " * 12, "encoder"),
+        "        )",
+        f"        self.decoder = nn.Sequential(  # (B, {k}) -> (B, {d})",
+        *_module_lines(mods[at:], widths, at, " " * 12, "decoder"),
+        "        )",
+        "",
+        "    def forward(self, x):",
+        f"        x = x.view(x.size(0), -1)  # (B, ...) -> (B, {d})",
+        f"        code = self.encoder(x)  # (B, {k})",
+        f"        return self.decoder(code)  # (B, {d})",
+        "",
+        "",
+        "model = SplitAutoencoder()",
+        '# model.load_state_dict(torch.load("split_weights.pt"))  # the trained weights from this page',
+    ]
+    return "\n".join(lines) + "\n"
+
+
+def single_code(seq: nn.Sequential, at: int, input_dim: int) -> str:
+    """Runnable PyTorch source: the same network as ONE Sequential, with the cut shown as slicing."""
+    widths, mods = point_widths(seq, input_dim), list(seq)
+    lines = [
+        "import torch",
+        "from torch import nn",
+        "",
+        f"network = nn.Sequential(  # (B, {input_dim}) -> (B, {widths[-1]})",
+        *_module_lines(mods, widths, 0, " " * 4, "network"),
+        ")",
+        '# network.load_state_dict(torch.load("sequential_weights.pt"))  # the trained weights from this page',
+        "",
+        "# The encoder/decoder split is a convention: slicing shares the modules, so",
+        "# decoder(encoder(x)) == network(x) for ANY cut. The usual cut is the narrowest layer.",
+        f"encoder, decoder = network[:{at}], network[{at}:]  # code width {widths[at]}",
+    ]
+    return "\n".join(lines) + "\n"
+
+
+def split_state(seq: nn.Sequential, at: int) -> dict[str, torch.Tensor]:
+    """Weights under the names `split_code` uses (encoder.i / decoder.j, renumbered from 0)."""
+    encoder, decoder = split(seq, at)
+    holder = nn.Module()
+    holder.encoder, holder.decoder = encoder, decoder
+    return {k: v.detach().clone() for k, v in holder.state_dict().items()}
+
+
+def single_state(seq: nn.Sequential) -> dict[str, torch.Tensor]:
+    """Weights under the names `single_code` uses (0.weight, 0.bias, ...)."""
+    return {k: v.detach().clone() for k, v in seq.state_dict().items()}
+
+
+# -- asymmetric models ------------------------------------------------------------------------------
+DEEP_ENCODER = "deep encoder · shallow decoder"
+DEEP_DECODER = "shallow encoder · deep decoder"
+
+
+def asymmetric_specs(input_dim: int, bottleneck: int, deep: tuple[int, ...], shallow: tuple[int, ...],
+                     activation: str = "relu", output: str = "sigmoid") -> dict[str, ArchSpec]:
+    """Two autoencoders with the same code size: the deep stack on the encoder side, then on the decoder side."""
+    deep_dec = tuple(reversed(deep))
+    return {
+        DEEP_ENCODER: ArchSpec(input_dim, encoder=tuple(deep), bottleneck=bottleneck, decoder=tuple(shallow),
+                               activation=activation, output=output),
+        DEEP_DECODER: ArchSpec(input_dim, encoder=tuple(shallow), bottleneck=bottleneck, decoder=deep_dec,
+                               activation=activation, output=output),
+    }
+
+
+@dataclass
+class PairResult:
+    runs: dict[str, runs.Run]  # label -> finished Run, in training order
+    status: str  # "done", "stopped" or "diverged"
+    message: str  # a sentence for the learner
+
+
+def train_pair(bundle: DataBundle, specs: dict[str, ArchSpec], cfg: TrainConfig,
+               ctx: JobContext | None = None) -> PairResult:
+    """Train the models one after the other with the same settings; publish each Run as it finishes."""
+    done: dict[str, runs.Run] = {}
+    for i, (label, spec) in enumerate(specs.items()):
+        if ctx is not None:
+            ctx.publish(training=label, index=i, total=len(specs))
+        run = runs.train_run(bundle, spec, cfg, ctx)
+        done[label] = run
+        if ctx is not None:
+            ctx.publish(finished=dict(done))
+        if run.status != "done":
+            word = "was stopped" if run.status == "stopped" else "diverged"
+            return PairResult(done, run.status, f"The {label} model {word}; {len(done)} of {len(specs)} trained.")
+    return PairResult(done, "done", f"Trained {len(done)} models, {cfg.epochs} epochs each.")
+
+
+def start_pair(bundle: DataBundle, specs: dict[str, ArchSpec], cfg: TrainConfig, name: str = "split-pair") -> Job:
+    """Train both asymmetric models in one background job (result: a PairResult)."""
+    return Job(lambda ctx: train_pair(bundle, specs, cfg, ctx), name=name).start()
+
+
+def describe_pair(pair: dict[str, runs.Run]) -> str:
+    """Which of the two reached the lower held-out loss, by how much, with which parameter counts."""
+    if len(pair) < 2:
+        return ""
+    (la, a), (lb, b) = list(pair.items())[:2]
+    if not (math.isfinite(a.test_loss) and math.isfinite(b.test_loss)):
+        return "One of the models has no finite test loss; retrain with a lower learning rate."
+    win, lose = ((la, a), (lb, b)) if a.test_loss <= b.test_loss else ((lb, b), (la, a))
+    gap = (lose[1].test_loss - win[1].test_loss) / lose[1].test_loss if lose[1].test_loss > 0 else 0.0
+    text = (f"The **{win[0]}** model reached a held-out loss of {win[1].test_loss:.4f} against "
+            f"{lose[1].test_loss:.4f} ({gap:.0%} lower), with {win[1].spec.param_count:,} against "
+            f"{lose[1].spec.param_count:,} parameters. ")
+    if gap < 0.05:
+        text += "That is within 5%: with this data and budget, where the depth sits barely matters."
+    else:
+        text += "Same code size, same training: only the place of the extra layers differs."
+    return text
+
+
+# -- figures ----------------------------------------------------------------------------------------
+def _role_color(point: int, at: int) -> str:
+    return CODE if point == at else ENC if point < at else DEC
+
+
+def pca_grid(views: list[LayerView], y: np.ndarray, class_names, at: int, bottleneck: int, cols: int = 3,
+             max_points: int = 600, row_height: int = 280) -> go.Figure:
+    """One 2D PCA scatter per layer, colored by class, in a grid; the split and the bottleneck are marked."""
+    cols = max(1, min(cols, len(views)))
+    rows = math.ceil(len(views) / cols)
+    titles = []
+    for v in views:
+        s = v.stats
+        marks = (" ★ bottleneck" if s.point == bottleneck else "") + (" ✂ code" if s.point == at else "")
+        titles.append(f"<b>{s.label}</b>{marks}<br>{s.width} wide · {s.dims95} dims · kNN {s.knn:.0%}")
+    height = row_height * rows + 40
+    fig = make_subplots(rows=rows, cols=cols, subplot_titles=titles, horizontal_spacing=0.03,
+                        vertical_spacing=min(60 / height, 0.99 / max(rows - 1, 1)))
+    y = np.asarray(y)
+    keep = analysis.subsample(len(y), max_points)
+    classes = np.unique(y)
+    for i, v in enumerate(views):
+        r, c = divmod(i, cols)
+        pts = v.scores[keep]
+        yy = y[keep]
+        second = pts[:, 1] if pts.shape[1] > 1 else (yy + np.linspace(-0.3, 0.3, len(yy))).astype(float)
+        for cls in classes:
+            m = yy == cls
+            name = str(class_names[int(cls)]) if int(cls) < len(class_names) else str(cls)
+            fig.add_trace(go.Scattergl(x=pts[m, 0], y=second[m], mode="markers", name=name, legendgroup=name,
+                                       showlegend=i == 0, marker=dict(size=4, color=PALETTE[int(cls) % 10],
+                                                                      opacity=0.7),
+                                       hovertemplate=f"class {name}<extra>{v.stats.label}</extra>"),
+                          row=r + 1, col=c + 1)
+        frame = dict(showticklabels=False, showline=True, mirror=True, linecolor=_role_color(v.stats.point, at),
+                     linewidth=3 if v.stats.point in (at, bottleneck) else 1)
+        fig.update_xaxes(**frame, row=r + 1, col=c + 1)
+        fig.update_yaxes(**frame, row=r + 1, col=c + 1)
+    fig.update_annotations(font_size=11)
+    fig.update_layout(**{**_LAYOUT, "margin": dict(l=10, r=10, t=45, b=10)}, height=height, legend_title="class")
+    return fig
+
+
+def stats_chart(views: list[LayerView], at: int, bottleneck: int, title: str = "Per-layer statistics",
+                height: int = 480) -> go.Figure:
+    """Width (log), dims for 95% variance, and probe accuracies per layer; dashed line: the cut, ★: bottleneck."""
+    labels = [v.stats.label + (" ★" if v.stats.point == bottleneck else "") for v in views]
+    colors = [_role_color(v.stats.point, at) for v in views]
+    fig = make_subplots(rows=3, cols=1, shared_xaxes=True, vertical_spacing=0.09,
+                        subplot_titles=("width (units, log scale)", f"dimensions for {VAR_SHARE:.0%} of the variance",
+                                        "class separability of the held-out activations"))
+    widths = [v.stats.width for v in views]
+    dims = [v.stats.dims95 for v in views]
+    fig.add_trace(go.Bar(x=labels, y=widths, marker_color=colors, name="width", text=widths,
+                         textposition="auto", showlegend=False), row=1, col=1)
+    fig.add_trace(go.Bar(x=labels, y=dims, marker_color=colors, name="dims", text=dims, textposition="outside",
+                         cliponaxis=False, showlegend=False), row=2, col=1)
+    fig.add_trace(go.Scatter(x=labels, y=[v.stats.knn for v in views], mode="lines+markers",
+                             name=f"kNN (k={KNN_K})", line_color=PALETTE[1]), row=3, col=1)
+    fig.add_trace(go.Scatter(x=labels, y=[v.stats.linear for v in views], mode="lines+markers",
+                             name="linear probe", line_color=PALETTE[6]), row=3, col=1)
+    fig.update_yaxes(type="log", dtick=1, row=1, col=1)
+    fig.update_yaxes(range=[0, 1.05], tickformat=".0%", row=3, col=1)
+    points = [v.stats.point for v in views]
+    if at in points:
+        for r in (1, 2, 3):
+            fig.add_vline(x=points.index(at), line_dash="dash", line_color=CODE, row=r, col=1)
+    fig.update_layout(**_LAYOUT, height=height, title=title, legend=dict(orientation="h", y=-0.1, x=0))
+    return fig
+
+
+def compare_losses(pair: dict[str, runs.Run], height: int = 340) -> go.Figure:
+    """Held-out (solid) and training (dotted) loss curves of several runs on one log axis."""
+    fig = go.Figure()
+    for i, (label, run) in enumerate(pair.items()):
+        color = PALETTE[(3 * i) % len(PALETTE)]
+        h = run.history
+        fig.add_trace(go.Scatter(x=h.epoch_x, y=h.test, mode="lines+markers", name=f"{label} · test",
+                                 line=dict(color=color, width=2.5), marker_size=5))
+        fig.add_trace(go.Scatter(x=h.step_x, y=h.train, mode="lines", name=f"{label} · train",
+                                 line=dict(color=color, width=1, dash="dot")))
+    fig.update_layout(**_LAYOUT, height=height, title="Loss curves: same code size, depth on opposite sides",
+                      legend=dict(orientation="h", y=-0.25, x=0))
+    fig.update_xaxes(title="epoch")
+    fig.update_yaxes(title="loss per feature", type="log")
+    return fig

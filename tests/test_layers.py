@@ -1,0 +1,349 @@
+"""aelab.layers: the one-Sequential view, split invariance, per-layer statistics, code export, asymmetric pair.
+
+Run: python -m pytest -q tests/test_layers.py
+"""
+from __future__ import annotations
+
+import time
+
+import numpy as np
+import pytest
+import torch
+from torch import nn
+
+from aelab import layers, runs
+from aelab.model import Autoencoder
+from aelab.spec import ACTIVATIONS, ArchSpec, TrainConfig
+from aelab.train import History, build_seeded
+
+
+@pytest.fixture(autouse=True)
+def one_blas_thread():
+    """numpy references with one BLAS thread (spinning BLAS threads crawl on a busy 2-core machine)."""
+    from threadpoolctl import threadpool_limits
+
+    with threadpool_limits(1, user_api="blas"):
+        yield
+
+
+def random_spec(rng: np.random.Generator) -> ArchSpec:
+    """A random plain autoencoder: random depth, widths, activation, output, mirrored or free decoder."""
+    d = int(rng.integers(2, 50))
+    enc = tuple(int(w) for w in rng.integers(1, 40, size=rng.integers(0, 5)))
+    dec = None if rng.random() < 0.5 else tuple(int(w) for w in rng.integers(1, 40, size=rng.integers(0, 5)))
+    return ArchSpec(d, enc, int(rng.integers(1, 9)), dec, str(rng.choice(list(ACTIVATIONS))),
+                    str(rng.choice(["sigmoid", "none"])))
+
+
+@pytest.mark.parametrize("seed", range(8))
+def test_split_invariance_every_point_random_architectures(seed):
+    """For random architectures and EVERY split point, decoder(encoder(x)) equals the model's output."""
+    rng = np.random.default_rng(seed)
+    for _ in range(3):
+        spec = random_spec(rng)
+        model = build_seeded(spec, seed).eval()
+        seq = layers.sequential(model)
+        x = torch.rand(17, spec.input_dim)  # (17, D)
+        assert len(seq) == len(model.encoder) + len(model.decoder)
+        for at in range(len(seq) + 1):
+            assert layers.split_gap(model, seq, at, x) < 1e-5, (spec, at)
+        assert max(layers.split_gaps(model, seq, x)) < 1e-5
+
+
+def test_split_gap_detects_a_different_function():
+    """The measured gap is not trivially 0: a cut of a DIFFERENT network gives a large difference."""
+    model = build_seeded(ArchSpec(8, (6,), 2), 0).eval()
+    other = layers.sequential(build_seeded(ArchSpec(8, (6,), 2), 1))
+    assert layers.split_gap(model, other, 2, torch.rand(5, 8)) > 1e-3
+
+
+def test_nonfinite_activations_raise_a_clear_error():
+    """NaN activations give a ValueError that says what to do, not a linear-algebra traceback."""
+    with pytest.raises(ValueError, match="lower learning rate"):
+        layers.layer_stats(np.full((10, 3), np.nan), np.arange(10) % 2, label="3 ReLU")
+
+
+def test_one_wide_code_gives_a_strip():
+    """A 1-number code: a (N, 1) view, 1 dim for 95%, and a grid panel that still draws."""
+    rng = np.random.default_rng(0)
+    y = np.repeat(np.arange(3), 20)
+    view = layers.layer_stats(y[:, None] + rng.normal(scale=0.1, size=(60, 1)), y, point=1, label="0 Linear")
+    assert view.scores.shape == (60, 1) and view.stats.dims95 == 1 and view.stats.knn == 1.0
+    assert len(layers.pca_grid([view], y, ("a", "b", "c"), at=1, bottleneck=1).data) == 3
+
+
+def test_split_shares_the_modules():
+    """Encoder and decoder hold the very modules of the Sequential, renumbered from 0."""
+    model = build_seeded(ArchSpec(8, (6,), 2), 0)
+    seq = layers.sequential(model)
+    enc, dec = layers.split(seq, 2)
+    assert enc[0] is model.encoder[0] and dec[0] is seq[2]
+    assert list(dec.state_dict())[0] == "0.weight"
+    with torch.no_grad():
+        dec[0].weight.add_(1.0)  # editing the decoder's module edits the model
+    assert torch.equal(dec[0].weight, model.encoder[2].weight)
+
+
+def test_vae_has_no_single_sequential():
+    """A VAE (sampling between encoder and decoder) is refused with an explanation."""
+    with pytest.raises(ValueError, match="samples"):
+        layers.sequential(Autoencoder(ArchSpec(8, (6,), 2, kind="vae")))
+
+
+def test_point_widths_labels_and_bottleneck():
+    """Widths per split point follow the Linear layers; the bottleneck is the narrowest inner point."""
+    model = Autoencoder(ArchSpec(64, (128, 64, 12), 3))
+    seq = layers.sequential(model)
+    widths = layers.point_widths(seq, 64)
+    assert widths == [64, 128, 128, 64, 64, 12, 12, 3, 12, 12, 64, 64, 128, 128, 64, 64]
+    assert layers.bottleneck_point(widths, prefer=len(model.encoder)) == 7
+    assert layers.point_labels(seq)[:3] == ["input", "0 Linear", "1 ReLU"]
+    assert layers.whole_layer_points(seq) == [0, 2, 4, 6, 7, 9, 11, 13, 15]
+    narrow_dec = Autoencoder(ArchSpec(10, (8,), 4, decoder=(2, 8)))  # a decoder layer narrower than the code
+    w2 = layers.point_widths(layers.sequential(narrow_dec), 10)
+    assert w2[layers.bottleneck_point(w2, prefer=len(narrow_dec.encoder))] == 2
+
+
+def test_activations_one_pass_end_in_the_output():
+    """activations() returns n+1 tensors: the input first, the model's output last."""
+    model = build_seeded(ArchSpec(12, (9, 5), 2, activation="gelu"), 1).eval()
+    seq = layers.sequential(model)
+    x = torch.rand(10, 12)
+    acts = layers.activations(seq, x)
+    assert len(acts) == len(seq) + 1 and acts[0] is x
+    assert [a.shape[1] for a in acts] == layers.point_widths(seq, 12)
+    assert torch.equal(acts[-1], model(x))
+
+
+def test_split_table_marks_split_and_bottleneck():
+    """The module table assigns sides by the split and notes the code and the bottleneck."""
+    seq = layers.sequential(Autoencoder(ArchSpec(64, (32,), 3)))  # L R L | L R L S
+    rows = layers.split_table(seq, 64, at=2, bottleneck=3)
+    assert [r["part"] for r in rows] == ["input", "encoder", "encoder", "decoder", "decoder", "decoder",
+                                         "decoder", "decoder"]
+    assert "split" in rows[2]["note"] and "bottleneck" in rows[3]["note"]
+    assert rows[3]["output width"] == 3
+
+
+# -- statistics against hand-computed references -------------------------------------------------------
+def cross(a: float, b: float, c: float, pad: int = 0) -> np.ndarray:
+    """6 points at +-a, +-b, +-c on three axes (mean 0): variances 2a^2/5, 2b^2/5, 2c^2/5."""
+    x = np.zeros((6, 3 + pad))
+    x[0, 0], x[1, 0], x[2, 1], x[3, 1], x[4, 2], x[5, 2] = a, -a, b, -b, c, -c
+    return x
+
+
+@pytest.mark.parametrize("pad", [0, 7])  # 6 points in 3 dims (covariance path), in 10 dims (Gram path)
+def test_spectrum_and_dims95_hand_computed(pad):
+    """Variances 18/5, 2/5, 0.5/5: one direction holds 87.8%, two hold 97.6%, so 2 dims reach 95%."""
+    ev = layers.spectrum(cross(3.0, 1.0, 0.5, pad))
+    np.testing.assert_allclose(ev[:3], [18 / 5, 2 / 5, 0.5 / 5], rtol=1e-6)
+    assert np.allclose(ev[3:], 0, atol=1e-9)
+    assert layers.dims_for_share(ev) == 2
+    assert layers.dims_for_share(np.array([8.0, 1.0, 1.0])) == 3  # 90% after two: needs the third
+    assert layers.dims_for_share(np.zeros(4)) == 0  # a dead (constant) layer
+
+
+@pytest.mark.parametrize("shape", [(300, 20), (40, 120)])
+def test_spectrum_matches_numpy_covariance(shape):
+    """Both paths (d x d covariance, N x N Gram) give np.cov's eigenvalues, and dims95 agrees."""
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=shape) * np.linspace(3, 0.1, shape[1])  # (N, d), decaying scales
+    ref = np.sort(np.linalg.eigvalsh(np.cov(x.T)))[::-1]
+    ev = layers.spectrum(x - x.mean(0))
+    k = min(shape)
+    np.testing.assert_allclose(ev[:k - 1], ref[:k - 1], rtol=1e-5, atol=1e-8)
+    cum = np.cumsum(ref) / ref.sum()
+    assert layers.dims_for_share(ev) == int(np.argmax(cum >= 0.95) + 1)
+
+
+@pytest.mark.parametrize("d", [10, 300])  # exact eigendecomposition / randomized SVD
+def test_pca_view_matches_svd(d):
+    """The 2D view equals the top-2 SVD scores (up to sign) on data with clear leading directions."""
+    rng = np.random.default_rng(1)
+    x = rng.normal(size=(400, d)) * np.r_[10.0, 5.0, np.full(d - 2, 0.3)]
+    xc = (x - x.mean(0)).astype(np.float32)
+    u, s, _ = np.linalg.svd(xc.astype(np.float64), full_matrices=False)
+    ref = u[:, :2] * s[:2]
+    got = layers.pca_view(xc)
+    for j in range(2):
+        assert min(np.abs(got[:, j] - ref[:, j]).max(), np.abs(got[:, j] + ref[:, j]).max()) < 1e-2 * s[j]
+
+
+def test_probes_perfectly_separable_score_one():
+    """Features that encode the class exactly give kNN and linear-probe accuracy 1.0."""
+    rng = np.random.default_rng(0)
+    y = rng.integers(0, 4, size=120)
+    feats = np.eye(4)[y] * 5 + rng.normal(scale=0.01, size=(120, 4))  # (120, 4) one-hot + tiny noise
+    view = layers.layer_stats(feats, y)
+    assert view.stats.knn == 1.0 and view.stats.linear == 1.0
+    assert view.stats.width == 4 and view.scores.shape == (120, 2)
+
+
+def test_probes_agree_with_sklearn_and_fail_on_noise():
+    """Gram-based kNN equals sklearn's; a linear probe on pure noise scores near chance."""
+    from sklearn.neighbors import KNeighborsClassifier
+
+    rng = np.random.default_rng(2)
+    x = rng.normal(size=(300, 30)) + np.repeat(rng.normal(size=(3, 30)), 100, axis=0)
+    y = np.repeat(np.arange(3), 100)
+    xc = x - x.mean(0)
+    gram = xc @ xc.T
+    tr, te = layers.probe_split(300)
+    ref = KNeighborsClassifier(layers.KNN_K).fit(x[tr], y[tr]).score(x[te], y[te])
+    assert layers.knn_probe(gram, y, tr, te) == pytest.approx(ref)
+    noise = rng.normal(size=(300, 30))
+    labels = rng.integers(0, 10, size=300)
+    assert layers.layer_stats(noise, labels).stats.linear < 0.3
+
+
+def test_ridge_probe_ignores_scale():
+    """Scaling a layer by 1000 leaves the linear probe's accuracy unchanged (relative penalty)."""
+    rng = np.random.default_rng(3)
+    x = rng.normal(size=(200, 8))
+    y = (x[:, 0] + 0.5 * rng.normal(size=200) > 0).astype(int)
+    a = layers.layer_stats(x, y).stats.linear
+    b = layers.layer_stats(x * 1000, y).stats.linear
+    assert a == b and 0.6 < a < 1.0
+
+
+def test_wide_layer_stats_under_two_seconds(digits):
+    """A 4096-wide layer's statistics on 1,000 samples take < 2 s."""
+    torch.manual_seed(0)
+    wide = nn.Sequential(nn.Linear(64, 4096), nn.ReLU())
+    x = torch.cat([digits.x_test, digits.x_train])[:layers.STATS_POINTS]  # (1000, 64)
+    y = torch.cat([digits.y_test, digits.y_train])[:layers.STATS_POINTS].numpy()
+    acts = layers.activations(wide, x)[-1].numpy()  # (1000, 4096)
+    layers.layer_stats(acts[:50, :100], y[:50])  # warm up imports
+    start = time.perf_counter()
+    view = layers.layer_stats(acts, y)
+    took = time.perf_counter() - start
+    assert took < 2.0, f"{took:.2f} s"
+    assert view.stats.width == 4096 and 1 <= view.stats.dims95 < 1000
+    assert view.stats.knn > 0.8  # digits stay separable after a random wide ReLU layer
+
+
+def test_layer_views_of_a_model(digits):
+    """layer_views measures the requested points; the bottleneck view has the code's width."""
+    model = build_seeded(ArchSpec(64, (32,), 3), 0).eval()
+    seq = layers.sequential(model)
+    x, y = layers.held_out(digits, limit=200)
+    views = layers.layer_views(seq, x, y, [0, 3])
+    assert [v.stats.point for v in views] == [0, 3]
+    assert views[0].stats.width == 64 and views[1].stats.width == 3
+    assert views[1].stats.dims95 <= 3 and len(views[1].scores) == 200
+
+
+def _view(point, width, dims, knn):
+    return layers.LayerView(layers.LayerStats(point, f"{point} L", width, dims, 0.5, knn, knn, 0.0),
+                            np.zeros((3, 2)))
+
+
+def test_describe_views_is_computed_from_the_numbers():
+    """The summary quotes the measured numbers and switches its conclusion with them."""
+    lossy = [_view(0, 64, 27, 0.94), _view(2, 3, 2, 0.80), _view(4, 64, 9, 0.83)]
+    text = layers.describe_views(lossy, 2)
+    assert "27 of its 64" in text and "needs 2" in text and "94%" in text and "most *compressed*" in text
+    assert "from 83% to 83%" in text
+    keeps = [_view(0, 64, 27, 0.90), _view(2, 3, 2, 0.90)]
+    assert "keeps about as much" in layers.describe_views(keeps, 2)
+
+
+# -- code export ---------------------------------------------------------------------------------------
+@pytest.mark.parametrize("activation", ["leaky_relu", "gelu", "tanh"])
+def test_code_export_runs_and_reproduces_outputs(activation):
+    """Both exported sources exec, load the exported weights and give the model's outputs at any cut."""
+    model = build_seeded(ArchSpec(20, (16, 8), 3, decoder=(6,), activation=activation), 4).eval()
+    seq = layers.sequential(model)
+    x = torch.rand(9, 20)
+    expected = model(x)
+    widths = layers.point_widths(seq, 20)
+    for at in (0, layers.bottleneck_point(widths, len(model.encoder)), 2, len(seq)):
+        ns: dict = {}
+        exec(compile(layers.split_code(seq, at, 20), "split.py", "exec"), ns)
+        split_model = ns["SplitAutoencoder"]()
+        split_model.load_state_dict(layers.split_state(seq, at))
+        assert len(split_model.encoder) == at
+        with torch.no_grad():
+            assert torch.allclose(split_model(x), expected, atol=1e-6)
+        ns = {}
+        exec(compile(layers.single_code(seq, at, 20), "single.py", "exec"), ns)
+        ns["network"].load_state_dict(layers.single_state(seq))
+        with torch.no_grad():
+            assert torch.allclose(ns["network"](x), expected, atol=1e-6)
+            assert torch.allclose(ns["decoder"](ns["encoder"](x)), expected, atol=1e-6)
+
+
+# -- asymmetric models ---------------------------------------------------------------------------------
+def test_asymmetric_specs_mirror_the_depth():
+    """Same code size; the deep stack sits on the encoder side in one and on the decoder side in the other."""
+    specs = layers.asymmetric_specs(64, 3, (128, 64, 12), (32,))
+    a, b = specs[layers.DEEP_ENCODER], specs[layers.DEEP_DECODER]
+    assert a.bottleneck == b.bottleneck == 3
+    assert a.widths == [64, 128, 64, 12, 3, 32, 64] and b.widths == [64, 32, 3, 12, 64, 128, 64]
+    assert a.param_count == b.param_count
+
+
+class _StopAfterFirst:
+    """A job context stub: lets the first model train, asks the second to stop at once."""
+
+    def __init__(self):
+        self.extra = {}
+
+    def should_stop(self):
+        return self.extra.get("index", 0) > 0
+
+    def update(self, progress, history, state):
+        pass
+
+    def publish(self, **kw):
+        self.extra.update(kw)
+
+
+def test_train_pair_publishes_each_run_and_stops(digits):
+    """The background pair job publishes every finished Run; stopping keeps what finished."""
+    specs = layers.asymmetric_specs(64, 2, (16, 8), ())
+    cfg = TrainConfig(epochs=2, n_train=200, batch_size=64)
+    job = layers.start_pair(digits, specs, cfg, name="test-pair")
+    assert job.join(60)
+    result = job.result
+    assert result.status == "done" and list(result.runs) == list(specs)
+    assert set(job.view().extra["finished"]) == set(specs)
+    assert all(isinstance(r, runs.Run) and r.spec == specs[k] for k, r in result.runs.items())
+    stub = _StopAfterFirst()
+    stopped = layers.train_pair(digits, specs, cfg, stub)
+    assert stopped.status == "stopped" and len(stopped.runs) == 2 and "stopped" in stopped.message
+    assert stopped.runs[layers.DEEP_DECODER].history.train == []
+
+
+def _run(spec, test):
+    h = History(step_x=[0.5, 1.0], train=[0.1, 0.05], epoch_x=[0, 1], test=test)
+    return runs.Run(spec, TrainConfig(), "digits", Autoencoder(spec), h, "done", "", 1.0)
+
+
+def test_describe_pair_names_the_winner():
+    """The comparison sentence names the lower held-out loss and its margin."""
+    specs = layers.asymmetric_specs(64, 3, (32,), ())
+    pair = {k: _run(s, [0.1, t]) for (k, s), t in zip(specs.items(), (0.04, 0.03))}
+    text = layers.describe_pair(pair)
+    assert text.startswith(f"The **{layers.DEEP_DECODER}**") and "25% lower" in text
+
+
+# -- figures -----------------------------------------------------------------------------------------
+def test_figures_have_the_expected_traces(digits):
+    """PCA grid: one trace per layer and class (legend once); stats chart: 4 traces, log widths; losses."""
+    model = build_seeded(ArchSpec(64, (16,), 2), 0).eval()
+    seq = layers.sequential(model)
+    x, y = layers.held_out(digits, limit=150)
+    views = layers.layer_views(seq, x, y, [0, 2, 3, 5])
+    n_classes = len(np.unique(y))
+    grid = layers.pca_grid(views, y, digits.class_names, at=3, bottleneck=3, cols=2)
+    assert len(grid.data) == 4 * n_classes
+    assert sum(bool(t.showlegend) for t in grid.data) == n_classes
+    assert "bottleneck" in grid.layout.annotations[2].text
+    chart = layers.stats_chart(views, at=3, bottleneck=3)
+    assert len(chart.data) == 4 and chart.layout.yaxis.type == "log"
+    assert list(chart.data[0].y) == [64, 16, 2, 16]
+    specs = layers.asymmetric_specs(64, 3, (32,), ())
+    losses = layers.compare_losses({k: _run(s, [0.1, 0.05]) for k, s in specs.items()})
+    assert len(losses.data) == 4 and losses.layout.yaxis.type == "log"

@@ -1,0 +1,145 @@
+"""AppTest of pages/split.py (Encoder | Decoder): no model, a trained model, a VAE, a missing data set.
+
+Run: python -m pytest -q tests/test_page_split.py
+"""
+from __future__ import annotations
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from aelab import data, layers, runs
+from aelab.model import Autoencoder
+from aelab.spec import ArchSpec, TrainConfig
+from conftest import wait_for_jobs
+
+PAGE = "pages/split.py"
+GAP_LABEL = "max |out − dec(enc(x))|"
+
+
+@pytest.fixture(scope="module")
+def trained(digits):
+    """A small plain autoencoder trained for a few epochs on digits."""
+    return runs.train_run(digits, ArchSpec(64, (32, 12), 3), TrainConfig(epochs=3, batch_size=64))
+
+
+def page(app_path) -> AppTest:
+    return AppTest.from_file(app_path(PAGE), default_timeout=60)
+
+
+def metrics(at: AppTest) -> dict[str, str]:
+    return {m.label: m.value for m in at.metric}
+
+
+def test_without_a_model_offers_a_quick_one_and_uses_it(app_path):
+    """No model: a notice and a train button, no exception; after the quick job the split view shows."""
+    at = page(app_path)
+    at.run()
+    assert not at.exception
+    assert any("No model trained" in i.value for i in at.info)
+    assert not at.metric
+    at.button(key="split_quick_train").click().run()
+    assert not at.exception
+    wait_for_jobs(90)
+    at.run()
+    assert not at.exception
+    shown = metrics(at)
+    assert shown["Code width at the split"] == "3" and float(shown[GAP_LABEL]) < 1e-5
+    assert at.session_state["aelab_run"].spec.describe() == "64-128-64-12-3-12-64-128-64"
+    assert len(at.dataframe) >= 1
+
+
+def test_with_a_trained_model_split_table_metrics_and_code(app_path, trained):
+    """With a model: the slider defaults to the bottleneck, moving it changes sides, the gap stays ~0."""
+    at = page(app_path)
+    at.session_state["aelab_run"] = trained
+    at.run()
+    assert not at.exception
+    shown = metrics(at)
+    assert shown["Encoder"] == "5 modules" and shown["Code width at the split"] == "3"
+    assert float(shown[GAP_LABEL]) < 1e-5
+    table = at.dataframe[0].value
+    assert len(table) == 1 + len(trained.model.encoder) + len(trained.model.decoder)
+    assert any("bottleneck" in note for note in table["note"])
+    assert any("95%" in m.value for m in at.markdown)  # the per-layer summary is drawn
+    assert any("SplitAutoencoder" in c.value for c in at.code)
+    at.select_slider(key="split_at").set_value(2).run()
+    assert not at.exception
+    shown = metrics(at)
+    assert shown["Encoder"] == "2 modules" and shown["Code width at the split"] == "32"
+    assert float(shown[GAP_LABEL]) < 1e-5
+    assert any("network[:2], network[2:]" in c.value for c in at.code)
+
+
+def test_asymmetric_pair_trains_in_the_background(app_path, trained):
+    """Training both asymmetric models ends in a comparison sentence with both losses."""
+    at = page(app_path)
+    at.session_state["aelab_run"] = trained
+    at.run()
+    at.text_input(key="cfg_split_epochs").set_value("2")
+    at.text_input(key="cfg_split_n").set_value("300")
+    at.text_input(key="cfg_split_deep").set_value("32, 12")
+    at.run()
+    at.button(key="split_pair_train").click().run()
+    assert not at.exception
+    wait_for_jobs(90)
+    at.run()
+    assert not at.exception
+    assert any("held-out loss" in m.value and "parameters" in m.value for m in at.markdown)
+
+
+def test_bad_pair_input_shows_a_message(app_path, trained):
+    """A typo in the widths gives a message and disables training, without an exception."""
+    at = page(app_path)
+    at.session_state["aelab_run"] = trained
+    at.run()
+    at.text_input(key="cfg_split_deep").set_value("128, x").run()
+    assert not at.exception
+    assert any("whole number" in e.value for e in at.error)
+    assert at.button(key="split_pair_train").disabled
+
+
+def test_vae_model_is_explained_and_kept(app_path, digits):
+    """A VAE: the page explains the sampling step, offers a quick model, and keeps the VAE as session model."""
+    vae = runs.train_run(digits, ArchSpec(64, (16,), 2, kind="vae"), TrainConfig(epochs=1))
+    at = page(app_path)
+    at.session_state["aelab_run"] = vae
+    at.run()
+    assert not at.exception
+    assert any("VAE" in i.value and "sampling" in i.value for i in at.info)
+    at.button(key="split_quick_train").click().run()
+    wait_for_jobs(90)
+    at.run()
+    assert not at.exception
+    assert at.session_state["aelab_run"] is vae
+    assert metrics(at)["Code width at the split"] == "3"
+
+
+def test_model_on_a_missing_data_set_says_so(app_path, trained, tmp_path, monkeypatch):
+    """A model trained on MNIST whose files are gone: a clear error naming the data set, no exception."""
+    monkeypatch.setenv("AELAB_DATA_DIR", str(tmp_path))
+    mnist_run = runs.Run(ArchSpec(784, (32,), 3), trained.cfg, "mnist", Autoencoder(ArchSpec(784, (32,), 3)),
+                         trained.history, "done", "", 1.0)
+    at = page(app_path)
+    at.session_state["aelab_run"] = mnist_run
+    at.run()
+    assert not at.exception
+    assert any("MNIST" in e.value and "not available" in e.value for e in at.error)
+    assert at.button(key="split_quick_train")  # a way forward is offered
+
+
+def test_pair_results_from_another_data_set_are_shown_on_their_own_data(app_path, digits, real_data_root,
+                                                                         monkeypatch):
+    """Pair results trained on digits stay drawable (on digits) after the session model moves to MNIST."""
+    monkeypatch.setenv("AELAB_DATA_DIR", str(real_data_root))
+    mnist = data.load("mnist", real_data_root)
+    mnist_run = runs.train_run(mnist, ArchSpec(784, (32,), 4), TrainConfig(epochs=1, n_train=200))
+    specs = layers.asymmetric_specs(64, 2, (16,), ())
+    pair = {k: runs.train_run(digits, s, TrainConfig(epochs=1, n_train=100)) for k, s in specs.items()}
+    at = page(app_path)
+    at.session_state["aelab_run"] = mnist_run
+    at.session_state["split_pair_result"] = {"runs": pair, "message": ""}
+    at.run()
+    assert not at.exception
+    assert metrics(at)["Code width at the split"] == "4"
+    assert any("trained earlier on Digits" in c.value for c in at.caption)
+    assert any("held-out loss" in m.value for m in at.markdown)
