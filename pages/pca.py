@@ -1,0 +1,193 @@
+"""PCA = linear AE: PCA's error for k components, a linear AE converging to it, and a nonlinear AE beside them."""
+import time
+
+import streamlit as st
+
+from aelab import data, figures, linear, ui
+from aelab.jobs import Job
+from aelab.spec import ACTIVATIONS, Check, SpecError, check_arch, check_train, parse_float, parse_int
+
+JOB = "pca"  # key of this page's job in the session registry
+RESULT = "pca_result"  # session_state key of the finished linear.PcaLabResult
+N_TRAIN_OPTIONS = [500, 1000, 2000, 5000, 10000]
+DEFAULTS = {"cfg_pca_k": 8, "cfg_pca_epochs": "120", "cfg_pca_lr": "0.01", "cfg_pca_decay": True,
+            "cfg_pca_hidden": "64", "cfg_pca_activation": "relu", "cfg_pca_n_train": 2000, "cfg_pca_seed": "0"}
+NONLINEAR_ACTS = [a for a in ACTIVATIONS if a != "identity"]
+
+
+def init_state() -> None:
+    for k, v in DEFAULTS.items():
+        st.session_state.setdefault(k, v)
+
+
+def intro() -> None:
+    st.title("📐 PCA is the linear autoencoder")
+    st.markdown(
+        "Take away every activation function and an autoencoder becomes two matrices: one squeezes each "
+        "input into **k** numbers, the other spreads them back out. The best such pair, judged by squared "
+        "error, keeps exactly what **PCA** keeps with k components: the k directions along which the data "
+        "varies most. Here PCA is computed directly (an eigendecomposition), a linear autoencoder learns by "
+        "gradient descent with no idea what PCA is, and a nonlinear autoencoder gets the same k for "
+        "comparison. Watch the linear one's error fall onto PCA's line, and the nonlinear one go below it."
+    )
+
+
+def read_settings(bundle: data.DataBundle) -> tuple[linear.PcaLabConfig | None, Check]:
+    """The lab's settings from the widgets, with every problem as a message."""
+    check = Check()
+    d = bundle.input_dim
+    k_max = max(1, min(64, d // 2))
+    if st.session_state["cfg_pca_k"] > k_max:
+        st.session_state["cfg_pca_k"] = k_max
+    k = st.slider("Code size k (= principal components kept)", 1, k_max, key="cfg_pca_k",
+                  help="The bottleneck of both autoencoders and the number of principal directions PCA keeps.")
+    n_total = len(bundle.x_train)
+    options = [n for n in N_TRAIN_OPTIONS if n < n_total] + ["all"]
+    if st.session_state.get("cfg_pca_n_train") not in options:
+        st.session_state["cfg_pca_n_train"] = "all" if n_total <= 2000 else 2000
+    n_train = st.select_slider("Training samples", options, key="cfg_pca_n_train",
+                               format_func=lambda v: f"all {n_total:,}" if v == "all" else f"{v:,}",
+                               help="PCA and both autoencoders use the same samples. More samples = slower epochs.")
+    c1, c2, c3 = st.columns(3)
+    values = {}
+    fields = [(c1, "cfg_pca_epochs", "Epochs", "epochs"), (c2, "cfg_pca_lr", "Learning rate (Adam)", "lr"),
+              (c3, "cfg_pca_hidden", "Nonlinear AE hidden width", "hidden")]
+    for col, key, label, name in fields:
+        text = col.text_input(label, key=key)
+        try:
+            if name == "lr":
+                values[name] = parse_float(text, label)
+            else:
+                values[name] = parse_int(text, label, high=1000 if name == "epochs" else 4096)
+        except SpecError as exc:
+            check.error(str(exc), name)
+    c1, c2, c3 = st.columns(3)
+    decay = c1.toggle("Lower the learning rate in steps", key="cfg_pca_decay",
+                      help="Divide the learning rate by 3 after each third of the epochs. The last few percent "
+                           "towards PCA come from the small-variance directions, which need small, calm steps.")
+    act = c2.selectbox("Nonlinear AE activation", NONLINEAR_ACTS, format_func=ACTIVATIONS.get, key="cfg_pca_activation")
+    seed_text = c3.text_input("Seed", key="cfg_pca_seed")
+    try:
+        seed = parse_int(seed_text, "Seed", low=0, high=2**31 - 1)
+    except SpecError as exc:
+        check.error(str(exc), "seed")
+        seed = 0
+    if check.errors:
+        return None, check
+    cfg = linear.PcaLabConfig(k=k, epochs=values["epochs"], lr=values["lr"], decay=decay, hidden=values["hidden"],
+                              activation=act, n_train=None if n_train == "all" else int(n_train), seed=seed)
+    for spec in (linear.linear_spec(d, k), linear.nonlinear_spec(d, k, cfg.hidden, act)):
+        check.errors += check_arch(spec).errors
+    train_check = check_train(linear.train_config(cfg), None, n_total)
+    check.errors += train_check.errors
+    check.notes += train_check.notes
+    return cfg, check
+
+
+def start(bundle: data.DataBundle, cfg: linear.PcaLabConfig) -> None:
+    if ui.job_is_active(JOB):
+        st.warning("The lab is already training. Stop it first (or wait), then press Train again.")
+        return
+    job = ui.set_job(JOB, Job(lambda ctx: linear.run_lab(bundle, cfg, ctx), name="pca").start())
+    st.session_state["pca_meta"] = cfg
+    deadline = time.perf_counter() + 0.5  # let PCA's line and the first points arrive before drawing
+    while "pca_test" not in job.view().extra and job.alive and time.perf_counter() < deadline:
+        time.sleep(0.01)
+    st.rerun()
+
+
+def on_done(job: Job) -> None:
+    if isinstance(job.result, linear.PcaLabResult):
+        st.session_state[RESULT] = job.result
+
+
+def draw_live(view) -> None:
+    """While training: progress and the curves so far; afterwards how the job ended."""
+    if view is None:
+        if st.session_state.get(RESULT) is None:
+            st.info("Press **Train** to compute PCA and train both autoencoders. The curves appear at once and "
+                    "grow while they learn.", icon="👆")
+        return
+    ui.status_message(view)
+    if not view.active:
+        return
+    cfg = st.session_state.get("pca_meta")
+    phase = view.extra.get("phase", linear.LINEAR)
+    which = 1 if phase == linear.LINEAR else 2
+    ui.progress_bar(view, label=f"Model {which} of 2, the {phase}")
+    histories = {n: view.extra.get(f"history_{n}") for n in (linear.LINEAR, linear.NONLINEAR)}
+    st.plotly_chart(linear.curves_figure(view.extra.get("pca_test"), histories, cfg.epochs if cfg else 1,
+                                         height=ui.figure_height(360)), width="stretch", key="pca_live_curves")
+
+
+def draw_result(result: linear.PcaLabResult, cfg_now: linear.PcaLabConfig | None) -> None:
+    """The finished lab: numbers, curves, what they show, the spectrum and the reconstructions."""
+    st.subheader("What the measurements show")
+    if cfg_now is not None and cfg_now != result.cfg:
+        st.caption(f"These results are for k = {result.cfg.k}, {result.cfg.epochs} epochs. You changed settings: "
+                   "press Train to measure again.")
+    comp = linear.compare(result)
+    lin, nonlin = result.linear, result.nonlinear
+    c1, c2, c3 = st.columns(3)
+    c1.metric("PCA error (held out)", f"{result.pca_test:.5f}", help="Mean squared error per feature, k components")
+    if comp is not None:
+        c2.metric("Linear AE error", f"{lin.test_loss:.5f}", f"{comp.gap:+.1%} vs PCA", delta_color="off")
+    if nonlin is not None and comp is not None:
+        c3.metric("Nonlinear AE error", f"{nonlin.test_loss:.5f}", f"{comp.nonlinear_gap:+.1%} vs PCA",
+                  delta_color="off")
+    histories = {linear.LINEAR: lin.history if lin else None, linear.NONLINEAR: nonlin.history if nonlin else None}
+    st.plotly_chart(linear.curves_figure(result.pca_test, histories, result.cfg.epochs, height=ui.figure_height(380)),
+                    width="stretch", key="pca_curves")
+    if comp is None:
+        st.info("The linear autoencoder was stopped before it trained; press Train to run the lab.")
+        return
+    st.markdown("\n".join(f"- {line}" for line in linear.explain(result, comp)))
+    try:
+        bundle = ui.get_bundle(result.dataset)
+    except Exception as exc:  # noqa: BLE001 - data removed after training
+        st.warning(f"The data set of these results is not available any more: {exc}")
+        return
+    left, right = st.columns([3, 2])
+    with left:
+        if bundle.image_shape is not None:
+            idx = data.sample_indices(bundle.y_test, per_class=1, n=10)
+            rows, labels = linear.reconstruction_rows(result, bundle.x_test[idx])
+            st.plotly_chart(figures.image_grid(rows, bundle.image_shape, row_labels=labels,
+                                               col_labels=[bundle.class_names[int(bundle.y_test[i])] for i in idx],
+                                               title="Held-out images rebuilt from k numbers"),
+                            width="stretch", key="pca_recon")
+    with right:
+        st.plotly_chart(linear.spectrum_figure(result.pca.eigenvalues, result.cfg.k, height=ui.figure_height(300)),
+                        width="stretch", key="pca_spectrum")
+        st.caption("PCA's training error is exactly the sum of the red bars divided by the number of features: "
+                   f"{linear.discarded_variance(result.pca):.5f} here, measured {result.pca_train:.5f}.")
+
+
+def main() -> None:
+    ui.route_through_app()
+    init_state()
+    intro()
+    col_set, col_run = st.columns([1, 1], gap="medium")
+    with col_set:
+        bundle = ui.dataset_picker("cfg_pca_dataset", allow=tuple(data.DATASETS))
+        cfg, check = (None, Check()) if bundle is None else read_settings(bundle)
+        ui.show_check(check)
+    running = ui.job_is_active(JOB)
+    ready = bundle is not None and cfg is not None and check.ok
+    with col_run:
+        if cfg is not None:
+            st.markdown(f"**Linear AE** {linear.linear_spec(bundle.input_dim, cfg.k).describe()}, no activations · "
+                        f"**Nonlinear AE** {linear.nonlinear_spec(bundle.input_dim, cfg.k, cfg.hidden).describe()} "
+                        f"({ACTIVATIONS[cfg.activation]}, sigmoid output) · both: Adam, batch {cfg.batch_size}, "
+                        f"MSE loss, same samples as PCA.")
+        if st.button("🚀 Train", key="pca_train_btn", type="primary", disabled=running or not ready, width="stretch",
+                     help="Fix the messages first." if not ready else "Compute PCA and train both autoencoders."):
+            start(bundle, cfg)
+        ui.job_controls(JOB, label="lab")
+    ui.live_job(JOB, draw_live, on_done=on_done, every=0.5)
+    result = st.session_state.get(RESULT)
+    if result is not None and not ui.job_is_active(JOB):
+        draw_result(result, cfg)
+
+
+main()

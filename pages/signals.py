@@ -1,0 +1,252 @@
+"""Not only images: the same autoencoder machinery on generated sensor signals (glitch detection) and on a CSV."""
+import time
+from dataclasses import replace
+
+import streamlit as st
+
+from aelab import analysis, figures, runs, signals, ui
+from aelab.jobs import Job
+from aelab.spec import Check, SpecError, check_arch, check_train, parse_float, parse_int, parse_widths
+
+SIG_JOB, CSV_JOB = "signals", "signals_csv"  # job keys in the session registry
+SIG_RESULT, CSV_DATA, CSV_RESULT = "signals_result", "signals_csv_data", "signals_csv_result"  # session keys
+DEFAULTS = {
+    "cfg_sig_channels": 3, "cfg_sig_noise": 0.05, "cfg_sig_hidden": "128, 64", "cfg_sig_bottleneck": "8",
+    "cfg_sig_epochs": str(signals.DEFAULT_TRAIN.epochs), "cfg_sig_lr": str(signals.DEFAULT_TRAIN.lr),
+    "cfg_sig_score": "max", "cfg_csv_hidden": "32", "cfg_csv_bottleneck": "3", "cfg_csv_epochs": "150",
+    "cfg_csv_lr": "0.003",
+}
+
+
+def init_state() -> None:
+    for k, v in DEFAULTS.items():
+        st.session_state.setdefault(k, v)
+
+
+def read_model(prefix: str, input_dim: int, check: Check):
+    """Hidden widths, bottleneck, epochs and learning rate from a tab's widgets -> (ArchSpec, TrainConfig) or None."""
+    c1, c2, c3, c4 = st.columns(4)
+    texts = {name: col.text_input(label, key=f"cfg_{prefix}_{name}", help=hint) for col, name, label, hint in [
+        (c1, "hidden", "Hidden widths", "Encoder hidden layers, e.g. 128, 64 (the decoder mirrors them)."),
+        (c2, "bottleneck", "Bottleneck", "Numbers in the code."),
+        (c3, "epochs", "Epochs", "Passes over the training rows."),
+        (c4, "lr", "Learning rate (Adam)", "Adam's step size; the default is 0.003."),
+    ]}
+    try:
+        hidden = parse_widths(texts["hidden"], "Hidden layer")
+        bottleneck = parse_int(texts["bottleneck"], "The bottleneck", high=4096)
+        epochs = parse_int(texts["epochs"], "Epochs", high=1000)
+        lr = parse_float(texts["lr"], "The learning rate")
+    except SpecError as exc:
+        check.error(str(exc))
+        return None
+    spec = signals.signal_spec(input_dim, hidden, bottleneck)
+    cfg = replace(signals.DEFAULT_TRAIN, epochs=epochs, lr=lr)
+    for part in (check_arch(spec), check_train(cfg, spec)):
+        check.errors += part.errors
+        check.notes += part.notes
+    return spec, cfg
+
+
+def start(key: str, bundle, spec, cfg, source) -> None:
+    """Train in the background; the job's result is a signals.LabRun (the Run and what it was trained on)."""
+    if ui.job_is_active(key):
+        st.warning("This model is already training. Stop it first (or wait), then press Train again.")
+        return
+    job = ui.set_job(key, Job(lambda ctx: signals.LabRun(runs.train_run(bundle, spec, cfg, ctx), source),
+                              name=key).start())
+    st.session_state[f"{key}_epochs"] = cfg.epochs
+    deadline = time.perf_counter() + 0.5  # let the first loss point arrive before drawing
+    while job.view().progress is None and job.alive and time.perf_counter() < deadline:
+        time.sleep(0.01)
+    st.rerun()
+
+
+def draw_progress(key: str, view, idle: str) -> None:
+    """Progress and the live loss curve of a tab's job; `idle` when nothing was trained yet."""
+    if view is None:
+        if idle:
+            st.info(idle, icon="👆")
+        return
+    ui.status_message(view)
+    if view.active:
+        ui.progress_bar(view)
+        fig = figures.loss_curves(view.history, total_epochs=st.session_state.get(f"{key}_epochs"),
+                                  title="Loss (lower is better)", height=ui.figure_height(280))
+        st.plotly_chart(fig, width="stretch", key=f"{key}_live")
+
+
+def store(result_key: str):
+    """An on_done callback that keeps the finished LabRun in the session."""
+    def on_done(job: Job) -> None:
+        if isinstance(job.result, signals.LabRun):
+            st.session_state[result_key] = job.result
+    return on_done
+
+
+# -- generated signals -------------------------------------------------------------------------------
+@st.cache_resource(max_entries=8, show_spinner=False)
+def _signal_set(cfg: signals.SignalConfig) -> signals.SignalSet:
+    return signals.make_signals(cfg)
+
+
+def signals_tab() -> None:
+    st.markdown(
+        "Each sample is a **window of sensor readings**: several channels over 64 time steps, sines sharing one "
+        "frequency with their own amplitude and phase, plus noise. There is no picture anywhere: the "
+        "autoencoder sees one long row of numbers, exactly like a flattened image. It trains on normal windows "
+        "only; a quarter of the held-out windows carry one injected glitch (a **spike**, a **flat-line** where "
+        "the sensor froze, or a slow **drift**). A window the model rebuilds badly is suspicious; the numbers "
+        "below measure how often that suspicion is right."
+    )
+    c1, c2 = st.columns(2)
+    channels = c1.slider("Channels per window", 1, 6, key="cfg_sig_channels")
+    noise = c2.slider("Sensor noise", 0.0, 0.2, step=0.01, key="cfg_sig_noise",
+                      help="Standard deviation of the noise, relative to the largest sine amplitude.")
+    sig_cfg = signals.SignalConfig(channels=channels, noise=noise)
+    sigset = _signal_set(sig_cfg)
+    bundle = sigset.bundle
+    st.caption(f"{len(bundle.x_train):,} normal training windows and {len(bundle.x_test):,} held-out windows "
+               f"({int(bundle.y_test.sum())} glitched) of {channels} × {sig_cfg.length} = {bundle.input_dim} "
+               "numbers each, scaled into [0, 1].")
+    check = Check()
+    model = read_model("sig", bundle.input_dim, check)
+    ui.show_check(check)
+    ready = model is not None and check.ok
+    running = ui.job_is_active(SIG_JOB)
+    c1, c2 = st.columns([1, 2])
+    if c1.button("🚀 Train on signals", key="sig_train_btn", type="primary", disabled=running or not ready,
+                 width="stretch"):
+        spec, cfg = model
+        start(SIG_JOB, bundle, spec, cfg, sig_cfg)
+    with c2:
+        ui.job_controls(SIG_JOB)
+    ui.live_job(SIG_JOB, lambda v: draw_progress(SIG_JOB, v, "" if st.session_state.get(SIG_RESULT) else
+                                                 "Press **Train on signals**: it takes a few seconds."),
+                on_done=store(SIG_RESULT))
+    result = st.session_state.get(SIG_RESULT)
+    if result is not None and not running:
+        signal_results(result)
+    else:
+        idx, titles, spans = signals.examples(sigset)
+        st.plotly_chart(signals.signals_figure(bundle.x_test[idx].numpy(), None, channels, titles, spans),
+                        width="stretch", key="sig_preview")
+
+
+def signal_results(result: signals.LabRun) -> None:
+    run, sig_cfg = result.run, result.source
+    sigset = _signal_set(sig_cfg)
+    bundle = sigset.bundle
+    st.caption(f"Trained {run.spec.describe()} for {run.epochs_done} epochs in {run.seconds:.1f} s on "
+               f"{sig_cfg.channels}-channel windows with noise {sig_cfg.noise:g}. {run.message}")
+    how = st.radio("Anomaly score", list(signals.SCORES), format_func=signals.SCORES.get, key="cfg_sig_score",
+                   horizontal=True, help="Change it and watch the AUC of each glitch kind; no retraining needed.")
+    recon_test = analysis.reconstruct(run.model, bundle.x_test)  # (M, D)
+    recon_train = analysis.reconstruct(run.model, bundle.x_train)  # (N, D)
+    test_scores = signals.scores(bundle.x_test, recon_test, how)
+    det = signals.detect(test_scores, bundle.y_test.numpy(), sigset.kind_of(),
+                         signals.scores(bundle.x_train, recon_train, how))
+    c1, c2, c3 = st.columns(3)
+    c1.metric("ROC AUC", f"{det.auc:.3f}")
+    c2.metric("Glitches caught", f"{det.caught} / {det.n_glitch}")
+    c3.metric("False alarms", f"{det.false_alarms} / {det.n_normal}")
+    st.markdown("\n".join(f"- {line}" for line in signals.explain_detection(det, how)))
+    idx, titles, spans = signals.examples(sigset)
+    st.plotly_chart(signals.signals_figure(bundle.x_test[idx].numpy(), recon_test[idx].numpy(), sig_cfg.channels,
+                                           titles, spans), width="stretch", key="sig_recon")
+    st.caption("Solid: the window; dotted: the autoencoder's reconstruction; red band: where the glitch was put. "
+               "The model learned what normal windows look like, so look inside the red band: how much of the glitch "
+               "made it into the reconstruction?")
+    left, right = st.columns(2)
+    left.plotly_chart(signals.histogram_figure(test_scores, bundle.y_test.numpy(), det.threshold,
+                                               height=ui.figure_height(320)), width="stretch", key="sig_hist")
+    right.plotly_chart(signals.roc_figure(det.fpr, det.tpr, det.auc, height=ui.figure_height(320)),
+                       width="stretch", key="sig_roc")
+    with st.expander("Loss curves"):
+        st.plotly_chart(figures.loss_curves(run.history, total_epochs=run.cfg.epochs), width="stretch",
+                        key="sig_loss")
+
+
+# -- uploaded CSV ------------------------------------------------------------------------------------
+def load_table(raw: bytes, name: str) -> None:
+    """Validate bytes into session state: the CsvData, or the message saying what to fix."""
+    try:
+        st.session_state[CSV_DATA] = signals.read_csv(raw, name)
+        st.session_state["csv_error"] = None
+    except signals.CsvError as exc:
+        st.session_state[CSV_DATA] = None
+        st.session_state["csv_error"] = str(exc)
+
+
+def csv_tab() -> None:
+    st.markdown(
+        "Bring your own table: a CSV file whose columns are numbers (measurements, prices, sensor logs). Each "
+        "row is one sample; every column is scaled into [0, 1] by its smallest and largest value. Up to "
+        f"{signals.MAX_ROWS:,} rows and {signals.MAX_BYTES / 1e6:.0f} MB; a fifth of the rows is held out."
+    )
+    up = st.file_uploader("CSV file", type=["csv", "txt", "tsv"], key="csv_upload", max_upload_size=10)
+    c1, c2 = st.columns(2)
+    if c1.button("Use a sample table (wine measurements)", key="csv_sample_btn"):
+        load_table(signals.sample_csv(), "wine.csv")
+    c2.download_button("Download the sample CSV", signals.sample_csv(), file_name="wine.csv", mime="text/csv")
+    if up is not None and st.session_state.get("csv_upload_seen") != (up.name, up.size):  # a new upload
+        st.session_state["csv_upload_seen"] = (up.name, up.size)
+        load_table(up.getvalue(), up.name)
+    if st.session_state.get("csv_error"):
+        st.error(st.session_state["csv_error"], icon="⚠️")
+    table: signals.CsvData | None = st.session_state.get(CSV_DATA)
+    if table is None:
+        return
+    b = table.bundle
+    st.success(f"{table.file_name}: {len(table.values):,} rows × {len(table.columns)} numeric columns "
+               f"({len(b.x_train):,} to train on, {len(b.x_test):,} held out).")
+    for note in table.notes:
+        st.warning(note, icon="✂️")
+    with st.expander("The first rows as the model sees them (scaled to [0, 1])"):
+        st.dataframe({c: b.x_train[:8, j].numpy() for j, c in enumerate(table.columns)})
+    check = Check()
+    model = read_model("csv", b.input_dim, check)
+    ui.show_check(check)
+    ready = model is not None and check.ok
+    running = ui.job_is_active(CSV_JOB)
+    c1, c2 = st.columns([1, 2])
+    if c1.button("🚀 Train on the table", key="csv_train_btn", type="primary", disabled=running or not ready,
+                 width="stretch"):
+        spec, cfg = model
+        start(CSV_JOB, b, spec, cfg, table)
+    with c2:
+        ui.job_controls(CSV_JOB)
+    ui.live_job(CSV_JOB, lambda v: draw_progress(CSV_JOB, v, ""), on_done=store(CSV_RESULT))
+    result = st.session_state.get(CSV_RESULT)
+    if result is not None and not running:
+        csv_results(result)
+
+
+def csv_results(result: signals.LabRun) -> None:
+    run, table = result.run, result.source
+    st.caption(f"Trained {run.spec.describe()} on {table.file_name} for {run.epochs_done} epochs in "
+               f"{run.seconds:.1f} s. {run.message}")
+    recon = analysis.reconstruct(run.model, table.bundle.x_test)  # (M, D)
+    col_mse = signals.column_errors(table.bundle.x_test, recon)
+    st.markdown("\n".join(f"- {line}" for line in signals.explain_columns(table.columns, col_mse, table.scaler)))
+    left, right = st.columns(2)
+    left.plotly_chart(signals.column_error_figure(table.columns, col_mse, height=ui.figure_height(320)),
+                      width="stretch", key="csv_columns")
+    right.plotly_chart(figures.loss_curves(run.history, total_epochs=run.cfg.epochs, height=ui.figure_height(320)),
+                       width="stretch", key="csv_loss")
+    st.markdown("**Held-out rows the model rebuilds worst** (in the file's units): candidates for a closer look.")
+    st.dataframe(signals.worst_rows(table, recon))
+
+
+def main() -> None:
+    ui.route_through_app()
+    init_state()
+    st.title("📈 Not only images")
+    tab_sig, tab_csv = st.tabs(["Sensor signals (built in)", "Your CSV table"])
+    with tab_sig:
+        signals_tab()
+    with tab_csv:
+        csv_tab()
+
+
+main()

@@ -1,0 +1,78 @@
+"""AppTest of the 'Not only images' page: signals lab and the CSV path (via the built-in sample table).
+
+Uploads themselves are covered by the pure validator tests in test_signals.py.
+Run: python -m pytest tests/test_page_signals.py
+"""
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from conftest import ROOT, wait_for_jobs
+
+
+def page() -> AppTest:
+    at = AppTest.from_file(str(ROOT / "pages" / "signals.py"), default_timeout=60)
+    at.run()
+    assert not at.exception
+    return at
+
+
+def texts(elements) -> str:
+    return " ".join(str(e.value) for e in elements)
+
+
+def test_page_shows_the_data_before_training():
+    """Before training: the data description, a hint to train, and the Train button enabled."""
+    at = page()
+    assert "3,000 normal training windows" in texts(at.caption)
+    assert "Train on signals" in texts(at.info)
+    assert not at.button(key="sig_train_btn").disabled
+
+
+def test_signals_training_shows_detection_results():
+    """A short run trains in the background, then AUC, counts and the measured explanation render."""
+    at = page()
+    at.text_input(key="cfg_sig_epochs").set_value("3")
+    at.button(key="sig_train_btn").click().run()
+    wait_for_jobs()
+    at.run()
+    at.run()
+    assert not at.exception
+    labels = [m.label for m in at.metric]
+    assert labels == ["ROC AUC", "Glitches caught", "False alarms"]
+    auc = float(at.metric[0].value)
+    assert 0.0 <= auc <= 1.0
+    assert f"ROC AUC {auc:.3f}" in texts(at.markdown)
+    at.radio(key="cfg_sig_score").set_value("mean").run()
+    assert not at.exception
+    assert "mean squared error over the window" in texts(at.markdown)
+    assert at.session_state["signals_result"].run.epochs_done == 3
+
+
+def test_csv_sample_trains_and_shows_per_column_errors():
+    """The sample table passes validation, trains, and shows per-column errors and the worst rows."""
+    at = page()
+    at.button(key="csv_sample_btn").click().run()
+    assert "wine.csv: 178 rows × 13 numeric columns" in texts(at.success)
+    at.text_input(key="cfg_csv_epochs").set_value("5")
+    at.button(key="csv_train_btn").click().run()
+    wait_for_jobs()
+    at.run()
+    at.run()
+    assert not at.exception
+    assert "Hardest to rebuild" in texts(at.markdown)
+    assert len(at.dataframe) == 2  # the scaled preview and the worst rows
+
+
+@pytest.mark.parametrize("key,value,needle", [
+    ("cfg_sig_bottleneck", "x", "whole number"),
+    ("cfg_sig_hidden", "64, abc", "whole number"),
+    ("cfg_sig_epochs", "0", "at least 1"),
+    ("cfg_sig_lr", "2", "blow up"),
+])
+def test_bad_signal_settings_disable_train(key, value, needle):
+    """Bad values get a clear message and Train is disabled, without an exception."""
+    at = page()
+    at.text_input(key=key).set_value(value).run()
+    assert not at.exception
+    assert needle in texts(at.error)
+    assert at.button(key="sig_train_btn").disabled
