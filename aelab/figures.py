@@ -99,8 +99,8 @@ def image_grid(rows: list, shape: tuple[int, int], row_labels: list[str] | None 
     fig.update_xaxes(showgrid=False, zeroline=False, side="top",
                      tickvals=[j * (w + 1) + w / 2 for j in range(c)] if col_labels else [],
                      ticktext=col_labels or [])
-    fig.update_layout(**_LAYOUT, title=title, height=height or max(160, 60 + 70 * r),
-                      plot_bgcolor="white")
+    fig.update_layout(**{**_LAYOUT, "margin": dict(l=10, r=10, t=70 if col_labels else 40, b=10)},
+                      title=title, height=height or max(160, 80 + 70 * r), plot_bgcolor="white")
     return fig
 
 

@@ -229,7 +229,7 @@ def status_message(view: JobView | None) -> None:
 def no_model_notice(page_hint: str = "") -> None:
     st.info("No model trained in this session yet. Train one on **Build & Train** "
             f"(the default trains in a few seconds){page_hint}.", icon="🧪")
-    st.page_link("pages/build_train.py", label="Go to Build & Train", icon="🏗️")
+    page_link_or_note("pages/build_train.py", "Go to Build & Train", icon="🏗️")
 
 
 # -- classroom: URL sharing and classroom mode --
