@@ -5,18 +5,14 @@ import numpy as np
 import streamlit as st
 import torch
 
-from aelab import analysis, data, figures, runs, ui
+from aelab import analysis, data, figures, presets, runs, share, ui
 from aelab.model import pytorch_code
 from aelab.spec import (ACTIVATIONS, KINDS, LOSSES, OPTIMIZERS, OUTPUTS, ArchSpec, Check, SpecError, TrainConfig,
                         check_arch, check_train, parse_float, parse_int, parse_widths)
 
 JOB = "train"  # key of this page's job in the session registry
 N_TRAIN_OPTIONS = [100, 200, 500, 1000, 2000, 5000, 10000, 20000]
-PRESETS = {  # name -> (encoder widths, bottleneck, activation, what it shows)
-    "Seed deep dive (128-64-12-3)": ((128, 64, 12), 3, "relu", "the seed document's network: a 3-number code"),
-    "Tiny 2D": ((32,), 2, "relu", "a 2-number code you can plot directly"),
-    "Wide 32": ((256,), 32, "relu", "a roomy code: sharp reconstructions, less compression"),
-}
+PRESETS = [p for p in presets.PRESETS if not p.noise]  # the denoising preset belongs to the Denoising page
 DEFAULTS = {
     "cfg_kind": "ae", "cfg_enc_n": 3, "cfg_enc_0": "128", "cfg_enc_1": "64", "cfg_enc_2": "12",
     "cfg_bottleneck": "3", "cfg_asym": False, "cfg_dec_n": 3, "cfg_dec_0": "12", "cfg_dec_1": "64",
@@ -32,10 +28,17 @@ def init_state() -> None:
 
 
 def apply_preset() -> None:
-    enc, bottleneck, act, _ = PRESETS[st.session_state["cfg_preset"]]
-    st.session_state.update({f"cfg_enc_{i}": str(w) for i, w in enumerate(enc)})
-    st.session_state.update({"cfg_enc_n": len(enc), "cfg_bottleneck": str(bottleneck), "cfg_activation": act,
-                             "cfg_asym": False, "cfg_output": "sigmoid"})
+    """Fill the page's settings from the chosen preset (its data set only when it is available)."""
+    preset = presets.get(st.session_state["cfg_preset"])
+    dataset = preset.dataset if data.is_available(preset.dataset) else st.session_state.get("cfg_dataset", data.DIGITS)
+    spec, cfg = presets.apply(preset, 64 if dataset == data.DIGITS else 784)
+    settings = share.build_train_settings(spec, cfg, dataset)
+    st.session_state.update(share.state_updates(share.BUILD_TRAIN, settings))
+
+
+def advanced():
+    """Where the less essential controls go: folded away in classroom mode, inline otherwise."""
+    return st.expander("Advanced settings") if ui.classroom_mode() else st.container()
 
 
 def change_layers(side: str, delta: int) -> None:
@@ -70,9 +73,10 @@ def width_inputs(side: str, label: str) -> tuple[tuple[int, ...] | None, list[st
 def read_arch(input_dim: int) -> tuple[ArchSpec | None, Check]:
     """Build the ArchSpec from the widgets, collecting every message."""
     check = Check()
-    st.selectbox("Preset", list(PRESETS), key="cfg_preset",
-                 help="; ".join(f"{k}: {v[3]}" for k, v in PRESETS.items()))
-    st.button("Apply preset", on_click=apply_preset, help="Fill the network settings from the preset")
+    st.selectbox("Preset", [p.name for p in PRESETS], key="cfg_preset",
+                 help=" ".join(f"**{p.name}**: {p.description}" for p in PRESETS))
+    st.button("Apply preset", on_click=apply_preset, help="Fill the data, network and training settings from "
+                                                           "the preset")
     st.radio("Model type", list(KINDS), format_func=KINDS.get, key="cfg_kind", horizontal=True,
              help="A VAE's encoder outputs a mean and a log-variance per code number and is trained to keep "
                   "its codes close to a standard normal distribution (see the Latent space page).")
@@ -86,17 +90,18 @@ def read_arch(input_dim: int) -> tuple[ArchSpec | None, Check]:
     except SpecError as exc:
         check.error(str(exc), "bottleneck")
         bottleneck = None
-    asym = st.toggle("Asymmetric decoder (its own widths)", key="cfg_asym",
-                     help="Off: the decoder mirrors the encoder. On: choose the decoder's widths yourself.")
-    dec = None
-    if asym:
-        dec, errs = width_inputs("dec", "Decoder")
-        for e in errs:
-            check.error(e, "widths")
-    c1, c2 = st.columns(2)
-    act = c1.selectbox("Activation", list(ACTIVATIONS), format_func=ACTIVATIONS.get, key="cfg_activation")
-    out = c2.selectbox("Output activation", list(OUTPUTS), format_func=OUTPUTS.get, key="cfg_output",
-                       help="Sigmoid keeps reconstructions in [0, 1] like the pixels.")
+    with advanced():
+        asym = st.toggle("Asymmetric decoder (its own widths)", key="cfg_asym",
+                         help="Off: the decoder mirrors the encoder. On: choose the decoder's widths yourself.")
+        dec = None
+        if asym:
+            dec, errs = width_inputs("dec", "Decoder")
+            for e in errs:
+                check.error(e, "widths")
+        c1, c2 = st.columns(2)
+        act = c1.selectbox("Activation", list(ACTIVATIONS), format_func=ACTIVATIONS.get, key="cfg_activation")
+        out = c2.selectbox("Output activation", list(OUTPUTS), format_func=OUTPUTS.get, key="cfg_output",
+                           help="Sigmoid keeps reconstructions in [0, 1] like the pixels.")
     if check.errors or enc is None or bottleneck is None or (asym and dec is None):
         return None, check
     spec = ArchSpec(input_dim, enc, bottleneck, dec if asym else None, act, out, st.session_state["cfg_kind"])
@@ -115,12 +120,14 @@ def read_train(bundle: data.DataBundle, spec: ArchSpec | None) -> tuple[TrainCon
                                help="Small training sets make memorization visible: the train loss keeps "
                                     "falling while the test loss stalls.")
     c1, c2 = st.columns(2)
-    loss = c1.selectbox("Loss", list(LOSSES), format_func=LOSSES.get, key="cfg_loss")
-    opt = c2.selectbox("Optimizer", list(OPTIMIZERS), format_func=OPTIMIZERS.get, key="cfg_optimizer")
-    c1, c2, c3, c4 = st.columns(4)
+    fields = [(c1, "cfg_lr", "Learning rate", "lr"), (c2, "cfg_epochs", "Epochs", "epochs")]
+    with advanced():
+        c3, c4 = st.columns(2)
+        loss = c3.selectbox("Loss", list(LOSSES), format_func=LOSSES.get, key="cfg_loss")
+        opt = c4.selectbox("Optimizer", list(OPTIMIZERS), format_func=OPTIMIZERS.get, key="cfg_optimizer")
+        c5, c6 = st.columns(2)
     values = {}
-    fields = [(c1, "cfg_lr", "Learning rate", "lr"), (c2, "cfg_batch", "Batch size", "batch_size"),
-              (c3, "cfg_epochs", "Epochs", "epochs"), (c4, "cfg_seed", "Seed", "seed")]
+    fields += [(c5, "cfg_batch", "Batch size", "batch_size"), (c6, "cfg_seed", "Seed", "seed")]
     if st.session_state["cfg_kind"] == "vae":
         fields.append((st, "cfg_beta", "β (weight of the KL term)", "beta"))
         st.caption("β trades sharp reconstructions against an orderly code space. With a large β the KL "
@@ -209,7 +216,8 @@ def draw_live(bundle: data.DataBundle | None, view) -> None:
     model = run.model if state is None else _ui_model(spec, state)
     left, right = st.columns(2)
     with left:
-        st.plotly_chart(figures.loss_curves(history, total_epochs=cfg.epochs, title="Loss (lower is better)"),
+        st.plotly_chart(figures.loss_curves(history, total_epochs=cfg.epochs, title="Loss (lower is better)",
+                                                         height=ui.figure_height(320)),
                         width="stretch", key="loss_chart")
         if spec.kind == "vae" and history.terms:
             st.plotly_chart(figures.vae_terms(history), width="stretch", key="vae_terms")
@@ -236,13 +244,15 @@ def draw_latent(model, spec: ArchSpec, show: data.DataBundle) -> None:
     points, how = analysis.project(codes, dims)
     note = f" (1,000 of {len(show.x_test):,} held-out points)" if len(show.x_test) > 1000 else ""
     st.plotly_chart(figures.latent_scatter(points, show.y_test[sub].numpy(), show.class_names,
-                                           title=f"Code space: {how}{note}", indices=sub, height=560),
+                                           title=f"Code space: {how}{note}", indices=sub,
+                                           height=ui.figure_height(560)),
                     width="stretch", key="latent_chart")
 
 
 def main() -> None:
     ui.route_through_app()
     init_state()
+    ui.sync_query_params(share.BUILD_TRAIN, "build_train")  # settings <-> URL, so a link reproduces them
     st.title("🏗️ Build & Train")
     st.caption("Design an autoencoder, press Train, and watch it learn. Training runs in the background: "
                "the page stays usable, and Pause/Stop work at any moment.")
@@ -277,6 +287,7 @@ def main() -> None:
             start(bundle, spec, cfg)
     with c2:
         ui.job_controls(JOB)
+    ui.copy_link_button("build_train")
     meta = st.session_state.get("train_meta")
     if running and meta and ready and (meta["spec"], meta["cfg"], meta["dataset"]) != (spec, cfg, bundle.name):
         st.info("You changed settings while training: they apply the next time you press Train.", icon="✏️")

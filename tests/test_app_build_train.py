@@ -185,3 +185,29 @@ def test_widget_values_survive_page_switch(tmp_path):
     assert not at.exception
     assert at.text_input(key="cfg_seed").value == "5"  # kept
     assert at.text_input(key="scratch").value == ""  # only cfg_* keys are kept
+
+
+def test_shared_link_opens_build_train_with_its_settings_in_classroom_mode():
+    """A teacher's link (query string) sets the page's widgets; classroom mode folds advanced controls away."""
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60)
+    at.query_params.update({"code": "7", "epochs": "5", "act": "tanh", "classroom": "1"})
+    at.run()
+    at.switch_page("pages/build_train.py").run()
+    assert not at.exception
+    assert at.text_input(key="cfg_bottleneck").value == "7"
+    assert at.text_input(key="cfg_epochs").value == "5"
+    assert at.selectbox(key="cfg_activation").value == "tanh"
+    assert at.session_state["cfg_classroom"] is True
+    assert "Advanced settings" in [e.label for e in at.expander]
+
+
+def test_tampered_link_falls_back_with_a_note():
+    """Bad query values fall back to the defaults and the page says which were ignored."""
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60)
+    at.query_params.update({"code": "-3", "epochs": "lots", "act": "<script>"})
+    at.run()
+    at.switch_page("pages/build_train.py").run()
+    assert not at.exception
+    assert at.text_input(key="cfg_bottleneck").value == "3"
+    assert at.text_input(key="cfg_epochs").value == "30"
+    assert "ignored" in texts(at.warning).lower() or "ignored" in texts(at.caption).lower()

@@ -1,0 +1,69 @@
+"""Named presets for the demos teachers run: an architecture plus training settings, as plain data.
+
+Hidden widths do not depend on the data set: on 8x8 digits (64 inputs) the seed's 784-128-64-12-3
+network becomes 64-128-64-12-3, so the same code size can be compared across data sets.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from aelab import data
+from aelab.spec import ArchSpec, TrainConfig
+
+
+@dataclass(frozen=True)
+class Preset:
+    name: str  # shown in the preset picker
+    description: str  # one sentence: what the preset is for
+    dataset: str  # suggested data set key (data.DATASETS); digits always works offline
+    encoder: tuple[int, ...]  # hidden widths from the input towards the code
+    bottleneck: int  # code size
+    decoder: tuple[int, ...] | None = None  # None mirrors the encoder
+    activation: str = "relu"  # hidden activation (a key of spec.ACTIVATIONS)
+    output: str = "sigmoid"  # output activation: "sigmoid" or "none"
+    kind: str = "ae"  # "ae" or "vae"
+    loss: str = "mse"  # reconstruction loss
+    optimizer: str = "adam"
+    lr: float = 1e-3  # learning rate
+    batch_size: int = 64  # samples per step
+    epochs: int = 30  # passes over the training set
+    seed: int = 0  # same seed, same curves
+    n_train: int | None = None  # training-set size; None = all
+    beta: float = 1.0  # VAE only: weight of the KL term
+    noise: float = 0.0  # denoising demos: std of the Gaussian noise added to inputs (0 = none)
+
+
+PRESETS: tuple[Preset, ...] = (
+    Preset("Seed deep dive", "The seed document's network: 128-64-12 hidden units down to a 3-number code, "
+           "ReLU inside and a Sigmoid on the output.", data.MNIST, (128, 64, 12), 3),
+    Preset("Tiny 2D", "A 2-number code you can plot directly: every image becomes one point in a plane.",
+           data.DIGITS, (32,), 2, epochs=40),
+    Preset("Wide 32", "A roomy 32-number code: sharp reconstructions, little compression.",
+           data.DIGITS, (256,), 32),
+    Preset("Memorization setup", "Only 100 training images, a wide 32-number code and many epochs: the "
+           "training error keeps falling while the held-out error stalls.",
+           data.DIGITS, (256,), 32, batch_size=32, epochs=300, n_train=100),
+    Preset("Denoising setup", "Noisy images in, clean images as the target: the network learns to remove noise "
+           "it has never seen on the held-out set.", data.DIGITS, (128,), 16, epochs=40, noise=0.3),
+)
+
+
+def names() -> list[str]:
+    return [p.name for p in PRESETS]
+
+
+def get(name: str) -> Preset:
+    """The preset called `name`; KeyError names the choices."""
+    for p in PRESETS:
+        if p.name == name:
+            return p
+    raise KeyError(f"No preset '{name}'. Choose one of: {', '.join(names())}.")
+
+
+def apply(preset: Preset, input_dim: int) -> tuple[ArchSpec, TrainConfig]:
+    """The preset's (ArchSpec, TrainConfig) for data with `input_dim` features per sample."""
+    spec = ArchSpec(input_dim, preset.encoder, preset.bottleneck, preset.decoder, preset.activation, preset.output,
+                    preset.kind)
+    cfg = TrainConfig(preset.loss, preset.optimizer, preset.lr, preset.batch_size, preset.epochs, preset.seed,
+                      preset.n_train, preset.beta)
+    return spec, cfg

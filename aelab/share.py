@@ -1,0 +1,259 @@
+"""Shareable setups: a page's settings <-> URL query parameters, as pure functions (no Streamlit).
+
+A page declares a schema, {session-state key: Field}. `encode` writes settings as strings for the
+URL; `decode` reads them back and never raises: a missing value takes the default, a bad or
+tampered one takes the default and adds a note saying what was ignored.
+"""
+from __future__ import annotations
+
+import unicodedata
+from dataclasses import dataclass
+from typing import Any, Mapping
+from urllib.parse import urlencode
+
+from aelab import data
+from aelab.spec import (ACTIVATIONS, KINDS, LOSSES, MAX_EPOCHS, MAX_WIDTH, OPTIMIZERS, OUTPUTS, ArchSpec, SpecError,
+                        TrainConfig, parse_float, parse_int, parse_widths)
+
+KINDS_OF_FIELD = ("choice", "int", "float", "bool", "text", "layers")
+_TRUE, _FALSE = ("1", "true", "yes", "on"), ("0", "false", "no", "off")
+MAX_RAW = 200  # longest query value looked at; longer ones are refused unread
+
+
+@dataclass(frozen=True)
+class Field:
+    param: str  # name of the query parameter in the URL (short, e.g. "lr")
+    kind: str  # one of KINDS_OF_FIELD
+    default: Any  # value used when the URL has none, or a bad one
+    label: str = ""  # how the note names the setting ("learning rate"); defaults to `param`
+    choices: tuple = ()  # allowed values of a "choice" field, matched by their text
+    low: float | None = None  # smallest allowed number ("int", "float")
+    high: float | None = None  # largest allowed number ("int", "float")
+    as_text: bool = False  # the widget holds the value as text (st.text_input): state gets str
+    max_len: int = 60  # longest accepted value, in characters
+    omit_default: bool = False  # leave the parameter out of the URL while the value is the default
+
+    @property
+    def name(self) -> str:
+        return self.label or self.param
+
+
+Schema = Mapping[str, Field]  # session-state key -> Field
+
+
+class _Bad(ValueError):
+    """A raw value that does not fit its field (the message says why)."""
+
+
+def safe_text(raw: Any, limit: int = 24) -> str:
+    """A value shortened and stripped to harmless characters, for quoting it in a note (no markdown)."""
+    text = "".join(c if c.isascii() and (c.isalnum() or c in ".,-+=:'() ") else "?" for c in str(raw)[:limit])
+    return text + ("…" if len(str(raw)) > limit else "")
+
+
+def _number_range(field: Field, value: float) -> None:
+    if field.low is not None and value < field.low:
+        raise _Bad(f"it must be at least {field.low:g}")
+    if field.high is not None and value > field.high:
+        raise _Bad(f"it must be at most {field.high:g}")
+
+
+def parse(field: Field, raw: Any) -> Any:
+    """One raw URL value -> the field's value; raises _Bad with the reason when it does not fit."""
+    if isinstance(raw, (list, tuple)):
+        raw = raw[-1] if raw else ""
+    if not isinstance(raw, str):
+        raw = str(raw)
+    if len(raw) > min(field.max_len, MAX_RAW):
+        raise _Bad(f"it is longer than {field.max_len} characters")
+    text = raw.strip()
+    if field.kind in ("int", "float", "layers") and not text.isascii():
+        raise _Bad("numbers must be written with the digits 0-9")
+    if field.kind == "choice":
+        for choice in field.choices:
+            if str(choice) == text:
+                return choice
+        raise _Bad("it is not one of " + ", ".join(str(c) for c in field.choices[:8]))
+    if field.kind == "bool":
+        if text.lower() in _TRUE:
+            return True
+        if text.lower() in _FALSE:
+            return False
+        raise _Bad("it must be 1 or 0")
+    if field.kind == "int":
+        try:
+            low = int(field.low) if field.low is not None else 0
+            high = int(field.high) if field.high is not None else None
+            return parse_int(text, field.name, low=low, high=high)
+        except SpecError as exc:
+            raise _Bad(str(exc)) from None
+    if field.kind == "float":
+        try:
+            value = parse_float(text, field.name)
+        except SpecError as exc:
+            raise _Bad(str(exc)) from None
+        _number_range(field, value)
+        return value
+    if field.kind == "layers":
+        try:
+            widths = parse_widths(text, f"{field.name} width") if text else ()
+        except SpecError as exc:
+            raise _Bad(str(exc)) from None
+        for w in widths:
+            _number_range(field, w)
+        return widths
+    if field.kind == "text":
+        if any(unicodedata.category(c).startswith("C") for c in text):
+            raise _Bad("it contains control characters")
+        return text
+    raise _Bad(f"unknown field kind '{field.kind}'")
+
+
+def format_value(field: Field, value: Any) -> str:
+    """A field's value as URL text (the inverse of `parse`)."""
+    if field.kind == "bool":
+        return "1" if value else "0"
+    if field.kind == "layers":
+        return ",".join(str(int(w)) for w in value)
+    if field.kind == "float":
+        return repr(float(value))
+    return str(value)
+
+
+def encode(settings: Mapping[str, Any], schema: Schema) -> dict[str, str]:
+    """Settings {session key: value} -> query parameters {param: text}; keys outside the schema are skipped."""
+    out = {}
+    for key, field in schema.items():
+        if key not in settings:
+            continue
+        value = settings[key]
+        if field.omit_default and value == field.default:
+            continue
+        out[field.param] = format_value(field, value)
+    return out
+
+
+def decode(query: Mapping[str, Any], schema: Schema, present_only: bool = False) -> tuple[dict[str, Any], list[str]]:
+    """Query parameters -> (settings, notes). Never raises.
+
+    Every setting the URL lacks takes its default (or is left out when `present_only`); every bad
+    value takes its default and adds one note naming the setting and the ignored value.
+    """
+    settings: dict[str, Any] = {}
+    notes: list[str] = []
+    for key, field in schema.items():
+        if field.param not in query:
+            if not present_only:
+                settings[key] = field.default
+            continue
+        raw = query[field.param]
+        try:
+            settings[key] = parse(field, raw)
+        except Exception as exc:  # noqa: BLE001 - a tampered URL must never crash a page
+            settings[key] = field.default
+            reason = str(exc).rstrip(".") if isinstance(exc, _Bad) else "it could not be read"
+            notes.append(f"The link's {field.name} ('{safe_text(raw)}') was ignored: {safe_text(reason, 120)}. "
+                         f"Using {format_value(field, field.default) or 'none'} instead.")
+    return settings, notes
+
+
+def restrict(query: Mapping[str, Any], schema: Schema) -> dict[str, Any]:
+    """Only the query parameters this schema owns."""
+    params = {f.param for f in schema.values()}
+    return {k: v for k, v in query.items() if k in params}
+
+
+# -- widget state <-> settings -------------------------------------------------------------------
+def state_updates(schema: Schema, settings: Mapping[str, Any]) -> dict[str, Any]:
+    """Settings -> session-state values as the widgets hold them (text for `as_text` fields).
+
+    A "layers" field under key K is stored the way a page draws one text box per layer:
+    K_n (the number of layers) and K_0, K_1, ... (each width as text).
+    """
+    out: dict[str, Any] = {}
+    for key, value in settings.items():
+        field = schema.get(key)
+        if field is None:
+            continue
+        if field.kind == "layers":
+            out[f"{key}_n"] = len(value)
+            out.update({f"{key}_{i}": str(w) for i, w in enumerate(value)})
+        elif field.as_text:
+            out[key] = format_value(field, value)
+        else:
+            out[key] = value
+    return out
+
+
+def read_state(schema: Schema, state: Mapping[str, Any]) -> dict[str, Any]:
+    """The current settings from session state; values that are missing or do not parse are left out."""
+    settings = {}
+    for key, field in schema.items():
+        try:
+            if field.kind == "layers":
+                n = state[f"{key}_n"]
+                raw = ",".join(str(state[f"{key}_{i}"]).strip() for i in range(int(n)))
+            else:
+                raw = state[key]
+                raw = format_value(field, raw) if field.kind in ("bool", "float") and not isinstance(raw, str) \
+                    else raw
+            settings[key] = parse(field, raw)
+        except Exception:  # noqa: BLE001 - absent or half-typed values are simply not shared
+            continue
+    return settings
+
+
+def link(base_url: str | None, query: Mapping[str, str], page: str = "") -> str:
+    """The full shareable URL: the page's address plus the query string.
+
+    `base_url` is the browser's address without the query (st.context.url); without it the
+    link is relative to the server, '/<page>?...'.
+    """
+    base = (base_url or "").split("?", 1)[0].split("#", 1)[0]
+    if not base:
+        base = f"/{page}" if page else "/"
+    qs = urlencode({k: v for k, v in query.items()})
+    return f"{base}?{qs}" if qs else base
+
+
+# -- schemas -----------------------------------------------------------------------------------
+N_TRAIN_CHOICES = ("all", 100, 200, 500, 1000, 2000, 5000, 10000, 20000)
+APP = {  # app-wide settings, synced by app.py before any page runs
+    "cfg_classroom": Field("classroom", "bool", False, "classroom mode", omit_default=True),
+}
+BUILD_TRAIN = {  # the Build & Train page's widget keys (defaults as in pages/build_train.py)
+    "cfg_dataset": Field("data", "choice", data.DIGITS, "data set", choices=tuple(data.DATASETS)),
+    "cfg_kind": Field("model", "choice", "ae", "model type", choices=tuple(KINDS)),
+    "cfg_enc": Field("enc", "layers", (128, 64, 12), "encoder", low=1, high=MAX_WIDTH, as_text=True),
+    "cfg_bottleneck": Field("code", "int", 3, "bottleneck size", low=1, high=MAX_WIDTH, as_text=True),
+    "cfg_asym": Field("asym", "bool", False, "asymmetric decoder"),
+    "cfg_dec": Field("dec", "layers", (12, 64, 128), "decoder", low=1, high=MAX_WIDTH, as_text=True),
+    "cfg_activation": Field("act", "choice", "relu", "activation", choices=tuple(ACTIVATIONS)),
+    "cfg_output": Field("out", "choice", "sigmoid", "output activation", choices=tuple(OUTPUTS)),
+    "cfg_loss": Field("loss", "choice", "mse", "loss", choices=tuple(LOSSES)),
+    "cfg_optimizer": Field("opt", "choice", "adam", "optimizer", choices=tuple(OPTIMIZERS)),
+    "cfg_lr": Field("lr", "float", 0.001, "learning rate", low=1e-7, high=1.0, as_text=True),
+    "cfg_batch": Field("batch", "int", 64, "batch size", low=1, high=65536, as_text=True),
+    "cfg_epochs": Field("epochs", "int", 30, "epochs", low=1, high=MAX_EPOCHS, as_text=True),
+    "cfg_seed": Field("seed", "int", 0, "seed", low=0, high=2**31 - 1, as_text=True),
+    "cfg_beta": Field("beta", "float", 0.1, "beta", low=0.0, high=1000.0, as_text=True),
+    "cfg_n_train": Field("n", "choice", "all", "training-set size", choices=N_TRAIN_CHOICES),
+    "cfg_latent_dims": Field("view", "choice", "2D", "code projection", choices=("2D", "3D")),
+}
+
+
+def build_train_settings(spec: ArchSpec, cfg: TrainConfig, dataset: str) -> dict[str, Any]:
+    """Settings for the BUILD_TRAIN schema that reproduce this architecture and training setup.
+
+    Use with `state_updates` (fill the page's widgets) or `encode` (a link that opens the page so).
+    """
+    n_train = cfg.n_train if cfg.n_train in N_TRAIN_CHOICES else "all"
+    dec = spec.decoder_widths
+    return {
+        "cfg_dataset": dataset, "cfg_kind": spec.kind, "cfg_enc": tuple(spec.encoder),
+        "cfg_bottleneck": spec.bottleneck, "cfg_asym": spec.decoder is not None, "cfg_dec": tuple(dec),
+        "cfg_activation": spec.activation, "cfg_output": spec.output, "cfg_loss": cfg.loss,
+        "cfg_optimizer": cfg.optimizer, "cfg_lr": cfg.lr, "cfg_batch": cfg.batch_size, "cfg_epochs": cfg.epochs,
+        "cfg_seed": cfg.seed, "cfg_beta": cfg.beta, "cfg_n_train": n_train,
+    }
+
