@@ -1,0 +1,324 @@
+"""The denoising lab: a plain autoencoder (clean in, clean out) against a denoising one (noisy in, clean out).
+
+Both get the same architecture, images and number of steps; only their inputs differ. Each is then
+fed the same noisy held-out images and scored against the clean originals.
+"""
+from __future__ import annotations
+
+import time
+import uuid
+from dataclasses import dataclass, field
+
+import numpy as np
+import plotly.graph_objects as go
+import torch
+
+from aelab import analysis, figures, noise
+from aelab.data import DataBundle
+from aelab.jobs import JobContext
+from aelab.model import Autoencoder
+from aelab.spec import (MAX_EPOCHS, ArchSpec, Check, SpecError, TrainConfig, check_arch, check_train, parse_float,
+                        parse_int, parse_widths)
+from aelab.train import History, build_seeded, fit
+
+MAX_COPIES = 10  # noisy copies per training image
+MAX_PAIR_BYTES = 512 * 2**20  # memory for the copied training pairs (noisy inputs + clean targets, float32)
+BIG_RUN = 3_000_000  # samples seen (images x copies x epochs x 2 models) above which we warn it takes minutes
+SWEEP_LEVELS = (0.0, 0.1, 0.2, 0.3, 0.5, 0.7)  # test noise levels for the error-vs-level curve
+TRAIN_NOISE = 101  # seed offset of the training noise
+TEST_NOISE = 202  # seed offset of the held-out noise (never seen in training)
+N_EXAMPLES = 8  # images shown in the clean / noisy / plain / denoising grid
+ROWS = {  # key of DenoiseResult.errors -> label
+    "noisy": "noisy input",
+    "plain": "plain AE",
+    "denoiser": "denoising AE",
+    "plain_clean": "plain AE, clean input",
+}
+
+
+@dataclass(frozen=True)
+class DenoiseSettings:
+    noise: str = noise.GAUSSIAN  # kind of corruption (a key of noise.KINDS)
+    level: float = 0.3  # its strength: Gaussian std, or the fraction of corrupted pixels
+    encoder: tuple[int, ...] = (128,)  # hidden widths from the input to the code (the decoder mirrors them)
+    bottleneck: int = 16  # code size of both models
+    epochs: int = 40  # passes over the copied training set
+    copies: int = 4  # versions of each image per epoch: fresh noise (denoiser) or clean repeats (plain AE)
+    n_train: int | None = None  # training images used (None = all)
+    lr: float = 3e-3  # Adam learning rate
+    batch_size: int = 128  # images per optimizer step
+    seed: int = 0  # seeds the weights, the shuffling and the noise
+
+    def spec(self, input_dim: int) -> ArchSpec:
+        """The architecture both models share."""
+        return ArchSpec(input_dim=input_dim, encoder=self.encoder, bottleneck=self.bottleneck)
+
+    def train_config(self) -> TrainConfig:
+        return TrainConfig(loss="mse", optimizer="adam", lr=self.lr, batch_size=self.batch_size,
+                           epochs=self.epochs, seed=self.seed)
+
+    def describe(self, input_dim: int) -> str:
+        return (f"{noise.KINDS[self.noise].split(' (')[0]} noise at level {self.level:g} · "
+                f"{self.spec(input_dim).describe()} · {self.epochs} epochs × {self.copies} copies")
+
+
+@dataclass
+class DenoiseResult:
+    settings: DenoiseSettings  # what was trained
+    dataset: str  # data set key
+    image_shape: tuple[int, int] | None  # (H, W) for drawing
+    plain: Autoencoder  # trained on clean inputs, clean targets
+    denoiser: Autoencoder  # trained on noisy inputs, clean targets
+    plain_history: History  # the plain AE's loss curves
+    denoiser_history: History  # the denoising AE's loss curves (test: noisy held-out in, clean out)
+    errors: dict[str, np.ndarray]  # key of ROWS -> (M,) per-image MSE against the clean test image
+    examples: dict[str, np.ndarray]  # "clean" / "noisy" / "plain" / "denoiser" -> (N_EXAMPLES, D)
+    example_labels: list[str]  # class name of each example column
+    sweep: list[dict]  # per test level: level, noisy, plain, denoiser (mean errors)
+    status: str  # "done", or how the first unfinished fit ended ("stopped" / "diverged")
+    message: str  # a sentence for the learner
+    seconds: float  # wall time of the whole lab run
+    token: str = field(default_factory=lambda: uuid.uuid4().hex)  # identifies this result (widget keys)
+
+    def mean(self, key: str) -> float:
+        return float(self.errors[key].mean())
+
+
+# -- settings --------------------------------------------------------------------------------------
+def check(settings: DenoiseSettings, bundle: DataBundle) -> Check:
+    """Validate the lab settings against the data set; errors say what to change, notes only inform."""
+    input_dim, n_available = bundle.input_dim, len(bundle.x_train)
+    out = Check()
+    try:
+        noise.check_level(settings.noise, settings.level)
+    except SpecError as err:
+        out.errors.append(err)
+    if not 1 <= settings.copies <= MAX_COPIES:
+        out.error(f"Copies must be between 1 and {MAX_COPIES}.", "copies")
+    if bundle.image_shape is None:
+        out.error("The denoising lab draws images: pick an image data set.", "dataset")
+    spec = settings.spec(input_dim)
+    arch, train = check_arch(spec), check_train(settings.train_config(), spec)
+    out.errors += arch.errors + train.errors
+    out.notes += arch.notes + train.notes
+    n = min(settings.n_train or n_available, n_available)
+    per_image = 2 * settings.copies * input_dim * 4  # bytes of one image's noisy copies and clean targets
+    if 1 <= settings.copies <= MAX_COPIES and n * per_image > MAX_PAIR_BYTES:
+        out.error(f"{n:,} images x {settings.copies} copies would hold {n * per_image / 2**20:,.0f} MB of training "
+                  f"pairs in memory: use at most {MAX_PAIR_BYTES // per_image:,} training images, or fewer copies.",
+                  "n_train")
+    seen = 2 * n * settings.copies * settings.epochs
+    if seen > BIG_RUN:
+        out.notes.append(f"This run pushes {seen:,} images through the two models and may take minutes: "
+                         "use fewer training images, copies or epochs for a quick look.")
+    return out
+
+
+def parse_settings(bundle: DataBundle, kind: str, level: str, hidden: str, bottleneck: str, epochs: str,
+                   copies: str, n_train: str) -> tuple[DenoiseSettings | None, Check]:
+    """Turn the page's text inputs into settings, or collect learner-facing errors."""
+    input_dim, n_available = bundle.input_dim, len(bundle.x_train)
+    out = Check()
+    values: dict = {"noise": kind}
+    parsers = {
+        "level": lambda: parse_float(level, "Noise level", field="level"),
+        "encoder": lambda: parse_widths(hidden, "Hidden width", field="hidden"),
+        "bottleneck": lambda: parse_int(bottleneck, "Code size", high=input_dim, field="bottleneck"),
+        "epochs": lambda: parse_int(epochs, "Epochs", high=MAX_EPOCHS, field="epochs"),
+        "copies": lambda: parse_int(copies, "Noisy copies", high=MAX_COPIES, field="copies"),
+        "n_train": lambda: (parse_int(n_train, "Training images", low=10, high=n_available, field="n_train")
+                            if str(n_train).strip() else None),
+    }
+    for name, parse in parsers.items():
+        try:
+            values[name] = parse()
+        except SpecError as err:
+            out.errors.append(err)
+    if out.errors:
+        return None, out
+    settings = DenoiseSettings(**values)
+    more = check(settings, bundle)
+    return (settings if more.ok else None), more
+
+
+# -- the experiment --------------------------------------------------------------------------------
+def training_pairs(x: torch.Tensor, settings: DenoiseSettings) -> tuple[torch.Tensor, torch.Tensor]:
+    """(noisy inputs, clean targets) with `copies` fresh corruptions of every image."""
+    clean = x.repeat(settings.copies, 1)  # (N, D) -> (copies * N, D)
+    noisy = noise.corrupt(clean, settings.noise, settings.level, seed=settings.seed + TRAIN_NOISE)
+    return noisy, clean
+
+
+def _mean_error(model: Autoencoder, x_in: torch.Tensor, clean: torch.Tensor) -> float:
+    return float(analysis.per_sample_error(clean, analysis.reconstruct(model, x_in)).mean())
+
+
+def level_sweep(plain: Autoencoder, denoiser: Autoencoder, clean: torch.Tensor, settings: DenoiseSettings,
+                levels: tuple[float, ...] = SWEEP_LEVELS) -> list[dict]:
+    """Mean error against `clean` of the noisy input and both models, at several test noise levels."""
+    rows = []
+    for level in sorted(set(levels) | {settings.level}):
+        noisy = clean if level == 0 else noise.corrupt(clean, settings.noise, level, seed=settings.seed + TEST_NOISE)
+        rows.append({"level": level,
+                     "noisy": float(analysis.per_sample_error(clean, noisy).mean()),
+                     "plain": _mean_error(plain, noisy, clean),
+                     "denoiser": _mean_error(denoiser, noisy, clean)})
+    return rows
+
+
+def example_indices(labels: torch.Tensor, n: int = N_EXAMPLES) -> list[int]:
+    """The first held-out image of each class, then the next ones, up to n (fixed, so reruns compare)."""
+    labels = labels.numpy()
+    order = []
+    for rank in range(len(labels)):
+        for c in np.unique(labels):
+            idx = np.flatnonzero(labels == c)
+            if rank < len(idx):
+                order.append(int(idx[rank]))
+            if len(order) == n:
+                return order
+    return order
+
+
+def run_lab(bundle: DataBundle, settings: DenoiseSettings, ctx: JobContext | None = None) -> DenoiseResult:
+    """Train the plain and the denoising autoencoder, then measure both on noisy held-out images."""
+    start = time.perf_counter()
+    data = bundle.subset(settings.n_train, seed=settings.seed)
+    spec, cfg = settings.spec(data.input_dim), settings.train_config()
+    noisy_train, clean_train = training_pairs(data.x_train, settings)  # (copies * N, D) each
+    clean_test = data.x_test  # (M, D)
+    noisy_test = noise.corrupt(clean_test, settings.noise, settings.level, seed=settings.seed + TEST_NOISE)
+
+    fits = []
+    models = []
+    phases = [("Plain autoencoder (clean inputs)", clean_train, clean_test),
+              ("Denoising autoencoder (noisy inputs)", noisy_train, noisy_test)]
+    for i, (name, x_in, x_test_in) in enumerate(phases):
+        if ctx is not None:
+            ctx.publish(phase=name, phase_index=i + 1, phases=len(phases))
+        model = build_seeded(spec, settings.seed)
+        fits.append(fit(model, x_in, x_test_in, cfg, target_train=clean_train, target_test=clean_test,
+                        monitor=ctx))
+        models.append(model.cpu().eval())
+    plain, denoiser = models
+
+    outputs = {"plain": analysis.reconstruct(plain, noisy_test), "denoiser": analysis.reconstruct(denoiser, noisy_test)}
+    errors = {
+        "noisy": analysis.per_sample_error(clean_test, noisy_test),
+        "plain": analysis.per_sample_error(clean_test, outputs["plain"]),
+        "denoiser": analysis.per_sample_error(clean_test, outputs["denoiser"]),
+        "plain_clean": analysis.per_sample_error(clean_test, analysis.reconstruct(plain, clean_test)),
+    }
+    idx = example_indices(data.y_test)
+    examples = {"clean": clean_test[idx].numpy(), "noisy": noisy_test[idx].numpy(),
+                "plain": outputs["plain"][idx].numpy(), "denoiser": outputs["denoiser"][idx].numpy()}
+    labels = [data.class_names[int(data.y_test[i])] for i in idx]
+    bad = [f for f in fits if f.status != "done"]
+    status = bad[0].status if bad else "done"
+    message = ("Both models trained: " + fits[0].message if not bad else
+               f"{bad[0].message} The numbers below describe partly trained models.")
+    return DenoiseResult(settings, bundle.name, bundle.image_shape, plain, denoiser, fits[0].history,
+                         fits[1].history, errors, examples, labels, level_sweep(plain, denoiser, clean_test, settings),
+                         status, message, time.perf_counter() - start)
+
+
+# -- what the numbers say --------------------------------------------------------------------------
+def mean_ci(values: np.ndarray) -> tuple[float, float]:
+    """Mean and the half-width of its 95% confidence interval (normal approximation, 1.96 standard errors)."""
+    values = np.asarray(values, dtype=np.float64)
+    half = 1.96 * values.std(ddof=1) / np.sqrt(len(values)) if len(values) > 1 else 0.0
+    return float(values.mean()), float(half)
+
+
+def _ratio(a: float, b: float) -> str:
+    return f"{a / b:.1f}x" if b > 0 else "infinitely"
+
+
+def summary(result: DenoiseResult) -> list[str]:
+    """Sentences that state what the measured errors show (all numbers are computed, none typed in)."""
+    n, p, d, r = (result.mean(k) for k in ("noisy", "plain", "denoiser", "plain_clean"))
+    b = result.settings.bottleneck
+    out = []
+    if d < min(n, p):
+        out.append(f"Against the clean images, the denoising AE's error is **{d:.4f}**: {_ratio(n, d)} lower than "
+                   f"the noisy input's {n:.4f} and {_ratio(p, d)} lower than the plain AE's {p:.4f}.")
+    elif n <= d:
+        why = (f"Squeezing an image through {b} numbers costs more than this noise does: even clean inputs come "
+               f"back with error {r:.4f}. More epochs or a larger code lower that cost." if r >= n else
+               f"Clean inputs come back with error {r:.4f}, so the bottleneck is not the obstacle: the denoiser has "
+               "not yet learned to undo this noise. Try more epochs or copies.")
+        out.append(f"At this noise level the noisy input itself is closest to the clean image (error {n:.4f}); "
+                   f"the denoising AE reaches {d:.4f} and the plain AE {p:.4f}. " + why)
+    else:
+        out.append(f"Here the plain AE ({p:.4f}) did as well as or better than the denoising AE ({d:.4f}); "
+                   f"both beat the noisy input ({n:.4f}). Try more epochs or copies, or a stronger noise level.")
+    if p < 0.9 * n:
+        out.append(f"The plain AE never saw noise, yet its output is {_ratio(n, p)} closer to the clean image than "
+                   f"its input was ({n:.4f} → {p:.4f}): a {b}-number code has little room for random pixels.")
+    elif p < n:
+        out.append(f"The plain AE, trained only on clean images, barely helps ({n:.4f} → {p:.4f}): it passes much "
+                   "of the noise through, because nothing in its training told it what noise is.")
+    else:
+        out.append(f"The plain AE, trained only on clean images, makes things worse ({n:.4f} → {p:.4f}): noisy "
+                   "inputs are unlike anything it was trained on.")
+    out.extend(_sweep_sentences(result))
+    return out
+
+
+def _sweep_sentences(result: DenoiseResult) -> list[str]:
+    rows = result.sweep
+    out = []
+    clean = next((row for row in rows if row["level"] == 0), None)
+    if clean is not None:
+        who = "plain" if clean["plain"] <= clean["denoiser"] else "denoising"
+        out.append(f"On clean inputs (level 0) the {who} AE is the better one (plain {clean['plain']:.4f}, "
+                   f"denoising {clean['denoiser']:.4f})"
+                   + (": learning to remove noise costs a little accuracy on clean images." if who == "plain"
+                      else "."))
+    wins = [row["level"] for row in rows if row["level"] > 0 and row["denoiser"] < row["noisy"]]
+    if wins:
+        out.append(f"The denoising AE (trained at level {result.settings.level:g}) beats its noisy input at test "
+                   f"levels {', '.join(f'{lv:g}' for lv in wins)}.")
+    return out
+
+
+# -- figures -----------------------------------------------------------------------------------------
+def example_grid(result: DenoiseResult) -> go.Figure:
+    """Rows clean / noisy / plain AE / denoising AE for the same held-out images."""
+    ex = result.examples
+    rows = [ex["clean"], ex["noisy"], ex["plain"], ex["denoiser"]]
+    labels = ["clean", "noisy", "plain AE", "denoising AE"]
+    return figures.image_grid(rows, result.image_shape, row_labels=labels, col_labels=result.example_labels,
+                              title="Same held-out images: clean, corrupted, and what each model made of them")
+
+
+def error_bars(result: DenoiseResult) -> go.Figure:
+    """Mean per-image error against the clean images, with 95% confidence intervals."""
+    stats = [mean_ci(result.errors[k]) for k in ROWS]
+    colors = [figures.PALETTE[9], figures.PALETTE[0], figures.PALETTE[2], "#CCCCCC"]
+    fig = go.Figure(go.Bar(x=list(ROWS.values()), y=[m for m, _ in stats], marker_color=colors,
+                           error_y=dict(type="data", array=[h for _, h in stats], visible=True),
+                           text=[f"{m:.4f}" for m, _ in stats], textposition="outside",
+                           hovertemplate="%{x}: %{y:.4f}<extra></extra>"))
+    fig.update_layout(template="plotly_white", margin=dict(l=10, r=10, t=40, b=10), height=340,
+                      title=f"Error against the clean image ({len(result.errors['noisy'])} held-out images)")
+    fig.update_yaxes(title="mean squared error per pixel", rangemode="tozero")
+    return fig
+
+
+def level_curve(result: DenoiseResult) -> go.Figure:
+    """Mean error against the clean image as the test noise level changes (models stay fixed)."""
+    rows = result.sweep
+    x = [row["level"] for row in rows]
+    fig = go.Figure()
+    for key, color in (("noisy", figures.PALETTE[9]), ("plain", figures.PALETTE[0]), ("denoiser", figures.PALETTE[2])):
+        fig.add_trace(go.Scatter(x=x, y=[row[key] for row in rows], mode="lines+markers", name=ROWS[key],
+                                 line=dict(color=color, width=2.5)))
+    fig.add_vline(x=result.settings.level, line_dash="dot", line_color="#888",
+                  annotation_text="trained at", annotation_position="top")
+    fig.update_layout(template="plotly_white", margin=dict(l=10, r=10, t=40, b=10), height=340,
+                      title="Error against the clean image at other test noise levels",
+                      legend=dict(orientation="h", y=-0.25))
+    fig.update_xaxes(title=f"test noise level ({noise.LEVEL_MEANING[result.settings.noise]})")
+    fig.update_yaxes(title="mean squared error per pixel", rangemode="tozero")
+    return fig

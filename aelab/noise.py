@@ -1,0 +1,75 @@
+"""Ways to corrupt data for the denoising lab: Gaussian noise, salt-and-pepper, masking.
+
+Every function takes a level and a seed (or a torch.Generator) and returns a new tensor whose
+values stay in [0, 1], like the clean data.
+"""
+from __future__ import annotations
+
+import math
+
+import torch
+
+from aelab.spec import SpecError
+
+GAUSSIAN = "gaussian"
+SALT_PEPPER = "salt_pepper"
+MASK = "mask"
+KINDS = {  # key -> label shown to the learner
+    GAUSSIAN: "Gaussian (add random noise, then clip to [0, 1])",
+    SALT_PEPPER: "Salt and pepper (random pixels turn black or white)",
+    MASK: "Masking (random pixels are set to 0)",
+}
+LEVEL_MEANING = {  # key -> what the level number means for that kind
+    GAUSSIAN: "the standard deviation of the added noise",
+    SALT_PEPPER: "the fraction of pixels replaced by 0 or 1",
+    MASK: "the fraction of pixels set to 0",
+}
+MAX_LEVEL = 1.0  # a std of 1 or a fraction of 1 already destroys the image
+
+
+def generator(seed: int | torch.Generator) -> torch.Generator:
+    """A CPU generator: the one given (so repeated calls draw fresh noise) or a new one from an int."""
+    if isinstance(seed, torch.Generator):
+        return seed
+    return torch.Generator().manual_seed(int(seed))
+
+
+def gaussian(x: torch.Tensor, std: float, seed: int | torch.Generator = 0) -> torch.Tensor:
+    """x + N(0, std^2) per value, clipped back into [0, 1]."""
+    g = generator(seed)
+    noise = torch.randn(x.shape, generator=g, dtype=x.dtype) * std  # (N, D)
+    return (x + noise.to(x.device)).clamp_(0.0, 1.0)
+
+
+def salt_and_pepper(x: torch.Tensor, fraction: float, seed: int | torch.Generator = 0) -> torch.Tensor:
+    """Each value is, with probability `fraction`, replaced by 0 or 1 (a fair coin picks which)."""
+    g = generator(seed)
+    hit = torch.rand(x.shape, generator=g) < fraction  # (N, D) bool: which pixels are corrupted
+    white = (torch.rand(x.shape, generator=g) < 0.5).to(x.dtype)  # (N, D) 0 = pepper, 1 = salt
+    return torch.where(hit.to(x.device), white.to(x.device), x)
+
+
+def mask(x: torch.Tensor, fraction: float, seed: int | torch.Generator = 0) -> torch.Tensor:
+    """Each value is, with probability `fraction`, set to 0 (a missing pixel)."""
+    g = generator(seed)
+    hit = torch.rand(x.shape, generator=g) < fraction  # (N, D) bool
+    return x.masked_fill(hit.to(x.device), 0.0)
+
+
+_FUNCS = {GAUSSIAN: gaussian, SALT_PEPPER: salt_and_pepper, MASK: mask}
+
+
+def check_level(kind: str, level: float) -> None:
+    """Raise SpecError with a learner-facing message if `kind` or `level` cannot be used."""
+    if kind not in KINDS:
+        raise SpecError(f"Unknown noise type '{kind}'. Choose one of: {', '.join(KINDS)}.", "noise")
+    if not math.isfinite(level) or not 0.0 < level <= MAX_LEVEL:
+        raise SpecError(
+            f"The noise level is {LEVEL_MEANING[kind]}, so it must be above 0 and at most {MAX_LEVEL:g} "
+            f"(got {level:g}). Try 0.3.", "level")
+
+
+def corrupt(x: torch.Tensor, kind: str, level: float, seed: int | torch.Generator = 0) -> torch.Tensor:
+    """Apply one kind of noise at `level`; the result stays in [0, 1]."""
+    check_level(kind, level)
+    return _FUNCS[kind](x, level, seed)

@@ -1,0 +1,171 @@
+"""Anomaly detection: an autoencoder trained only on "normal" classes flags the rest by their reconstruction error."""
+import math
+
+import streamlit as st
+
+from aelab import anomaly, data, figures, ui
+from aelab.jobs import Job
+from aelab.spec import Check
+
+JOB = "anomaly"  # key of this page's job in the session registry
+RESULT = "an_result"  # session key: the last finished anomaly.AnomalyResult
+_D = anomaly.AnomalySettings()
+DEFAULTS = {
+    "cfg_an_normal": list(_D.normal), "cfg_an_hidden": ", ".join(map(str, _D.encoder)),
+    "cfg_an_bottleneck": str(_D.bottleneck), "cfg_an_epochs": str(_D.epochs),
+    "cfg_an_sizes": ", ".join(map(str, _D.sizes)), "cfg_an_n_train": "",
+}
+
+
+def init_state() -> None:
+    for k, v in DEFAULTS.items():
+        st.session_state.setdefault(k, v)
+
+
+def read_settings(bundle: data.DataBundle) -> tuple[anomaly.AnomalySettings | None, Check]:
+    """The lab's settings from the widgets; every problem comes back as a message."""
+    names = bundle.class_names
+    options = list(range(len(names)))
+    st.session_state["cfg_an_normal"] = [c for c in st.session_state["cfg_an_normal"] if c in options]
+    normal = st.multiselect("Normal classes (the only ones the model trains on)", options, key="cfg_an_normal",
+                            format_func=lambda c: names[c],
+                            help="Every class you leave out counts as an anomaly in the held-out set.")
+    with st.expander("Model and training"):
+        c1, c2, c3 = st.columns(3)
+        hidden = c1.text_input("Hidden widths", key="cfg_an_hidden",
+                               help="Encoder hidden layers, e.g. 128 or 128, 64; the decoder mirrors them.")
+        bottleneck = c2.text_input("Code size", key="cfg_an_bottleneck", help="Numbers in the main model's code.")
+        epochs = c3.text_input("Epochs", key="cfg_an_epochs", help="Passes over the normal training images.")
+        sizes = c1.text_input("Code sizes to compare", key="cfg_an_sizes",
+                              help=f"Comma-separated, at most {anomaly.MAX_SIZES}; one model each, same settings "
+                                   "and seed. The main code size is always included.")
+        n_train = c2.text_input("Training images (blank = all)", key="cfg_an_n_train",
+                                help=f"Drawn from all {len(bundle.x_train):,} before keeping the normal ones.")
+    return anomaly.parse_settings(bundle, normal, hidden, bottleneck, epochs, sizes, n_train)
+
+
+def start(bundle: data.DataBundle, settings: anomaly.AnomalySettings) -> None:
+    if ui.job_is_active(JOB):
+        st.warning("A run is already going. Stop it first (or wait), then press the button again.")
+        return
+    job = Job(lambda ctx: anomaly.run_lab(bundle, settings, ctx), name="anomaly").start()
+    ui.set_job(JOB, job)
+    st.rerun()
+
+
+def draw_live(view) -> None:
+    """Progress of the model being trained, and the AUC of each code size as it arrives."""
+    if view is None:
+        return
+    if not view.active:
+        ui.status_message(view)
+        return
+    extra = view.extra
+    label = f"{extra.get('phase', 'Starting')} · model {extra.get('phase_index', 1)} of {extra.get('phases', 1)}"
+    ui.progress_bar(view, label)
+    rows = extra.get("rows") or []
+    if rows:
+        st.plotly_chart(anomaly.auc_figure(rows, height=240), width="stretch", key="an_live_auc")
+
+
+def on_done(job: Job) -> None:
+    """Keep the finished run (a failed one leaves the previous results in place)."""
+    if isinstance(job.result, anomaly.AnomalyResult):
+        st.session_state[RESULT] = job.result
+
+
+def _fmt(x: float) -> str:
+    return "—" if math.isnan(x) else f"{x:.0%}"
+
+
+def draw_threshold(result: anomaly.AnomalyResult) -> float:
+    """The threshold slider and the confusion counts it implies; returns the threshold."""
+    det = result.main
+    top = max(float(det.test_errors.max()), result.default_threshold) * 1.02
+    threshold = st.slider("Threshold: flag images whose error is above", 0.0, top, result.default_threshold,
+                          step=top / 500, format="%.4f", key=f"cfg_an_threshold_{result.token}")
+    conf = anomaly.confusion(det.test_errors, det.is_anomaly, threshold)
+    cols = st.columns(6)
+    cols[0].metric("Caught (TP)", conf.tp, help="Anomalies above the threshold.")
+    cols[1].metric("False alarms (FP)", conf.fp, help="Normal images above the threshold.")
+    cols[2].metric("Passed (TN)", conf.tn, help="Normal images below the threshold.")
+    cols[3].metric("Missed (FN)", conf.fn, help="Anomalies below the threshold.")
+    cols[4].metric("Precision", _fmt(conf.precision), help="Share of flagged images that are anomalies.")
+    cols[5].metric("Recall", _fmt(conf.recall), help="Share of anomalies that are flagged.")
+    st.markdown(anomaly.threshold_text(conf, threshold))
+    st.caption(anomaly.threshold_origin_text(result))
+    return threshold
+
+
+def draw_results(result: anomaly.AnomalyResult) -> None:
+    s, det = result.settings, result.main
+    st.header("What was measured")
+    st.caption(f"{data.DATASETS.get(result.dataset, result.dataset)} · normal: "
+               f"{anomaly.class_list(s.normal, result.class_names)} · network "
+               f"{s.spec(result.worst_images.shape[1]).describe()} · {s.epochs} epochs · seed {s.seed} · "
+               f"{len(result.rows)} model(s) trained and measured in {result.seconds:.1f} s.")
+    if result.status != "done":
+        st.warning(result.message, icon="⚠️")
+    st.subheader("1 · Normal and anomalous images get different errors")
+    st.markdown(anomaly.histogram_text(result))
+    st.subheader("2 · A threshold turns the error into a detector")
+    threshold = draw_threshold(result)
+    c1, c2 = st.columns(2)
+    c1.plotly_chart(anomaly.histogram(result, threshold), width="stretch", key="an_hist")
+    c2.plotly_chart(anomaly.roc_figure(result, threshold), width="stretch", key="an_roc")
+    st.markdown(anomaly.auc_text(det.auc))
+    st.caption("The ROC curve moves the threshold from the top to the bottom: each point is one threshold's "
+               "recall against its false-alarm rate. The ✕ is your threshold.")
+    st.subheader("3 · The worst-reconstructed held-out images")
+    st.plotly_chart(anomaly.worst_grid(result), width="stretch", key="an_worst")
+    st.markdown(anomaly.worst_text(result))
+    st.subheader("4 · How the code size changes the AUC")
+    c1, c2 = st.columns(2)
+    c1.plotly_chart(anomaly.auc_figure(result.rows, s.bottleneck), width="stretch", key="an_auc")
+    c2.plotly_chart(anomaly.sweep_errors_figure(result.rows), width="stretch", key="an_sweep_err")
+    st.markdown("\n".join(f"- {line}" for line in anomaly.sweep_text(result.rows)))
+    with st.expander("Loss curve of the main model"):
+        st.plotly_chart(figures.loss_curves(det.history, title="Main model (test = normal held-out images)",
+                                            height=280), width="stretch", key="an_loss")
+
+
+def main() -> None:
+    ui.route_through_app()
+    init_state()
+    st.title("🚨 Anomaly detection")
+    st.markdown(
+        "**The question:** if an autoencoder only ever sees *normal* data, can its reconstruction error tell "
+        "normal from unusual? No labels of anomalies are used for training: the model learns to rebuild the "
+        "normal classes, and every held-out image is scored by how badly it comes back. Afterwards the class "
+        "labels only serve to *check* the scores."
+    )
+    col_set, col_run = st.columns([1.3, 1], gap="large")
+    with col_set:
+        bundle = ui.dataset_picker("cfg_an_dataset")
+        settings, check = read_settings(bundle) if bundle is not None else (None, Check())
+        ui.show_check(check)
+    with col_run:
+        if settings is not None:
+            st.caption(f"{len(settings.all_sizes)} models will be trained (code sizes "
+                       f"{', '.join(map(str, settings.all_sizes))}); the main one, size {settings.bottleneck}, "
+                       "drives sections 1-3.")
+        ready = bundle is not None and settings is not None and check.ok
+        running = ui.job_is_active(JOB)
+        if st.button("🚨 Train on the normal classes", key="an_run", type="primary", disabled=running or not ready,
+                     width="stretch", help="Fix the messages first." if not ready else
+                     "Train the detectors in the background."):
+            start(bundle, settings)
+        ui.job_controls(JOB, "training")
+    ui.live_job(JOB, draw_live, on_done=on_done, every=0.5)
+    result = st.session_state.get(RESULT)
+    if result is None:
+        if not ui.job_is_active(JOB):
+            st.info("Press **Train on the normal classes**. With the built-in digits it takes a few seconds.",
+                    icon="👆")
+        return
+    if ui.job_is_active(JOB):
+        st.caption("Below: the previous results, until the new run finishes.")
+    draw_results(result)
+
+
+main()

@@ -1,0 +1,150 @@
+"""Denoising: does an autoencoder trained on noisy inputs with clean targets clean images better than a plain one?"""
+import streamlit as st
+
+from aelab import data, denoise, figures, noise, ui
+from aelab.jobs import Job
+from aelab.spec import Check
+
+JOB = "denoise"  # key of this page's job in the session registry
+RESULT = "dn_result"  # session key: the last finished denoise.DenoiseResult
+_D = denoise.DenoiseSettings()
+DEFAULTS = {
+    "cfg_dn_noise": _D.noise, "cfg_dn_level": f"{_D.level:g}", "cfg_dn_hidden": ", ".join(map(str, _D.encoder)),
+    "cfg_dn_bottleneck": str(_D.bottleneck), "cfg_dn_epochs": str(_D.epochs), "cfg_dn_copies": str(_D.copies),
+    "cfg_dn_n_train": "",
+}
+
+
+def init_state() -> None:
+    for k, v in DEFAULTS.items():
+        st.session_state.setdefault(k, v)
+
+
+def read_settings(bundle: data.DataBundle) -> tuple[denoise.DenoiseSettings | None, Check]:
+    """The lab's settings from the widgets; every problem comes back as a message."""
+    c1, c2 = st.columns([1.4, 1])
+    kind = c1.selectbox("Noise", list(noise.KINDS), format_func=noise.KINDS.get, key="cfg_dn_noise")
+    level = c2.text_input("Noise level", key="cfg_dn_level",
+                          help=f"Above 0 and at most 1: {noise.LEVEL_MEANING[kind]}.")
+    with st.expander("Model and training"):
+        c1, c2, c3 = st.columns(3)
+        hidden = c1.text_input("Hidden widths", key="cfg_dn_hidden",
+                               help="Encoder hidden layers, e.g. 128 or 128, 64; the decoder mirrors them. "
+                                    "Both models get the same network.")
+        bottleneck = c2.text_input("Code size", key="cfg_dn_bottleneck", help="Numbers in the bottleneck.")
+        epochs = c3.text_input("Epochs", key="cfg_dn_epochs", help="Passes over the copied training set.")
+        copies = c1.text_input("Noisy copies per image", key="cfg_dn_copies",
+                               help="Each epoch the denoiser sees this many differently corrupted versions of every "
+                                    "training image; the plain AE sees as many clean repeats, so both take the "
+                                    "same number of steps.")
+        n_train = c2.text_input("Training images (blank = all)", key="cfg_dn_n_train",
+                                help=f"At most {len(bundle.x_train):,}.")
+    return denoise.parse_settings(bundle, kind, level, hidden, bottleneck, epochs, copies, n_train)
+
+
+def preview(bundle: data.DataBundle, settings: denoise.DenoiseSettings) -> None:
+    """What the chosen corruption does, before anything is trained."""
+    idx = denoise.example_indices(bundle.y_test)
+    clean = bundle.x_test[idx]  # (8, D)
+    noisy = noise.corrupt(clean, settings.noise, settings.level, seed=settings.seed + denoise.TEST_NOISE)
+    err = float(((noisy - clean) ** 2).mean())
+    st.plotly_chart(figures.image_grid([clean.numpy(), noisy.numpy()], bundle.image_shape,
+                                       row_labels=["clean", "noisy"], height=200, title="Preview of the noise"),
+                    width="stretch", key="dn_preview")
+    st.caption(f"Mean squared error of these noisy images against the clean ones: {err:.4f}.")
+
+
+def start(bundle: data.DataBundle, settings: denoise.DenoiseSettings) -> None:
+    if ui.job_is_active(JOB):
+        st.warning("A run is already going. Stop it first (or wait), then press the button again.")
+        return
+    job = Job(lambda ctx: denoise.run_lab(bundle, settings, ctx), name="denoise").start()
+    ui.set_job(JOB, job)
+    st.rerun()
+
+
+def draw_live(view) -> None:
+    """Progress of the model being trained, and its loss curve."""
+    if view is None:
+        return
+    if not view.active:
+        ui.status_message(view)
+        return
+    extra = view.extra
+    label = f"{extra.get('phase', 'Starting')} · model {extra.get('phase_index', 1)} of {extra.get('phases', 2)}"
+    ui.progress_bar(view, label)
+    if view.history.epoch_x:
+        st.plotly_chart(figures.loss_curves(view.history, title=f"Loss: {extra.get('phase', '')}", height=260),
+                        width="stretch", key="dn_live_curve")
+
+
+def on_done(job: Job) -> None:
+    """Keep the finished comparison (a failed run leaves the previous results in place)."""
+    if isinstance(job.result, denoise.DenoiseResult):
+        st.session_state[RESULT] = job.result
+
+
+def draw_results(result: denoise.DenoiseResult) -> None:
+    s, dim = result.settings, result.examples["clean"].shape[1]
+    st.header("What was measured")
+    st.caption(f"{data.DATASETS.get(result.dataset, result.dataset)} · {s.describe(dim)} · seed {s.seed} · "
+               f"both models trained and measured in {result.seconds:.1f} s.")
+    if result.status != "done":
+        st.warning(result.message, icon="⚠️")
+    st.markdown("\n".join(f"- {line}" for line in denoise.summary(result)))
+    st.plotly_chart(denoise.example_grid(result), width="stretch", key="dn_grid")
+    c1, c2 = st.columns(2)
+    c1.plotly_chart(denoise.error_bars(result), width="stretch", key="dn_bars")
+    c2.plotly_chart(denoise.level_curve(result), width="stretch", key="dn_levels")
+    st.caption("Errors are the mean squared difference per pixel between a model's output (or the noisy input) and "
+               "the clean held-out image. Bars show 95% confidence intervals over the held-out images; the grey bar is "
+               "the plain AE fed the clean image, the price of the bottleneck alone. The right chart feeds the same "
+               "two trained models other amounts of the same kind of noise.")
+    with st.expander("Loss curves of both models"):
+        c1, c2 = st.columns(2)
+        c1.plotly_chart(figures.loss_curves(result.plain_history, title="Plain AE (clean → clean)", height=280),
+                        width="stretch", key="dn_loss_plain")
+        c2.plotly_chart(figures.loss_curves(result.denoiser_history, title="Denoising AE (noisy → clean)",
+                                            height=280), width="stretch", key="dn_loss_dae")
+        st.caption("The test curve of each model uses its own task: clean inputs for the plain AE, noisy inputs "
+                   "for the denoising AE; both are scored against clean images.")
+
+
+def main() -> None:
+    ui.route_through_app()
+    init_state()
+    st.title("🧽 Denoising")
+    st.markdown(
+        "**The question:** if you want an autoencoder that cleans up corrupted images, does it help to *train* "
+        "it on corrupted inputs, asking for the clean image as the output? Two models with the same network, "
+        "data and number of steps are trained side by side: a **plain AE** (clean in, clean out) and a "
+        "**denoising AE** (noisy in, clean out). Then both get the same noisy held-out images, and each output "
+        "is compared with the clean original."
+    )
+    col_set, col_run = st.columns([1.3, 1], gap="large")
+    with col_set:
+        bundle = ui.dataset_picker("cfg_dn_dataset")
+        settings, check = read_settings(bundle) if bundle is not None else (None, Check())
+        ui.show_check(check)
+    with col_run:
+        if bundle is not None and settings is not None:
+            preview(bundle, settings)
+        ready = bundle is not None and settings is not None and check.ok
+        running = ui.job_is_active(JOB)
+        if st.button("🧽 Train both models", key="dn_run", type="primary", disabled=running or not ready,
+                     width="stretch", help="Fix the messages first." if not ready else
+                     "Train the plain and the denoising autoencoder in the background."):
+            start(bundle, settings)
+        ui.job_controls(JOB, "training")
+    ui.live_job(JOB, draw_live, on_done=on_done, every=0.5)
+    result = st.session_state.get(RESULT)
+    if result is None:
+        if not ui.job_is_active(JOB):
+            st.info("Press **Train both models**. With the built-in digits it takes a few seconds.", icon="👆")
+        return
+    if ui.job_is_active(JOB):
+        st.caption("Below: the previous results, until the new run finishes.")
+    draw_results(result)
+
+
+main()

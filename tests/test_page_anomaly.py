@@ -1,0 +1,119 @@
+"""AppTest of the Anomaly detection page: a tiny run end to end, the threshold slider and its counts, bad class
+choices and inputs that keep earlier results, and results that stay when the learner comes back.
+
+Run: python -m pytest tests/test_page_anomaly.py
+"""
+import dataclasses
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from aelab import anomaly
+from conftest import ROOT, wait_for_jobs
+
+PAGE = str(ROOT / "pages" / "anomaly.py")
+TINY = anomaly.AnomalySettings(encoder=(32,), bottleneck=8, sizes=(2, 8), epochs=3, n_train=400, lr=1e-2)
+
+
+@pytest.fixture(scope="module")
+def earlier(digits):
+    """A finished run, as if the learner had trained one before."""
+    return anomaly.run_lab(digits, TINY)
+
+
+def page(result=None) -> AppTest:
+    at = AppTest.from_file(PAGE, default_timeout=60)
+    if result is not None:
+        at.session_state["an_result"] = result
+    at.run()
+    assert not at.exception
+    return at
+
+
+def texts(elements) -> str:
+    return " ".join(str(e.value) for e in elements)
+
+
+def metrics(at) -> dict:
+    return {m.label: m.value for m in at.metric}
+
+
+def test_page_opens_with_all_but_one_digit_as_normal():
+    """The default normal classes are every digit but 3, the button is enabled, and nothing is measured yet."""
+    at = page()
+    assert at.multiselect(key="cfg_an_normal").value == [0, 1, 2, 4, 5, 6, 7, 8, 9]
+    assert not at.button(key="an_run").disabled
+    assert "Press **Train on the normal classes**" in texts(at.info)
+
+
+def test_tiny_run_trains_in_the_background_and_renders_every_section():
+    """Start a 2-epoch run with two code sizes, wait for the job thread, and see counts, AUC and sweep text."""
+    at = page()
+    at.text_input(key="cfg_an_epochs").set_value("2")
+    at.text_input(key="cfg_an_n_train").set_value("400")
+    at.text_input(key="cfg_an_sizes").set_value("2, 8").run()
+    at.button(key="an_run").click().run()
+    assert not at.exception
+    wait_for_jobs()
+    at.run()
+    at.run()
+    assert not at.exception
+    result = at.session_state["an_result"]
+    assert isinstance(result, anomaly.AnomalyResult) and [r.bottleneck for r in result.rows] == [2, 8]
+    body = texts(at.markdown)
+    assert f"AUC = {result.main.auc:.3f}" in body and "The AUC ranges from" in body
+    m = metrics(at)
+    assert int(m["Caught (TP)"]) + int(m["Missed (FN)"]) == int(result.main.is_anomaly.sum())
+
+
+def test_threshold_slider_changes_the_confusion_counts(earlier):
+    """At threshold 0 every image is flagged: TP = all anomalies, FP = all normal images, TN = FN = 0."""
+    at = page(earlier)
+    det = earlier.main
+    at.slider(key=f"cfg_an_threshold_{earlier.token}").set_value(0.0).run()
+    assert not at.exception
+    m = metrics(at)
+    assert (int(m["Caught (TP)"]), int(m["False alarms (FP)"])) == (int(det.is_anomaly.sum()),
+                                                                    int((~det.is_anomaly).sum()))
+    assert (int(m["Passed (TN)"]), int(m["Missed (FN)"])) == (0, 0)
+
+
+@pytest.mark.parametrize("normal,needle", [
+    ([], "Pick at least one class"),
+    (list(range(10)), "Every class is marked normal"),
+])
+def test_no_or_all_normal_classes_give_a_message_and_keep_results(earlier, normal, needle):
+    """Choosing no class or every class explains why, disables training, and keeps the earlier results."""
+    at = page(earlier)
+    at.multiselect(key="cfg_an_normal").set_value(normal).run()
+    assert not at.exception
+    assert needle in texts(at.error)
+    assert at.button(key="an_run").disabled
+    assert "What was measured" in texts(at.header)
+
+
+@pytest.mark.parametrize("key,value,needle", [
+    ("cfg_an_sizes", "2, 4, 8, 16, 32, 48, 64", "At most 6"),
+    ("cfg_an_sizes", "2, 500", "at most the 64"),
+    ("cfg_an_bottleneck", "eight", "whole number"),
+])
+def test_bad_text_input_shows_a_message(earlier, key, value, needle):
+    """A bad size list or code size gives a clear message and no crash."""
+    at = page(earlier)
+    at.text_input(key=key).set_value(value).run()
+    assert not at.exception and needle in texts(at.error)
+    assert at.button(key="an_run").disabled
+
+
+def test_results_are_still_there_when_the_learner_comes_back(earlier):
+    """A stored result renders on a fresh visit with all four sections."""
+    at = page(earlier)
+    subheaders = texts(at.subheader)
+    for needle in ("different errors", "threshold", "worst-reconstructed", "code size"):
+        assert needle in subheaders
+
+
+def test_a_stopped_run_is_shown_with_a_warning(earlier):
+    """A partial result says so in a warning."""
+    at = page(dataclasses.replace(earlier, status="stopped", message="Stopped during the code-size comparison."))
+    assert "Stopped during" in texts(at.warning)
