@@ -17,11 +17,27 @@ PAGES = {
     "Start": [
         st.Page("pages/home.py", title="Home", icon="🏠", default=True),
         st.Page("pages/build_train.py", title="Build & Train", icon="🏗️"),
+        st.Page("pages/lessons.py", title="Lessons", icon="🎓"),
+    ],
+    "Experiments": [
+        st.Page("pages/bigger_bottleneck.py", title="Bigger bottleneck?", icon="🔬"),
+        st.Page("pages/split.py", title="Encoder | Decoder", icon="✂️"),
+        st.Page("pages/latent.py", title="Latent space", icon="🌌"),
+    ],
+    "What autoencoders are for": [
+        st.Page("pages/denoising.py", title="Denoising", icon="🧽"),
+        st.Page("pages/anomaly.py", title="Anomaly detection", icon="🚨"),
+        st.Page("pages/pca.py", title="PCA = linear AE", icon="📐"),
+        st.Page("pages/signals.py", title="Not only images", icon="📈"),
+    ],
+    "Your model": [
+        st.Page("pages/model_io.py", title="Save & load", icon="💾"),
     ],
 }
 
 nav = st.navigation(PAGES)
 with st.sidebar:
+    ui.classroom_toggle()
     run = ui.current_run()
     if run is not None:
         st.caption(f"Session model: **{run.spec.describe()}** on {run.dataset}, "
