@@ -6,6 +6,7 @@ their threads when the browser tab goes away; the session's trained model is `cu
 """
 from __future__ import annotations
 
+import time
 from typing import Callable
 
 import streamlit as st
@@ -141,6 +142,24 @@ def set_job(key: str, job: Job) -> Job:
         del registry[job_id]  # forget finished jobs so the registry stays small
     registry[job.id] = job
     return job
+
+
+def start_job(key: str, fn: Callable, name: str, what: str = "run",
+              ready: Callable[[JobView], bool] | None = None, wait: float = 0.5) -> None:
+    """Start `fn(ctx)` as this session's job under `key`, then rerun the page so polling begins.
+
+    While a job under `key` still runs, refuse with a message instead (pressing a button twice).
+    With `ready`, wait up to `wait` s until the job's first update satisfies it, so the page's
+    first drawing already shows a result (e.g. the first loss point).
+    """
+    if job_is_active(key):
+        st.warning(f"The {what} is already running. Stop it first (or wait), then press the button again.")
+        return
+    job = set_job(key, Job(fn, name=name).start())
+    deadline = time.perf_counter() + wait
+    while ready is not None and not ready(job.view()) and job.alive and time.perf_counter() < deadline:
+        time.sleep(0.01)
+    st.rerun()
 
 
 def job_is_active(key: str) -> bool:

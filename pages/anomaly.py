@@ -45,12 +45,7 @@ def read_settings(bundle: data.DataBundle) -> tuple[anomaly.AnomalySettings | No
 
 
 def start(bundle: data.DataBundle, settings: anomaly.AnomalySettings) -> None:
-    if ui.job_is_active(JOB):
-        st.warning("A run is already going. Stop it first (or wait), then press the button again.")
-        return
-    job = Job(lambda ctx: anomaly.run_lab(bundle, settings, ctx), name="anomaly").start()
-    ui.set_job(JOB, job)
-    st.rerun()
+    ui.start_job(JOB, lambda ctx: anomaly.run_lab(bundle, settings, ctx), "anomaly", "training")
 
 
 def draw_live(view) -> None:

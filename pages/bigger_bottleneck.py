@@ -100,14 +100,10 @@ def other_bundle(name: str) -> data.DataBundle | None:
 
 
 def start(bundle: data.DataBundle, cfg: sweep.SweepConfig) -> None:
-    if ui.job_is_active(JOB):
-        st.warning("An experiment is already running. Stop it first (or wait), then press Run again.")
-        return
+    if not ui.job_is_active(JOB):
+        st.session_state[META] = cfg
     other = other_bundle(bundle.name)
-    job = Job(lambda ctx: sweep.run_sweep(bundle, cfg, other=other, ctx=ctx), name="bottleneck").start()
-    ui.set_job(JOB, job)
-    st.session_state[META] = cfg
-    st.rerun()
+    ui.start_job(JOB, lambda ctx: sweep.run_sweep(bundle, cfg, other=other, ctx=ctx), "bottleneck", "experiment")
 
 
 def on_done(job: Job) -> None:

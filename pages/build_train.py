@@ -1,9 +1,6 @@
 """Build & Train: pick data, design the network, train it live in the background, watch it learn."""
-import time
 
-import numpy as np
 import streamlit as st
-import torch
 
 from aelab import analysis, data, figures, presets, runs, share, ui
 from aelab.model import pytorch_code
@@ -165,15 +162,11 @@ def arch_readout(spec: ArchSpec) -> None:
 
 
 def start(bundle: data.DataBundle, spec: ArchSpec, cfg: TrainConfig) -> None:
-    if ui.job_is_active(JOB):
-        st.warning("A model is already training. Stop it first (or wait), then press Train again.")
-        return
-    job = ui.set_job(JOB, runs.start_training(bundle, spec, cfg))
-    st.session_state["train_meta"] = {"spec": spec, "cfg": cfg, "dataset": bundle.name}
-    deadline = time.perf_counter() + 0.5  # let the first loss point and weights arrive before drawing
-    while job.view().state is None and job.alive and time.perf_counter() < deadline:
-        time.sleep(0.01)
-    st.rerun()  # redraw with Train disabled and the live view polling
+    if not ui.job_is_active(JOB):
+        st.session_state["train_meta"] = {"spec": spec, "cfg": cfg, "dataset": bundle.name}
+    # wait for the first loss point and weights, so the first drawing already shows them
+    ui.start_job(JOB, lambda ctx: runs.train_run(bundle, spec, cfg, ctx), "train", "training",
+                 ready=lambda view: view.state is not None)
 
 
 def on_done(job) -> None:

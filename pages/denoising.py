@@ -55,12 +55,7 @@ def preview(bundle: data.DataBundle, settings: denoise.DenoiseSettings) -> None:
 
 
 def start(bundle: data.DataBundle, settings: denoise.DenoiseSettings) -> None:
-    if ui.job_is_active(JOB):
-        st.warning("A run is already going. Stop it first (or wait), then press the button again.")
-        return
-    job = Job(lambda ctx: denoise.run_lab(bundle, settings, ctx), name="denoise").start()
-    ui.set_job(JOB, job)
-    st.rerun()
+    ui.start_job(JOB, lambda ctx: denoise.run_lab(bundle, settings, ctx), "denoise", "training")
 
 
 def draw_live(view) -> None:

@@ -1,5 +1,4 @@
 """PCA = linear AE: PCA's error for k components, a linear AE converging to it, and a nonlinear AE beside them."""
-import time
 
 import streamlit as st
 
@@ -85,15 +84,11 @@ def read_settings(bundle: data.DataBundle) -> tuple[linear.PcaLabConfig | None, 
 
 
 def start(bundle: data.DataBundle, cfg: linear.PcaLabConfig) -> None:
-    if ui.job_is_active(JOB):
-        st.warning("The lab is already training. Stop it first (or wait), then press Train again.")
-        return
-    job = ui.set_job(JOB, Job(lambda ctx: linear.run_lab(bundle, cfg, ctx), name="pca").start())
-    st.session_state["pca_meta"] = cfg
-    deadline = time.perf_counter() + 0.5  # let PCA's line and the first points arrive before drawing
-    while "pca_test" not in job.view().extra and job.alive and time.perf_counter() < deadline:
-        time.sleep(0.01)
-    st.rerun()
+    if not ui.job_is_active(JOB):
+        st.session_state["pca_meta"] = cfg
+    # wait for PCA's line and the first points, so the first drawing shows them
+    ui.start_job(JOB, lambda ctx: linear.run_lab(bundle, cfg, ctx), "pca", "training",
+                 ready=lambda view: "pca_test" in view.extra)
 
 
 def on_done(job: Job) -> None:

@@ -1,5 +1,4 @@
 """Not only images: the same autoencoder machinery on generated sensor signals (glitch detection) and on a CSV."""
-import time
 from dataclasses import replace
 
 import streamlit as st
@@ -50,16 +49,10 @@ def read_model(prefix: str, input_dim: int, check: Check):
 
 def start(key: str, bundle, spec, cfg, source) -> None:
     """Train in the background; the job's result is a signals.LabRun (the Run and what it was trained on)."""
-    if ui.job_is_active(key):
-        st.warning("This model is already training. Stop it first (or wait), then press Train again.")
-        return
-    job = ui.set_job(key, Job(lambda ctx: signals.LabRun(runs.train_run(bundle, spec, cfg, ctx), source),
-                              name=key).start())
-    st.session_state[f"{key}_epochs"] = cfg.epochs
-    deadline = time.perf_counter() + 0.5  # let the first loss point arrive before drawing
-    while job.view().progress is None and job.alive and time.perf_counter() < deadline:
-        time.sleep(0.01)
-    st.rerun()
+    if not ui.job_is_active(key):
+        st.session_state[f"{key}_epochs"] = cfg.epochs
+    ui.start_job(key, lambda ctx: signals.LabRun(runs.train_run(bundle, spec, cfg, ctx), source), key, "training",
+                 ready=lambda view: view.progress is not None)  # wait for the first loss point
 
 
 def draw_progress(key: str, view, idle: str) -> None:

@@ -2,7 +2,6 @@
 import threading
 import time
 
-import pytest
 
 from aelab import jobs, runs
 from aelab.spec import ArchSpec, TrainConfig

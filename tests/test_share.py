@@ -10,7 +10,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from aelab import data, presets, share
-from aelab.share import BUILD_TRAIN, Field
+from aelab.share import BUILD_TRAIN
 from aelab.spec import ArchSpec, TrainConfig, check_arch, check_train
 
 ROOT = Path(__file__).resolve().parents[1]
