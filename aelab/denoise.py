@@ -17,8 +17,8 @@ from aelab import analysis, figures, noise
 from aelab.data import DataBundle
 from aelab.jobs import JobContext
 from aelab.model import Autoencoder
-from aelab.spec import (MAX_EPOCHS, ArchSpec, Check, SpecError, TrainConfig, check_arch, check_train, parse_float,
-                        parse_int, parse_widths)
+from aelab.spec import (MAX_EPOCHS, ArchSpec, Check, SpecError, TrainConfig, check_arch, check_train, parse_fields,
+                        parse_float, parse_int, parse_widths)
 from aelab.train import History, build_seeded, fit
 
 MAX_COPIES = 10  # noisy copies per training image
@@ -129,11 +129,9 @@ def parse_settings(bundle: DataBundle, kind: str, level: str, hidden: str, bottl
         "n_train": lambda: (parse_int(n_train, "Training images", low=10, high=n_available, field="n_train")
                             if str(n_train).strip() else None),
     }
-    for name, parse in parsers.items():
-        try:
-            values[name] = parse()
-        except SpecError as err:
-            out.errors.append(err)
+    parsed, errors = parse_fields(parsers)
+    values.update(parsed)
+    out.errors += errors
     if out.errors:
         return None, out
     settings = DenoiseSettings(**values)

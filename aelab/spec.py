@@ -140,6 +140,17 @@ def parse_widths(texts, name: str = "Layer width", field: str = "") -> tuple[int
     )
 
 
+def parse_fields(parsers: dict) -> tuple[dict, list[SpecError]]:
+    """Run every `name -> parse()` and collect all SpecErrors, so the learner sees every problem at once."""
+    values, errors = {}, []
+    for name, parse in parsers.items():
+        try:
+            values[name] = parse()
+        except SpecError as err:
+            errors.append(err)
+    return values, errors
+
+
 def check_arch(spec: ArchSpec) -> Check:
     """Validate an architecture; messages say what to change."""
     check = Check()

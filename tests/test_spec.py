@@ -66,3 +66,13 @@ def test_check_train_messages():
     assert check_train(TrainConfig(loss="bce"), ArchSpec(64, (32,), 2)).ok
     assert "only 1,000" in str(check_train(TrainConfig(n_train=5000), n_available=1000).errors[0])
     assert check_train(TrainConfig(lr=0.2)).notes  # high for Adam: allowed, with a warning
+
+
+def test_parse_fields_collects_every_error():
+    """parse_fields runs every parser and returns all messages at once, plus the values that parsed."""
+    from aelab.spec import parse_fields
+
+    values, errors = parse_fields({"a": lambda: parse_int("4", "A"), "b": lambda: parse_int("x", "B"),
+                                   "c": lambda: parse_float("", "C")})
+    assert values == {"a": 4}
+    assert [e.args[0].split(" ")[0] for e in errors] == ["B", "C"]
