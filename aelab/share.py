@@ -12,7 +12,8 @@ from typing import Any, Mapping
 from urllib.parse import urlencode
 
 from aelab import data
-from aelab.spec import (ACTIVATIONS, KINDS, LOSSES, MAX_EPOCHS, MAX_WIDTH, OPTIMIZERS, OUTPUTS, ArchSpec, SpecError,
+from aelab.spec import (ACTIVATIONS, KINDS, LOSSES, MAX_BETA, MAX_EPOCHS, MAX_WIDTH, OPTIMIZERS, OUTPUTS, ArchSpec,
+                        SpecError,
                         TrainConfig, parse_float, parse_int, parse_widths)
 
 KINDS_OF_FIELD = ("choice", "int", "float", "bool", "text", "layers")
@@ -236,7 +237,7 @@ BUILD_TRAIN = {  # the Build & Train page's widget keys (defaults as in pages/bu
     "cfg_batch": Field("batch", "int", 64, "batch size", low=1, high=65536, as_text=True),
     "cfg_epochs": Field("epochs", "int", 30, "epochs", low=1, high=MAX_EPOCHS, as_text=True),
     "cfg_seed": Field("seed", "int", 0, "seed", low=0, high=2**31 - 1, as_text=True),
-    "cfg_beta": Field("beta", "float", 0.1, "beta", low=0.0, high=1000.0, as_text=True),
+    "cfg_beta": Field("beta", "float", 0.1, "beta", low=0.0, high=MAX_BETA, as_text=True),
     "cfg_n_train": Field("n", "choice", "all", "training-set size", choices=N_TRAIN_CHOICES),
     "cfg_latent_dims": Field("view", "choice", "2D", "code projection", choices=("2D", "3D")),
 }

@@ -12,6 +12,7 @@ MAX_PARAMS = 20_000_000  # above this a model is too big for a teaching laptop /
 MAX_WIDTH = 16_384  # widest single layer we accept
 MAX_LAYERS = 8  # hidden layers per side
 MAX_EPOCHS = 1_000
+MAX_BETA = 100.0  # a larger KL weight only makes every code equal to noise
 ACTIVATIONS = {  # key -> label shown to the learner
     "relu": "ReLU",
     "leaky_relu": "LeakyReLU",
@@ -210,6 +211,9 @@ def check_train(cfg: TrainConfig, spec: ArchSpec | None = None, n_available: int
         check.error(f"The data set has only {n_available:,} training samples; pick at most that many.", "n_train")
     if not math.isfinite(cfg.beta) or cfg.beta < 0:
         check.error("Beta (the KL weight) must be 0 or more.", "beta")
+    elif cfg.beta > MAX_BETA:
+        check.error(f"Beta (the KL weight) must be at most {MAX_BETA:g}: with more, the KL term swamps the "
+                    "reconstruction and every code becomes noise. Try 0.1 to 4.", "beta")
     if spec is not None and cfg.loss == "bce" and spec.output != "sigmoid":
         check.error(
             "BCE compares probabilities, so the reconstruction must lie in [0, 1]: "

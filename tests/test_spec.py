@@ -76,3 +76,11 @@ def test_parse_fields_collects_every_error():
                                    "c": lambda: parse_float("", "C")})
     assert values == {"a": 4}
     assert [e.args[0].split(" ")[0] for e in errors] == ["B", "C"]
+
+
+def test_beta_is_bounded():
+    """A KL weight above MAX_BETA is refused with a reason (it would turn every code into noise)."""
+    from aelab.spec import MAX_BETA
+
+    assert check_train(TrainConfig(beta=MAX_BETA)).ok
+    assert "swamps" in str(check_train(TrainConfig(beta=MAX_BETA * 10)).errors[0])
