@@ -6,12 +6,11 @@ os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 import streamlit as st  # noqa: E402
 
-from aelab import jobs, ui  # noqa: E402
+from aelab import ui  # noqa: E402 - torch is imported in the background (ui.warm_up_in_background)
 
 st.set_page_config(page_title="aelab · autoencoder lab", page_icon="⏳", layout="wide")
 ui.keep_widget_state()
-jobs.pin_threads()  # this script thread draws with torch too
-jobs.warm_up()  # import torch's lazy optimizer machinery in the background, once per server
+ui.pin_threads_if_torch()  # this script thread draws with torch too (once it is loaded)
 
 PAGES = {
     "Start": [
@@ -45,3 +44,4 @@ with st.sidebar:
     else:
         st.caption("No model trained yet in this session.")
 nav.run()
+ui.warm_up_in_background()  # after the page is drawn: torch, sklearn, an optimizer; once per server

@@ -6,15 +6,19 @@ their threads when the browser tab goes away; the session's trained model is `cu
 """
 from __future__ import annotations
 
+import sys
+import threading
 import time
-from typing import Callable
+from typing import TYPE_CHECKING, Callable
 
 import streamlit as st
 
-from aelab import data
-from aelab.jobs import Job, JobView
-from aelab.runs import Run
 from aelab.spec import Check
+
+if TYPE_CHECKING:  # these import torch: the home page renders without it (see warm_up_in_background)
+    from aelab import data
+    from aelab.jobs import Job, JobView
+    from aelab.runs import Run
 
 RUN_KEY = "aelab_run"  # session_state key of the session's trained model (a runs.Run)
 KEEP_PREFIX = "cfg_"  # widget keys with this prefix keep their value across pages
@@ -24,17 +28,23 @@ KEEP_PREFIX = "cfg_"  # widget keys with this prefix keep their value across pag
 @st.cache_resource(show_spinner="Loading data set…", max_entries=4)
 def _load_bundle(name: str, root: str) -> data.DataBundle:
     """Data sets are read once per server and shared read-only between sessions."""
+    from aelab import data
+
     return data.load(name, root)
 
 
 def get_bundle(name: str) -> data.DataBundle:
     """The data set, loaded once per server; raises data.DataMissing with a clear message."""
+    from aelab import data
+
     return _load_bundle(name, str(data.data_dir()))
 
 
 def dataset_picker(key: str = "cfg_dataset", label: str = "Data set", allow: tuple[str, ...] | None = None,
                    help: str | None = None) -> data.DataBundle | None:
     """A data set select box; offers a Download button for missing MNIST-style sets. None if unusable."""
+    from aelab import data
+
     options = list(allow or data.DATASETS)
     if st.session_state.get(key) not in options:
         st.session_state[key] = options[0]
@@ -76,6 +86,7 @@ def route_through_app() -> None:
 
     from streamlit.runtime.pages_manager import PagesManager
 
+    pin_threads_if_torch()  # pages import torch (if they use it) before they call this
     if PagesManager.uses_pages_directory:
         PagesManager.uses_pages_directory = False
         runpy.run_path(str(Path(__file__).resolve().parents[1] / "app.py"), run_name="__main__")
@@ -104,7 +115,7 @@ def keep_widget_state() -> None:
     for k in list(st.session_state):
         if isinstance(k, str) and k.startswith(KEEP_PREFIX):
             st.session_state[k] = kept[k] = st.session_state[k]
-    for k, v in kept.items():
+    for k, v in list(kept.items()):  # a run interrupted by a click can overlap the next one
         if k not in st.session_state:
             st.session_state[k] = v
 
@@ -155,9 +166,14 @@ def start_job(key: str, fn: Callable, name: str, what: str = "run",
     if job_is_active(key):
         st.warning(f"The {what} is already running. Stop it first (or wait), then press the button again.")
         return
+    from aelab.jobs import Job
+
     job = set_job(key, Job(fn, name=name).start())
     deadline = time.perf_counter() + wait
-    while ready is not None and not ready(job.view()) and job.alive and time.perf_counter() < deadline:
+    while ready is not None and job.alive and time.perf_counter() < deadline:
+        view = job.view()
+        if ready(view) or view.queue_position:  # a queued job has nothing to show yet: draw its place now
+            break
         time.sleep(0.01)
     st.rerun()
 
@@ -344,3 +360,32 @@ def page_link_or_note(page: str, label: str, icon: str | None = None, query_para
     except StreamlitAPIException:
         st.caption(f"{label} (that page is not part of this app yet).")
         return False
+
+
+# -- start-up ----------------------------------------------------------------------------------
+_warming = threading.Event()
+
+
+def pin_threads_if_torch() -> None:
+    """jobs.pin_threads() for this script thread once torch is loaded (the home page never loads it)."""
+    if "torch" in sys.modules:
+        from aelab import jobs
+
+        jobs.pin_threads()
+
+
+def warm_up_in_background() -> None:
+    """Once per process, after the first page is drawn: import torch, sklearn's data loaders and torch's
+    optimizer machinery in a daemon thread while the learner reads the home page (jobs.warm_up)."""
+    if _warming.is_set():
+        return
+    _warming.set()
+
+    def _run() -> None:
+        import sklearn.datasets  # noqa: F401 - data.load_digits needs it: about 1 s of imports
+
+        from aelab import jobs
+
+        jobs.warm_up()
+
+    threading.Thread(target=_run, name="aelab-import", daemon=True).start()

@@ -66,3 +66,21 @@ def _no_leftover_jobs():
     for job in jobs.live_jobs():
         job.stop()
         job.join(10)
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _one_component_scan():
+    """Every new AppTest rescans all installed packages for custom components (0.15-0.5 s each): share one."""
+    from streamlit.testing.v1 import AppTest
+
+    from session_tabs import shared_components
+
+    original = AppTest.__init__
+
+    def init(self, *args, **kwargs):
+        original(self, *args, **kwargs)
+        self._bidi_component_manager = shared_components()
+
+    AppTest.__init__ = init
+    yield
+    AppTest.__init__ = original

@@ -1,0 +1,427 @@
+"""Classroom load test: N simulated students train at once on one local `streamlit run app.py`.
+
+Starts the server on a free loopback port, warms it with one tab (the first page pays for importing
+torch), then each student opens the app, goes to Build & Train, sets epochs/seed/bottleneck of their
+own, presses Train and, until "Finished" shows, edits a setting every few seconds (the response to
+that edit is "page response while training"). Students are headless protocol clients
+(benchmarks/stclient.py): they send what a browser tab sends, including the live view's polls,
+and time each interaction from sending it to the server's "script finished" (no drawing, no
+network latency). Every student's own settings are checked in what its page shows (isolation).
+After the class closes its tabs, a few more students close theirs mid-training, and the server's
+threads and CPU show whether training stopped. Everything is bounded in time and stops by itself.
+
+Run: python benchmarks/load_test.py --students 30      (also: --students 10, --json out.json)
+"""
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import json
+import os
+import random
+import re
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import urllib.request
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "benchmarks"))
+
+from stclient import StreamlitSession  # noqa: E402
+
+TARGETS = {"p95_s": 1.5, "peak_gb": 3.0}  # issue 8, N=30 on 2 cores
+INTERACTIONS = ("open", "navigate", "edit", "train", "edit-while-training")
+
+
+# -- the server ------------------------------------------------------------------------------------
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@contextlib.contextmanager
+def streamlit_server(log_path: Path, env: dict | None = None, timeout: float = 90.0, options: list[str] = ()):
+    """`streamlit run app.py` on 127.0.0.1:<free port> (log to a file); yields (url, pid); always stopped.
+
+    `options` are extra "section.name=value" settings, as on the command line (--section.name value).
+    """
+    port = free_port()
+    cmd = [sys.executable, "-m", "streamlit", "run", str(ROOT / "app.py"), "--server.headless", "true",
+           "--server.address", "127.0.0.1", "--server.port", str(port), "--browser.gatherUsageStats", "false",
+           "--server.fileWatcherType", "none"]
+    for opt in options:
+        name, _, value = opt.partition("=")
+        cmd += [f"--{name}", value]
+    with open(log_path, "wb") as log:
+        proc = subprocess.Popen(cmd, cwd=ROOT, env={**os.environ, **(env or {})}, stdout=log,
+                                stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.time() + timeout
+        while time.time() < deadline:
+            if proc.poll() is not None:
+                raise RuntimeError(f"streamlit exited: {log_path.read_text(errors='replace')[-2000:]}")
+            with contextlib.suppress(OSError):
+                if urllib.request.urlopen(f"{url}/_stcore/health", timeout=1).read() == b"ok":
+                    break
+            time.sleep(0.2)
+        else:
+            raise RuntimeError("streamlit did not become healthy in time")
+        yield url, proc.pid
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(10)
+
+
+# -- watching the server process ----------------------------------------------------------------
+def _status(pid: int) -> dict[str, int]:
+    """VmRSS/VmHWM in kB and the thread count from /proc/<pid>/status (empty once the process is gone)."""
+    out = {}
+    with contextlib.suppress(OSError):
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            key, _, value = line.partition(":")
+            if key in ("VmRSS", "VmHWM", "Threads"):
+                out[key] = int(value.split()[0])
+    return out
+
+
+def _cpu_seconds(pid: int) -> float:
+    """User + system CPU time of the process so far."""
+    with contextlib.suppress(OSError):
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    return 0.0
+
+
+def _children(pid: int) -> list[int]:
+    kids = []
+    with contextlib.suppress(OSError):
+        for task in Path(f"/proc/{pid}/task").iterdir():
+            kids += [int(c) for c in (task / "children").read_text().split()]
+    return kids
+
+
+class Monitor:
+    """Samples the server's (and any child's) RSS and threads every `every` s in a daemon thread."""
+
+    def __init__(self, pid: int, every: float = 0.2):
+        self.pid, self.every = pid, every
+        self.peak_rss_kb = 0
+        self.peak_threads = 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="load-monitor", daemon=True)
+
+    def sample(self) -> dict[str, int]:
+        pids = [self.pid] + _children(self.pid)
+        stats = [_status(p) for p in pids]
+        return {"rss_kb": sum(s.get("VmRSS", 0) for s in stats), "threads": sum(s.get("Threads", 0) for s in stats)}
+
+    def _run(self) -> None:
+        while not self._stop.wait(self.every):
+            s = self.sample()
+            self.peak_rss_kb = max(self.peak_rss_kb, s["rss_kb"])
+            self.peak_threads = max(self.peak_threads, s["threads"])
+
+    def __enter__(self) -> "Monitor":
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self._stop.set()
+        self._thread.join(5)
+
+
+def idle_cpu(pid: int, seconds: float) -> float:
+    """The server's CPU use (1.0 = one core) over the next `seconds`."""
+    c0, t0 = _cpu_seconds(pid), time.perf_counter()
+    time.sleep(seconds)
+    return (_cpu_seconds(pid) - c0) / (time.perf_counter() - t0)
+
+
+# -- one student -----------------------------------------------------------------------------------
+@dataclass
+class Student:
+    """What one simulated student did and saw."""
+
+    index: int
+    epochs: int  # own settings, different between neighbours (isolation check)
+    seed: int
+    bottleneck: int
+    finished: bool = False
+    seconds_to_finish: float = float("nan")  # Train press -> "Finished" on the page
+    finished_at: float = float("nan")  # time.perf_counter() when "Finished" showed
+    errors: list[str] = field(default_factory=list)
+    isolation: list[str] = field(default_factory=list)  # what the page showed that was not this student's
+    session: StreamlitSession | None = None
+
+
+async def configure(s: StreamlitSession, st: Student, widths: list[str] | None) -> None:
+    """Set this student's settings on Build & Train (each change is one measured interaction)."""
+    if widths:
+        for _ in range(3 - len(widths)):
+            await s.click("enc_remove", kind="edit")
+        for i, w in enumerate(widths):
+            await s.set_text(f"cfg_enc_{i}", w)
+    await s.set_text("cfg_bottleneck", str(st.bottleneck))
+    await s.set_text("cfg_epochs", str(st.epochs))
+    await s.set_text("cfg_seed", str(st.seed))
+
+
+def check_isolation(s: StreamlitSession, st: Student) -> list[str]:
+    """The finished page must describe this student's model (own epochs and bottleneck), nobody else's."""
+    problems = []
+    sidebar = [t for t in s.texts if t.startswith("Session model:")]
+    if not sidebar:
+        problems.append("no 'Session model' caption after training")
+    for text in sidebar:
+        m = re.search(r"\*\*([\d-]+)\*\* on \w+, (\d+) epochs", text)
+        widths = m.group(1).split("-") if m else []
+        if not m or int(m.group(2)) != st.epochs or str(st.bottleneck) != widths[len(widths) // 2]:
+            problems.append(f"student {st.index} (epochs {st.epochs}, bottleneck {st.bottleneck}) sees: {text}")
+    return problems
+
+
+async def student(st: Student, url: str, args, start_at: float, class_deadline: float) -> Student:
+    await asyncio.sleep(max(0.0, start_at - time.perf_counter()))
+    s = st.session = StreamlitSession(url, f"student-{st.index}")
+    rng = random.Random(st.index)
+    try:
+        await s.open(timeout=args.timeout)
+        await s.goto("build_train", timeout=args.timeout)
+        await configure(s, st, args.widths)
+        t_train = time.perf_counter()
+        await s.click("train_btn", kind="train", timeout=args.timeout)
+        needle, lr = f"Finished {st.epochs} epochs.", ["0.001", "0.0011"]
+        k = 0
+        while not s.seen(needle):
+            if time.perf_counter() > class_deadline:
+                raise TimeoutError(f"not finished within {args.timeout} s")
+            if await s.wait_for(needle, args.poke * rng.uniform(0.7, 1.3)):
+                break
+            k += 1  # the student fiddles while waiting: that edit's response is "while training"
+            await s.set_text("cfg_lr", lr[k % 2], kind="edit-while-training", timeout=args.timeout)
+        st.finished_at = time.perf_counter()
+        st.seconds_to_finish = st.finished_at - t_train
+        if not s.seen("Session model:"):  # the run that stored the model also drew the sidebar; be sure
+            await s.set_text("cfg_lr", lr[0], kind="edit", timeout=args.timeout)
+        st.finished = True
+        st.isolation = check_isolation(s, st)
+    except Exception as exc:  # noqa: BLE001 - every failure is counted and listed, never hidden
+        st.errors.append(f"{type(exc).__name__}: {exc}")
+    st.errors += s.stats.errors
+    return st
+
+
+async def close_while_training(url: str, k: int, timeout: float) -> int:
+    """K students press Train on a long run and close their tab ~2 s later; returns how many got started."""
+    async def leaver(i: int) -> bool:
+        s = StreamlitSession(url, f"leaver-{i}")
+        try:
+            await s.open(timeout=timeout)
+            await s.goto("build_train", timeout=timeout)
+            await s.set_text("cfg_epochs", "1000")
+            await s.set_text("cfg_batch", "8")
+            await s.click("train_btn", kind="train", timeout=timeout)
+            await asyncio.sleep(2.0)
+            return True
+        except Exception as exc:  # noqa: BLE001
+            print(f"  leaver {i} failed to start: {exc}", file=sys.stderr)
+            return False
+        finally:
+            await s.close()
+
+    return sum(await asyncio.gather(*(leaver(i) for i in range(k))))
+
+
+async def settle_threads(pid: int, target: int, timeout: float) -> tuple[int, float]:
+    """Wait until the server has at most `target` threads; returns (threads, seconds waited)."""
+    t0 = time.perf_counter()
+    n = Monitor(pid).sample()["threads"]
+    while n > target and time.perf_counter() - t0 < timeout:
+        await asyncio.sleep(0.1)
+        n = Monitor(pid).sample()["threads"]
+    return n, time.perf_counter() - t0
+
+
+# -- the whole test --------------------------------------------------------------------------------
+def pct(values: list[float], q: float) -> float:
+    return float(np.percentile(values, q)) if values else float("nan")
+
+
+async def _class(url: str, pid: int, args) -> dict:
+    warm = StreamlitSession(url, "warm-up")
+    t0 = time.perf_counter()
+    await warm.open(timeout=args.timeout)
+    first_page = time.perf_counter() - t0
+    await warm.goto("build_train", timeout=args.timeout)
+    await warm.close()
+    await asyncio.sleep(1.0)
+    base = Monitor(pid).sample()
+
+    with Monitor(pid) as mon:
+        cpu0 = _cpu_seconds(pid)
+        t_start = time.perf_counter()
+        deadline = t_start + args.ramp + args.timeout
+        class_ = [Student(i, args.epochs + i % 3, i, 2 + i % 3) for i in range(args.students)]
+        starts = [t_start + args.ramp * i / max(1, args.students) for i in range(args.students)]
+        await asyncio.gather(*(student(st, url, args, t, deadline) for st, t in zip(class_, starts)))
+        wall = time.perf_counter() - t_start
+        server_cpu = _cpu_seconds(pid) - cpu0
+        during = mon.sample()
+        await asyncio.gather(*(st.session.close() for st in class_ if st.session is not None))
+        threads_closed, settle_closed = await settle_threads(pid, base["threads"], args.settle)
+        after_close = mon.sample()
+        cpu_after_close = idle_cpu(pid, args.cpu_window)
+
+        leavers = started = 0
+        cpu_after_leavers = settle_leavers = float("nan")
+        threads_leavers = threads_closed
+        if args.leavers:
+            leavers = min(args.leavers, args.students)
+            started = await close_while_training(url, leavers, args.timeout)
+            threads_leavers, settle_leavers = await settle_threads(pid, base["threads"], args.settle)
+            cpu_after_leavers = idle_cpu(pid, args.cpu_window)
+        hwm = _status(pid).get("VmHWM", 0)
+        peak_rss = max(mon.peak_rss_kb, hwm)
+
+    timings = [t for st in class_ for t in st.session.stats.timings] if class_ else []
+    train_t = [t.started for t in timings if t.kind == "train"]
+    busy_from = min(train_t) if train_t else float("inf")
+    busy_to = max((s.finished_at for s in class_ if s.finished), default=0.0)
+    interactions = [t for t in timings if t.kind in INTERACTIONS]
+    while_training = [t.seconds for t in interactions if busy_from <= t.started <= busy_to]
+    by_kind = {k: [t.seconds for t in timings if t.kind == k] for k in INTERACTIONS + ("poll",)}
+    return {
+        "students": args.students, "epochs": args.epochs, "ramp_s": args.ramp, "poke_s": args.poke, "st_opt": args.st_opt,
+        "max_jobs": args.max_jobs or os.environ.get("AELAB_MAX_JOBS") or f"default ({os.cpu_count()} cores)",
+        "finished": sum(s.finished for s in class_),
+        "errors": [f"student {s.index}: {e}" for s in class_ for e in s.errors],
+        "isolation_problems": [p for s in class_ for p in s.isolation],
+        "first_page_s": first_page,
+        "response_all": [t.seconds for t in interactions],
+        "response_while_training": while_training,
+        "by_kind": by_kind,
+        "max_queue_position": max((p for s in class_ for p in s.session.stats.queue_positions), default=0),
+        "train_to_finish": [s.seconds_to_finish for s in class_ if s.finished],
+        "wall_s": wall,
+        "server_cpu_s": server_cpu,
+        "client_cpu_s": time.process_time(),
+        "rss_base_mb": base["rss_kb"] / 1024, "rss_peak_mb": peak_rss / 1024,
+        "rss_end_mb": during["rss_kb"] / 1024, "rss_after_close_mb": after_close["rss_kb"] / 1024,
+        "threads_base": base["threads"], "threads_peak": mon.peak_threads, "threads_end": during["threads"],
+        "threads_after_close": threads_closed, "threads_settle_s": settle_closed, "cpu_after_close": cpu_after_close,
+        "leavers": leavers, "leavers_started": started, "threads_after_leavers": threads_leavers,
+        "leavers_settle_s": settle_leavers, "cpu_after_leavers": cpu_after_leavers,
+    }
+
+
+def run(args) -> dict:
+    """Start the server, run the class, stop the server; returns the measured figures."""
+    with tempfile.TemporaryDirectory(prefix="aelab-load-") as tmp:
+        log = Path(tmp) / "server.log"
+        env = {"AELAB_MAX_JOBS": args.max_jobs} if args.max_jobs else {}
+        with streamlit_server(log, env, options=args.st_opt) as (url, pid):
+            res = asyncio.run(asyncio.wait_for(_class(url, pid, args), args.ramp + 2 * args.timeout + 120))
+        res["server_log_tail"] = log.read_text(errors="replace")[-3000:]
+    return res
+
+
+def summary(r: dict) -> str:
+    """A fixed-width table of the figures, with the issue's targets where it sets them."""
+    def row(name, value, target=""):
+        return f"  {name:<44} {value:<28} {target}"
+
+    def stats(v):
+        return f"{pct(v, 50):.3f} / {pct(v, 95):.3f} / {max(v, default=float('nan')):.3f} s (n={len(v)})"
+
+    ok_p95 = pct(r["response_while_training"], 95) <= TARGETS["p95_s"]
+    ok_mem = r["rss_peak_mb"] <= TARGETS["peak_gb"] * 1024
+    lines = [f"aelab load test: {r['students']} students, epochs {r['epochs']}-{r['epochs'] + 2}, "
+             f"ramp {r['ramp_s']:.0f} s, an edit every ~{r['poke_s']:g} s while waiting, "
+             f"AELAB_MAX_JOBS={r['max_jobs']}, {os.cpu_count()} cores"
+             + (f", streamlit {' '.join(r['st_opt'])}" if r["st_opt"] else ""),
+             row("finished", f"{r['finished']}/{r['students']}", "target: all"),
+             row("errors (exceptions, timeouts, drops)", len(r["errors"]), "target: 0"),
+             row("isolation problems (page showed another's)", len(r["isolation_problems"]), "target: 0"),
+             row("response while training p50/p95/max", stats(r["response_while_training"]),
+                 f"target p95 <= {TARGETS['p95_s']} s: {'ok' if ok_p95 else 'MISSED'}"),
+             row("response, all interactions p50/p95/max", stats(r["response_all"]))]
+    for kind, values in r["by_kind"].items():
+        lines.append(row(f"  {kind}" + (" (live-view poll, not an interaction)" if kind == "poll" else ""),
+                         stats(values)))
+    lines += [row("Train press -> Finished p50/max", f"{pct(r['train_to_finish'], 50):.1f} / "
+                  f"{max(r['train_to_finish'], default=float('nan')):.1f} s"),
+              row("largest queue position seen", r["max_queue_position"]),
+              row("first page after server start (warm-up)", f"{r['first_page_s']:.2f} s"),
+              row("server RSS: idle / peak / end", f"{r['rss_base_mb']:.0f} / {r['rss_peak_mb']:.0f} / "
+                  f"{r['rss_end_mb']:.0f} MB", f"target peak <= {TARGETS['peak_gb']} GB: "
+                  f"{'ok' if ok_mem else 'MISSED'}"),
+              row("server RSS after all tabs closed", f"{r['rss_after_close_mb']:.0f} MB"),
+              row("server threads: idle / peak / end / closed", f"{r['threads_base']} / {r['threads_peak']} / "
+                  f"{r['threads_end']} / {r['threads_after_close']} ({r['threads_settle_s']:.1f} s after closing)"),
+              row("server CPU after all tabs closed", f"{r['cpu_after_close']:.2f} cores"),
+              row(f"{r['leavers_started']}/{r['leavers']} tabs closed mid-training: threads, CPU",
+                  f"{r['threads_after_leavers']} ({r['leavers_settle_s']:.1f} s after), "
+                  f"{r['cpu_after_leavers']:.2f} cores") if r["leavers"] else "",
+              row("wall time (first open -> last finished)", f"{r['wall_s']:.1f} s"),
+              row("CPU: server / load client", f"{r['server_cpu_s']:.1f} / {r['client_cpu_s']:.1f} s "
+                  f"(server busy {r['server_cpu_s'] / max(r['wall_s'], 1e-9):.2f} of {os.cpu_count()} cores)")]
+    if r["errors"] or r["isolation_problems"]:
+        lines.append("problems:")
+        lines += [f"  {e}" for e in (r["errors"] + r["isolation_problems"])[:20]]
+    return "\n".join(line for line in lines if line)
+
+
+def parse_args(argv=None):
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--students", type=int, default=10, help="simulated students (the issue asks for 10 and 30)")
+    p.add_argument("--epochs", type=int, default=20, help="epochs of student 0; others train 0-2 more")
+    p.add_argument("--ramp", type=float, default=10.0, help="students arrive evenly over this many seconds")
+    p.add_argument("--poke", type=float, default=5.0,
+                   help="while waiting, a student edits a setting about every this many seconds")
+    p.add_argument("--timeout", type=float, default=300.0, help="give up on a student after this many s")
+    p.add_argument("--settle", type=float, default=10.0,
+                   help="after tabs close, wait at most this long for the server's threads to return to idle")
+    p.add_argument("--cpu-window", type=float, default=2.0, help="seconds over which idle server CPU is measured")
+    p.add_argument("--leavers", type=int, default=5, help="students who close the tab mid-training (0: skip)")
+    p.add_argument("--max-jobs", default="", help="AELAB_MAX_JOBS for the server (default: its core count)")
+    p.add_argument("--st-opt", action="append", default=[], metavar="SECTION.NAME=VALUE",
+                   help="a Streamlit setting for the server, e.g. runner.postScriptGC=false (repeatable)")
+    p.add_argument("--widths", type=lambda s: [w.strip() for w in s.split(",")], default=None,
+                   help="encoder widths, 1-3 of them, e.g. 16,8 (default: the page's 128,64,12)")
+    p.add_argument("--json", type=Path, help="also write the figures here")
+    args = p.parse_args(argv)
+    if args.students < 1 or not 0 < args.timeout <= 3600 or args.ramp < 0:
+        p.error("need --students >= 1, 0 < --timeout <= 3600 and --ramp >= 0")
+    if args.widths is not None and not 1 <= len(args.widths) <= 3:
+        p.error("--widths takes 1 to 3 widths")
+    return args
+
+
+def main(argv=None) -> int:
+    args = parse_args(argv)
+    res = run(args)
+    print(summary(res))
+    if args.json:
+        args.json.write_text(json.dumps({k: v for k, v in res.items() if k != "server_log_tail"}, indent=1))
+    if res["errors"]:
+        print("\nserver log (tail):\n" + res["server_log_tail"], file=sys.stderr)
+    return 0 if res["finished"] == res["students"] and not res["errors"] and not res["isolation_problems"] else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,239 @@
+"""Start-up and first-render times in a real browser (Playwright + Debian Chromium, loopback only).
+
+1. `streamlit run app.py` to the home page fully rendered: from starting the server process until
+   the home page's script run has finished and its sandglass chart is drawn; each run starts a fresh
+   server (the browser is launched beforehand and not counted). Median of --runs.
+2. With a model trained on Build & Train, each page in the sidebar is opened once: click to its
+   script run finished and every Plotly chart on it drawn ("first render once a model exists").
+3. --importtime: what dominates the imports of the first script run (python -X importtime).
+
+Run: python benchmarks/startup.py [--runs 5] [--importtime]
+"""
+from __future__ import annotations
+
+import argparse
+import contextlib
+import os
+import re
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+CHROMIUM = os.environ.get("AELAB_CHROMIUM", "/usr/bin/chromium")
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+TARGETS = {"startup_s": 3.0, "page_s": 1.5}  # issue 8
+
+# Counts finished script runs: Streamlit's root element carries data-test-script-state.
+OBSERVE_RUNS = """() => {
+  const el = document.querySelector('[data-test-script-state]');
+  if (!el || window.__aelabRuns) return !!el;
+  window.__aelabRuns = {done: 0};
+  new MutationObserver(() => {
+    if (el.getAttribute('data-test-script-state') === 'notRunning') window.__aelabRuns.done += 1;
+  }).observe(el, {attributes: true, attributeFilter: ['data-test-script-state']});
+  return true;
+}"""
+RUNS_DONE = "() => window.__aelabRuns.done"
+IDLE = "() => document.querySelector('[data-test-script-state]')?.getAttribute('data-test-script-state') === 'notRunning'"
+CHARTS_DRAWN = """() => {
+  const charts = [...document.querySelectorAll('[data-testid="stPlotlyChart"]')];
+  return charts.length > 0 && charts.every(c => c.querySelector('.main-svg'));
+}"""
+ALL_CHARTS_DRAWN = """() => [...document.querySelectorAll('[data-testid="stPlotlyChart"]')]
+  .every(c => c.querySelector('.main-svg'))"""
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@contextlib.contextmanager
+def server(log_path: Path, timeout: float = 90.0):
+    """Start `streamlit run app.py` now; yields (url, t_spawn, t_healthy, pid) and always stops it."""
+    port = free_port()
+    cmd = [sys.executable, "-m", "streamlit", "run", str(ROOT / "app.py"), "--server.headless", "true",
+           "--server.address", "127.0.0.1", "--server.port", str(port), "--browser.gatherUsageStats", "false",
+           "--server.fileWatcherType", "none"]
+    with open(log_path, "ab") as log:
+        t_spawn = time.perf_counter()
+        proc = subprocess.Popen(cmd, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        while True:
+            if time.perf_counter() - t_spawn > timeout:
+                raise RuntimeError("streamlit did not become healthy in time")
+            if proc.poll() is not None:
+                raise RuntimeError(f"streamlit exited: {log_path.read_text(errors='replace')[-2000:]}")
+            with contextlib.suppress(OSError):
+                if urllib.request.urlopen(f"{url}/_stcore/health", timeout=1).read() == b"ok":
+                    break
+            time.sleep(0.02)
+        yield url, t_spawn, time.perf_counter(), proc.pid
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(10)
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU seconds the process has used (a figure that other load on the machine barely moves)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def no_exception(page) -> list[str]:
+    return [e.inner_text()[:300] for e in page.locator('[data-testid="stException"]').all()]
+
+
+def startup_once(browser, log: Path, timeout_ms: int) -> dict:
+    """One cold start: server process spawned -> home page idle with its sandglass drawn."""
+    page = browser.new_context(viewport={"width": 1500, "height": 1000}).new_page()
+    try:
+        with server(log) as (url, t_spawn, t_healthy, pid):
+            page.goto(url)
+            page.wait_for_function(CHARTS_DRAWN, timeout=timeout_ms)
+            page.wait_for_function(IDLE, timeout=timeout_ms)
+            t_home = time.perf_counter()
+            return {"healthy_s": t_healthy - t_spawn, "home_s": t_home - t_spawn,
+                    "browser_s": t_home - t_healthy, "server_cpu_s": cpu_seconds(pid),
+                    "errors": no_exception(page)}
+    finally:
+        page.context.close()
+
+
+def open_page(page, click, timeout_ms: int) -> float:
+    """Seconds from `click()` to the next finished script run with every Plotly chart drawn."""
+    page.wait_for_function(OBSERVE_RUNS, timeout=timeout_ms)
+    before = page.evaluate(RUNS_DONE)
+    t0 = time.perf_counter()
+    click()
+    page.wait_for_function(f"() => window.__aelabRuns.done > {before}", timeout=timeout_ms)
+    page.wait_for_function(ALL_CHARTS_DRAWN, timeout=timeout_ms)
+    return time.perf_counter() - t0
+
+
+def train_model(page, epochs: int, timeout_ms: int) -> None:
+    page.get_by_role("link", name="Build & Train").first.click()
+    page.get_by_role("button", name="🚀 Train").wait_for(timeout=timeout_ms)
+    box = page.get_by_label("Epochs")
+    box.fill(str(epochs))
+    box.press("Enter")
+    page.wait_for_function(IDLE, timeout=timeout_ms)
+    page.get_by_role("button", name="🚀 Train").click()
+    page.get_by_text(f"Finished {epochs} epochs.").first.wait_for(timeout=timeout_ms)
+    page.wait_for_function(IDLE, timeout=timeout_ms)
+
+
+def page_renders(browser, log: Path, epochs: int, timeout_ms: int, page_timeout_ms: int) -> dict:
+    """Train once, then open every sidebar page once (Build & Train last, coming from Home)."""
+    page = browser.new_context(viewport={"width": 1500, "height": 1000}).new_page()
+    try:
+        with server(log) as (url, _, _, _):
+            page.goto(url)
+            page.wait_for_function(CHARTS_DRAWN, timeout=timeout_ms)
+            train_model(page, epochs, timeout_ms)
+            more = page.locator('[data-testid="stSidebarNavViewButton"]')
+            if more.count() and "more" in more.first.inner_text().lower():
+                more.first.click()  # the sidebar folds long page lists behind "View more"
+            links = page.locator('[data-testid="stSidebarNavLink"]')
+            hrefs = [(re.sub(r"^\W+", "", a.inner_text()).strip(), a.get_attribute("href")) for a in links.all()]
+            hrefs = [h for h in hrefs if h[0] != "Build & Train"] + [h for h in hrefs if h[0] == "Build & Train"]
+            times, errors = {}, {}
+            for name, href in hrefs:
+                link = page.locator(f'[data-testid="stSidebarNavLink"][href="{href}"]').first
+                print(f"  opening {name} ...", file=sys.stderr, flush=True)
+                try:
+                    times[name] = open_page(page, link.click, page_timeout_ms)
+                except Exception as exc:  # noqa: BLE001 - one slow or broken page must not hide the others
+                    times[name] = float("nan")
+                    errors[name] = [f"did not finish rendering: {type(exc).__name__}"]
+                    shot = Path(tempfile.gettempdir()) / f"aelab-startup-{re.sub(r'[^a-z]+', '-', name.lower())}.png"
+                    page.screenshot(path=str(shot), full_page=True)
+                    errors[name].append(f"screenshot: {shot}")
+                    continue
+                errors[name] = no_exception(page)
+            return {"pages": times, "errors": errors}
+    finally:
+        page.context.close()
+
+
+def import_profile(top: int = 12) -> list[tuple[str, float]]:
+    """Modules with the largest cumulative import time in a process importing what app.py's first run does."""
+    code = "import streamlit, plotly.graph_objects; from aelab import jobs, ui, figures"
+    out = subprocess.run([sys.executable, "-X", "importtime", "-c", code], cwd=ROOT, capture_output=True,
+                         text=True, timeout=120, env={**os.environ, "PYTHONPATH": str(ROOT)})
+    rows = []
+    for line in out.stderr.splitlines():
+        parts = line.split("|")
+        if len(parts) == 3 and parts[1].strip().isdigit():
+            name = parts[2].rstrip()
+            depth = (len(name) - len(name.lstrip())) // 2
+            if depth <= 1:
+                rows.append((name.strip(), int(parts[1]) / 1e6))
+    return sorted(rows, key=lambda r: -r[1])[:top]
+
+
+def main(argv=None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--runs", type=int, default=3, help="cold starts to take the median of")
+    p.add_argument("--epochs", type=int, default=5, help="epochs of the model trained before the page timings")
+    p.add_argument("--no-pages", action="store_true", help="skip the per-page first renders")
+    p.add_argument("--importtime", action="store_true", help="also profile the imports of the first run")
+    p.add_argument("--timeout", type=float, default=120.0, help="seconds any one wait may take")
+    p.add_argument("--page-timeout", type=float, default=30.0, help="give up on one page's render after this")
+    args = p.parse_args(argv)
+    if not 1 <= args.runs <= 20:
+        p.error("--runs must be 1..20")
+    from playwright.sync_api import sync_playwright
+
+    timeout_ms = int(args.timeout * 1000)
+    ok = True
+    with tempfile.TemporaryDirectory(prefix="aelab-startup-") as tmp, sync_playwright() as pw:
+        log = Path(tmp) / "server.log"
+        browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        try:
+            runs = [startup_once(browser, log, timeout_ms) for _ in range(args.runs)]
+            pages = None if args.no_pages else page_renders(browser, log, args.epochs, timeout_ms,
+                                                            int(args.page_timeout * 1000))
+        finally:
+            browser.close()
+    home = statistics.median(r["home_s"] for r in runs)
+    print(f"aelab start-up ({args.runs} cold starts, {os.cpu_count()} cores)")
+    print(f"  {'run':<5}{'server healthy':>16}{'home rendered':>16}{'(browser part)':>16}{'server CPU':>12}")
+    for i, r in enumerate(runs, 1):
+        print(f"  {i:<5}{r['healthy_s']:>15.2f}s{r['home_s']:>15.2f}s{r['browser_s']:>15.2f}s"
+              f"{r['server_cpu_s']:>11.2f}s")
+    verdict = "ok" if home <= TARGETS["startup_s"] else "MISSED"
+    print(f"  median: streamlit run -> home page rendered {home:.2f} s (target <= {TARGETS['startup_s']} s: {verdict})")
+    errors = [e for r in runs for e in r["errors"]]
+    if pages:
+        print(f"first render of each page with a trained model (click -> run finished, charts drawn):")
+        for name, sec in pages["pages"].items():
+            mark = "ok" if sec <= TARGETS["page_s"] else "MISSED"
+            print(f"  {name:<32}{sec:>7.2f} s  (target <= {TARGETS['page_s']} s: {mark})")
+            ok = ok and sec == sec  # a page that never finished rendering fails the run
+        errors += [f"{n}: {e}" for n, es in pages["errors"].items() for e in es]
+    if errors:
+        ok = False
+        print("exceptions on the pages:\n  " + "\n  ".join(errors))
+    if args.importtime:
+        print("largest imports of the first script run (cumulative, one process, python -X importtime):")
+        for name, sec in import_profile():
+            print(f"  {name:<40}{sec:>7.2f} s")
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
