@@ -191,6 +191,7 @@ def draw_live(bundle: data.DataBundle | None, view) -> None:
     elif run is not None:
         spec, cfg, dataset, history, state = run.spec, run.cfg, run.dataset, run.history, None
     else:
+        ui.status_message(view)  # a first run that failed or was stopped still says what happened
         st.info("Press **Train** to start. Curves, reconstructions and the code space appear here within a "
                 "second and update while the network learns.", icon="👆")
         return
