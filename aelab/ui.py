@@ -156,8 +156,10 @@ def set_job(key: str, job: Job) -> Job:
 
 
 def start_job(key: str, fn: Callable, name: str, what: str = "run",
-              ready: Callable[[JobView], bool] | None = None, wait: float = 0.5) -> None:
+              ready: Callable[[JobView], bool] | None = None, wait: float = 0.5, rerun: bool = True) -> None:
     """Start `fn(ctx)` as this session's job under `key`, then rerun the page so polling begins.
+
+    A page that starts the job before drawing its controls passes rerun=False and saves a page run.
 
     While a job under `key` still runs, refuse with a message instead (pressing a button twice).
     With `ready`, wait up to `wait` s until the job's first update satisfies it, so the page's
@@ -175,7 +177,8 @@ def start_job(key: str, fn: Callable, name: str, what: str = "run",
         if ready(view) or view.queue_position:  # a queued job has nothing to show yet: draw its place now
             break
         time.sleep(0.01)
-    st.rerun()
+    if rerun:
+        st.rerun()
 
 
 def job_is_active(key: str) -> bool:

@@ -166,7 +166,7 @@ def start(bundle: data.DataBundle, spec: ArchSpec, cfg: TrainConfig) -> None:
         st.session_state["train_meta"] = {"spec": spec, "cfg": cfg, "dataset": bundle.name}
     # wait for the first loss point and weights, so the first drawing already shows them
     ui.start_job(JOB, lambda ctx: runs.train_run(bundle, spec, cfg, ctx), "train", "training",
-                 ready=lambda view: view.state is not None)
+                 ready=lambda view: view.state is not None, rerun=False)
 
 
 def on_done(job) -> None:
@@ -273,12 +273,13 @@ def main() -> None:
     if spec is not None and arch_check.ok:
         arch_readout(spec)
     ready = bundle is not None and spec is not None and cfg is not None and arch_check.ok and train_check.ok
+    if st.session_state.get("train_btn") and ready:  # pressed: start before drawing, so no extra rerun
+        start(bundle, spec, cfg)
     running = ui.job_is_active(JOB)
     c1, c2 = st.columns([1, 2])
     with c1:
-        if st.button("🚀 Train", key="train_btn", type="primary", disabled=running or not ready, width="stretch",
-                     help="Fix the messages above first." if not ready else "Train with these settings."):
-            start(bundle, spec, cfg)
+        st.button("🚀 Train", key="train_btn", type="primary", disabled=running or not ready, width="stretch",
+                  help="Fix the messages above first." if not ready else "Train with these settings.")
     with c2:
         ui.job_controls(JOB)
     ui.copy_link_button("build_train")
