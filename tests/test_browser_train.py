@@ -51,13 +51,26 @@ def test_train_default_model_in_a_real_browser():
         assert page.locator(".js-plotly-plot").filter(has_text="Code space").count() >= 1
         shot(page, "03-trained")
 
+        # the same press on a warm server (the first one may overlap the background import warm-up)
+        seed.fill("4")
+        seed.press("Enter")
+        page.wait_for_timeout(1500)
+        t_click = time.perf_counter()
+        page.get_by_role("button", name="🚀 Train").click()
+        # the live view replaces the finished run's message in the same drawing as its new charts
+        page.get_by_text("Finished 30 epochs.").first.wait_for(state="detached", timeout=15_000)
+        page.locator(".js-plotly-plot").filter(has_text="reconstructions").first.wait_for(timeout=15_000)
+        warm_update = time.perf_counter() - t_click
+        page.get_by_text("Finished 30 epochs.").first.wait_for(timeout=120_000)
+
         page.get_by_role("link", name="Home").first.click()
         page.get_by_text("your session's model").first.wait_for(timeout=15_000)
         assert page.get_by_text("Session model:").count() >= 1  # the sidebar summary
         page.get_by_role("link", name="Build & Train").first.click()
         page.get_by_text("Showing the session model").first.wait_for(timeout=15_000)
-        assert page.get_by_label("Seed").input_value() == "3"  # settings survive the round trip
+        assert page.get_by_label("Seed").input_value() == "4"  # settings survive the round trip
         no_exception(page)
         print(f"\nBROWSER home page rendered {startup:.2f} s after navigation; "
-              f"Train -> first loss point + reconstruction on screen: {first_update:.2f} s")
+              f"Train -> first loss point + reconstruction on screen: {first_update:.2f} s (fresh server), "
+              f"{warm_update:.2f} s (second press)")
         assert first_update <= 5.0  # generous bound for CI noise; the README reports the measured value
