@@ -57,9 +57,9 @@ def width_inputs(side: str, label: str) -> tuple[tuple[int, ...] | None, list[st
     for i in range(n):
         texts.append(cols[i].text_input(f"{label} layer {i + 1} width", key=f"cfg_{side}_{i}",
                                         label_visibility="collapsed", help=f"{label} layer {i + 1}: units"))
-    cols[-2].button("＋", key=f"{side}_add", on_click=change_layers, args=(side, 1), help="Add a layer",
+    cols[-2].button("+", key=f"{side}_add", on_click=change_layers, args=(side, 1), help="Add a layer",
                     disabled=n >= 8)
-    cols[-1].button("－", key=f"{side}_remove", on_click=change_layers, args=(side, -1),
+    cols[-1].button("-", key=f"{side}_remove", on_click=change_layers, args=(side, -1),
                     help="Remove the last layer", disabled=n == 0)
     try:
         return parse_widths(texts, f"{label} layer"), errors
