@@ -85,14 +85,16 @@ def slots() -> _Slots:
 
 
 def pin_threads() -> int:
-    """Give the calling thread cores // job-limit torch threads (AELAB_TORCH_THREADS overrides).
+    """Give the calling thread cores // (job limit + 1) torch threads (AELAB_TORCH_THREADS overrides).
 
     torch's intra-op thread count is a per-thread OpenMP setting, so every job thread and every
     Streamlit script thread calls this. With more busy threads than cores, spinning OpenMP workers
     slow small-model training ~100x (measured: a digits epoch took 0.08 s with 1 thread and 14 s with
     2 threads on a loaded 2-core machine).
     """
-    n = int(os.environ.get("AELAB_TORCH_THREADS") or max(1, (os.cpu_count() or 1) // slots().limit))
+    # cores // (slots + 1): every job gets its share and pages keep theirs. On 2 cores that is one thread,
+    # which also trains the small lab models fastest (2 threads made the anomaly lab 13.6 s instead of ~7 s).
+    n = int(os.environ.get("AELAB_TORCH_THREADS") or max(1, (os.cpu_count() or 1) // (slots().limit + 1)))
     torch.set_num_threads(n)
     return n
 

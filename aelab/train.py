@@ -199,7 +199,7 @@ def fit(model: Autoencoder, x_train: torch.Tensor, x_test: torch.Tensor, cfg: Tr
     last_snap = time.perf_counter()
     for epoch in range(cfg.epochs):
         perm = torch.randperm(n, generator=g).to(device)  # (N,)
-        acc, acc_terms, acc_n = torch.zeros((), device=device), {}, 0
+        losses, acc_terms = [], {}  # detached step losses since the last logged point
         t0 = time.perf_counter()
         for i in range(0, n, bs):
             if monitor is not None and monitor.should_stop():
@@ -215,19 +215,19 @@ def fit(model: Autoencoder, x_train: torch.Tensor, x_test: torch.Tensor, cfg: Tr
             loss.backward()
             opt.step()
             step += 1
-            acc += loss.detach()
+            losses.append(loss.detach())  # no extra tensor op per step: summed once per point
             for k, v in terms.items():
                 acc_terms[k] = acc_terms.get(k, 0.0) + v.detach()
-            acc_n += 1
+            acc_n = len(losses)
             if acc_n == log_every or i + bs >= n:
-                mean = float(acc) / acc_n
+                mean = float(torch.stack(losses).sum()) / acc_n
                 if not math.isfinite(mean):
                     return diverged(epoch)
                 hist.step_x.append(epoch + (i + len(idx)) / n)
                 hist.train.append(mean)
                 for k, v in acc_terms.items():
                     hist.terms.setdefault(k, []).append(float(v) / acc_n)
-                acc, acc_terms, acc_n = torch.zeros((), device=device), {}, 0
+                losses, acc_terms = [], {}
                 now = time.perf_counter()
                 if now - last_snap >= snapshot_every:
                     state = weights_copy(model)

@@ -11,9 +11,7 @@ from __future__ import annotations
 
 import argparse
 import os
-import statistics
 import sys
-import time
 from dataclasses import replace
 from pathlib import Path
 
@@ -23,6 +21,7 @@ sys.path.insert(0, str(ROOT))
 
 import torch  # noqa: E402
 
+from labtiming import time_labs  # noqa: E402
 from aelab import analysis, data, jobs, linear, runs, signals  # noqa: E402
 
 BUDGET_S = 15.0
@@ -83,19 +82,7 @@ def main() -> None:
     load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
     print(f"torch {torch.__version__}, {torch.get_num_threads()} threads, {os.cpu_count()} cores, "
           f"load average {load:.1f} at start")
-    worst = 0.0
-    for name, fn in LABS.items():
-        walls, cpus, summary = [], [], ""
-        for _ in range(args.repeats):
-            t0, c0 = time.perf_counter(), time.process_time()
-            summary = fn()
-            walls.append(time.perf_counter() - t0)
-            cpus.append(time.process_time() - c0)
-        wall = statistics.median(walls)
-        worst = max(worst, wall)
-        print(f"{name:30s} {wall:6.2f} s wall, {statistics.median(cpus):6.2f} s CPU  | {summary}")
-    verdict = "within" if worst <= BUDGET_S else "OVER"
-    print(f"slowest lab {worst:.2f} s: {verdict} the {BUDGET_S:.0f} s budget")
+    time_labs(LABS, args.repeats, BUDGET_S, width=30)
 
 
 if __name__ == "__main__":

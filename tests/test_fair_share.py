@@ -23,13 +23,13 @@ def one_slot(monkeypatch):
 
 
 def test_slots_and_threads_follow_the_environment(one_slot, monkeypatch):
-    """AELAB_MAX_JOBS sets the limit; each job gets cores // limit torch threads (AELAB_TORCH_THREADS wins)."""
+    """AELAB_MAX_JOBS sets the limit; each job gets cores // (limit + 1) torch threads (AELAB_TORCH_THREADS wins)."""
     before = torch.get_num_threads()
     try:
         assert one_slot.limit == 1 and jobs.slots() is one_slot
-        assert jobs.pin_threads() == (os.cpu_count() or 1) == torch.get_num_threads()
-        monkeypatch.setenv("AELAB_TORCH_THREADS", "1")
-        assert jobs.pin_threads() == 1 == torch.get_num_threads()
+        assert jobs.pin_threads() == max(1, (os.cpu_count() or 1) // 2) == torch.get_num_threads()
+        monkeypatch.setenv("AELAB_TORCH_THREADS", "3")
+        assert jobs.pin_threads() == 3 == torch.get_num_threads()
     finally:
         torch.set_num_threads(before)
 
