@@ -21,13 +21,10 @@ import json
 import os
 import random
 import re
-import socket
-import subprocess
 import sys
 import tempfile
 import threading
 import time
-import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -35,56 +32,13 @@ import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "benchmarks"))
+sys.path.insert(0, str(ROOT / "tests"))  # browser_util.streamlit_server
 
+from browser_util import streamlit_server  # noqa: E402
 from stclient import StreamlitSession  # noqa: E402
 
 TARGETS = {"p95_s": 1.5, "peak_gb": 3.0}  # issue 8, N=30 on 2 cores
 INTERACTIONS = ("open", "navigate", "edit", "train", "edit-while-training")
-
-
-# -- the server ------------------------------------------------------------------------------------
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-@contextlib.contextmanager
-def streamlit_server(log_path: Path, env: dict | None = None, timeout: float = 90.0, options: list[str] = ()):
-    """`streamlit run app.py` on 127.0.0.1:<free port> (log to a file); yields (url, pid); always stopped.
-
-    `options` are extra "section.name=value" settings, as on the command line (--section.name value).
-    """
-    port = free_port()
-    cmd = [sys.executable, "-m", "streamlit", "run", str(ROOT / "app.py"), "--server.headless", "true",
-           "--server.address", "127.0.0.1", "--server.port", str(port), "--browser.gatherUsageStats", "false",
-           "--server.fileWatcherType", "none"]
-    for opt in options:
-        name, _, value = opt.partition("=")
-        cmd += [f"--{name}", value]
-    with open(log_path, "wb") as log:
-        proc = subprocess.Popen(cmd, cwd=ROOT, env={**os.environ, **(env or {})}, stdout=log,
-                                stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.time() + timeout
-        while time.time() < deadline:
-            if proc.poll() is not None:
-                raise RuntimeError(f"streamlit exited: {log_path.read_text(errors='replace')[-2000:]}")
-            with contextlib.suppress(OSError):
-                if urllib.request.urlopen(f"{url}/_stcore/health", timeout=1).read() == b"ok":
-                    break
-            time.sleep(0.2)
-        else:
-            raise RuntimeError("streamlit did not become healthy in time")
-        yield url, proc.pid
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(10)
 
 
 # -- watching the server process ----------------------------------------------------------------
@@ -334,7 +288,8 @@ def run(args) -> dict:
     with tempfile.TemporaryDirectory(prefix="aelab-load-") as tmp:
         log = Path(tmp) / "server.log"
         env = {"AELAB_MAX_JOBS": args.max_jobs} if args.max_jobs else {}
-        with streamlit_server(log, env, options=args.st_opt) as (url, pid):
+        with streamlit_server(env, options=args.st_opt, log_path=log) as srv:
+            url, pid = srv.url, srv.proc.pid
             res = asyncio.run(asyncio.wait_for(_class(url, pid, args), args.ramp + 2 * args.timeout + 120))
         res["server_log_tail"] = log.read_text(errors="replace")[-3000:]
     return res

@@ -12,22 +12,18 @@ Run: python benchmarks/startup.py [--runs 5] [--importtime]
 from __future__ import annotations
 
 import argparse
-import contextlib
 import os
 import re
-import socket
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-CHROMIUM = os.environ.get("AELAB_CHROMIUM", "/usr/bin/chromium")
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+sys.path.insert(0, str(ROOT / "tests"))
+from browser_util import CHROMIUM, CHROMIUM_ARGS, streamlit_server  # noqa: E402
 TARGETS = {"startup_s": 3.0, "page_s": 1.5}  # issue 8
 
 # Counts finished script runs: Streamlit's root element carries data-test-script-state.
@@ -50,43 +46,6 @@ ALL_CHARTS_DRAWN = """() => [...document.querySelectorAll('[data-testid="stPlotl
   .every(c => c.querySelector('.main-svg'))"""
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-@contextlib.contextmanager
-def server(log_path: Path, timeout: float = 90.0):
-    """Start `streamlit run app.py` now; yields (url, t_spawn, t_healthy, pid) and always stops it."""
-    port = free_port()
-    cmd = [sys.executable, "-m", "streamlit", "run", str(ROOT / "app.py"), "--server.headless", "true",
-           "--server.address", "127.0.0.1", "--server.port", str(port), "--browser.gatherUsageStats", "false",
-           "--server.fileWatcherType", "none"]
-    with open(log_path, "ab") as log:
-        t_spawn = time.perf_counter()
-        proc = subprocess.Popen(cmd, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}"
-    try:
-        while True:
-            if time.perf_counter() - t_spawn > timeout:
-                raise RuntimeError("streamlit did not become healthy in time")
-            if proc.poll() is not None:
-                raise RuntimeError(f"streamlit exited: {log_path.read_text(errors='replace')[-2000:]}")
-            with contextlib.suppress(OSError):
-                if urllib.request.urlopen(f"{url}/_stcore/health", timeout=1).read() == b"ok":
-                    break
-            time.sleep(0.02)
-        yield url, t_spawn, time.perf_counter(), proc.pid
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(10)
-
-
 def cpu_seconds(pid: int) -> float:
     """User + system CPU seconds the process has used (a figure that other load on the machine barely moves)."""
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
@@ -101,7 +60,8 @@ def startup_once(browser, log: Path, timeout_ms: int) -> dict:
     """One cold start: server process spawned -> home page idle with its sandglass drawn."""
     page = browser.new_context(viewport={"width": 1500, "height": 1000}).new_page()
     try:
-        with server(log) as (url, t_spawn, t_healthy, pid):
+        with streamlit_server(log_path=log) as (url, proc, t_spawn, t_healthy):
+            pid = proc.pid
             page.goto(url)
             page.wait_for_function(CHARTS_DRAWN, timeout=timeout_ms)
             page.wait_for_function(IDLE, timeout=timeout_ms)
@@ -140,7 +100,7 @@ def page_renders(browser, log: Path, epochs: int, timeout_ms: int, page_timeout_
     """Train once, then open every sidebar page once (Build & Train last, coming from Home)."""
     page = browser.new_context(viewport={"width": 1500, "height": 1000}).new_page()
     try:
-        with server(log) as (url, _, _, _):
+        with streamlit_server(log_path=log) as (url, *_):
             page.goto(url)
             page.wait_for_function(CHARTS_DRAWN, timeout=timeout_ms)
             train_model(page, epochs, timeout_ms)
@@ -219,7 +179,7 @@ def main(argv=None) -> int:
     print(f"  median: streamlit run -> home page rendered {home:.2f} s (target <= {TARGETS['startup_s']} s: {verdict})")
     errors = [e for r in runs for e in r["errors"]]
     if pages:
-        print(f"first render of each page with a trained model (click -> run finished, charts drawn):")
+        print("first render of each page with a trained model (click -> run finished, charts drawn):")
         for name, sec in pages["pages"].items():
             mark = "ok" if sec <= TARGETS["page_s"] else "MISSED"
             print(f"  {name:<32}{sec:>7.2f} s  (target <= {TARGETS['page_s']} s: {mark})")

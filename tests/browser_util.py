@@ -11,9 +11,11 @@ import shutil
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.request
 from pathlib import Path
+from typing import NamedTuple
 
 ROOT = Path(__file__).resolve().parents[1]
 SHOTS = ROOT / "artifacts" / "screenshots"
@@ -36,34 +38,53 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+class Server(NamedTuple):
+    url: str  # http://127.0.0.1:<port>
+    proc: subprocess.Popen  # the `streamlit run` process
+    t_spawn: float  # time.perf_counter() when it was started
+    t_healthy: float  # time.perf_counter() when /_stcore/health first answered "ok"
+
+
 @contextlib.contextmanager
-def streamlit_server(env: dict | None = None, timeout: float = 60.0):
-    """Run the app on 127.0.0.1:<free port>; yields the base URL and stops the server afterwards."""
+def streamlit_server(env: dict | None = None, timeout: float = 90.0, options=(), log_path: Path | None = None):
+    """Run the app on 127.0.0.1:<free port>, logging to a file; yields a Server and always stops it.
+
+    `options` are extra "section.name=value" settings, as on the command line (--section.name value).
+    """
     port = free_port()
     cmd = [sys.executable, "-m", "streamlit", "run", str(ROOT / "app.py"), "--server.headless", "true",
            "--server.address", "127.0.0.1", "--server.port", str(port), "--browser.gatherUsageStats", "false",
            "--server.fileWatcherType", "none"]
-    proc = subprocess.Popen(cmd, cwd=ROOT, env={**os.environ, **(env or {})}, stdout=subprocess.PIPE,
-                            stderr=subprocess.STDOUT)
+    for opt in options:
+        name, _, value = opt.partition("=")
+        cmd += [f"--{name}", value]
+    if log_path is None:
+        fd, name = tempfile.mkstemp(prefix="aelab-streamlit-", suffix=".log")
+        os.close(fd)
+        log_path = Path(name)
+    with open(log_path, "ab") as log:  # a file, not a pipe: nobody has to drain it while the server runs
+        t_spawn = time.perf_counter()
+        proc = subprocess.Popen(cmd, cwd=ROOT, env={**os.environ, **(env or {})}, stdout=log,
+                                stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.time() + timeout
-        while time.time() < deadline:
+        while True:
+            if time.perf_counter() - t_spawn > timeout:
+                raise RuntimeError("streamlit did not become healthy in time")
             if proc.poll() is not None:
-                raise RuntimeError(f"streamlit exited: {proc.stdout.read().decode(errors='replace')[-2000:]}")
+                raise RuntimeError(f"streamlit exited: {log_path.read_text(errors='replace')[-2000:]}")
             with contextlib.suppress(OSError):
                 if urllib.request.urlopen(f"{url}/_stcore/health", timeout=1).read() == b"ok":
                     break
-            time.sleep(0.2)
-        else:
-            raise RuntimeError("streamlit did not become healthy in time")
-        yield url, proc
+            time.sleep(0.02)
+        yield Server(url, proc, t_spawn, time.perf_counter())
     finally:
         proc.terminate()
         try:
             proc.wait(10)
         except subprocess.TimeoutExpired:
             proc.kill()
+            proc.wait(10)
 
 
 @contextlib.contextmanager

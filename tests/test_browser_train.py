@@ -26,7 +26,7 @@ def no_exception(page) -> None:
 
 def test_train_default_model_in_a_real_browser():
     """Press Train with the defaults: the loss chart and reconstructions appear (<= 1 s) and update to the end."""
-    with streamlit_server() as (url, _), chromium_page() as page:
+    with streamlit_server() as (url, *_), chromium_page() as page:
         t0 = time.perf_counter()
         page.goto(url)
         page.get_by_text("learn autoencoders by building one").wait_for(timeout=30_000)

@@ -34,7 +34,7 @@ VIEWPORT = (1400, 2200)  # tall, so a screenshot holds most of a page (Streamlit
 @pytest.fixture(scope="module")
 def browser_tab():
     """One server and one browser tab for the whole module (a single learner's session)."""
-    with streamlit_server() as (url, _), chromium_page(VIEWPORT) as tab:
+    with streamlit_server() as (url, *_), chromium_page(VIEWPORT) as tab:
         tab.set_default_timeout(WAIT_MS)
         tab.goto(url)
         tab.get_by_text("learn autoencoders by building one").first.wait_for()
