@@ -258,3 +258,11 @@ def build_train_settings(spec: ArchSpec, cfg: TrainConfig, dataset: str) -> dict
         "cfg_seed": cfg.seed, "cfg_beta": cfg.beta, "cfg_n_train": n_train,
     }
 
+
+
+# -- experiment pages: Bigger bottleneck, Encoder | Decoder, Latent space ---------------------------------
+# (schemas for pages/bigger_bottleneck.py, pages/split.py, pages/latent.py go here)
+
+
+# -- experiment pages: Denoising, Anomaly, PCA, Signals --------------------------------------------------
+# (schemas for pages/denoising.py, pages/anomaly.py, pages/pca.py, pages/signals.py go here)
