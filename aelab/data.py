@@ -13,14 +13,8 @@ from pathlib import Path
 import numpy as np
 import torch
 
-DIGITS = "digits"
-MNIST = "mnist"
-FASHION = "fashion"
-DATASETS = {  # key -> label shown to the learner
-    DIGITS: "Digits (built in, 8x8, offline)",
-    MNIST: "MNIST (28x28 handwritten digits)",
-    FASHION: "Fashion-MNIST (28x28 clothing)",
-}
+from aelab.catalog import DATASETS, DIGITS, FASHION, MNIST  # noqa: F401 - re-exported: data.DIGITS etc.
+
 TORCHVISION = {MNIST: "MNIST", FASHION: "FashionMNIST"}  # key -> torchvision class and folder name
 FASHION_CLASSES = ("T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot")
 

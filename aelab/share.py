@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from typing import Any, Mapping
 from urllib.parse import urlencode
 
-from aelab import data
+from aelab import catalog
 from aelab.spec import (ACTIVATIONS, KINDS, LOSSES, MAX_BETA, MAX_EPOCHS, MAX_WIDTH, OPTIMIZERS, OUTPUTS, ArchSpec,
                         SpecError,
                         TrainConfig, parse_float, parse_int, parse_widths)
@@ -223,7 +223,7 @@ APP = {  # app-wide settings, synced by app.py before any page runs
     "cfg_classroom": Field("classroom", "bool", False, "classroom mode", omit_default=True),
 }
 BUILD_TRAIN = {  # the Build & Train page's widget keys (defaults as in pages/build_train.py)
-    "cfg_dataset": Field("data", "choice", data.DIGITS, "data set", choices=tuple(data.DATASETS)),
+    "cfg_dataset": Field("data", "choice", catalog.DIGITS, "data set", choices=tuple(catalog.DATASETS)),
     "cfg_kind": Field("model", "choice", "ae", "model type", choices=tuple(KINDS)),
     "cfg_enc": Field("enc", "layers", (128, 64, 12), "encoder", low=1, high=MAX_WIDTH, as_text=True),
     "cfg_bottleneck": Field("code", "int", 3, "bottleneck size", low=1, high=MAX_WIDTH, as_text=True),

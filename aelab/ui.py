@@ -377,6 +377,9 @@ def pin_threads_if_torch() -> None:
         jobs.pin_threads()
 
 
+WARM_UP_DELAY_S = 2.0  # seconds between the first page run and the background imports
+
+
 def warm_up_in_background() -> None:
     """Once per process, after the first page is drawn: import torch, sklearn's data loaders and torch's
     optimizer machinery in a daemon thread while the learner reads the home page (jobs.warm_up)."""
@@ -385,6 +388,7 @@ def warm_up_in_background() -> None:
     _warming.set()
 
     def _run() -> None:
+        time.sleep(WARM_UP_DELAY_S)  # let the browser draw the first page before imports take the CPU and the GIL
         import sklearn.datasets  # noqa: F401 - data.load_digits needs it: about 1 s of imports
 
         from aelab import jobs

@@ -1,0 +1,11 @@
+"""The data sets aelab knows, by key and label: plain constants, so light modules (share, the home
+page) can name them without importing torch or scikit-learn (aelab.data re-exports them)."""
+
+DIGITS = "digits"
+MNIST = "mnist"
+FASHION = "fashion"
+DATASETS = {  # key -> label shown to the learner
+    DIGITS: "Digits (built in, 8x8, offline)",
+    MNIST: "MNIST (28x28 handwritten digits)",
+    FASHION: "Fashion-MNIST (28x28 clothing)",
+}
