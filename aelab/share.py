@@ -16,7 +16,7 @@ from aelab.spec import (ACTIVATIONS, KINDS, LOSSES, MAX_BETA, MAX_EPOCHS, MAX_WI
                         SpecError,
                         TrainConfig, parse_float, parse_int, parse_widths)
 
-KINDS_OF_FIELD = ("choice", "int", "float", "bool", "text", "layers")
+KINDS_OF_FIELD = ("choice", "int", "float", "bool", "text", "layers", "ints", "choices")
 _TRUE, _FALSE = ("1", "true", "yes", "on"), ("0", "false", "no", "off")
 MAX_RAW = 200  # longest query value looked at; longer ones are refused unread
 
@@ -33,6 +33,8 @@ class Field:
     as_text: bool = False  # the widget holds the value as text (st.text_input): state gets str
     max_len: int = 60  # longest accepted value, in characters
     omit_default: bool = False  # leave the parameter out of the URL while the value is the default
+    blank: bool = False  # "int": an empty value is allowed and means None (a box where blank = all)
+    max_items: int = 8  # "ints": most numbers in the list
 
     @property
     def name(self) -> str:
@@ -68,13 +70,23 @@ def parse(field: Field, raw: Any) -> Any:
     if len(raw) > min(field.max_len, MAX_RAW):
         raise _Bad(f"it is longer than {field.max_len} characters")
     text = raw.strip()
-    if field.kind in ("int", "float", "layers") and not text.isascii():
+    if field.kind in ("int", "float", "layers", "ints") and not text.isascii():
         raise _Bad("numbers must be written with the digits 0-9")
     if field.kind == "choice":
         for choice in field.choices:
             if str(choice) == text:
                 return choice
         raise _Bad("it is not one of " + ", ".join(str(c) for c in field.choices[:8]))
+    if field.kind == "choices":  # several of `choices`, comma separated, each at most once
+        picked = []
+        for item in (t.strip() for t in text.split(",")) if text else ():
+            match = [c for c in field.choices if str(c) == item]
+            if not match:
+                raise _Bad(f"'{item}' is not one of " + ", ".join(str(c) for c in field.choices[:12]))
+            if match[0] in picked:
+                raise _Bad(f"it names '{item}' twice")
+            picked.append(match[0])
+        return tuple(picked)
     if field.kind == "bool":
         if text.lower() in _TRUE:
             return True
@@ -82,6 +94,8 @@ def parse(field: Field, raw: Any) -> Any:
             return False
         raise _Bad("it must be 1 or 0")
     if field.kind == "int":
+        if field.blank and not text:
+            return None
         try:
             low = int(field.low) if field.low is not None else 0
             high = int(field.high) if field.high is not None else None
@@ -95,6 +109,20 @@ def parse(field: Field, raw: Any) -> Any:
             raise _Bad(str(exc)) from None
         _number_range(field, value)
         return value
+    if field.kind == "ints":  # one text box of numbers, separated by commas, semicolons or spaces
+        items = [item.strip() for item in text.replace(";", ",").split(",")] if text else []
+        if "" in items:
+            raise _Bad("it has an empty entry between commas")
+        parts = [p for item in items for p in item.split()]  # "2 4 8" as the sweep page allows
+        if len(parts) > field.max_items:
+            raise _Bad(f"it lists {len(parts)} numbers, at most {field.max_items} are allowed")
+        try:
+            values = tuple(parse_int(p, f"{field.name} {i + 1}", low=0) for i, p in enumerate(parts))
+        except SpecError as exc:
+            raise _Bad(str(exc)) from None
+        for v in values:
+            _number_range(field, v)
+        return values
     if field.kind == "layers":
         try:
             widths = parse_widths(text, f"{field.name} width") if text else ()
@@ -114,8 +142,12 @@ def format_value(field: Field, value: Any) -> str:
     """A field's value as URL text (the inverse of `parse`)."""
     if field.kind == "bool":
         return "1" if value else "0"
-    if field.kind == "layers":
+    if value is None:  # a blank "int"
+        return ""
+    if field.kind in ("layers", "ints"):
         return ",".join(str(int(w)) for w in value)
+    if field.kind == "choices":
+        return ",".join(str(c) for c in value)
     if field.kind == "float":
         return repr(float(value))
     return str(value)
@@ -179,6 +211,10 @@ def state_updates(schema: Schema, settings: Mapping[str, Any]) -> dict[str, Any]
         if field.kind == "layers":
             out[f"{key}_n"] = len(value)
             out.update({f"{key}_{i}": str(w) for i, w in enumerate(value)})
+        elif field.kind == "ints":  # one text box, written the way the pages write lists
+            out[key] = ", ".join(str(int(w)) for w in value)
+        elif field.kind == "choices":  # a multiselect holds a list
+            out[key] = list(value)
         elif field.as_text:
             out[key] = format_value(field, value)
         else:
@@ -196,8 +232,8 @@ def read_state(schema: Schema, state: Mapping[str, Any]) -> dict[str, Any]:
                 raw = ",".join(str(state[f"{key}_{i}"]).strip() for i in range(int(n)))
             else:
                 raw = state[key]
-                raw = format_value(field, raw) if field.kind in ("bool", "float") and not isinstance(raw, str) \
-                    else raw
+                if field.kind in ("bool", "float", "choices") and not isinstance(raw, str):
+                    raw = format_value(field, raw)  # a toggle, slider or multiselect holds a value, not text
             settings[key] = parse(field, raw)
         except Exception:  # noqa: BLE001 - absent or half-typed values are simply not shared
             continue
@@ -261,8 +297,100 @@ def build_train_settings(spec: ArchSpec, cfg: TrainConfig, dataset: str) -> dict
 
 
 # -- experiment pages: Bigger bottleneck, Encoder | Decoder, Latent space ---------------------------------
-# (schemas for pages/bigger_bottleneck.py, pages/split.py, pages/latent.py go here)
+# Defaults as the pages draw them (written out, so this module stays free of torch; tests/test_url_experiments.py
+# checks them against the pages). Ranges that depend on the model or the data (a split point, an image index, a
+# training-set size) are only bounded loosely here: the page clamps or explains a value its model cannot use.
+_SEED_RANGE = dict(low=0, high=2**31 - 1)
+BOTTLENECK = {  # pages/bigger_bottleneck.py (its DEFAULTS come from sweep.SweepConfig)
+    "cfg_bn_dataset": Field("bn_data", "choice", catalog.DIGITS, "data set", choices=tuple(catalog.DATASETS)),
+    "cfg_bn_sizes": Field("bn_sizes", "ints", (2, 4, 8, 16, 32, 64, 128), "bottleneck sizes", low=1,
+                          high=2048, as_text=True, max_items=12),  # sweep.MAX_BOTTLENECK, sweep.MAX_RUNS
+    "cfg_bn_n_train": Field("bn_n", "int", 500, "training-set size", low=2, high=1_000_000, as_text=True),
+    "cfg_bn_hidden": Field("bn_hid", "ints", (256,), "hidden widths", low=1, high=MAX_WIDTH, as_text=True),
+    "cfg_bn_epochs": Field("bn_epochs", "int", 150, "epochs", low=1, high=MAX_EPOCHS, as_text=True),
+    "cfg_bn_seed": Field("bn_seed", "int", 0, "seed", as_text=True, **_SEED_RANGE),
+    "cfg_bn_batch": Field("bn_batch", "int", 64, "batch size", low=1, high=65536, as_text=True),
+    "cfg_bn_lr": Field("bn_lr", "float", 0.001, "learning rate", low=1e-7, high=1.0, as_text=True),
+}
+SPLIT = {  # pages/split.py; defaults of model- or data-dependent boxes are those of its quick model on digits
+    "split_at": Field("sp_at", "int", 7, "split point", low=0, high=200),  # 7: the quick model's bottleneck
+    "cfg_split_preact": Field("sp_pre", "bool", False, "pre-activation panels"),
+    "cfg_split_deep": Field("sp_deep", "ints", (128, 64, 12), "deep side widths", low=1, high=MAX_WIDTH,
+                            as_text=True),
+    "cfg_split_shallow": Field("sp_shallow", "ints", (32,), "shallow side widths", low=1, high=MAX_WIDTH,
+                               as_text=True),
+    "cfg_split_code": Field("sp_code", "int", 3, "code size", low=1, high=MAX_WIDTH, as_text=True),
+    "cfg_split_epochs": Field("sp_epochs", "int", 30, "epochs", low=1, high=MAX_EPOCHS, as_text=True),
+    "cfg_split_n": Field("sp_n", "int", 1438, "training images", low=2, high=1_000_000, as_text=True),
+}
+LATENT_VIEWS = ("strip (1-number code)", "raw 2D", "raw 3D", "PCA 2D", "PCA 3D", "t-SNE 2D", "t-SNE 3D")
+LATENT = {  # pages/latent.py (cfg_ defaults as in its DEFAULTS; the view list depends on the code size)
+    "cfg_latent_view": Field("lt_view", "choice", "raw 2D", "code view", choices=LATENT_VIEWS),
+    "cfg_latent_tsne_n": Field("lt_tsne", "int", 500, "t-SNE points", low=20, high=100_000, as_text=True),
+    "cfg_latent_grid_n": Field("lt_grid", "int", 10, "grid size", low=3, high=20),
+    "cfg_latent_span": Field("lt_span", "float", 2.0, "grid reach", low=0.5, high=4.0),
+    "latent_from": Field("lt_from", "int", 0, "start image", low=0, high=1_000_000, as_text=True),
+    "latent_to": Field("lt_to", "int", 1, "end image", low=0, high=1_000_000, as_text=True),
+    "cfg_latent_steps": Field("lt_steps", "int", 8, "interpolation steps", low=3, high=16),
+    "cfg_latent_n_samples": Field("lt_samples", "choice", 24, "sample count", choices=(8, 16, 24, 32, 40, 48)),
+    "latent_sampler": Field("lt_sampler", "choice", "fitted", "sampler", choices=("fitted", "prior")),
+    "latent_seed": Field("lt_seed", "int", 0, "sample seed", low=0, high=1_000_000),
+    "latent_cmp_seed": Field("lt_cmp_seed", "int", 0, "comparison seed", low=0, high=1_000_000),
+}
 
 
 # -- experiment pages: Denoising, Anomaly, PCA, Signals --------------------------------------------------
-# (schemas for pages/denoising.py, pages/anomaly.py, pages/pca.py, pages/signals.py go here)
+# Defaults as in each page's DEFAULTS (written out here, so this module stays free of torch; tests/test_url_labs.py
+# checks them against the pages). The uploaded CSV of the Signals page is not in the URL, only its model settings.
+NOISE_KINDS = ("gaussian", "salt_pepper", "mask")  # aelab.noise.KINDS
+MAX_N_TRAIN = 1_000_000  # a "Training images" box: the page itself caps it at the data set's size
+DENOISING = {  # pages/denoising.py
+    "cfg_dn_dataset": Field("dn_data", "choice", catalog.DIGITS, "data set", choices=tuple(catalog.DATASETS)),
+    "cfg_dn_noise": Field("dn_noise", "choice", "gaussian", "noise", choices=NOISE_KINDS),
+    "cfg_dn_level": Field("dn_level", "float", 0.3, "noise level", low=1e-6, high=1.0, as_text=True),
+    "cfg_dn_hidden": Field("dn_hid", "ints", (128,), "hidden layer", low=1, high=MAX_WIDTH, as_text=True),
+    "cfg_dn_bottleneck": Field("dn_code", "int", 16, "code size", low=1, high=MAX_WIDTH, as_text=True),
+    "cfg_dn_epochs": Field("dn_epochs", "int", 40, "epochs", low=1, high=MAX_EPOCHS, as_text=True),
+    "cfg_dn_copies": Field("dn_copies", "int", 4, "noisy copies", low=1, high=10, as_text=True),
+    "cfg_dn_n_train": Field("dn_n", "int", None, "training images", low=10, high=MAX_N_TRAIN, as_text=True,
+                            blank=True),
+}
+ANOMALY = {  # pages/anomaly.py
+    "cfg_an_dataset": Field("an_data", "choice", catalog.DIGITS, "data set", choices=tuple(catalog.DATASETS)),
+    "cfg_an_normal": Field("an_normal", "choices", (0, 1, 2, 4, 5, 6, 7, 8, 9), "normal classes",
+                           choices=tuple(range(10))),
+    "cfg_an_hidden": Field("an_hid", "ints", (128,), "hidden layer", low=1, high=MAX_WIDTH, as_text=True),
+    "cfg_an_bottleneck": Field("an_code", "int", 8, "code size", low=1, high=MAX_WIDTH, as_text=True),
+    "cfg_an_epochs": Field("an_epochs", "int", 60, "epochs", low=1, high=MAX_EPOCHS, as_text=True),
+    "cfg_an_sizes": Field("an_sizes", "ints", (2, 4, 8, 16, 32), "compared code size", low=1, high=MAX_WIDTH,
+                          as_text=True),
+    "cfg_an_n_train": Field("an_n", "int", None, "training images", low=10, high=MAX_N_TRAIN, as_text=True,
+                            blank=True),
+}
+PCA = {  # pages/pca.py
+    "cfg_pca_dataset": Field("pca_data", "choice", catalog.DIGITS, "data set", choices=tuple(catalog.DATASETS)),
+    "cfg_pca_k": Field("pca_k", "int", 8, "code size k", low=1, high=64),
+    "cfg_pca_n_train": Field("pca_n", "choice", 2000, "training samples",
+                             choices=(500, 1000, 2000, 5000, 10000, "all")),
+    "cfg_pca_epochs": Field("pca_epochs", "int", 120, "epochs", low=1, high=MAX_EPOCHS, as_text=True),
+    "cfg_pca_lr": Field("pca_lr", "float", 0.01, "learning rate", low=1e-7, high=1.0, as_text=True),
+    "cfg_pca_decay": Field("pca_decay", "bool", True, "learning-rate steps"),
+    "cfg_pca_hidden": Field("pca_hid", "int", 64, "hidden width", low=1, high=4096, as_text=True),
+    "cfg_pca_activation": Field("pca_act", "choice", "relu", "activation",
+                                choices=tuple(a for a in ACTIVATIONS if a != "identity")),
+    "cfg_pca_seed": Field("pca_seed", "int", 0, "seed", low=0, high=2**31 - 1, as_text=True),
+}
+SIGNALS = {  # pages/signals.py: the generated-signals lab, and the model settings of the CSV tab
+    "cfg_sig_channels": Field("sig_ch", "int", 3, "channels", low=1, high=6),
+    "cfg_sig_noise": Field("sig_noise", "float", 0.05, "sensor noise", low=0.0, high=0.2),
+    "cfg_sig_hidden": Field("sig_hid", "ints", (128, 64), "hidden layer", low=1, high=MAX_WIDTH, as_text=True),
+    "cfg_sig_bottleneck": Field("sig_code", "int", 8, "bottleneck", low=1, high=4096, as_text=True),
+    "cfg_sig_epochs": Field("sig_epochs", "int", 40, "epochs", low=1, high=MAX_EPOCHS, as_text=True),
+    "cfg_sig_lr": Field("sig_lr", "float", 0.003, "learning rate", low=1e-7, high=1.0, as_text=True),
+    "cfg_sig_score": Field("sig_score", "choice", "max", "anomaly score", choices=("mean", "max")),
+    "cfg_csv_hidden": Field("sig_csv_hid", "ints", (32,), "table hidden layer", low=1, high=MAX_WIDTH,
+                            as_text=True),
+    "cfg_csv_bottleneck": Field("sig_csv_code", "int", 3, "table bottleneck", low=1, high=4096, as_text=True),
+    "cfg_csv_epochs": Field("sig_csv_epochs", "int", 150, "table epochs", low=1, high=MAX_EPOCHS, as_text=True),
+    "cfg_csv_lr": Field("sig_csv_lr", "float", 0.003, "table learning rate", low=1e-7, high=1.0, as_text=True),
+}

@@ -3,7 +3,7 @@ import math
 
 import streamlit as st
 
-from aelab import anomaly, data, figures, ui
+from aelab import anomaly, data, figures, share, ui
 from aelab.jobs import Job
 from aelab.spec import Check
 
@@ -127,6 +127,7 @@ def draw_results(result: anomaly.AnomalyResult) -> None:
 def main() -> None:
     ui.route_through_app()
     init_state()
+    ui.sync_query_params(share.ANOMALY, "anomaly")  # settings <-> URL, so a link reproduces them
     st.title("🚨 Anomaly detection")
     st.markdown(
         "**The question:** if an autoencoder only ever sees *normal* data, can its reconstruction error tell "
@@ -151,6 +152,7 @@ def main() -> None:
                      "Train the detectors in the background."):
             start(bundle, settings)
         ui.job_controls(JOB, "training")
+        ui.copy_link_button("anomaly")
     ui.live_job(JOB, draw_live, on_done=on_done, every=0.5)
     result = st.session_state.get(RESULT)
     if result is None:

@@ -1,7 +1,7 @@
 """Does a bigger bottleneck memorize? One model per code size, same data and seed, measured side by side."""
 import streamlit as st
 
-from aelab import data, sweep, ui
+from aelab import data, share, sweep, ui
 from aelab.jobs import Job
 from aelab.spec import Check, SpecError, parse_float, parse_int, parse_widths
 
@@ -214,6 +214,9 @@ def draw_results(result: sweep.SweepResult) -> None:
 
 def main() -> None:
     ui.route_through_app()
+    init_state(None)  # defaults first, so the URL holds every setting from the first run on
+    st.session_state.setdefault("cfg_bn_dataset", data.DIGITS)
+    ui.sync_query_params(share.BOTTLENECK, "bigger_bottleneck")  # settings <-> URL, so a link reproduces them
     st.title("🔬 Does a bigger bottleneck memorize?")
     st.markdown(
         "A common claim: *a bigger bottleneck lets an autoencoder memorize its training images instead of "
@@ -238,6 +241,7 @@ def main() -> None:
                      "Train one model per bottleneck size in the background."):
             start(bundle, cfg)
         ui.job_controls(JOB, "experiment")
+        ui.copy_link_button("bigger_bottleneck")
     ui.live_job(JOB, draw_live, on_done=on_done, every=0.5)
     result = st.session_state.get(RESULT)
     if ui.job_is_active(JOB):

@@ -1,7 +1,7 @@
 """Denoising: does an autoencoder trained on noisy inputs with clean targets clean images better than a plain one?"""
 import streamlit as st
 
-from aelab import data, denoise, figures, noise, ui
+from aelab import data, denoise, figures, noise, share, ui
 from aelab.jobs import Job
 from aelab.spec import Check
 
@@ -108,6 +108,7 @@ def draw_results(result: denoise.DenoiseResult) -> None:
 def main() -> None:
     ui.route_through_app()
     init_state()
+    ui.sync_query_params(share.DENOISING, "denoising")  # settings <-> URL, so a link reproduces them
     st.title("🧽 Denoising")
     st.markdown(
         "**The question:** if you want an autoencoder that cleans up corrupted images, does it help to *train* "
@@ -131,6 +132,7 @@ def main() -> None:
                      "Train the plain and the denoising autoencoder in the background."):
             start(bundle, settings)
         ui.job_controls(JOB, "training")
+        ui.copy_link_button("denoising")
     ui.live_job(JOB, draw_live, on_done=on_done, every=0.5)
     result = st.session_state.get(RESULT)
     if result is None:

@@ -5,7 +5,7 @@ import numpy as np
 import plotly.graph_objects as go
 import streamlit as st
 
-from aelab import analysis, data, figures, latent, runs, ui
+from aelab import analysis, data, figures, latent, runs, share, ui
 from aelab.spec import SpecError, check_arch, check_train, parse_float, parse_int
 
 QUICK_JOB = "latent_quick"  # job key: the small 2-D autoencoder trained on this page
@@ -515,6 +515,8 @@ def main() -> None:
                 "images — and see why that works better with a variational autoencoder.")
     for key, value in DEFAULTS.items():
         st.session_state.setdefault(key, value)
+    ui.sync_query_params(share.LATENT, "latent")  # settings <-> URL, so a link reproduces them
+    ui.copy_link_button("latent")
     run = ui.current_run()
     if run is None:
         offer_quick_model()

@@ -2,7 +2,7 @@
 
 import streamlit as st
 
-from aelab import data, figures, linear, ui
+from aelab import data, figures, linear, share, ui
 from aelab.jobs import Job
 from aelab.spec import ACTIVATIONS, Check, SpecError, check_arch, check_train, parse_float, parse_int
 
@@ -161,6 +161,7 @@ def draw_result(result: linear.PcaLabResult, cfg_now: linear.PcaLabConfig | None
 def main() -> None:
     ui.route_through_app()
     init_state()
+    ui.sync_query_params(share.PCA, "pca")  # settings <-> URL, so a link reproduces them
     intro()
     col_set, col_run = st.columns([1, 1], gap="medium")
     with col_set:
@@ -179,6 +180,7 @@ def main() -> None:
                      help="Fix the messages first." if not ready else "Compute PCA and train both autoencoders."):
             start(bundle, cfg)
         ui.job_controls(JOB, label="lab")
+        ui.copy_link_button("pca")
     ui.live_job(JOB, draw_live, on_done=on_done, every=0.5)
     result = st.session_state.get(RESULT)
     if result is not None and not ui.job_is_active(JOB):

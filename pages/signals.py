@@ -3,7 +3,7 @@ from dataclasses import replace
 
 import streamlit as st
 
-from aelab import analysis, figures, runs, signals, ui
+from aelab import analysis, figures, runs, share, signals, ui
 from aelab.jobs import Job
 from aelab.spec import Check, SpecError, check_arch, check_train, parse_float, parse_int, parse_widths
 
@@ -234,7 +234,9 @@ def csv_results(result: signals.LabRun) -> None:
 def main() -> None:
     ui.route_through_app()
     init_state()
+    ui.sync_query_params(share.SIGNALS, "signals")  # settings <-> URL (not the uploaded CSV itself)
     st.title("📈 Not only images")
+    ui.copy_link_button("signals")
     tab_sig, tab_csv = st.tabs(["Sensor signals (built in)", "Your CSV table"])
     with tab_sig:
         signals_tab()

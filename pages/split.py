@@ -5,7 +5,7 @@ import numpy as np
 import streamlit as st
 import torch
 
-from aelab import analysis, data, figures, layers, runs, ui
+from aelab import analysis, data, figures, layers, runs, share, ui
 from aelab.spec import ArchSpec, Check, SpecError, TrainConfig, check_arch, check_train, parse_int, parse_widths
 
 QUICK_JOB = "split_quick"  # job key: the quick default model trained on this page
@@ -109,8 +109,15 @@ def split_section(run: runs.Run, seq, x: torch.Tensor, widths: list[int], bottle
     """The split slider, its measured proof of invariance and the module table; returns the split point."""
     st.subheader("1 · One network, one chain of modules: cut it anywhere")
     n, k = len(seq), widths[bottleneck]
-    if st.session_state.get("split_model") is not run:  # a new model: start at its bottleneck
+    previous = st.session_state.get("split_model")
+    if previous is not run:  # a new model: start at its bottleneck (the first one keeps a linked split point)
         st.session_state["split_model"] = run
+        if previous is not None:
+            st.session_state.pop("split_at", None)
+    linked = st.session_state.get("split_at")
+    if linked is not None and linked not in range(n + 1):  # e.g. a link made with a deeper model
+        st.info(f"The link's split point {linked} does not exist in this model (its points are 0 to {n}): "
+                "starting at the bottleneck instead.", icon="🔗")
         st.session_state.pop("split_at", None)
     at = st.select_slider(
         "Split point: the encoder is every module before it, the decoder every module after it",
@@ -359,6 +366,7 @@ def code_section(seq, at: int, input_dim: int) -> None:
 
 def main() -> None:
     ui.route_through_app()
+    ui.sync_query_params(share.SPLIT, "split")  # settings <-> URL, so a link reproduces them
     st.title("✂️ Encoder | Decoder: where does the encoder end?")
     st.markdown("An autoencoder is usually written as two networks, an encoder and a decoder. But the computer "
                 "only sees one chain of layers, each feeding the next, and the same chain can be written as a "
@@ -376,6 +384,7 @@ def main() -> None:
             "the two halves to mirror each other (section 3).\n"
             "3. **In a VAE the cut is fixed.** Its encoder outputs a distribution and the decoder receives a "
             "random sample from it, so the boundary sits at the sampling step, not wherever we like.")
+    ui.copy_link_button("split")
     run, bundle = pick_subject()
     if run is None:
         return
