@@ -229,7 +229,7 @@ def fit(model: Autoencoder, x_train: torch.Tensor, x_test: torch.Tensor, cfg: Tr
                     hist.terms.setdefault(k, []).append(float(v) / acc_n)
                 losses, acc_terms = [], {}
                 now = time.perf_counter()
-                if now - last_snap >= snapshot_every:
+                if now - last_snap >= snapshot_every or len(hist.train) == 1:  # the first point at once
                     state = weights_copy(model)
                     if not _finite(state):
                         return diverged(epoch)

@@ -1,4 +1,5 @@
 """Build & Train: pick data, design the network, train it live in the background, watch it learn."""
+import time
 
 import streamlit as st
 
@@ -8,6 +9,8 @@ from aelab.spec import (ACTIVATIONS, KINDS, LOSSES, OPTIMIZERS, OUTPUTS, ArchSpe
                         check_arch, check_train, parse_float, parse_int, parse_widths)
 
 JOB = "train"  # key of this page's job in the session registry
+LATENT_KEY = "_train_latent_fig"  # session key: the live code-space figure and when it was built
+LATENT_EVERY_S = 2.0  # while training, rebuild the code-space figure at most this often (seconds)
 N_TRAIN_OPTIONS = [100, 200, 500, 1000, 2000, 5000, 10000, 20000]
 PRESETS = [p for p in presets.PRESETS if not p.noise]  # the denoising preset belongs to the Denoising page
 DEFAULTS = {
@@ -164,9 +167,9 @@ def arch_readout(spec: ArchSpec) -> None:
 def start(bundle: data.DataBundle, spec: ArchSpec, cfg: TrainConfig) -> None:
     if not ui.job_is_active(JOB):
         st.session_state["train_meta"] = {"spec": spec, "cfg": cfg, "dataset": bundle.name}
-    # wait for the first loss point and weights, so the first drawing already shows them
+    # wait (up to 0.5 s) for the first training-loss point and its weights, so the first drawing shows them
     ui.start_job(JOB, lambda ctx: runs.train_run(bundle, spec, cfg, ctx), "train", "training",
-                 ready=lambda view: view.state is not None, rerun=False)
+                 ready=lambda view: view.state is not None and len(view.history.train) > 0, rerun=False)
 
 
 def on_done(job) -> None:
@@ -224,23 +227,44 @@ def draw_live(bundle: data.DataBundle | None, view) -> None:
                                            title="Held-out images and their reconstructions"),
                         width="stretch", key="recon_grid")
     with right:
-        draw_latent(model, spec, show)
+        draw_latent(model, spec, show, live=state is not None)
 
 
-def draw_latent(model, spec: ArchSpec, show: data.DataBundle) -> None:
+def latent_figure(model, spec: ArchSpec, show: data.DataBundle, dims: int):
+    sub = analysis.subsample(len(show.x_test), 1000)
+    codes = analysis.encode(model, show.x_test[sub])  # (n, k)
+    points, how = analysis.project(codes, dims)
+    note = f" (1,000 of {len(show.x_test):,} held-out points)" if len(show.x_test) > 1000 else ""
+    return figures.latent_scatter(points, show.y_test[sub].numpy(), show.class_names,
+                                  title=f"Code space: {how}{note}", indices=sub, height=ui.figure_height(560))
+
+
+def draw_latent(model, spec: ArchSpec, show: data.DataBundle, live: bool = False) -> None:
+    """The code space. While training it is rebuilt at most every LATENT_EVERY_S: between rebuilds the
+    same figure is sent again, which the browser does not redraw (a 3D redraw is the heaviest part of a poll)."""
     k = spec.bottleneck
     dims = k if k <= 3 else (3 if st.session_state.get("cfg_latent_dims") == "3D" else 2)
     if k > 3:
         st.radio("Projection of the code", ["2D", "3D"], key="cfg_latent_dims", horizontal=True,
                  help=f"The code has {k} numbers; PCA shows its two or three main directions.")
-    sub = analysis.subsample(len(show.x_test), 1000)
-    codes = analysis.encode(model, show.x_test[sub])  # (n, k)
-    points, how = analysis.project(codes, dims)
-    note = f" (1,000 of {len(show.x_test):,} held-out points)" if len(show.x_test) > 1000 else ""
-    st.plotly_chart(figures.latent_scatter(points, show.y_test[sub].numpy(), show.class_names,
-                                           title=f"Code space: {how}{note}", indices=sub,
-                                           height=ui.figure_height(560)),
-                    width="stretch", key="latent_chart")
+    cached = st.session_state.get(LATENT_KEY)
+    what = (id(st.session_state.get("train_meta")), dims, ui.classroom_mode())
+    if live and (cached is None or cached["what"] != what):
+        # the first live drawing leaves the code space to the next poll: the curves and reconstructions
+        # then reach the screen first (a first 3D drawing can hold the browser for a second)
+        st.session_state[LATENT_KEY] = {"what": what, "t": 0.0, "fig": None}
+        with st.container(height=ui.figure_height(560), border=False):
+            st.caption("Code space: drawing with the next update…")
+        return
+    if live and time.monotonic() - cached["t"] < LATENT_EVERY_S:
+        fig = cached["fig"]
+    else:
+        fig = latent_figure(model, spec, show, dims)
+        st.session_state[LATENT_KEY] = {"what": what, "t": time.monotonic(), "fig": fig} if live else None
+    st.plotly_chart(fig, width="stretch", key="latent_chart")
+    if live:
+        st.caption(f"While training, the code space is redrawn every {LATENT_EVERY_S:g} s; the curves and "
+                   "reconstructions every half second.")
 
 
 def main() -> None:

@@ -20,6 +20,39 @@ if not browser_available():
                 allow_module_level=True)
 
 
+# Times a Train press in the page itself: from the click event to the first animation frame (the paint)
+# after a fresh training-loss curve (at least one point, fewer than the previous run's) and the
+# reconstructions are drawn.
+# Polling from Playwright instead would wait behind whatever long drawing task comes next.
+WATCH_FIRST_UPDATE = """() => {
+  const w = window.__firstUpdate = {click: null, painted: null};
+  const plot = (title) => [...document.querySelectorAll('.js-plotly-plot')].find(p => p.textContent.includes(title));
+  const points = (gd) => (gd && gd.data && gd.data[0] && gd.data[0].x) ? gd.data[0].x.length : null;
+  const before = points(plot('Loss (lower is better)'));
+  document.addEventListener('click', () => { if (w.click === null) w.click = performance.now(); },
+                            {capture: true, once: true});
+  const check = () => {
+    if (w.click === null || w.seen) return;
+    const n = points(plot('Loss (lower is better)'));
+    if (n === null || n < 1 || (before !== null && n >= before) || !plot('reconstructions')) return;
+    w.seen = true;
+    requestAnimationFrame(() => { w.painted = performance.now(); observer.disconnect(); });
+  };
+  const observer = new MutationObserver(check);
+  observer.observe(document.body, {subtree: true, childList: true, attributes: true, characterData: true});
+}"""
+FIRST_UPDATE_S = "() => window.__firstUpdate.painted === null ? null : " \
+                 "(window.__firstUpdate.painted - window.__firstUpdate.click) / 1000"
+
+
+def press_train_and_time(page) -> float:
+    """Seconds from the Train click to the first loss point and reconstruction painted on screen."""
+    page.evaluate(WATCH_FIRST_UPDATE)
+    page.get_by_role("button", name="🚀 Train").click()
+    page.wait_for_function("() => window.__firstUpdate.painted !== null", timeout=15_000)
+    return page.evaluate(FIRST_UPDATE_S)
+
+
 def no_exception(page) -> None:
     assert page.locator('[data-testid="stException"]').count() == 0, page.inner_text("body")[:2000]
 
@@ -40,11 +73,7 @@ def test_train_default_model_in_a_real_browser():
         seed.fill("3")
         seed.press("Enter")
         page.wait_for_timeout(500)
-        t_click = time.perf_counter()
-        page.get_by_role("button", name="🚀 Train").click()
-        page.locator(".js-plotly-plot").filter(has_text="Loss (lower is better)").first.wait_for(timeout=15_000)
-        page.locator(".js-plotly-plot").filter(has_text="reconstructions").first.wait_for(timeout=15_000)
-        first_update = time.perf_counter() - t_click
+        first_update = press_train_and_time(page)
         shot(page, "02-training")
         page.get_by_text("Finished 30 epochs.").first.wait_for(timeout=120_000)
         no_exception(page)
@@ -55,12 +84,8 @@ def test_train_default_model_in_a_real_browser():
         seed.fill("4")
         seed.press("Enter")
         page.wait_for_timeout(1500)
-        t_click = time.perf_counter()
-        page.get_by_role("button", name="🚀 Train").click()
         # the live view replaces the finished run's message in the same drawing as its new charts
-        page.get_by_text("Finished 30 epochs.").first.wait_for(state="detached", timeout=15_000)
-        page.locator(".js-plotly-plot").filter(has_text="reconstructions").first.wait_for(timeout=15_000)
-        warm_update = time.perf_counter() - t_click
+        warm_update = press_train_and_time(page)
         page.get_by_text("Finished 30 epochs.").first.wait_for(timeout=120_000)
 
         page.get_by_role("link", name="Home").first.click()
@@ -73,4 +98,4 @@ def test_train_default_model_in_a_real_browser():
         print(f"\nBROWSER home page rendered {startup:.2f} s after navigation; "
               f"Train -> first loss point + reconstruction on screen: {first_update:.2f} s (fresh server), "
               f"{warm_update:.2f} s (second press)")
-        assert first_update <= 5.0  # generous bound for CI noise; the README reports the measured value
+        assert 0 < warm_update and 0 < first_update <= 5.0  # generous bound for CI noise; README has the figures
