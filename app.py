@@ -8,29 +8,31 @@ import streamlit as st  # noqa: E402
 
 from aelab import ui  # noqa: E402 - torch is imported in the background (ui.warm_up_in_background)
 
-st.set_page_config(page_title="aelab · autoencoder lab", page_icon="⏳", layout="wide")
+st.set_page_config(page_title="aelab · autoencoder lab", page_icon=":material/hourglass_top:", layout="wide")
 ui.keep_widget_state()
 ui.pin_threads_if_torch()  # this script thread draws with torch too (once it is loaded)
 
+# Material icons, not emoji: the first emoji icon makes Streamlit compile its emoji catalog (0.1-0.16 s
+# of the first page on a fresh server; see benchmarks/startup.py).
 PAGES = {
     "Start": [
-        st.Page("pages/home.py", title="Home", icon="🏠", default=True),
-        st.Page("pages/build_train.py", title="Build & Train", icon="🏗️"),
-        st.Page("pages/lessons.py", title="Lessons", icon="🎓"),
+        st.Page("pages/home.py", title="Home", icon=":material/home:", default=True),
+        st.Page("pages/build_train.py", title="Build & Train", icon=":material/construction:"),
+        st.Page("pages/lessons.py", title="Lessons", icon=":material/school:"),
     ],
     "Experiments": [
-        st.Page("pages/bigger_bottleneck.py", title="Bigger bottleneck?", icon="🔬"),
-        st.Page("pages/split.py", title="Encoder | Decoder", icon="✂️"),
-        st.Page("pages/latent.py", title="Latent space", icon="🌌"),
+        st.Page("pages/bigger_bottleneck.py", title="Bigger bottleneck?", icon=":material/science:"),
+        st.Page("pages/split.py", title="Encoder | Decoder", icon=":material/content_cut:"),
+        st.Page("pages/latent.py", title="Latent space", icon=":material/scatter_plot:"),
     ],
     "What autoencoders are for": [
-        st.Page("pages/denoising.py", title="Denoising", icon="🧽"),
-        st.Page("pages/anomaly.py", title="Anomaly detection", icon="🚨"),
-        st.Page("pages/pca.py", title="PCA = linear AE", icon="📐"),
-        st.Page("pages/signals.py", title="Not only images", icon="📈"),
+        st.Page("pages/denoising.py", title="Denoising", icon=":material/auto_fix_high:"),
+        st.Page("pages/anomaly.py", title="Anomaly detection", icon=":material/crisis_alert:"),
+        st.Page("pages/pca.py", title="PCA = linear AE", icon=":material/straighten:"),
+        st.Page("pages/signals.py", title="Not only images", icon=":material/show_chart:"),
     ],
     "Your model": [
-        st.Page("pages/model_io.py", title="Save & load", icon="💾"),
+        st.Page("pages/model_io.py", title="Save & load", icon=":material/save:"),
     ],
 }
 

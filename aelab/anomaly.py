@@ -27,7 +27,7 @@ from aelab.train import History, build_seeded, fit
 MAX_SIZES = 6  # code sizes in the bottleneck comparison
 BIG_RUN = 3_000_000  # images pushed through all models (normal images x epochs x models) before we warn
 N_WORST = 8  # worst-reconstructed held-out images shown
-_LAYOUT = dict(template="plotly_white", margin=dict(l=10, r=10, t=40, b=10))
+_LAYOUT = dict(margin=dict(l=10, r=10, t=40, b=10))
 NORMAL_COLOR, ANOMALY_COLOR = figures.PALETTE[0], figures.PALETTE[3]
 
 

@@ -298,7 +298,7 @@ def error_bars(result: DenoiseResult) -> go.Figure:
                            error_y=dict(type="data", array=[h for _, h in stats], visible=True),
                            text=[f"{m:.4f}" for m, _ in stats], textposition="outside",
                            hovertemplate="%{x}: %{y:.4f}<extra></extra>"))
-    fig.update_layout(template="plotly_white", margin=dict(l=10, r=10, t=40, b=10), height=340,
+    fig.update_layout(margin=dict(l=10, r=10, t=40, b=10), height=340,
                       title=f"Error against the clean image ({len(result.errors['noisy'])} held-out images)")
     fig.update_yaxes(title="mean squared error per pixel", rangemode="tozero")
     return fig
@@ -314,7 +314,7 @@ def level_curve(result: DenoiseResult) -> go.Figure:
                                  line=dict(color=color, width=2.5)))
     fig.add_vline(x=result.settings.level, line_dash="dot", line_color="#888",
                   annotation_text="trained at", annotation_position="top")
-    fig.update_layout(template="plotly_white", margin=dict(l=10, r=10, t=40, b=10), height=340,
+    fig.update_layout(margin=dict(l=10, r=10, t=40, b=10), height=340,
                       title="Error against the clean image at other test noise levels",
                       legend=dict(orientation="h", y=-0.25))
     fig.update_xaxes(title=f"test noise level ({noise.LEVEL_MEANING[result.settings.noise]})")

@@ -1,53 +1,18 @@
-"""Plotly figures shared by the pages: sandglass diagram, loss curves, image grids, latent scatter."""
+"""Plotly figures shared by the pages: loss curves, image grids, latent scatter (the sandglass is in diagram)."""
 from __future__ import annotations
 
-import math
 from typing import TYPE_CHECKING
 
 import numpy as np
 import plotly.graph_objects as go
-
-from aelab.spec import ArchSpec
+from plotly.subplots import make_subplots
 
 if TYPE_CHECKING:  # aelab.train imports torch; pages that only draw (Home) start faster without it
     from aelab.train import History
 
 PALETTE = ["#4C78A8", "#F58518", "#54A24B", "#E45756", "#72B7B2", "#EECA3B", "#B279A2", "#FF9DA6",
            "#9D755D", "#BAB0AC"]
-ENC, CODE, DEC = "#4C78A8", "#E45756", "#54A24B"
-_LAYOUT = dict(template="plotly_white", margin=dict(l=10, r=10, t=40, b=10))
-
-
-def sandglass(spec: ArchSpec, height: int = 260) -> go.Figure:
-    """The architecture as bars whose heights follow the layer widths (log scale): the sandglass.
-
-    Shapes and labels go in with one update_layout call: plotly re-validates every annotation on each
-    add_annotation, so adding them one by one cost 3x more (87 vs 26 ms of CPU for 9 layers).
-    """
-    widths = spec.widths
-    n_enc = len(spec.encoder) + 1
-    top = math.log2(max(widths) + 1)
-    shapes, notes = [], []
-    for i, w in enumerate(widths):
-        h = 0.15 + 0.85 * math.log2(w + 1) / top
-        role = "input" if i == 0 else "output" if i == len(widths) - 1 else \
-            "code" if i == n_enc else "encoder" if i < n_enc else "decoder"
-        color = {"code": CODE, "encoder": ENC, "input": ENC, "decoder": DEC, "output": DEC}[role]
-        shapes.append(dict(type="rect", x0=i - 0.3, x1=i + 0.3, y0=-h, y1=h, fillcolor=color, opacity=0.85,
-                           line_width=0))
-        notes.append(dict(x=i, y=h + 0.12, text=str(w), showarrow=False, font_size=12))
-        notes.append(dict(x=i, y=-h - 0.12, text=role, showarrow=False, font_size=10, font_color="#666"))
-    notes += [dict(x=i + 0.5, y=0, text="→", showarrow=False, font_size=14, font_color="#999")
-              for i in range(len(widths) - 1)]
-    fig = go.Figure(go.Scatter(x=list(range(len(widths))), y=[0] * len(widths), mode="markers",
-                               marker_opacity=0, hovertext=[f"layer {i}: {w} units" for i, w in enumerate(widths)],
-                               hoverinfo="text", showlegend=False))
-    fig.update_xaxes(visible=False, range=[-0.6, len(widths) - 0.4])
-    fig.update_yaxes(visible=False, range=[-1.35, 1.35])
-    kind = "VAE" if spec.kind == "vae" else "autoencoder"
-    fig.update_layout(**_LAYOUT, height=height, shapes=shapes, annotations=notes,
-                      title=f"{kind} {spec.describe()} · {spec.param_count:,} parameters")
-    return fig
+_LAYOUT = dict(margin=dict(l=10, r=10, t=40, b=10))
 
 
 def loss_curves(history: History, title: str = "Loss", log_y: bool = True, total_epochs: int | None = None,
@@ -146,3 +111,29 @@ def latent_scatter(points: np.ndarray, labels: np.ndarray, class_names, title: s
         fig.update_xaxes(title=f"{axis_title}1")
         fig.update_yaxes(title=f"{axis_title}2" if dims == 2 else "class (jittered)")
     return fig
+
+
+def warm_up() -> set[str]:
+    """Build and serialize throwaway figures of every kind the pages use, once per process, in the background.
+
+    A process's first figure with numpy data, subplots, WebGL or 3D traces costs plotly 0.3-0.4 s of one-off
+    work (validators, templates, abstract-class caches); the first visit to a page would otherwise pay it.
+    """
+    a = np.zeros(4, dtype=np.float32)  # (4,)
+    fig = make_subplots(rows=2, cols=2, subplot_titles=["a", "b", "c", "d"], horizontal_spacing=0.03,
+                        vertical_spacing=0.1)
+    fig.add_trace(go.Scattergl(x=a, y=a, mode="markers", marker=dict(size=4, color="#000", opacity=0.7),
+                               hovertemplate="x<extra>y</extra>"), row=1, col=1)
+    fig.add_trace(go.Scatter(x=a, y=a, mode="lines+markers", customdata=np.arange(4)), row=1, col=2)
+    fig.add_trace(go.Bar(x=["a", "b", "c", "d"], y=a, text=a, marker_color=["#000"] * 4), row=2, col=1)
+    fig.add_trace(go.Heatmap(z=np.zeros((2, 2), dtype=np.float32), colorscale="gray", showscale=False), row=2, col=2)
+    fig.add_trace(go.Histogram(x=a), row=2, col=2)
+    fig.update_xaxes(showticklabels=False, showline=True, mirror=True, linecolor="#000", row=1, col=1)
+    fig.update_yaxes(type="log", row=2, col=1)
+    fig.update_annotations(font_size=11)
+    fig.update_layout(**_LAYOUT, height=300, title="t", legend_title="c",
+                      shapes=[dict(type="line", x0=0, x1=1, y0=0, y1=1)])
+    space = go.Figure(go.Scatter3d(x=a, y=a, z=a, mode="markers", marker=dict(size=3, color="#000")))
+    space.update_layout(**_LAYOUT, scene=dict(xaxis_title="z1"), uirevision="keep")
+    fig.to_json(), space.to_json()
+    return {type(t).__name__ for t in (*fig.data, *space.data)}  # the trace types now warm

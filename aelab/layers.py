@@ -18,7 +18,8 @@ from torch import nn
 
 from aelab import analysis, model as model_mod, runs
 from aelab.data import DataBundle
-from aelab.figures import CODE, DEC, ENC, PALETTE
+from aelab.diagram import CODE, DEC, ENC
+from aelab.figures import PALETTE
 from aelab.jobs import Job, JobContext
 from aelab.spec import ArchSpec, TrainConfig
 
@@ -31,7 +32,7 @@ KNN_K = 5  # neighbours that vote in the kNN probe
 # holding under ~1/n of the variance. Measured on 1000 MNIST test images (784 pixels, 667 to fit): accuracy
 # 0.58 with 1e-3 (near-interpolation overfits when width ~ samples), 0.76 with 0.1, 0.82 with 1.0.
 RIDGE_REL = 1.0
-_LAYOUT = dict(template="plotly_white", margin=dict(l=10, r=10, t=50, b=10))
+_LAYOUT = dict(margin=dict(l=10, r=10, t=50, b=10))
 
 
 # -- the one-Sequential view and its split points ----------------------------------------------------
@@ -443,7 +444,7 @@ def _role_color(point: int, at: int) -> str:
 
 
 def pca_grid(views: list[LayerView], y: np.ndarray, class_names, at: int, bottleneck: int, cols: int = 3,
-             max_points: int = 600, row_height: int = 280) -> go.Figure:
+             max_points: int = 300, row_height: int = 280) -> go.Figure:
     """One 2D PCA scatter per layer, colored by class, in a grid; the split and the bottleneck are marked."""
     cols = max(1, min(cols, len(views)))
     rows = math.ceil(len(views) / cols)
@@ -457,26 +458,38 @@ def pca_grid(views: list[LayerView], y: np.ndarray, class_names, at: int, bottle
                         vertical_spacing=min(60 / height, 0.99 / max(rows - 1, 1)))
     y = np.asarray(y)
     keep = analysis.subsample(len(y), max_points)
-    classes = np.unique(y)
+    yy = y[keep]
+    names = np.array([str(class_names[int(c)]) if int(c) < len(class_names) else str(c) for c in yy])
+    # colors as numbers on a stepped 10-color scale: plotly checks a list of 600 color strings one by one
+    scale = [[edge, PALETTE[k]] for k in range(10) for edge in (k / 10, (k + 1) / 10)]
+    colors = dict(color=yy % 10, colorscale=scale, cmin=-0.5, cmax=9.5)
+    # one trace per panel, colored point by point (9 traces instead of 90: the browser draws the grid ~4x faster)
+    traces, rows_, cols_ = [], [], []
     for i, v in enumerate(views):
         r, c = divmod(i, cols)
-        pts = v.scores[keep]
-        yy = y[keep]
+        pts = v.scores[keep]  # (n, 2) or (n, 1)
         second = pts[:, 1] if pts.shape[1] > 1 else (yy + np.linspace(-0.3, 0.3, len(yy))).astype(float)
-        for cls in classes:
-            m = yy == cls
-            name = str(class_names[int(cls)]) if int(cls) < len(class_names) else str(cls)
-            fig.add_trace(go.Scattergl(x=pts[m, 0], y=second[m], mode="markers", name=name, legendgroup=name,
-                                       showlegend=i == 0, marker=dict(size=4, color=PALETTE[int(cls) % 10],
-                                                                      opacity=0.7),
-                                       hovertemplate=f"class {name}<extra>{v.stats.label}</extra>"),
-                          row=r + 1, col=c + 1)
+        traces.append(go.Scatter(x=pts[:, 0], y=second, mode="markers", customdata=names, showlegend=False,
+                                   marker=dict(size=4, opacity=0.7, **colors),
+                                   hovertemplate=f"class %{{customdata}}<extra>{v.stats.label}</extra>"))
+        rows_.append(r + 1)
+        cols_.append(c + 1)
+    for cls in np.unique(yy):  # the legend: one empty entry per class, not clickable (it would hide nothing)
+        name = str(class_names[int(cls)]) if int(cls) < len(class_names) else str(cls)
+        traces.append(go.Scatter(x=[None], y=[None], mode="markers", name=name,
+                                   marker=dict(size=8, color=PALETTE[int(cls) % 10])))
+        rows_.append(1)
+        cols_.append(1)
+    fig.add_traces(traces, rows=rows_, cols=cols_)
+    for i, v in enumerate(views):
+        r, c = divmod(i, cols)
         frame = dict(showticklabels=False, showline=True, mirror=True, linecolor=_role_color(v.stats.point, at),
                      linewidth=3 if v.stats.point in (at, bottleneck) else 1)
         fig.update_xaxes(**frame, row=r + 1, col=c + 1)
         fig.update_yaxes(**frame, row=r + 1, col=c + 1)
     fig.update_annotations(font_size=11)
-    fig.update_layout(**{**_LAYOUT, "margin": dict(l=10, r=10, t=45, b=10)}, height=height, legend_title="class")
+    fig.update_layout(**{**_LAYOUT, "margin": dict(l=10, r=10, t=45, b=10)}, height=height, legend_title="class",
+                      legend=dict(itemclick=False, itemdoubleclick=False))
     return fig
 
 

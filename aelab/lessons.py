@@ -19,7 +19,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from aelab import analysis, data, figures
+from aelab import analysis, data, diagram, figures
 from aelab.data import DataBundle
 from aelab.model import Autoencoder, as_sequential
 from aelab.spec import ArchSpec, TrainConfig
@@ -166,7 +166,7 @@ def demo_parts(bundle: DataBundle) -> Outcome:
                "not two different kinds of machine.")
     return Outcome(summary, {"max_difference": diff, "narrowest": float(widths[narrow]), "code_dim": code.shape[1]},
                    [("narrowest layer", f"{widths[narrow]} units"), ("modules in one Sequential", str(len(seq))),
-                    ("largest output difference", f"{diff:.1e}")], figures.sandglass(spec, height=240))
+                    ("largest output difference", f"{diff:.1e}")], diagram.sandglass(spec, height=240))
 
 
 @_timed
@@ -323,7 +323,7 @@ def demo_signals(bundle: DataBundle | None = None) -> Outcome:
         fig.add_trace(go.Scatter(y=x_test[j].numpy(), mode="lines", name=f"signal {j + 1}", line=dict(color=color)))
         fig.add_trace(go.Scatter(y=recon[j].numpy(), mode="lines", name=f"rebuilt {j + 1}",
                                  line=dict(color=color, dash="dot")))
-    fig.update_layout(template="plotly_white", height=300, title="Held-out signals (solid) and their reconstructions",
+    fig.update_layout(height=300, title="Held-out signals (solid) and their reconstructions",
                       margin=dict(l=10, r=10, t=40, b=10))
     summary = (f"Each signal is {x_train.shape[1]} numbers, squeezed into {spec.bottleneck}. Held-out error: "
                f"{err:.5f}, against {baseline:.5f} for always answering the average signal, so the code keeps "

@@ -313,7 +313,7 @@ def explain(result: PcaLabResult, c: Comparison) -> list[str]:
 
 
 # -- figures -----------------------------------------------------------------------------------------
-_LAYOUT = dict(template="plotly_white", margin=dict(l=10, r=10, t=40, b=10))
+_LAYOUT = dict(margin=dict(l=10, r=10, t=40, b=10))
 
 
 def curves_figure(pca_test: float | None, histories: dict[str, History], total_epochs: int,

@@ -25,7 +25,7 @@ CLASS_NAMES = ("normal", "glitch")  # label 0 and label 1 of the test windows
 GLITCH_KINDS = ("spike", "flat-line", "drift")
 CENTER, SCALE = 0.5, 0.4  # value = CENTER + SCALE * (sine + noise), clipped to [0, 1]; |sine| <= 1 fits inside
 CHANNEL_COLORS = ["#4C78A8", "#F58518", "#54A24B", "#E45756", "#72B7B2", "#B279A2"]
-_LAYOUT = dict(template="plotly_white", margin=dict(l=10, r=10, t=40, b=10))
+_LAYOUT = dict(margin=dict(l=10, r=10, t=40, b=10))
 
 
 @dataclass(frozen=True)

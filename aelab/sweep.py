@@ -684,7 +684,7 @@ def explain(rows: list[SizeResult], n_train: int | None = None) -> list[str]:
 
 
 # -- figures -----------------------------------------------------------------------------------
-_LAYOUT = dict(template="plotly_white", margin=dict(l=10, r=10, t=50, b=10),
+_LAYOUT = dict(margin=dict(l=10, r=10, t=50, b=10),
                legend=dict(orientation="h", y=1.02, x=1, xanchor="right", yanchor="bottom"))
 
 

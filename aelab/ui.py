@@ -120,6 +120,21 @@ def keep_widget_state() -> None:
             st.session_state[k] = v
 
 
+def keep_keys(keys) -> None:
+    """Keep these widgets' values through runs that do not draw them (e.g. widgets in a closed lazy tab).
+
+    Call before the widgets. Re-assigning a key to itself makes it plain session state, as in
+    keep_widget_state. A key ending in '#' stands for numbered keys: 'z_#' keeps z_0, z_1, ...
+    """
+    def wanted(key: str) -> bool:
+        return any(key == k or (k.endswith("#") and key.startswith(k[:-1]) and key[len(k) - 1:].isdigit())
+                   for k in keys)
+
+    for key in list(st.session_state):
+        if isinstance(key, str) and wanted(key):
+            st.session_state[key] = st.session_state[key]
+
+
 # -- per-session jobs --------------------------------------------------------------------------
 def _stop_all(jobs: dict) -> None:
     for job in list(jobs.values()):
@@ -382,7 +397,8 @@ WARM_UP_DELAY_S = 2.0  # seconds between the first page run and the background i
 
 def warm_up_in_background() -> None:
     """Once per process, after the first page is drawn: import torch, sklearn's data loaders and torch's
-    optimizer machinery in a daemon thread while the learner reads the home page (jobs.warm_up)."""
+    optimizer machinery, and make plotly's first figures, in a daemon thread while the learner reads the
+    home page (jobs.warm_up, figures.warm_up)."""
     if _warming.is_set():
         return
     _warming.set()
@@ -390,9 +406,12 @@ def warm_up_in_background() -> None:
     def _run() -> None:
         time.sleep(WARM_UP_DELAY_S)  # let the browser draw the first page before imports take the CPU and the GIL
         import sklearn.datasets  # noqa: F401 - data.load_digits needs it: about 1 s of imports
+        import pandas  # noqa: F401 - st.dataframe's first table needs pandas and pyarrow: 0.3 s of imports
+        import pyarrow  # noqa: F401
 
-        from aelab import jobs
+        from aelab import figures, jobs
 
         jobs.warm_up()
+        figures.warm_up()
 
     threading.Thread(target=_run, name="aelab-import", daemon=True).start()

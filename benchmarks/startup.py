@@ -108,7 +108,8 @@ def page_renders(browser, log: Path, epochs: int, timeout_ms: int, page_timeout_
             if more.count() and "more" in more.first.inner_text().lower():
                 more.first.click()  # the sidebar folds long page lists behind "View more"
             links = page.locator('[data-testid="stSidebarNavLink"]')
-            hrefs = [(re.sub(r"^\W+", "", a.inner_text()).strip(), a.get_attribute("href")) for a in links.all()]
+            # a link's text is "<material icon name>\n\n<title>": keep the title
+            hrefs = [(a.inner_text().strip().split("\n")[-1].strip(), a.get_attribute("href")) for a in links.all()]
             hrefs = [h for h in hrefs if h[0] != "Build & Train"] + [h for h in hrefs if h[0] == "Build & Train"]
             times, errors = {}, {}
             for name, href in hrefs:

@@ -3,7 +3,7 @@ import time
 
 import streamlit as st
 
-from aelab import analysis, data, figures, presets, runs, share, ui
+from aelab import analysis, data, diagram, figures, presets, runs, share, ui
 from aelab.model import pytorch_code
 from aelab.spec import (ACTIVATIONS, KINDS, LOSSES, OPTIMIZERS, OUTPUTS, ArchSpec, Check, SpecError, TrainConfig,
                         check_arch, check_train, parse_float, parse_int, parse_widths)
@@ -157,7 +157,7 @@ def arch_readout(spec: ArchSpec) -> None:
     c1.metric("Parameters", f"{spec.param_count:,}")
     c2.metric("Compression", f"{spec.compression:.1f} : 1", help="Input numbers per code number")
     c3.metric("Layers", f"{len(spec.widths) - 1} Linear")
-    st.plotly_chart(figures.sandglass(spec, height=230), width="stretch", key="sandglass")
+    st.plotly_chart(diagram.sandglass(spec, height=230), width="stretch", key="sandglass")
     with st.expander("The same network in PyTorch", expanded=False):
         code = pytorch_code(spec)
         st.code(code, language="python")

@@ -1,7 +1,7 @@
 """Tests for aelab.figures: each builder returns the traces, axes and data the pages rely on."""
 import numpy as np
 
-from aelab import figures
+from aelab import diagram, figures
 from aelab.spec import ArchSpec
 from aelab.train import History
 
@@ -9,7 +9,7 @@ from aelab.train import History
 def test_sandglass_has_one_bar_per_layer_and_labels_the_code():
     """The sandglass draws a bar per layer width and marks the code."""
     spec = ArchSpec(784, (128, 64, 12), 3)
-    fig = figures.sandglass(spec)
+    fig = diagram.sandglass(spec)
     assert len(fig.layout.shapes) == len(spec.widths) == 9
     texts = [a.text for a in fig.layout.annotations]
     assert "code" in texts and "3" in texts and "parameters" in fig.layout.title.text
@@ -42,3 +42,16 @@ def test_latent_scatter_2d_3d_1d_carry_indices():
     assert len(f2.data) == 2 and f2.data[0].type == "scatter"
     assert f3.data[0].type == "scatter3d" and f1.data[0].type == "scatter"
     assert sorted(np.concatenate([t.customdata for t in f2.data]).tolist()) == [10, 11, 12, 13]
+
+
+def test_warm_up_covers_every_trace_type_aelab_draws():
+    """figures.warm_up builds a figure of every plotly trace type used anywhere in aelab/ and pages/."""
+    import re
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1]
+    used = set()
+    for path in [*root.glob("aelab/*.py"), *root.glob("pages/*.py")]:
+        used |= set(re.findall(r"go\.([A-Z][A-Za-z0-9]*)\(", path.read_text(encoding="utf-8")))
+    used.discard("Figure")
+    assert used and used <= figures.warm_up()

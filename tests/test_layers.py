@@ -11,7 +11,7 @@ import pytest
 import torch
 from torch import nn
 
-from aelab import layers, runs
+from aelab import analysis, figures, layers, runs
 from aelab.model import Autoencoder
 from aelab.spec import ACTIVATIONS, ArchSpec, TrainConfig
 from aelab.train import History, build_seeded
@@ -69,7 +69,7 @@ def test_one_wide_code_gives_a_strip():
     y = np.repeat(np.arange(3), 20)
     view = layers.layer_stats(y[:, None] + rng.normal(scale=0.1, size=(60, 1)), y, point=1, label="0 Linear")
     assert view.scores.shape == (60, 1) and view.stats.dims95 == 1 and view.stats.knn == 1.0
-    assert len(layers.pca_grid([view], y, ("a", "b", "c"), at=1, bottleneck=1).data) == 3
+    assert len(layers.pca_grid([view], y, ("a", "b", "c"), at=1, bottleneck=1).data) == 1 + 3  # panel + legend
 
 
 def test_split_shares_the_modules():
@@ -331,15 +331,28 @@ def test_describe_pair_names_the_winner():
 
 # -- figures -----------------------------------------------------------------------------------------
 def test_figures_have_the_expected_traces(digits):
-    """PCA grid: one trace per layer and class (legend once); stats chart: 4 traces, log widths; losses."""
+    """PCA grid: one trace per layer colored by class, plus one legend entry per class; stats chart: 4 traces,
+    log widths; losses."""
     model = build_seeded(ArchSpec(64, (16,), 2), 0).eval()
     seq = layers.sequential(model)
     x, y = layers.held_out(digits, limit=150)
     views = layers.layer_views(seq, x, y, [0, 2, 3, 5])
     n_classes = len(np.unique(y))
     grid = layers.pca_grid(views, y, digits.class_names, at=3, bottleneck=3, cols=2)
-    assert len(grid.data) == 4 * n_classes
-    assert sum(bool(t.showlegend) for t in grid.data) == n_classes
+    panels = [t for t in grid.data if t.showlegend is False]
+    assert len(panels) == 4 and len(grid.data) == 4 + n_classes
+    assert sum(t.showlegend is not False for t in grid.data) == n_classes
+    keep = analysis.subsample(len(y), 300)
+    for view, panel in zip(views, panels):  # each point keeps its class: color and hover name
+        assert np.allclose(panel.x, view.scores[keep, 0])
+        scale = [tuple(e) for e in panel.marker.colorscale]  # stepped: one flat color per class interval
+        span = panel.marker.cmax - panel.marker.cmin
+        for c, value in zip(y[keep], panel.marker.color):
+            at_value = (value - panel.marker.cmin) / span  # where the point's number falls on the scale
+            below = [col for pos, col in scale if pos <= at_value][-1]
+            above = [col for pos, col in scale if pos >= at_value][0]
+            assert value == int(c) % 10 and below == above == figures.PALETTE[int(c) % 10]
+        assert list(panel.customdata) == [digits.class_names[int(c)] for c in y[keep]]
     assert "bottleneck" in grid.layout.annotations[2].text
     chart = layers.stats_chart(views, at=3, bottleneck=3)
     assert len(chart.data) == 4 and chart.layout.yaxis.type == "log"

@@ -1,7 +1,7 @@
 """The home page's first script run must not import torch or scikit-learn (about 1.5 s on this machine).
 
 app.py, the sidebar (classroom toggle, URL sync) and the home page only need aelab.ui, aelab.share,
-aelab.figures and aelab.spec; torch is loaded by a background warm-up after the home page is drawn.
+aelab.diagram and aelab.spec; torch is loaded by a background warm-up after the home page is drawn.
 """
 import subprocess
 import sys
@@ -10,10 +10,10 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def test_home_page_modules_do_not_import_torch_or_sklearn():
-    """Importing what app.py and pages/home.py import leaves torch and sklearn unloaded (checked in a fresh process)."""
-    code = ("import sys; import aelab.ui, aelab.share, aelab.figures, aelab.spec, aelab.catalog; "
-            "print(sorted(m for m in ('torch', 'sklearn', 'torchvision', 'scipy') if m in sys.modules))")
+def test_home_page_modules_do_not_import_torch_sklearn_or_numpy():
+    """Importing what app.py and pages/home.py import leaves torch, sklearn and numpy unloaded (fresh process)."""
+    code = ("import sys; import streamlit, aelab.ui, aelab.share, aelab.diagram, aelab.spec, aelab.catalog; "
+            "print(sorted(m for m in ('torch', 'sklearn', 'torchvision', 'scipy', 'numpy') if m in sys.modules))")
     out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=120)
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip() == "[]"
@@ -24,3 +24,12 @@ def test_catalog_and_data_agree():
     from aelab import catalog, data
 
     assert data.DATASETS is catalog.DATASETS and data.DIGITS == catalog.DIGITS == "digits"
+
+
+def test_app_uses_no_emoji_icons():
+    """app.py's page icons are Material icons: one emoji icon costs a fresh server 0.1-0.16 s of regex compiling."""
+    import re
+
+    text = (ROOT / "app.py").read_text(encoding="utf-8")
+    icons = re.findall(r'icon="([^"]*)"', text)
+    assert len(icons) >= 12 and all(re.fullmatch(r":material/[a-z_]+:", i) for i in icons), icons
