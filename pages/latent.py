@@ -17,6 +17,10 @@ LAST_EVENT = "latent_last_event"  # session key: the last chart selection copied
 CHART_KEY = "latent_scatter"  # widget key of the clickable code scatter (its state holds the selection)
 SLIDER_ORIGIN = "latent_slider_origin"  # session key: which point the decode sliders were last reset to
 KIND_NAME = {"ae": "autoencoder", "vae": "VAE"}
+TABS = ("🗺️ Code space", "🎚️ Decode & grid", "↔️ Interpolate", "🎲 Generate", "⚖️ AE vs VAE")
+TAB_KEY = "cfg_latent_tab"  # widget key of the tabs: the open tab (kept while other pages are open)
+TAB_WIDGETS = ("latent_index_text", "latent_slider_#", "latent_grid_x", "latent_grid_y", "latent_from", "latent_to",
+               "latent_sampler", "latent_seed", "latent_other_epochs", "latent_other_beta", "latent_cmp_seed")
 DEFAULTS = {"cfg_latent_tsne_n": "500", "cfg_latent_grid_n": 10, "cfg_latent_span": 2.0, "cfg_latent_steps": 8,
             "cfg_latent_n_samples": 24}  # settings kept across pages (cfg_ keys), set once per session
 
@@ -531,20 +535,18 @@ def main() -> None:
         return
     st.caption(f"Session model: {KIND_NAME.get(run.spec.kind, run.spec.kind)} {run.spec.describe()} on "
                f"{bundle.label}, {run.epochs_done} epochs, a {run.spec.bottleneck}-number code.")
-    tabs = st.tabs(["🗺️ Code space", "🎚️ Decode & grid", "↔️ Interpolate", "🎲 Generate",
-                    "⚖️ AE vs VAE"])
-    with tabs[0]:
-        code_space(run, bundle, cache)
-    with tabs[1]:
-        decode_panel(run, bundle, cache)
-        st.divider()
-        manifold_grid(run, bundle, cache)
-    with tabs[2]:
-        interpolation(run, bundle, cache)
-    with tabs[3]:
-        generation(run, bundle, cache)
-    with tabs[4]:
-        compare(run, bundle, cache)
+    # only the open tab runs (a tab switch reruns the page): the page's first drawing stays under a second;
+    # the closed tabs' widgets keep their values meanwhile
+    ui.keep_keys(TAB_WIDGETS)
+    tabs = st.tabs(list(TABS), key=TAB_KEY, on_change="rerun")
+    sections = [lambda: code_space(run, bundle, cache),
+                lambda: (decode_panel(run, bundle, cache), st.divider(), manifold_grid(run, bundle, cache)),
+                lambda: interpolation(run, bundle, cache), lambda: generation(run, bundle, cache),
+                lambda: compare(run, bundle, cache)]
+    for tab, draw in zip(tabs, sections):
+        if tab.open is not False:  # None: a Streamlit that does not track tabs runs them all
+            with tab:
+                draw()
 
 
 main()

@@ -34,7 +34,10 @@ BLANK_OK = ALL - {"empty"}  # blank means "all images" / "no hidden layer" / "on
 # conditional inputs appear only in some states of a page (name -> session_state to set before the first run)
 VAE_ASYM = "vae+asym"  # Build & Train: a VAE (beta input) with its own decoder widths
 TSNE = "tsne"  # Latent space: the t-SNE view (points input)
-TWIN = "twin"  # Latent space: the AE-vs-VAE comparison with a trained twin (sample seed input)
+TWIN = "twin"  # Latent space: the AE-vs-VAE tab with a trained twin (sample seed input)
+INTERPOLATE = "interpolate"  # Latent space: the Interpolate tab open (only the open tab runs)
+GENERATE = "generate"  # Latent space: the Generate tab open
+COMPARE = "compare"  # Latent space: the AE-vs-VAE tab open, no twin yet
 CSV = "csv"  # Not only images: a loaded CSV table (the table's model inputs)
 
 
@@ -73,10 +76,11 @@ def _fields() -> list[Field]:
         Field(key="cfg_split_code", **sp), Field(key="cfg_split_epochs", **sp), Field(key="cfg_split_n", **sp),
         Field("latent", "cfg_latent_tsne_n", state=TSNE, capped=frozenset({"huge"}), cap_note="t-SNE uses"),
         Field("latent", "latent_index_text", FROM_ZERO, click="latent_show_index"),
-        Field("latent", "latent_from", FROM_ZERO), Field("latent", "latent_to", FROM_ZERO),
-        Field("latent", "latent_other_epochs", button="latent_other_train"),
-        Field("latent", "latent_other_beta", FROM_ZERO, button="latent_other_train"),
-        Field("latent", "latent_seed", number=True),
+        Field("latent", "latent_from", FROM_ZERO, state=INTERPOLATE),
+        Field("latent", "latent_to", FROM_ZERO, state=INTERPOLATE),
+        Field("latent", "latent_other_epochs", button="latent_other_train", state=COMPARE),
+        Field("latent", "latent_other_beta", FROM_ZERO, button="latent_other_train", state=COMPARE),
+        Field("latent", "latent_seed", number=True, state=GENERATE),
         Field("latent", "latent_cmp_seed", number=True, state=TWIN),
         Field(key="cfg_dn_level", **dn), Field(key="cfg_dn_hidden", invalid=BLANK_OK, **dn),
         Field(key="cfg_dn_bottleneck", **dn), Field(key="cfg_dn_epochs", **dn), Field(key="cfg_dn_copies", **dn),
@@ -117,7 +121,10 @@ def state_for(name: str, models) -> dict:
     extra = {
         VAE_ASYM: {"cfg_kind": "vae", "cfg_asym": True},
         TSNE: {"cfg_latent_view": "t-SNE 2D"},
-        TWIN: {"latent_other_run": {"base": ae, "run": vae}},
+        TWIN: {"latent_other_run": {"base": ae, "run": vae}, "cfg_latent_tab": "⚖️ AE vs VAE"},
+        INTERPOLATE: {"cfg_latent_tab": "↔️ Interpolate"},
+        GENERATE: {"cfg_latent_tab": "🎲 Generate"},
+        COMPARE: {"cfg_latent_tab": "⚖️ AE vs VAE"},
         CSV: {"signals_csv_data": signals.read_csv(signals.sample_csv(), "wine.csv")},
     }
     return {**base, **extra.get(name, {})}

@@ -165,7 +165,7 @@ def test_a_lab_job_that_raises_keeps_the_page_usable_and_the_previous_results(mo
 def test_the_latent_twin_job_that_raises_is_reported_and_stores_nothing(monkeypatch, previous):
     """Latent space, AE vs VAE: a failing twin run shows its error, stores no twin, and can be started again."""
     fail_in_backward(monkeypatch, after=2)
-    at = open_page("latent", {"aelab_run": previous}, latent_other_epochs="2")
+    at = open_page("latent", {"aelab_run": previous, "cfg_latent_tab": "⚖️ AE vs VAE"}, latent_other_epochs="2")
     press_and_wait(at, "latent_other_train")
     assert not at.exception
     assert FAULT in texts(at.error)

@@ -16,6 +16,7 @@ from aelab.spec import ArchSpec, TrainConfig
 from conftest import ROOT, wait_for_jobs
 
 PAGE = str(ROOT / "pages" / "latent.py")
+TABS = ("🗺️ Code space", "🎚️ Decode & grid", "↔️ Interpolate", "🎲 Generate", "⚖️ AE vs VAE")
 RATIO = "Sample distance ÷ held-out distance"
 
 
@@ -31,13 +32,23 @@ def vae_run(digits):
     return runs.train_run(digits, ArchSpec(64, (32,), 2, kind="vae"), TrainConfig(epochs=5, batch_size=64, beta=0.1))
 
 
-def page(run=None) -> AppTest:
+CODE, DECODE, INTERPOLATE, GENERATE, COMPARE = range(5)  # the page's tabs, in order
+
+
+def page(run=None, tab: int = CODE) -> AppTest:
+    """The page with `run` as the session model, `tab` open (only the open tab's content runs)."""
     at = AppTest.from_file(PAGE, default_timeout=90)
     if run is not None:
         at.session_state["aelab_run"] = run
+    at.session_state["cfg_latent_tab"] = TABS[tab]
     at.run()
     assert not at.exception
     return at
+
+
+def open_tab(at: AppTest, tab: int) -> AppTest:
+    at.session_state["cfg_latent_tab"] = TABS[tab]
+    return at.run()
 
 
 def texts(elements) -> str:
@@ -74,13 +85,15 @@ def test_clicking_a_point_shows_it_and_moves_the_sliders(ae_run):
     assert at.session_state["latent_selected"] == 7
     assert "**Image #7**" in texts(at.markdown) and "2 points selected" in texts(at.caption)
     code = at.session_state["latent_codes"]["main"].test[7]
+    open_tab(at, DECODE)
     assert [s.label for s in at.slider][:2] == ["z1", "z2"]
     assert at.slider(key="latent_slider_0").value == pytest.approx(code[0])
     assert at.slider(key="latent_slider_1").value == pytest.approx(code[1])
     at.slider(key="latent_slider_0").set_value(float(code[0]) + 0.5).run()
     assert not at.exception
     assert f"Code: ({code[0] + 0.5:.2f}, {code[1]:.2f})" in texts(at.caption)
-    click_point(at, 7, 12)  # the same selection again does not move the sliders back
+    click_point(open_tab(at, CODE), 7, 12)  # the same selection again does not move the sliders back,
+    open_tab(at, DECODE)  # and the closed tab kept their values
     assert at.slider(key="latent_slider_0").value == pytest.approx(code[0] + 0.5)
 
 
@@ -106,7 +119,7 @@ def test_csv_download_and_png_caption(ae_run):
 
 def test_interpolation_validates_indices_and_uses_the_selection(ae_run):
     """Bad start/end indices give clear messages; valid ones draw the strip; the selected image can be the start."""
-    at = page(ae_run)
+    at = page(ae_run, INTERPOLATE)
     assert "Top: decoding evenly spaced codes" in texts(at.caption)
     at.text_input(key="latent_to").set_value("99999").run()
     assert "at most 358" in texts(at.error)
@@ -122,7 +135,7 @@ def test_interpolation_validates_indices_and_uses_the_selection(ae_run):
 
 def test_generation_reports_the_holes_measure(ae_run):
     """Sampling shows the three holes numbers and a sentence built from them, for both samplers."""
-    at = page(ae_run)
+    at = page(ae_run, GENERATE)
     labels = [m.label for m in at.metric]
     assert "Samples in holes" in labels and "Held-out image → nearest training code" in labels
     assert "Codes drawn from a Gaussian fitted to the training codes" in texts(at.markdown)
@@ -132,9 +145,10 @@ def test_generation_reports_the_holes_measure(ae_run):
 
 def test_vae_page_samples_the_prior_and_compares_with_a_trained_ae(vae_run):
     """A VAE run samples N(0, I) by default; training the AE twin shows both side by side with the measure."""
-    at = page(vae_run)
+    at = page(vae_run, GENERATE)
     assert "Codes drawn from the prior N(0, I)" in texts(at.markdown)
     assert "carry information about the image" in texts(at.caption)
+    open_tab(at, COMPARE)
     assert at.button(key="latent_other_train").label == "Train the autoencoder"
     at.text_input(key="latent_other_epochs").set_value("zero").run()
     assert "whole number" in texts(at.error)
@@ -153,7 +167,7 @@ def test_vae_page_samples_the_prior_and_compares_with_a_trained_ae(vae_run):
 
 def test_ae_page_offers_a_vae_twin_with_a_checked_beta(ae_run):
     """For an AE run the other model is a VAE; a negative beta blocks training with a message."""
-    at = page(ae_run)
+    at = page(ae_run, COMPARE)
     assert at.button(key="latent_other_train").label == "Train the VAE"
     at.text_input(key="latent_other_beta").set_value("-1").run()
     assert "0 or more" in texts(at.error) and at.button(key="latent_other_train").disabled
@@ -166,9 +180,10 @@ def test_code_sizes_get_the_right_view_and_sliders(digits, k, first, n_sliders, 
     run = runs.train_run(digits, ArchSpec(64, (32,), k), TrainConfig(epochs=2, batch_size=64))
     at = click_point(page(run), 3)
     assert not at.exception
+    assert at.selectbox(key="cfg_latent_view").value == view
+    open_tab(at, DECODE)
     sliders = sorted(s.label for s in at.slider if s.key.startswith("latent_slider_"))
     assert len(sliders) == n_sliders and first in sliders
-    assert at.selectbox(key="cfg_latent_view").value == view
 
 
 def test_tsne_is_capped_with_a_message_and_bad_sizes_fall_back(digits, monkeypatch):
@@ -218,7 +233,8 @@ def test_dead_encoder_gets_messages_not_a_crash(digits):
     with torch.no_grad():
         run.model.encoder[-1].weight.zero_()
         run.model.encoder[-1].bias.zero_()
-    at = page(run)
+    at = page(run, GENERATE)
     assert "Every image gets (almost) the same code" in texts(at.markdown)
+    open_tab(at, CODE)
     at.selectbox(key="cfg_latent_view").set_value("t-SNE 2D").run()
     assert not at.exception and "nothing for t-SNE to lay out" in texts(at.error)

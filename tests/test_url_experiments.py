@@ -246,13 +246,22 @@ def test_link_opens_the_latent_page_with_its_settings(digits):
     query = {"lt_view": "PCA 2D", "lt_grid": "5", "lt_span": "3.5", "lt_from": "3", "lt_to": "9", "lt_steps": "4",
              "lt_samples": "16", "lt_sampler": "prior", "lt_seed": "42", "lt_cmp_seed": "5", "lt_tsne": "200"}
     at = open_page("latent", query, aelab_run=run)
-    assert at.selectbox(key="cfg_latent_view").value == "PCA 2D"
+    assert at.selectbox(key="cfg_latent_view").value == "PCA 2D"  # the Code space tab is open first
+
+    def open_tab(label: str) -> AppTest:  # only the open tab runs; the others keep their linked values
+        at.session_state["cfg_latent_tab"] = label
+        return at.run()
+
+    open_tab("🎚️ Decode & grid")
     assert at.slider(key="cfg_latent_grid_n").value == 5 and at.slider(key="cfg_latent_span").value == 3.5
+    open_tab("↔️ Interpolate")
     assert at.text_input(key="latent_from").value == "3" and at.text_input(key="latent_to").value == "9"
-    assert at.slider(key="cfg_latent_steps").value == 4 and at.slider(key="cfg_latent_n_samples").value == 16
+    assert at.slider(key="cfg_latent_steps").value == 4 and "**#3**" in texts(at.markdown)
+    open_tab("🎲 Generate")
+    assert at.slider(key="cfg_latent_n_samples").value == 16
     assert at.radio(key="latent_sampler").value == "prior" and at.number_input(key="latent_seed").value == 42
     assert at.session_state["latent_cmp_seed"] == 5 and at.session_state["cfg_latent_tsne_n"] == "200"
-    assert "**#3**" in texts(at.markdown) and not at.warning
+    assert not at.warning and not at.exception
     assert {k: at.query_params[k] for k in query} == query
 
 
@@ -301,12 +310,20 @@ def test_tampered_latent_link_falls_back_with_a_note(small):
     query = {"lt_grid": "999", "lt_steps": "x", "lt_samples": "13", "lt_sampler": "<script>", "lt_from": "-1",
              "lt_view": "4D", "lt_seed": "1e400", "lt_to": "100000"}
     at = open_page("latent", query, aelab_run=small)
-    assert at.slider(key="cfg_latent_grid_n").value == 10 and at.slider(key="cfg_latent_steps").value == 8
-    assert at.slider(key="cfg_latent_n_samples").value == 24 and at.radio(key="latent_sampler").value == "fitted"
-    assert at.text_input(key="latent_from").value == "0" and at.number_input(key="latent_seed").value == 0
     assert at.selectbox(key="cfg_latent_view").value == "raw 3D"  # the first view of a 3-number code
     assert _ignored_note(at).count("ignored") == 7
-    assert "The end index must be at most" in texts(at.error)
+    for label in ("🎚️ Decode & grid", "↔️ Interpolate", "🎲 Generate"):  # only the open tab runs
+        at.session_state["cfg_latent_tab"] = label
+        at.run()
+        assert not at.exception and _ignored_note(at).count("ignored") == 7  # the note stays until dismissed
+        if label == "🎚️ Decode & grid":
+            assert at.slider(key="cfg_latent_grid_n").value == 10
+        elif label == "↔️ Interpolate":
+            assert at.slider(key="cfg_latent_steps").value == 8 and at.text_input(key="latent_from").value == "0"
+            assert "The end index must be at most" in texts(at.error)
+        else:
+            assert at.slider(key="cfg_latent_n_samples").value == 24
+            assert at.radio(key="latent_sampler").value == "fitted" and at.number_input(key="latent_seed").value == 0
 
 
 def test_every_size_list_the_page_accepts_fits_in_a_link():
