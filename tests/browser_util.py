@@ -94,7 +94,11 @@ def chromium_page(viewport=(1500, 1000)):
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         try:
-            page = browser.new_context(viewport={"width": viewport[0], "height": viewport[1]}).new_page()
+            context = browser.new_context(viewport={"width": viewport[0], "height": viewport[1]}, accept_downloads=True)
+            # Streamlit saves a table's CSV through the browser's save-file picker when there is one; without
+            # it, the same data comes as an ordinary download that a test can read
+            context.add_init_script("window.showSaveFilePicker = undefined;")
+            page = context.new_page()
             yield page
         finally:
             browser.close()

@@ -8,9 +8,12 @@ Run: python -m pytest -m browser tests/test_e2e_pages.py
 """
 from __future__ import annotations
 
+import csv
+import io
 import os
 import re
 import time
+from pathlib import Path
 
 import pytest
 
@@ -189,10 +192,21 @@ def test_bigger_bottleneck(page):
     done(page, "bigger_bottleneck")
 
 
+def download_table_csv(page, table) -> str:
+    """The CSV that a table's toolbar button ("Download as CSV") saves."""
+    table.hover()
+    holder = table.locator("xpath=ancestor::*[@data-testid='stElementContainer'][1]")  # holds the table's toolbar
+    with page.expect_download() as download:
+        holder.get_by_role("button", name="Download as CSV").click()
+    return Path(download.value.path()).read_text(encoding="utf-8-sig")
+
+
 def test_split(page):
     """Encoder | Decoder on the session model: per-layer views, then the asymmetric pair trains and compares."""
     open_page(page, "Encoder | Decoder", "Encoder | Decoder")
     before = charts(page, "kNN", "width (units, log scale)", at_least=2)
+    rows = list(csv.reader(io.StringIO(download_table_csv(page, main(page).get_by_test_id("stDataFrame").first))))
+    assert rows[0][:3] == ["module", "layer", "output width"] and rows[1][1] == "input" and len(rows) >= 10
     type_into(page, "Epochs", "3")
     type_into(page, "Training images", "300")
     press(page, "Train both")
