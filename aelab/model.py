@@ -5,6 +5,8 @@ equivalent PyTorch source code a learner can copy.
 """
 from __future__ import annotations
 
+import functools
+
 import torch
 from torch import nn
 
@@ -107,9 +109,15 @@ def _layer_code(layers: list[nn.Module], indent: str) -> str:
     return "\n".join(indent + line for line in lines)
 
 
+@functools.lru_cache(maxsize=256)
 def pytorch_code(spec: ArchSpec) -> str:
-    """Runnable PyTorch source that rebuilds this architecture (same module names and order)."""
-    model = Autoencoder(spec)
+    """Runnable PyTorch source that rebuilds this architecture (same module names and order).
+
+    Cached per spec (Build & Train shows it on every run); the model is built on the meta device, which
+    allocates and initializes no weights.
+    """
+    with torch.device("meta"):
+        model = Autoencoder(spec)
     enc, dec = _layer_code(list(model.encoder), " " * 12), _layer_code(list(model.decoder), " " * 12)
     head = [
         "import torch",
