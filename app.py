@@ -8,6 +8,7 @@ import streamlit as st  # noqa: E402
 
 from aelab import ui  # noqa: E402 - torch is imported in the background (ui.warm_up_in_background)
 
+ui.skip_bare_mode_check()
 st.set_page_config(page_title="aelab · autoencoder lab", page_icon=":material/hourglass_top:", layout="wide")
 ui.keep_widget_state()
 ui.pin_threads_if_torch()  # this script thread draws with torch too (once it is loaded)

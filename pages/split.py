@@ -352,15 +352,15 @@ def code_section(seq, at: int, input_dim: int) -> None:
         c1, c2 = st.columns(2)
         c1.download_button("Download split_autoencoder.py", code, file_name="split_autoencoder.py",
                            mime="text/x-python", key="split_dl_code")
-        c2.download_button("Download split_weights.pt", _weights_bytes(layers.split_state(seq, at)),
-                           file_name="split_weights.pt", key="split_dl_weights")
+        c2.download_button("Download split_weights.pt", lambda: _weights_bytes(layers.split_state(seq, at)),
+                           file_name="split_weights.pt", key="split_dl_weights")  # serialized only when pressed
     with one:
         code = layers.single_code(seq, at, input_dim)
         st.code(code, language="python")
         c1, c2 = st.columns(2)
         c1.download_button("Download sequential_autoencoder.py", code, file_name="sequential_autoencoder.py",
                            mime="text/x-python", key="single_dl_code")
-        c2.download_button("Download sequential_weights.pt", _weights_bytes(layers.single_state(seq)),
+        c2.download_button("Download sequential_weights.pt", lambda: _weights_bytes(layers.single_state(seq)),
                            file_name="sequential_weights.pt", key="single_dl_weights")
 
 

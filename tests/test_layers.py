@@ -69,7 +69,7 @@ def test_one_wide_code_gives_a_strip():
     y = np.repeat(np.arange(3), 20)
     view = layers.layer_stats(y[:, None] + rng.normal(scale=0.1, size=(60, 1)), y, point=1, label="0 Linear")
     assert view.scores.shape == (60, 1) and view.stats.dims95 == 1 and view.stats.knn == 1.0
-    assert len(layers.pca_grid([view], y, ("a", "b", "c"), at=1, bottleneck=1).data) == 1 + 3  # panel + legend
+    assert len(layers.pca_grid([view], y, ("a", "b", "c"), at=1, bottleneck=1).data) == 3  # one trace per class
 
 
 def test_split_shares_the_modules():
@@ -331,29 +331,33 @@ def test_describe_pair_names_the_winner():
 
 # -- figures -----------------------------------------------------------------------------------------
 def test_figures_have_the_expected_traces(digits):
-    """PCA grid: one trace per layer colored by class, plus one legend entry per class; stats chart: 4 traces,
-    log widths; losses."""
+    """PCA grid: small multiples with one trace per class, each layer's points inside its own cell and
+    frame; stats chart: 4 traces, log widths; losses."""
     model = build_seeded(ArchSpec(64, (16,), 2), 0).eval()
     seq = layers.sequential(model)
     x, y = layers.held_out(digits, limit=150)
     views = layers.layer_views(seq, x, y, [0, 2, 3, 5])
-    n_classes = len(np.unique(y))
+    classes = np.unique(y)
     grid = layers.pca_grid(views, y, digits.class_names, at=3, bottleneck=3, cols=2)
-    panels = [t for t in grid.data if t.showlegend is False]
-    assert len(panels) == 4 and len(grid.data) == 4 + n_classes
-    assert sum(t.showlegend is not False for t in grid.data) == n_classes
+    assert [t.name for t in grid.data] == [digits.class_names[int(c)] for c in classes]
     keep = analysis.subsample(len(y), 300)
-    for view, panel in zip(views, panels):  # each point keeps its class: color and hover name
-        assert np.allclose(panel.x, view.scores[keep, 0])
-        scale = [tuple(e) for e in panel.marker.colorscale]  # stepped: one flat color per class interval
-        span = panel.marker.cmax - panel.marker.cmin
-        for c, value in zip(y[keep], panel.marker.color):
-            at_value = (value - panel.marker.cmin) / span  # where the point's number falls on the scale
-            below = [col for pos, col in scale if pos <= at_value][-1]
-            above = [col for pos, col in scale if pos >= at_value][0]
-            assert value == int(c) % 10 and below == above == figures.PALETTE[int(c) % 10]
-        assert list(panel.customdata) == [digits.class_names[int(c)] for c in y[keep]]
-    assert "bottleneck" in grid.layout.annotations[2].text
+    assert sum(len(t.x) for t in grid.data) == 4 * len(keep)  # every kept point, once per layer
+    for i, view in enumerate(views):  # cell (row, col) = divmod(i, 2): x in [col, col+1], y in [-row-1, -row]
+        row, col = divmod(i, 2)
+        frame = grid.layout.shapes[i]
+        assert col < frame.x0 < frame.x1 < col + 1 and -row - 1 < frame.y0 < frame.y1 < -row
+        for cls, trace in zip(classes, grid.data):
+            mine = np.array(trace.customdata) == view.stats.label
+            assert mine.sum() == (y[keep] == cls).sum()  # each of this class's points, once in this cell
+            assert np.all((frame.x0 <= np.array(trace.x)[mine]) & (np.array(trace.x)[mine] <= frame.x1))
+            assert np.all((frame.y0 <= np.array(trace.y)[mine]) & (np.array(trace.y)[mine] <= frame.y1))
+    assert grid.layout.shapes[2].line.width == 3 and grid.layout.shapes[0].line.width == 1  # the cut is marked
+    assert "bottleneck" in grid.layout.annotations[2].text and "✂ code" in grid.layout.annotations[2].text
+    # within a cell, the points are the layer's PCA scores, rescaled: the order along each axis is kept
+    first = grid.data[0]
+    mine = np.array(first.customdata) == views[1].stats.label
+    scores = views[1].scores[keep][y[keep] == classes[0]][:, 0]
+    assert np.array_equal(np.argsort(np.array(first.x)[mine], kind="stable"), np.argsort(scores, kind="stable"))
     chart = layers.stats_chart(views, at=3, bottleneck=3)
     assert len(chart.data) == 4 and chart.layout.yaxis.type == "log"
     assert list(chart.data[0].y) == [64, 16, 2, 16]
