@@ -1,5 +1,4 @@
 """Build & Train: pick data, design the network, train it live in the background, watch it learn."""
-import time
 
 import streamlit as st
 
@@ -9,8 +8,7 @@ from aelab.spec import (ACTIVATIONS, KINDS, LOSSES, OPTIMIZERS, OUTPUTS, ArchSpe
                         check_arch, check_train, parse_float, parse_int, parse_widths)
 
 JOB = "train"  # key of this page's job in the session registry
-LATENT_KEY = "_train_latent_fig"  # session key: the live code-space figure and when it was built
-LATENT_EVERY_S = 2.0  # while training, rebuild the code-space figure at most this often (seconds)
+LATENT_KEY = "_train_latent_run"  # session key: the run whose code space the live view has started drawing
 N_TRAIN_OPTIONS = [100, 200, 500, 1000, 2000, 5000, 10000, 20000]
 PRESETS = [p for p in presets.PRESETS if not p.noise]  # the denoising preset belongs to the Denoising page
 DEFAULTS = {
@@ -240,31 +238,21 @@ def latent_figure(model, spec: ArchSpec, show: data.DataBundle, dims: int):
 
 
 def draw_latent(model, spec: ArchSpec, show: data.DataBundle, live: bool = False) -> None:
-    """The code space. While training it is rebuilt at most every LATENT_EVERY_S: between rebuilds the
-    same figure is sent again, which the browser does not redraw (a 3D redraw is the heaviest part of a poll)."""
+    """The code space, redrawn with every update while training (a 2D or rotatable 3D scatter)."""
     k = spec.bottleneck
     dims = k if k <= 3 else (3 if st.session_state.get("cfg_latent_dims") == "3D" else 2)
     if k > 3:
         st.radio("Projection of the code", ["2D", "3D"], key="cfg_latent_dims", horizontal=True,
                  help=f"The code has {k} numbers; PCA shows its two or three main directions.")
-    cached = st.session_state.get(LATENT_KEY)
-    what = (id(st.session_state.get("train_meta")), dims, ui.classroom_mode())
-    if live and (cached is None or cached["what"] != what):
-        # the first live drawing leaves the code space to the next poll: the curves and reconstructions
-        # then reach the screen first (a first 3D drawing can hold the browser for a second)
-        st.session_state[LATENT_KEY] = {"what": what, "t": 0.0, "fig": None}
+    run_id = id(st.session_state.get("train_meta"))
+    if live and st.session_state.get(LATENT_KEY) != run_id:
+        # the first live drawing leaves the code space to the next update, half a second later: the curves
+        # and reconstructions then reach the screen first (a first 3D drawing can hold the browser ~1 s)
+        st.session_state[LATENT_KEY] = run_id
         with st.container(height=ui.figure_height(560), border=False):
             st.caption("Code space: drawing with the next update…")
         return
-    if live and time.monotonic() - cached["t"] < LATENT_EVERY_S:
-        fig = cached["fig"]
-    else:
-        fig = latent_figure(model, spec, show, dims)
-        st.session_state[LATENT_KEY] = {"what": what, "t": time.monotonic(), "fig": fig} if live else None
-    st.plotly_chart(fig, width="stretch", key="latent_chart")
-    if live:
-        st.caption(f"While training, the code space is redrawn every {LATENT_EVERY_S:g} s; the curves and "
-                   "reconstructions every half second.")
+    st.plotly_chart(latent_figure(model, spec, show, dims), width="stretch", key="latent_chart")
 
 
 def main() -> None:

@@ -211,3 +211,29 @@ def test_tampered_link_falls_back_with_a_note():
     assert at.text_input(key="cfg_bottleneck").value == "3"
     assert at.text_input(key="cfg_epochs").value == "30"
     assert "ignored" in texts(at.warning).lower() or "ignored" in texts(at.caption).lower()
+
+
+def charts(at: AppTest) -> list[str]:
+    """The keys of the Plotly charts on the page (AppTest shows charts as unknown elements)."""
+    return [c.proto.id for c in at.get("plotly_chart")]
+
+
+def test_first_live_drawing_shows_curves_and_images_and_the_code_space_one_update_later():
+    """Train press: loss curve and reconstructions in the first drawing, the code space from the next update on."""
+    import torch
+
+    torch.optim.Adam(torch.nn.Linear(1, 1).parameters())  # what the app's background warm-up does first
+    at = page()
+    at.text_input(key="cfg_epochs").set_value("1000")  # still training while the test looks
+    at.button(key="train_btn").click().run()
+    assert not at.exception
+    first = charts(at)
+    assert "Code space: drawing with the next update…" in texts(at.caption)
+    assert any("loss_chart" in c for c in first) and any("recon_grid" in c for c in first)
+    assert not any("latent_chart" in c for c in first)
+    at.run()  # the next update of the live view
+    assert not at.exception and at.session_state["_aelab_jobs"]["train"].alive
+    assert any("latent_chart" in c for c in charts(at))
+    assert "Code space: drawing with the next update…" not in texts(at.caption)
+    at.button(key="train_stop").click().run()
+    wait_for_jobs()
