@@ -47,4 +47,6 @@ with st.sidebar:
     else:
         st.caption("No model trained yet in this session.")
 nav.run()
-ui.warm_up_in_background()  # after the page is drawn: torch, sklearn, an optimizer; once per server
+# after the page is drawn: torch, sklearn, an optimizer, first figures; once per server (at once when the
+# first page opened is not Home: it is about to need them)
+ui.warm_up_in_background(ui.WARM_UP_DELAY_S if nav.url_path == "" else 0.0)
