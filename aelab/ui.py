@@ -22,6 +22,7 @@ if TYPE_CHECKING:  # these import torch: the home page renders without it (see w
 
 RUN_KEY = "aelab_run"  # session_state key of the session's trained model (a runs.Run)
 KEEP_PREFIX = "cfg_"  # widget keys with this prefix keep their value across pages
+_KEEP_PATTERNS = "_keep_patterns"  # session key: further widget keys to keep (registered by pages, keep_keys)
 
 
 # -- data --------------------------------------------------------------------------------------
@@ -118,34 +119,40 @@ def skip_bare_mode_check() -> None:
 
 
 def keep_widget_state() -> None:
-    """Keep `cfg_*` widget values while another page is open (call first in every run, from app.py).
+    """Keep widget values while another page is open (call first in every run, from app.py).
 
-    Streamlit forgets a widget's value after a run that does not draw it. Re-assigning each key to
-    itself turns it into plain session state, which survives (Streamlit's documented remedy; the
-    browser then shows the kept value). A run interrupted by a page switch can still drop keys, so
-    a shadow copy refreshed here puts back any key that vanished.
+    Kept are `cfg_*` keys and the keys pages registered with keep_keys. Streamlit forgets a widget's
+    value after a run that does not draw it. Re-assigning each key to itself turns it into plain
+    session state, which survives (Streamlit's documented remedy; the browser then shows the kept
+    value). A run interrupted by a page switch can still drop keys, so a shadow copy refreshed here
+    puts back any key that vanished.
     """
     kept = st.session_state.setdefault("_kept_widgets", {})
+    patterns = st.session_state.get(_KEEP_PATTERNS, ())
     for k in list(st.session_state):
-        if isinstance(k, str) and k.startswith(KEEP_PREFIX):
+        if isinstance(k, str) and (k.startswith(KEEP_PREFIX) or _matches(k, patterns)):
             st.session_state[k] = kept[k] = st.session_state[k]
     for k, v in list(kept.items()):  # a run interrupted by a click can overlap the next one
         if k not in st.session_state:
             st.session_state[k] = v
 
 
+def _matches(key: str, patterns) -> bool:
+    """key equals a pattern, or a pattern is 'name_#' and key is name_0, name_1, ..."""
+    return any(key == p or (p.endswith("#") and key.startswith(p[:-1]) and key[len(p) - 1:].isdigit())
+               for p in patterns)
+
+
 def keep_keys(keys) -> None:
-    """Keep these widgets' values through runs that do not draw them (e.g. widgets in a closed lazy tab).
+    """Also keep these widgets' values (keys without the cfg_ prefix): in closed lazy tabs and on other pages.
 
-    Call before the widgets. Re-assigning a key to itself makes it plain session state, as in
-    keep_widget_state. A key ending in '#' stands for numbered keys: 'z_#' keeps z_0, z_1, ...
+    Call before the widgets. The keys are remembered for the session, so keep_widget_state keeps them on
+    every later run too. A key ending in '#' stands for numbered keys: 'z_#' keeps z_0, z_1, ...
     """
-    def wanted(key: str) -> bool:
-        return any(key == k or (k.endswith("#") and key.startswith(k[:-1]) and key[len(k) - 1:].isdigit())
-                   for k in keys)
-
+    patterns = st.session_state.setdefault(_KEEP_PATTERNS, set())
+    patterns.update(keys)
     for key in list(st.session_state):
-        if isinstance(key, str) and wanted(key):
+        if isinstance(key, str) and _matches(key, patterns):
             st.session_state[key] = st.session_state[key]
 
 

@@ -238,3 +238,23 @@ def test_dead_encoder_gets_messages_not_a_crash(digits):
     open_tab(at, CODE)
     at.selectbox(key="cfg_latent_view").set_value("t-SNE 2D").run()
     assert not at.exception and "nothing for t-SNE to lay out" in texts(at.error)
+
+
+def test_tab_widgets_keep_their_values_while_another_page_is_open(ae_run):
+    """Interpolation ends and the sample seed set on Latent space are still there after a visit to Home."""
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=90)
+    at.session_state["aelab_run"] = ae_run
+    at.run()
+    at.switch_page("pages/latent.py").run()
+    open_tab(at, INTERPOLATE)
+    at.text_input(key="latent_from").set_value("5").run()
+    at.text_input(key="latent_to").set_value("9").run()
+    open_tab(at, GENERATE)
+    at.number_input(key="latent_seed").set_value(42).run()
+    at.switch_page("pages/home.py").run()
+    at.run()  # a run of another page, which draws none of these widgets
+    at.switch_page("pages/latent.py").run()
+    assert not at.exception
+    assert at.number_input(key="latent_seed").value == 42  # the Generate tab is still the open one
+    open_tab(at, INTERPOLATE)
+    assert (at.text_input(key="latent_from").value, at.text_input(key="latent_to").value) == ("5", "9")
