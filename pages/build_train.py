@@ -244,7 +244,8 @@ def draw_latent(model, spec: ArchSpec, show: data.DataBundle, live: bool = False
     if k > 3:
         st.radio("Projection of the code", ["2D", "3D"], key="cfg_latent_dims", horizontal=True,
                  help=f"The code has {k} numbers; PCA shows its two or three main directions.")
-    run_id = id(st.session_state.get("train_meta"))
+    job = ui.get_job(JOB)
+    run_id = job.id if job is not None else None  # unique per Train press
     if live and st.session_state.get(LATENT_KEY) != run_id:
         # the first live drawing leaves the code space to the next update, half a second later: the curves
         # and reconstructions then reach the screen first (a first 3D drawing can hold the browser ~1 s)
