@@ -246,6 +246,17 @@ def live_job(key: str, draw: Callable[[JobView | None], None], on_done: Callable
     _frag()
 
 
+def run_controls(key: str, button: str, button_key: str, ready: bool, help: str, start: Callable[[], None],
+                 label: str = "training", page: str = "") -> None:
+    """A lab page's controls: its primary button, which calls `start()` and is disabled while the job under
+    `key` runs or while the settings have errors, then Pause/Stop for that job and Copy link."""
+    if st.button(button, key=button_key, type="primary", disabled=job_is_active(key) or not ready, width="stretch",
+                 help=help if ready else "Fix the messages first."):
+        start()
+    job_controls(key, label)
+    copy_link_button(page)
+
+
 def job_controls(key: str, label: str = "training") -> None:
     """Pause/Resume and Stop buttons for the job under `key` (disabled when nothing runs)."""
     job = get_job(key)

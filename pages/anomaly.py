@@ -146,13 +146,8 @@ def main() -> None:
                        f"{', '.join(map(str, settings.all_sizes))}); the main one, size {settings.bottleneck}, "
                        "drives sections 1-3.")
         ready = bundle is not None and settings is not None and check.ok
-        running = ui.job_is_active(JOB)
-        if st.button("🚨 Train on the normal classes", key="an_run", type="primary", disabled=running or not ready,
-                     width="stretch", help="Fix the messages first." if not ready else
-                     "Train the detectors in the background."):
-            start(bundle, settings)
-        ui.job_controls(JOB, "training")
-        ui.copy_link_button("anomaly")
+        ui.run_controls(JOB, "🚨 Train on the normal classes", "an_run", ready,
+                        "Train the detectors in the background.", lambda: start(bundle, settings), page="anomaly")
     ui.live_job(JOB, draw_live, on_done=on_done, every=0.5)
     result = st.session_state.get(RESULT)
     if result is None:

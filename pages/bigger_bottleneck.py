@@ -235,13 +235,9 @@ def main() -> None:
         st.subheader("Predict")
         commit_box()
         ready = bundle is not None and cfg is not None and check.ok
-        running = ui.job_is_active(JOB)
-        if st.button("🔬 Run experiment", key="bn_run", type="primary", disabled=running or not ready,
-                     width="stretch", help="Fix the messages first." if not ready else
-                     "Train one model per bottleneck size in the background."):
-            start(bundle, cfg)
-        ui.job_controls(JOB, "experiment")
-        ui.copy_link_button("bigger_bottleneck")
+        ui.run_controls(JOB, "🔬 Run experiment", "bn_run", ready,
+                        "Train one model per bottleneck size in the background.", lambda: start(bundle, cfg),
+                        label="experiment", page="bigger_bottleneck")
     ui.live_job(JOB, draw_live, on_done=on_done, every=0.5)
     result = st.session_state.get(RESULT)
     if ui.job_is_active(JOB):

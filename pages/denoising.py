@@ -126,13 +126,9 @@ def main() -> None:
         if bundle is not None and settings is not None:
             preview(bundle, settings)
         ready = bundle is not None and settings is not None and check.ok
-        running = ui.job_is_active(JOB)
-        if st.button("🧽 Train both models", key="dn_run", type="primary", disabled=running or not ready,
-                     width="stretch", help="Fix the messages first." if not ready else
-                     "Train the plain and the denoising autoencoder in the background."):
-            start(bundle, settings)
-        ui.job_controls(JOB, "training")
-        ui.copy_link_button("denoising")
+        ui.run_controls(JOB, "🧽 Train both models", "dn_run", ready,
+                        "Train the plain and the denoising autoencoder in the background.",
+                        lambda: start(bundle, settings), page="denoising")
     ui.live_job(JOB, draw_live, on_done=on_done, every=0.5)
     result = st.session_state.get(RESULT)
     if result is None:

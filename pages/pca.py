@@ -168,7 +168,6 @@ def main() -> None:
         bundle = ui.dataset_picker("cfg_pca_dataset", allow=tuple(data.DATASETS))
         cfg, check = (None, Check()) if bundle is None else read_settings(bundle)
         ui.show_check(check)
-    running = ui.job_is_active(JOB)
     ready = bundle is not None and cfg is not None and check.ok
     with col_run:
         if cfg is not None:
@@ -176,11 +175,8 @@ def main() -> None:
                         f"**Nonlinear AE** {linear.nonlinear_spec(bundle.input_dim, cfg.k, cfg.hidden).describe()} "
                         f"({ACTIVATIONS[cfg.activation]}, sigmoid output) · both: Adam, batch {cfg.batch_size}, "
                         f"MSE loss, same samples as PCA.")
-        if st.button("🚀 Train", key="pca_train_btn", type="primary", disabled=running or not ready, width="stretch",
-                     help="Fix the messages first." if not ready else "Compute PCA and train both autoencoders."):
-            start(bundle, cfg)
-        ui.job_controls(JOB, label="lab")
-        ui.copy_link_button("pca")
+        ui.run_controls(JOB, "🚀 Train", "pca_train_btn", ready, "Compute PCA and train both autoencoders.",
+                        lambda: start(bundle, cfg), label="lab", page="pca")
     ui.live_job(JOB, draw_live, on_done=on_done, every=0.5)
     result = st.session_state.get(RESULT)
     if result is not None and not ui.job_is_active(JOB):
