@@ -6,13 +6,13 @@ shape so pages can draw samples. MNIST-style sets are read with torchvision from
 """
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import torch
 
+from aelab import config
 from aelab.catalog import DATASETS, DIGITS, FASHION, MNIST  # noqa: F401 - re-exported: data.DIGITS etc.
 
 TORCHVISION = {MNIST: "MNIST", FASHION: "FashionMNIST"}  # key -> torchvision class and folder name
@@ -53,7 +53,7 @@ class DataBundle:
 
 def data_dir() -> Path:
     """Folder holding torchvision's data sets: $AELAB_DATA_DIR or ~/.cache/aelab."""
-    return Path(os.environ.get("AELAB_DATA_DIR") or Path.home() / ".cache" / "aelab").expanduser()
+    return config.get("data_dir")
 
 
 def load_digits(test_fraction: float = 0.2, seed: int = 0) -> DataBundle:

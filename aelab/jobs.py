@@ -16,6 +16,7 @@ from typing import Any, Callable
 
 import torch
 
+from aelab import config
 from aelab.train import History, Progress
 
 ACTIVE = ("queued", "running", "paused")
@@ -80,7 +81,7 @@ def slots() -> _Slots:
     global _slots
     with _slots_lock:
         if _slots is None:
-            _slots = _Slots(int(os.environ.get("AELAB_MAX_JOBS") or max(1, (os.cpu_count() or 1) - 1)))
+            _slots = _Slots(config.get("max_jobs"))
         return _slots
 
 
@@ -94,7 +95,7 @@ def pin_threads() -> int:
     """
     # cores // (slots + 1): every job gets its share and pages keep theirs. On 2 cores that is one thread,
     # which also trains the small lab models fastest (2 threads made the anomaly lab 13.6 s instead of ~7 s).
-    n = int(os.environ.get("AELAB_TORCH_THREADS") or max(1, (os.cpu_count() or 1) // (slots().limit + 1)))
+    n = config.get("torch_threads") or max(1, (os.cpu_count() or 1) // (slots().limit + 1))
     torch.set_num_threads(n)
     return n
 
