@@ -7,6 +7,7 @@ on the server for this browser (`browser_token()`, aelab.store) so a reload or a
 """
 from __future__ import annotations
 
+import math
 import sys
 import threading
 import time
@@ -153,7 +154,7 @@ def _use_offered() -> None:
 
 
 def _fmt_loss(value: float) -> str:
-    return f"{value:.4f}" if value == value and abs(value) != float("inf") else "none"
+    return f"{value:.4f}" if math.isfinite(value) else "none"
 
 
 def offered_run_choice() -> None:
