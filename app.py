@@ -40,12 +40,15 @@ PAGES = {
 nav = st.navigation(PAGES)
 with st.sidebar:
     ui.classroom_toggle()
+    ui.restore_saved_run()  # once per session: the model this browser had before a reload or a server restart
     run = ui.current_run()
     if run is not None:
         st.caption(f"Session model: **{run.spec.describe()}** on {run.dataset}, "
                    f"{run.epochs_done} epochs, test loss {run.test_loss:.4f}")
     else:
         st.caption("No model trained yet in this session.")
+    ui.session_model_notes()
+    ui.remember_browser()  # the browser's token cookie: its next tabs and visits are the same student
 nav.run()
 # after the page is drawn: torch, sklearn, an optimizer, first figures; once per server (at once when the
 # first page opened is not Home: it is about to need them)

@@ -36,6 +36,13 @@ def _positive_int(text: str) -> int:
     return value
 
 
+def _non_negative_int(text: str) -> int:
+    value = int(text)
+    if value < 0:
+        raise ValueError("must be 0 or more")
+    return value
+
+
 def _path(text: str) -> Path:
     return Path(text).expanduser()
 
@@ -47,6 +54,15 @@ SETTINGS: dict[str, Setting] = {
                         "Training jobs that run at the same time (one core stays free for drawing pages).", "CPU cores - 1"),
     "torch_threads": Setting("AELAB_TORCH_THREADS", lambda: None, _positive_int,
                              "Torch threads per job.", "cores // (max_jobs + 1)"),
+    "state_dir": Setting("AELAB_STATE_DIR", lambda: get("data_dir") / "sessions", _path,
+                         "Folder where each browser's latest model is kept across reloads and server restarts.",
+                         "`$AELAB_DATA_DIR/sessions`"),
+    "state_days": Setting("AELAB_STATE_DAYS", lambda: 30, _non_negative_int,
+                          "Days a saved model is kept after its browser's last visit; 0 saves nothing.", "30"),
+    "state_max_sessions": Setting("AELAB_STATE_MAX_SESSIONS", lambda: 1000, _positive_int,
+                                  "Saved sessions kept at most (the oldest are deleted first).", "1000"),
+    "state_max_mb": Setting("AELAB_STATE_MAX_MB", lambda: 2048, _positive_int,
+                            "Megabytes of saved models kept at most (the oldest are deleted first).", "2048"),
 }
 
 

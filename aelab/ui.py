@@ -2,10 +2,12 @@
 
 Conventions: a page's widget keys that should survive switching pages start with `cfg_`
 (app.py re-asserts them on every run); per-user jobs live in a session-scoped registry that stops
-their threads when the browser tab goes away; the session's trained model is `current_run()`.
+their threads when the browser tab goes away; the session's trained model is `current_run()`, kept
+on the server for this browser (`browser_token()`, aelab.store) so a reload or a restart finds it again.
 """
 from __future__ import annotations
 
+import math
 import sys
 import threading
 import time
@@ -21,6 +23,13 @@ if TYPE_CHECKING:  # these import torch: the home page renders without it (see w
     from aelab.runs import Run
 
 RUN_KEY = "aelab_run"  # session_state key of the session's trained model (a runs.Run)
+OFFER_KEY = "aelab_offer"  # session key: a stopped or diverged Run waiting for the learner's choice
+TOKEN_KEY = "_aelab_browser_token"  # session key: this browser's token (see browser_token)
+COOKIE = "aelab_token"  # the cookie that carries the token to the browser's next sessions
+_SETTLED = "_aelab_settled"  # session key: (note, run) from the last runs.settle, shown while run is the model
+_STORE_NOTE = "_aelab_store_note"  # session key: (text, kind, run) about saving or restoring, shown while run is
+# the session model (run None: while there is none)
+_RESTORE_TRIED = "_aelab_restore_tried"  # session key: the saved model was looked for (once per session)
 KEEP_PREFIX = "cfg_"  # widget keys with this prefix keep their value across pages
 _KEEP_PATTERNS = "_keep_patterns"  # session key: further widget keys to keep (registered by pages, keep_keys)
 
@@ -101,7 +110,176 @@ def current_run() -> Run | None:
 
 
 def set_run(run: Run) -> None:
+    """Make `run` the session model on every page, and save it for this browser (store.save) so a reload or a
+    server restart brings it back; when it cannot be saved, the sidebar says why."""
+    from aelab import store
+
     st.session_state[RUN_KEY] = run
+    try:
+        store.save(browser_token(), run)
+        st.session_state.pop(_STORE_NOTE, None)
+    except Exception as exc:  # noqa: BLE001 - store.SaveSkipped, a bad AELAB_STATE_* value: the model stays in use
+        st.session_state[_STORE_NOTE] = (str(exc), "warning", run)
+
+
+def settle_run(run: Run) -> None:
+    """A training run has ended: it becomes the session model, or is offered beside the previous one (runs.settle
+    decides; offered_run_choice shows the choice)."""
+    from aelab import runs
+
+    settled = runs.settle(run, current_run())
+    if settled.use:
+        set_run(run)
+        st.session_state.pop(OFFER_KEY, None)
+    else:
+        st.session_state[OFFER_KEY] = run
+    st.session_state[_SETTLED] = (settled.note, run)
+
+
+def offered_run() -> Run | None:
+    """A stopped or diverged run waiting for the learner's choice (the session model is still the previous one)."""
+    return st.session_state.get(OFFER_KEY)
+
+
+def _keep_previous() -> None:
+    st.session_state.pop(OFFER_KEY, None)
+    st.toast("Kept your previous model.", icon=":material/undo:")
+
+
+def _use_offered() -> None:
+    run = st.session_state.pop(OFFER_KEY, None)
+    if run is not None:
+        set_run(run)
+        st.toast("This run is your session model now.", icon=":material/check:")
+
+
+def _fmt_loss(value: float) -> str:
+    return f"{value:.4f}" if math.isfinite(value) else "none"
+
+
+def offered_run_choice() -> None:
+    """The note on how the last run was settled, and for an offered run both models side by side with the buttons
+    "Keep my previous model" / "Use this one" (call from the page that trains, after its live view)."""
+    from aelab import runs
+
+    current, offer = current_run(), offered_run()
+    note, settled = st.session_state.get(_SETTLED, ("", None))
+    if note and settled is current:
+        st.info(note, icon=":material/info:")
+    if offer is None:
+        return
+    if current is None:  # the previous model is gone (cannot happen today): nothing to choose between
+        _use_offered()
+        return
+    with st.container(border=True):
+        st.warning(runs.offer_text(current, offer), icon=":material/help:")
+        left, right = st.columns(2)
+        for col, run, title in ((left, current, "Your previous model"), (right, offer, "This run")):
+            col.metric(f"{title}: test loss", _fmt_loss(run.test_loss),
+                       help="Mean loss on the held-out images (lower is better).")
+            col.caption(f"{run.spec.describe()} on {run.dataset}, {run.epochs_done} epochs ({run.status}).")
+        left.button("Keep my previous model", key="offer_keep", on_click=_keep_previous, width="stretch")
+        right.button("Use this one", key="offer_use", on_click=_use_offered, width="stretch")
+
+
+# -- this browser, and its model across reloads and restarts ----------------------------------
+def _cookie(name: str) -> str | None:
+    try:
+        return st.context.cookies.get(name)
+    except Exception:  # noqa: BLE001 - no cookies outside a browser connection (AppTest, bare mode)
+        return None
+
+
+def browser_token() -> str:
+    """This browser's unguessable token (256 random bits): the same in every tab and after a reload.
+
+    Read from the browser's cookie when it holds a well-formed token (checked strictly; anything else is ignored
+    and replaced), else made here; remember_browser() writes it to the cookie. Without cookies (AppTest) it is the
+    session's own. Keep it out of file names and logs (aelab.store hashes it).
+    """
+    token = st.session_state.get(TOKEN_KEY)
+    if token is None:
+        from aelab import store
+
+        cookie = _cookie(COOKIE)
+        token = cookie if store.valid_token(cookie) else store.new_token()
+        st.session_state[TOKEN_KEY] = token
+    return token
+
+
+_COOKIE_JS = """
+export default function ({ data }) {
+  if (!data || !/^[A-Za-z0-9_-]{43}$/.test(data.value) || !/^[a-z_]+$/.test(data.name)) return;
+  let cookie = `${data.name}=${data.value}; path=/; SameSite=Strict`;
+  if (data.max_age > 0) cookie += `; max-age=${Math.floor(data.max_age)}`;
+  if (window.location.protocol === "https:") cookie += "; Secure";
+  document.cookie = cookie;
+}
+"""
+
+
+@st.cache_resource(show_spinner=False)
+def _cookie_writer():
+    """The invisible component whose script sets the token cookie in the app page (registered once per server)."""
+    return st.components.v2.component("aelab_browser_token", js=_COOKIE_JS)
+
+
+def remember_browser() -> None:
+    """Write browser_token() into the browser's cookie (call once per run, from app.py): later tabs, reloads and
+    sessions after a server restart read it back. Written on every run, so its expiry (AELAB_STATE_DAYS; a
+    browser-session cookie when 0) counts from the last visit."""
+    from aelab import config, store
+
+    try:
+        days = config.get("state_days")
+    except Exception:  # noqa: BLE001 - a bad AELAB_STATE_DAYS is reported where the model is saved
+        days = 0
+    _cookie_writer()(key="aelab_browser_token", data={"name": COOKIE, "value": browser_token(),
+                                                      "max_age": days * store.DAY_S}, height=0)
+
+
+def _local_time(ts: float) -> str:
+    """A time as the learner's clock shows it (the browser's time zone when known, else the server's)."""
+    from datetime import datetime
+    from zoneinfo import ZoneInfo
+
+    try:
+        tz = ZoneInfo(st.context.timezone) if st.context.timezone else None
+    except Exception:  # noqa: BLE001 - an unknown or malformed zone name from the browser
+        tz = None
+    when = datetime.fromtimestamp(ts, tz)
+    return f"{when.day} {when:%b %Y, %H:%M}"
+
+
+def restore_saved_run() -> None:
+    """Once per session, before any page runs (app.py): when the session has no model, bring back the one this
+    browser saved before a reload or a server restart; the sidebar then says so, or why it could not."""
+    if st.session_state.get(_RESTORE_TRIED):
+        return
+    st.session_state[_RESTORE_TRIED] = True
+    if current_run() is not None:
+        return
+    from aelab import store
+
+    try:
+        saved = store.load(browser_token())
+    except Exception as exc:  # noqa: BLE001 - store.RestoreFailed (file set aside), a bad AELAB_STATE_* value
+        st.session_state[_STORE_NOTE] = (str(exc), "warning", None)
+        return
+    if saved is not None:
+        st.session_state[RUN_KEY] = saved.run
+        st.session_state[_STORE_NOTE] = (f"Restored your model from {_local_time(saved.saved_at)}.", "caption",
+                                         saved.run)
+    pin_threads_if_torch()  # loading the checkpoint imported torch
+
+
+def session_model_notes() -> None:
+    """The sidebar's notes about the session model: restored, not restored, not saved, a run waiting for a choice."""
+    note = st.session_state.get(_STORE_NOTE)
+    if note is not None and note[2] is current_run():
+        (st.caption if note[1] == "caption" else st.warning)(note[0])
+    if offered_run() is not None:
+        st.caption("A stopped or diverged run is waiting on **Build & Train**: keep your model or use that one.")
 
 
 def skip_bare_mode_check() -> None:

@@ -171,9 +171,10 @@ def start(bundle: data.DataBundle, spec: ArchSpec, cfg: TrainConfig) -> None:
 
 
 def on_done(job) -> None:
+    """A finished run becomes the session model; a stopped or diverged one is offered beside the previous model."""
     run = job.result
     if isinstance(run, runs.Run):
-        ui.set_run(run)
+        ui.settle_run(run)
 
 
 def _ui_model(spec: ArchSpec, state: dict):
@@ -299,7 +300,10 @@ def main() -> None:
     meta = st.session_state.get("train_meta")
     if running and meta and ready and (meta["spec"], meta["cfg"], meta["dataset"]) != (spec, cfg, bundle.name):
         st.info("You changed settings while training: they apply the next time you press Train.", icon="✏️")
+    choice = st.container()  # above the live view, filled after it: on_done may have just offered a run
     ui.live_job(JOB, lambda view: draw_live(bundle, view), on_done=on_done, every=0.5)
+    with choice:
+        ui.offered_run_choice()
 
 
 main()

@@ -69,6 +69,18 @@ def _no_leftover_jobs():
 
 
 @pytest.fixture(autouse=True, scope="session")
+def _private_state_dir(tmp_path_factory):
+    """Saved session models (aelab.store) go to a temp folder, never to the user's data folder."""
+    old = os.environ.get("AELAB_STATE_DIR")
+    os.environ["AELAB_STATE_DIR"] = str(tmp_path_factory.mktemp("aelab-sessions"))
+    yield
+    if old is None:
+        os.environ.pop("AELAB_STATE_DIR", None)
+    else:
+        os.environ["AELAB_STATE_DIR"] = old
+
+
+@pytest.fixture(autouse=True, scope="session")
 def _one_component_scan():
     """Every new AppTest rescans all installed packages for custom components (0.15-0.5 s each): share one."""
     from streamlit.testing.v1 import AppTest
