@@ -184,7 +184,7 @@ class Verdict:
     recon: np.ndarray  # (D,) its reconstruction
     point: np.ndarray  # (d,) its projected code
     error: float  # its reconstruction MSE per pixel
-    percentile: float  # share of held-out images (0..100) whose error is lower
+    percentile: float  # share of held-out images (0..100) whose error is lower (shown rounded down: 99.7 -> 99%)
     nearest_class: str  # class of the held-out image whose code is nearest
     sentence: str  # what the numbers say
 
@@ -212,9 +212,9 @@ def sentence(pct: float, error: float, errors: np.ndarray, nearest: str) -> str:
         return (f"Its reconstruction error, {error:.4f}, is higher than every test image's (the worst was "
                 f"{worst:.4f}): to this model it is unlike anything it learned, and an anomaly detector would flag "
                 f"it." + where)
-    base = f"Its reconstruction error, {error:.4f}, is higher than {pct:.0f}% of the test images' errors"
+    base = f"Its reconstruction error, {error:.4f}, is higher than {int(pct)}% of the test images' errors"
     if pct >= 99:
-        return f"{base}: more unusual than {pct:.0f}% of test images, so it would be flagged as an anomaly at " \
+        return f"{base}: more unusual than {int(pct)}% of test images, so it would be flagged as an anomaly at " \
                "any usual threshold." + where
     if pct >= 90:
         return f"{base}: unusual (among the top {max(100 - pct, 1):.0f}% of errors), yet some test images are " \
@@ -250,7 +250,7 @@ def error_figure(ref: Reference, v: Verdict, height: int = 260) -> go.Figure:
     fig = go.Figure(go.Histogram(x=ref.errors, nbinsx=50, marker_color=figures.PALETTE[0], name="test images",
                                  hovertemplate="error %{x}<br>%{y} images<extra></extra>"))
     fig.add_vline(x=v.error, line=dict(color="#000", width=3, dash="dash"))
-    fig.add_annotation(x=v.error, y=1, yref="paper", text=f"yours: more unusual than {v.percentile:.0f}%",
+    fig.add_annotation(x=v.error, y=1, yref="paper", text=f"yours: more unusual than {int(v.percentile)}%",
                        showarrow=False, yanchor="bottom", xanchor="left" if v.percentile < 70 else "right")
     top = max(float(ref.errors.max()), v.error) * 1.05
     fig.update_layout(margin=dict(l=10, r=10, t=40, b=10), height=height, showlegend=False,

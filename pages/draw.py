@@ -91,7 +91,7 @@ def show(run: runs.Run, bundle: data.DataBundle, ink: np.ndarray, what: str) -> 
     v = drawing.judge(ink, run.model, ref, bundle.class_names)
     c1, c2 = st.columns([1, 1.2])
     c1.plotly_chart(drawing.images_figure(v, bundle.image_shape), width="stretch", key="draw_images")
-    c2.metric("More unusual than", f"{v.percentile:.0f}% of test images",
+    c2.metric("More unusual than", f"{int(v.percentile)}% of test images",
               help="The share of held-out images that this model reconstructs better than your input.")
     c2.metric("Reconstruction error", f"{v.error:.4f}", help="Mean squared error per pixel.")
     st.markdown(v.sentence)
