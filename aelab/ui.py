@@ -246,6 +246,18 @@ def live_job(key: str, draw: Callable[[JobView | None], None], on_done: Callable
     _frag()
 
 
+def lab_results(key: str, result, draw: Callable, hint: str) -> None:
+    """The end of a lab page: the last result (noting while a new run goes on that it is the previous one), or
+    before any result, a hint saying what to press."""
+    busy = job_is_active(key)
+    if result is not None:
+        if busy:
+            st.caption("Below: the previous results, until the new run finishes.")
+        draw(result)
+    elif not busy:
+        st.info(hint, icon="👆")
+
+
 def run_controls(key: str, button: str, button_key: str, ready: bool, help: str, start: Callable[[], None],
                  label: str = "training", page: str = "") -> None:
     """A lab page's controls: its primary button, which calls `start()` and is disabled while the job under

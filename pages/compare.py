@@ -50,10 +50,8 @@ def read_settings(bundle: data.DataBundle) -> tuple[kinds.CompareSettings | None
 
 def draw_live(view) -> None:
     """Which kind is training, and how far the whole comparison is."""
-    if view is None:
-        return
-    if not view.active:
-        ui.status_message(view)
+    if view is None or not view.active:
+        ui.status_message(view)  # how it ended (nothing before a first run)
         return
     extra, p = view.extra, view.progress
     i, n = extra.get("phase_index", 1), extra.get("phases", 1)
@@ -128,15 +126,7 @@ def main() -> None:
                         "Train every chosen kind in the background, one after the other.", start,
                         label="comparison", page="compare")
     ui.live_job(JOB, draw_live, on_done=on_done, every=0.5)
-    result = st.session_state.get(RESULT)
-    if result is None:
-        if not ui.job_is_active(JOB):
-            st.info("Press **Train all kinds**. With the built-in digits and the defaults it takes about 15 seconds.",
-                    icon="👆")
-        return
-    if ui.job_is_active(JOB):
-        st.caption("Below: the previous results, until the new run finishes.")
-    draw_results(result)
-
+    ui.lab_results(JOB, st.session_state.get(RESULT), draw_results,
+                   "Press **Train all kinds**. With the built-in digits and the defaults it takes about 15 seconds.")
 
 main()

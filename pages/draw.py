@@ -110,10 +110,9 @@ def main() -> None:
                 "centred, brought to the same resolution), so the model sees it as it saw its training images. "
                 "Draw a letter, and watch it get flagged.")
     run = ui.current_run()
+    bundle = usable_bundle(run) if run is not None else None  # None after a message saying why
     if run is None:
         offer_model()
-        return
-    bundle = usable_bundle(run)
     if bundle is None:
         return
     st.caption(f"Session model: {run.spec.describe()} on {data.DATASETS[run.dataset]}, {run.epochs_done} epochs.")

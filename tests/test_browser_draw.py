@@ -3,19 +3,12 @@
 Also measures what a learner waits for: from lifting the mouse to the new percentile painted (timed in the page).
 Screenshots: artifacts/screenshots/. Run: python -m pytest -s -m browser tests/test_browser_draw.py
 """
-import os
-
 import pytest
 
-from browser_util import browser_available, chromium_page, shot, streamlit_server
+from browser_util import chromium_page, shot, skip_without_browser, streamlit_server
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
-
-if not browser_available():
-    if os.environ.get("CI"):
-        raise RuntimeError("CI must run the browser tests: install chromium and playwright (see .ci/run)")
-    pytest.skip("Chromium or playwright missing (apt-get install chromium; pip install playwright)",
-                allow_module_level=True)
+skip_without_browser()
 
 # From the pointerup that ends a stroke to the first paint after the percentile/error metrics show new values.
 WATCH = """() => {
