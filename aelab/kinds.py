@@ -241,8 +241,8 @@ def verdict(result: CompareResult, input_dim: int) -> list[str]:
                                                          "time." if fast.epochs > 1.5 * slow.epochs else "."))
     else:
         fast, slow = min(rs, key=lambda r: r.seconds), max(rs, key=lambda r: r.seconds)
-        lines.append(f"Each kind had {s.epochs} epochs: {fast.label} needed {fast.seconds:.1f} s, {slow.label} "
-                     f"{slow.seconds:.1f} s.")
+        lines.append(f"Each kind had {s.epochs} epochs: {fast.label} needed {fast.seconds:.2f} s, {slow.label} "
+                     f"{slow.seconds:.2f} s.")
     dense, cnn, vae = result.get("dense"), result.get("conv"), result.get("vae")
     if dense and cnn:
         d, c = dense.measure.test_mse, cnn.measure.test_mse
