@@ -25,6 +25,7 @@ PAGES = {
         st.Page("pages/bigger_bottleneck.py", title="Bigger bottleneck?", icon=":material/science:"),
         st.Page("pages/split.py", title="Encoder | Decoder", icon=":material/content_cut:"),
         st.Page("pages/latent.py", title="Latent space", icon=":material/scatter_plot:"),
+        st.Page("pages/compare.py", title="Kinds side by side", icon=":material/compare:"),
     ],
     "What autoencoders are for": [
         st.Page("pages/denoising.py", title="Denoising", icon=":material/auto_fix_high:"),
@@ -34,6 +35,7 @@ PAGES = {
     ],
     "Your model": [
         st.Page("pages/model_io.py", title="Save & load", icon=":material/save:"),
+        st.Page("pages/draw.py", title="Draw your own input", icon=":material/draw:"),
     ],
 }
 

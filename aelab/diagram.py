@@ -9,6 +9,7 @@ import math
 
 import plotly.graph_objects as go
 
+from aelab import conv
 from aelab.spec import ArchSpec
 
 ENC, CODE, DEC = "#4C78A8", "#E45756", "#54A24B"  # encoder, code and decoder colors on every page
@@ -24,7 +25,8 @@ def sandglass(spec: ArchSpec, height: int = 260) -> go.Figure:
     no plotly template (its axes are hidden; copying a template cost 15-70 ms).
     """
     widths = spec.widths
-    n_enc = len(spec.encoder) + 1
+    texts, convs = _conv_labels(spec) if spec.is_conv else ([str(w) for w in widths], set())
+    n_enc = len(spec.encoder) + 1 + (len(spec.channels) if spec.is_conv else 0)
     top = math.log2(max(widths) + 1)
     shapes, notes = [], []
     for i, w in enumerate(widths):
@@ -32,18 +34,32 @@ def sandglass(spec: ArchSpec, height: int = 260) -> go.Figure:
         role = "input" if i == 0 else "output" if i == len(widths) - 1 else \
             "code" if i == n_enc else "encoder" if i < n_enc else "decoder"
         color = {"code": CODE, "encoder": ENC, "input": ENC, "decoder": DEC, "output": DEC}[role]
-        shapes.append(dict(type="rect", x0=i - 0.3, x1=i + 0.3, y0=-h, y1=h, fillcolor=color, opacity=0.85,
-                           line=dict(width=0)))
-        notes.append(dict(x=i, y=h + 0.12, text=str(w), showarrow=False, font=dict(size=12)))
+        if i in convs:  # a conv layer's feature maps: a lighter bar named by what made it
+            role = "conv" if i < n_enc else "conv⁻¹"
+        shapes.append(dict(type="rect", x0=i - 0.3, x1=i + 0.3, y0=-h, y1=h, fillcolor=color,
+                           opacity=0.55 if i in convs else 0.85, line=dict(width=0)))
+        notes.append(dict(x=i, y=h + 0.12, text=texts[i], showarrow=False, font=dict(size=12 if not convs else 10)))
         notes.append(dict(x=i, y=-h - 0.12, text=role, showarrow=False, font=dict(size=10, color="#666")))
     notes += [dict(x=i + 0.5, y=0, text="→", showarrow=False, font=dict(size=14, color="#999"))
               for i in range(len(widths) - 1)]
-    kind = "VAE" if spec.kind == "vae" else "autoencoder"
+    kind = ("convolutional " if spec.is_conv else "") + ("VAE" if spec.kind == "vae" else "autoencoder")
+    hover = [f"layer {i}: {t} = {w:,} values" if i in convs or (convs and i in (0, len(widths) - 1))
+             else f"layer {i}: {w} units" for i, (t, w) in enumerate(zip(texts, widths))]
     points = dict(type="scatter", x=list(range(len(widths))), y=[0] * len(widths), mode="markers",
-                  marker=dict(opacity=0), hovertext=[f"layer {i}: {w} units" for i, w in enumerate(widths)],
+                  marker=dict(opacity=0), hovertext=hover,
                   hoverinfo="text", showlegend=False)
     layout = dict(margin=dict(l=10, r=10, t=40, b=10), height=height, shapes=shapes, annotations=notes,
                   title=dict(text=f"{kind} {spec.describe()} · {spec.param_count:,} parameters"),
                   xaxis=dict(visible=False, range=[-0.6, len(widths) - 0.4]),
                   yaxis=dict(visible=False, range=[-1.35, 1.35]))
     return go.Figure(dict(data=[points], layout=layout))
+
+
+def _conv_labels(spec: ArchSpec) -> tuple[list[str], set[int]]:
+    """A conv spec's bar labels (channels×height×width for the image and every feature map) and the bars made by
+    a conv or transposed conv. The decoder's first map is made by a Linear layer (then reshaped), so it is not one."""
+    maps = [f"{c}×{h}×{w}" for c, h, w in conv.shapes(spec.input_dim, spec.channels)]  # image first
+    dense = [str(w) for w in (*spec.encoder, spec.bottleneck, *spec.decoder_widths)]
+    texts = [*maps, *dense, *maps[::-1]]
+    n = len(spec.channels)
+    return texts, {*range(1, n + 1), *range(len(texts) - n, len(texts) - 1)}

@@ -41,9 +41,15 @@ class Autoencoder(nn.Module):
     def __init__(self, spec: ArchSpec):
         super().__init__()
         self.spec = spec
+        if spec.layout == "conv":  # issue 14: convs down, dense code, transposed convs up (aelab/convnet.py)
+            from aelab import convnet
+
+            self.encoder, self.decoder = convnet.build(spec)
+            return
         code_out = spec.bottleneck * (2 if spec.kind == "vae" else 1)
         out_act = "sigmoid" if spec.output == "sigmoid" else None
-        self.encoder = nn.Sequential(*_stack([spec.input_dim, *spec.encoder, code_out], spec.activation, None))
+        self.encoder = nn.Sequential(*_stack([spec.input_dim, *spec.encoder, code_out], spec.activation,
+                                             spec.code_activation))  # "identity" adds nothing
         self.decoder = nn.Sequential(
             *_stack([spec.bottleneck, *spec.decoder_widths, spec.input_dim], spec.activation, out_act)
         )
@@ -101,8 +107,12 @@ def layer_table(model: Autoencoder) -> list[dict]:
 
 def _layer_code(layers: list[nn.Module], indent: str) -> str:
     lines = []
+    from aelab import convnet
+
     for layer in layers:
-        if isinstance(layer, nn.Linear):
+        if convnet.layer_code(layer) is not None:  # issue 14: conv layers and their reshapes
+            lines.append(convnet.layer_code(layer))
+        elif isinstance(layer, nn.Linear):
             lines.append(f"nn.Linear({layer.in_features}, {layer.out_features}),")
         else:
             lines.append(f"nn.{type(layer).__name__}(),")

@@ -8,6 +8,8 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 
+from aelab import conv
+
 MAX_PARAMS = 20_000_000  # above this a model is too big for a teaching laptop / shared CPU server
 MAX_WIDTH = 16_384  # widest single layer we accept
 MAX_LAYERS = 8  # hidden layers per side
@@ -25,6 +27,11 @@ OUTPUTS = {"sigmoid": "Sigmoid (outputs in [0, 1])", "none": "None (any real val
 LOSSES = {"mse": "MSE (mean squared error)", "bce": "BCE (binary cross-entropy)", "l1": "L1 (mean absolute error)"}
 OPTIMIZERS = {"adam": "Adam", "sgd": "SGD (momentum 0.9)"}
 KINDS = {"ae": "Autoencoder", "vae": "Variational autoencoder (VAE)"}
+# -- convolutional and sparse autoencoders (issue 14; shapes in aelab/conv.py) --
+LAYOUTS = {"dense": "Dense (every layer nn.Linear)", "conv": "Convolutional (stride-2 convs, then a dense code)"}
+MAX_CONV_LAYERS = 4  # stride-2 conv layers per side (an 8x8 image allows 3: 8 -> 4 -> 2 -> 1)
+MAX_CHANNELS = 128  # channels of one conv layer
+MAX_SPARSITY = 1.0  # weight of the L1 code penalty; above it the penalty swamps the reconstruction
 
 
 class SpecError(ValueError):
@@ -44,6 +51,23 @@ class ArchSpec:
     activation: str = "relu"  # nonlinearity after every hidden Linear (a key of ACTIVATIONS)
     output: str = "sigmoid"  # activation on the reconstruction: "sigmoid" or "none"
     kind: str = "ae"  # "ae" (plain autoencoder) or "vae" (encoder outputs mean and log-variance)
+    layout: str = "dense"  # "dense", or "conv": stride-2 convs before `encoder` (a key of LAYOUTS)
+    channels: tuple[int, ...] = ()  # conv layout: channels of each conv, image side first, e.g. (16, 32)
+    code_activation: str = "identity"  # plain AE: activation on the code itself; "relu" lets a sparse code be 0
+
+    def __post_init__(self):
+        # a checkpoint stores tuples as lists: keep the spec hashable (it keys caches)
+        if isinstance(self.channels, list):
+            object.__setattr__(self, "channels", tuple(self.channels))
+
+    @property
+    def is_conv(self) -> bool:
+        return self.layout == "conv"
+
+    @property
+    def conv_widths(self) -> list[int]:
+        """Conv layout: numbers in each conv's output, image side first (16x14x14 -> 3136); dense: []."""
+        return [c * h * w for c, h, w in conv.shapes(self.input_dim, self.channels)[1:]] if self.is_conv else []
 
     @property
     def decoder_widths(self) -> tuple[int, ...]:
@@ -52,15 +76,21 @@ class ArchSpec:
 
     @property
     def widths(self) -> list[int]:
-        """Every layer width from input to output, e.g. [784, 128, 64, 12, 3, 12, 64, 128, 784]."""
-        return [self.input_dim, *self.encoder, self.bottleneck, *self.decoder_widths, self.input_dim]
+        """Every layer width from input to output, e.g. [784, 128, 64, 12, 3, 12, 64, 128, 784].
+
+        A conv layer's width is the number of values in its feature map (channels x height x width)."""
+        convs = self.conv_widths
+        return [self.input_dim, *convs, *self.encoder, self.bottleneck, *self.decoder_widths, *convs[::-1],
+                self.input_dim]
 
     @property
     def param_count(self) -> int:
         """Number of trainable parameters, computed without building the model."""
-        enc = [self.input_dim, *self.encoder, self.bottleneck * (2 if self.kind == "vae" else 1)]
-        dec = [self.bottleneck, *self.decoder_widths, self.input_dim]
-        return sum(a * b + b for widths in (enc, dec) for a, b in zip(widths, widths[1:]))
+        flat = conv.flat_size(self.input_dim, self.channels) if self.is_conv else self.input_dim
+        enc = [flat, *self.encoder, self.bottleneck * (2 if self.kind == "vae" else 1)]
+        dec = [self.bottleneck, *self.decoder_widths, flat]
+        dense = sum(a * b + b for widths in (enc, dec) for a, b in zip(widths, widths[1:]))
+        return dense + (conv.conv_params(self.channels) if self.is_conv else 0)
 
     @property
     def compression(self) -> float:
@@ -68,8 +98,11 @@ class ArchSpec:
         return self.input_dim / self.bottleneck
 
     def describe(self) -> str:
-        """The sandglass as text: 784-128-64-12-3-12-64-128-784."""
-        return "-".join(str(w) for w in self.widths)
+        """The sandglass as text: 784-128-64-12-3-12-64-128-784 (conv layers as c16: 784-c16-c32-3-c32-c16-784)."""
+        convs = [f"c{c}" for c in self.channels] if self.is_conv else []
+        parts = [self.input_dim, *convs, *self.encoder, self.bottleneck, *self.decoder_widths, *convs[::-1],
+                 self.input_dim]
+        return "-".join(str(w) for w in parts)
 
 
 @dataclass(frozen=True)
@@ -82,6 +115,7 @@ class TrainConfig:
     seed: int = 0  # seeds weights and shuffling: same seed + same settings = same curves
     n_train: int | None = None  # training-set size (a fixed random subset); None = all
     beta: float = 1.0  # VAE only: weight of the KL term against the reconstruction term
+    sparsity: float = 0.0  # plain AE only: weight of the L1 penalty on the code (mean |code|), 0..MAX_SPARSITY
 
 
 @dataclass
@@ -161,6 +195,22 @@ def check_arch(spec: ArchSpec) -> Check:
         check.error(f"Unknown output activation '{spec.output}'.", "output")
     if spec.kind not in KINDS:
         check.error(f"Unknown model type '{spec.kind}'.", "kind")
+    # -- issue 14: the convolutional layout (its geometry and messages are in aelab/conv.py) --
+    if not isinstance(spec.layout, str) or spec.layout not in LAYOUTS:
+        check.error(f"Unknown layout '{str(spec.layout)[:20]}': choose dense or conv.", "layout")
+        return check
+    if not isinstance(spec.code_activation, str) or spec.code_activation not in ACTIVATIONS:
+        check.error(f"Unknown code activation '{str(spec.code_activation)[:20]}'.", "code_activation")
+    elif spec.code_activation != "identity" and spec.kind == "vae":
+        check.error("A VAE's encoder outputs a mean and a log-variance, which must stay free: keep its code "
+                    "activation at None (linear).", "code_activation")
+    if spec.is_conv:
+        errors, notes = conv.check(spec.input_dim, spec.channels, MAX_CONV_LAYERS, MAX_CHANNELS)
+        for message, name in errors:
+            check.error(message, name)
+        check.notes += notes
+        if errors:
+            return check
     widths = [spec.input_dim, *spec.encoder, spec.bottleneck, *spec.decoder_widths]
     if any(w < 1 for w in widths):
         check.error("Every layer needs at least 1 unit.", "widths")
@@ -214,6 +264,21 @@ def check_train(cfg: TrainConfig, spec: ArchSpec | None = None, n_available: int
     elif cfg.beta > MAX_BETA:
         check.error(f"Beta (the KL weight) must be at most {MAX_BETA:g}: with more, the KL term swamps the "
                     "reconstruction and every code becomes noise. Try 0.1 to 4.", "beta")
+    # -- issue 14: the sparse autoencoder's L1 code penalty --
+    if not isinstance(cfg.sparsity, (int, float)) or isinstance(cfg.sparsity, bool) or not math.isfinite(cfg.sparsity) \
+            or cfg.sparsity < 0:
+        check.error("The sparsity weight must be a number, 0 or more (0 switches the penalty off).", "sparsity")
+    elif cfg.sparsity > MAX_SPARSITY:
+        check.error(f"A sparsity weight of {cfg.sparsity:g} is too large (at most {MAX_SPARSITY:g}): the penalty "
+                    "then outweighs the reconstruction, every code number is pushed to 0 and every reconstruction "
+                    "becomes the same average image. Try 0.001 to 0.1.", "sparsity")
+    elif cfg.sparsity > 0 and spec is not None and spec.kind == "vae":
+        check.error("The sparsity penalty is for the plain autoencoder: a VAE already pulls its code towards 0 "
+                    "with its KL term. Set sparsity to 0, or choose the plain autoencoder.", "sparsity")
+    elif cfg.sparsity > 0 and spec is not None and spec.bottleneck >= spec.input_dim:
+        check.notes.append(f"The code ({spec.bottleneck}) is at least as wide as the input ({spec.input_dim}), "
+                           "but the sparsity penalty charges for every active code number, so copying the input "
+                           "is no longer free: the code can still learn features.")
     if spec is not None and cfg.loss == "bce" and spec.output != "sigmoid":
         check.error(
             "BCE compares probabilities, so the reconstruction must lie in [0, 1]: "

@@ -28,8 +28,8 @@ class History:
     train: list[float] = field(default_factory=list)  # mean training loss over the steps since the last point
     epoch_x: list[int] = field(default_factory=list)  # 0 (before training), 1, 2, ...
     test: list[float] = field(default_factory=list)  # loss on the fixed held-out set at epoch_x
-    terms: dict[str, list[float]] = field(default_factory=dict)  # VAE: 'recon' and 'kl' per train point
-    test_terms: dict[str, list[float]] = field(default_factory=dict)  # VAE: per test point
+    terms: dict[str, list[float]] = field(default_factory=dict)  # VAE: 'recon', 'kl'; sparse AE: 'recon', 'l1'
+    test_terms: dict[str, list[float]] = field(default_factory=dict)  # the same terms per test point
     seconds: list[float] = field(default_factory=list)  # wall time since start at epoch_x
 
     def copy(self) -> "History":
@@ -88,9 +88,20 @@ def kl_to_standard_normal(mu: torch.Tensor, logvar: torch.Tensor) -> torch.Tenso
     return -0.5 * torch.sum(1 + logvar - mu.pow(2) - logvar.exp(), dim=1)
 
 
+def l1_activity(code: torch.Tensor) -> torch.Tensor:
+    """The sparse autoencoder's penalty: mean absolute code value over the batch and the code units (B, k) -> ()."""
+    # Ng, "Sparse autoencoder" (CS294A lecture notes, 2011) penalizes average activity; the L1 form is the
+    # activity_regularizer=l1 of Chollet, "Building Autoencoders in Keras" (2016), here a mean instead of a sum
+    return code.abs().mean()
+
+
 def loss_terms(model: Autoencoder, x: torch.Tensor, target: torch.Tensor, cfg: TrainConfig,
                generator: torch.Generator | None = None) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
     """Total loss and its parts. VAE: recon + beta * KL / D (both per feature, so scales match the AE)."""
+    if not model.is_vae and cfg.sparsity > 0:  # issue 14: sparse AE, recon + sparsity * mean |code|
+        code = model.encode(x)  # (B, k)
+        rec, l1 = recon_loss(model.decode(code), target, cfg.loss), l1_activity(code)
+        return rec + cfg.sparsity * l1, {"recon": rec, "l1": l1}
     if not model.is_vae:
         rec = recon_loss(model(x), target, cfg.loss)
         return rec, {}
@@ -176,9 +187,8 @@ def fit(model: Autoencoder, x_train: torch.Tensor, x_test: torch.Tensor, cfg: Tr
         res = evaluate(model, xt, tt, cfg)
         hist.epoch_x.append(epoch)
         hist.test.append(res["loss"])
-        for k in ("recon", "kl"):
-            if k in res:
-                hist.test_terms.setdefault(k, []).append(res[k])
+        for k in res.keys() - {"loss"}:  # VAE: recon, kl; sparse AE: recon, l1
+            hist.test_terms.setdefault(k, []).append(res[k])
         hist.seconds.append(time.perf_counter() - start)
 
     def publish(epoch: int, with_weights: bool) -> None:

@@ -424,6 +424,18 @@ def live_job(key: str, draw: Callable[[JobView | None], None], on_done: Callable
     _frag()
 
 
+def lab_results(key: str, result, draw: Callable, hint: str) -> None:
+    """The end of a lab page: the last result (noting while a new run goes on that it is the previous one), or
+    before any result, a hint saying what to press."""
+    busy = job_is_active(key)
+    if result is not None:
+        if busy:
+            st.caption("Below: the previous results, until the new run finishes.")
+        draw(result)
+    elif not busy:
+        st.info(hint, icon="👆")
+
+
 def run_controls(key: str, button: str, button_key: str, ready: bool, help: str, start: Callable[[], None],
                  label: str = "training", page: str = "") -> None:
     """A lab page's controls: its primary button, which calls `start()` and is disabled while the job under
@@ -626,3 +638,75 @@ def warm_up_in_background(delay: float = WARM_UP_DELAY_S) -> None:
         figures.warm_up()
 
     threading.Thread(target=_run, name="aelab-import", daemon=True).start()
+
+
+# -- the drawing canvas (issue 14; the bitmap format and preprocessing are in aelab/drawing.py) -------------
+_CANVAS_HTML = """<div class="aelab-draw"><canvas aria-label="Drawing canvas"></canvas>
+<div class="row"><button type="button" class="clear">Clear</button><span class="hint">Draw with the mouse or a
+finger; the model looks when you lift it.</span></div></div>"""
+_CANVAS_CSS = """.aelab-draw canvas { border: 1px solid #bbb; border-radius: 6px; background: #fff; touch-action: none;
+  cursor: crosshair; display: block; }
+.aelab-draw .row { display: flex; gap: 0.6rem; align-items: center; margin-top: 0.4rem; font-size: 0.85rem; }
+.aelab-draw button { padding: 0.2rem 0.8rem; border-radius: 6px; border: 1px solid #bbb; background: #f6f6f6;
+  cursor: pointer; }
+.aelab-draw .hint { color: #666; }"""
+# Only numbers and our own base64 bitmap reach this code, through `data` (JSON), never by string interpolation.
+_CANVAS_JS = """export default function (component) {
+  const { parentElement, setStateValue, data } = component;
+  const root = parentElement.querySelector(".aelab-draw");
+  root.__send = setStateValue;  // the newest sender, should this function run again for the same element
+  if (root.__ready) return;
+  root.__ready = true;
+  const canvas = root.querySelector("canvas");
+  const px = Number(data.px), grid = Number(data.grid), brush = Number(data.brush);
+  canvas.width = px; canvas.height = px;
+  canvas.style.width = px + "px"; canvas.style.height = px + "px";
+  const ctx = canvas.getContext("2d");
+  ctx.lineCap = "round"; ctx.lineJoin = "round"; ctx.lineWidth = brush;
+  ctx.strokeStyle = "#000"; ctx.fillStyle = "#000";
+  let drawing = false, last = null, strokes = 0;
+  const at = (e) => { const r = canvas.getBoundingClientRect();
+    return [(e.clientX - r.left) * px / r.width, (e.clientY - r.top) * px / r.height]; };
+  const small = () => { const off = document.createElement("canvas"); off.width = grid; off.height = grid;
+    const o = off.getContext("2d"); o.imageSmoothingEnabled = true; o.imageSmoothingQuality = "high"; return [off, o]; };
+  if (typeof data.restore === "string" && data.restore.length) {  // the last drawing, after the page was redrawn
+    const [off, o] = small(); const img = o.createImageData(grid, grid); const bytes = atob(data.restore);
+    for (let i = 0; i < grid * grid; i++) { img.data[4 * i + 3] = bytes.charCodeAt(i); }
+    o.putImageData(img, 0, 0); ctx.imageSmoothingEnabled = true; ctx.drawImage(off, 0, 0, px, px);
+  }
+  const send = () => {
+    const [off, o] = small(); o.drawImage(canvas, 0, 0, grid, grid);
+    const rgba = o.getImageData(0, 0, grid, grid).data; let bin = "";
+    for (let i = 0; i < grid * grid; i++) { bin += String.fromCharCode(rgba[4 * i + 3]); }  // alpha = ink
+    root.__send("drawing", { size: grid, ink: btoa(bin), strokes: strokes });
+  };
+  canvas.addEventListener("pointerdown", (e) => { drawing = true; canvas.setPointerCapture(e.pointerId);
+    last = at(e); ctx.beginPath(); ctx.arc(last[0], last[1], brush / 2, 0, 2 * Math.PI); ctx.fill(); });
+  canvas.addEventListener("pointermove", (e) => { if (!drawing) return; const p = at(e);
+    ctx.beginPath(); ctx.moveTo(last[0], last[1]); ctx.lineTo(p[0], p[1]); ctx.stroke(); last = p; });
+  const end = () => { if (!drawing) return; drawing = false; strokes += 1; send(); };
+  canvas.addEventListener("pointerup", end); canvas.addEventListener("pointercancel", end);
+  root.querySelector(".clear").addEventListener("click", () => {
+    ctx.clearRect(0, 0, px, px); strokes = 0; root.__send("drawing", { size: grid, ink: "", strokes: 0 }); });
+}"""
+
+
+@st.cache_resource(show_spinner=False)
+def _canvas_component():
+    """Registered once per server (registering again on every run would replace the definition each time)."""
+    return st.components.v2.component("aelab_drawing_canvas", html=_CANVAS_HTML, css=_CANVAS_CSS, js=_CANVAS_JS)
+
+
+def drawing_canvas(key: str, restore: dict | None = None) -> dict | None:
+    """A square drawing canvas; returns its last bitmap ({"size", "ink" (base64), "strokes"}) or None.
+
+    It sends the drawing when a stroke ends (pointer up). `restore`, a bitmap it sent before, is painted back
+    when the canvas is drawn anew (after a visit to another page).
+    """
+    from aelab import drawing
+
+    data = {"px": drawing.CANVAS_PX, "grid": drawing.GRID, "brush": drawing.BRUSH_PX,
+            "restore": restore.get("ink", "") if isinstance(restore, dict) else ""}
+    result = _canvas_component()(key=key, data=data, on_drawing_change=lambda: None)
+    value = result.get("drawing") if result is not None else None
+    return value if isinstance(value, dict) else None

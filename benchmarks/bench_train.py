@@ -6,7 +6,10 @@ folder), else on 60,000 random 784-pixel images (speed does not depend on pixel 
 While the job trains, a "UI" thread polls job.view() every 0.5 s and, like the page, loads the
 latest weight snapshot and reconstructs 10 images.
 
-Run: python benchmarks/bench_train.py [--epochs 3] [--repeats 3]
+With --model conv the same comparison runs the convolutional autoencoder (784-c16-c32-3 on MNIST, 64-c16-c32-3
+with --data digits, where the loop is repeated over the 1,437 training images).
+
+Run: python benchmarks/bench_train.py [--epochs 3] [--repeats 3] [--model dense|conv] [--data mnist|digits]
 """
 from __future__ import annotations
 
@@ -32,18 +35,26 @@ from aelab.spec import ArchSpec, TrainConfig  # noqa: E402
 from aelab.train import build_seeded, fit, make_optimizer, recon_loss  # noqa: E402
 
 SPEC = ArchSpec(784, (128, 64, 12), 3)
+CONV = {784: ArchSpec(784, (), 3, layout="conv", channels=(16, 32)),  # issue 14: the convolutional model
+        64: ArchSpec(64, (), 3, layout="conv", channels=(16, 32))}
 
 
-def load_mnist() -> tuple[torch.Tensor, torch.Tensor, str]:
+def mnist_bundle() -> tuple[data.DataBundle | None, str]:
+    """MNIST from the data folder, or from ../shared/data copied to a temp folder; (None, "") if neither has it."""
     shared = ROOT.parent / "shared" / "data"
     if data.is_available("mnist"):
-        b = data.load("mnist")
-        return b.x_train, b.x_test, "MNIST (data folder)"
+        return data.load("mnist"), "MNIST (data folder)"
     if (shared / "MNIST" / "raw").exists():
         tmp = Path(tempfile.mkdtemp())
         shutil.copytree(shared / "MNIST" / "raw", tmp / "MNIST" / "raw")
-        b = data.load("mnist", tmp)
-        return b.x_train, b.x_test, "MNIST (../shared/data)"
+        return data.load("mnist", tmp), "MNIST (../shared/data)"
+    return None, ""
+
+
+def load_mnist() -> tuple[torch.Tensor, torch.Tensor, str]:
+    b, source = mnist_bundle()
+    if b is not None:
+        return b.x_train, b.x_test, source
     g = torch.Generator().manual_seed(0)
     return torch.rand(60000, 784, generator=g), torch.rand(10000, 784, generator=g), "random 784-pixel images"
 
@@ -51,7 +62,7 @@ def load_mnist() -> tuple[torch.Tensor, torch.Tensor, str]:
 def bare_loop(x: torch.Tensor, cfg: TrainConfig) -> float:
     """The reference: the loop a PyTorch user would write. Returns samples/s."""
     torch.set_flush_denormal(True)
-    model = build_seeded(SPEC, cfg.seed)
+    model = build_seeded(SPEC, cfg.seed)  # the same module (for conv: Unflatten -> Conv2d ... -> Flatten)
     opt = make_optimizer(model, cfg)
     g = torch.Generator().manual_seed(cfg.seed)
     start = time.perf_counter()
@@ -101,12 +112,27 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--epochs", type=int, default=3)
     ap.add_argument("--repeats", type=int, default=3)
+    ap.add_argument("--model", choices=("dense", "conv"), default="dense")
+    ap.add_argument("--data", choices=("mnist", "digits"), default="mnist")
+    ap.add_argument("--limit", type=int, default=0, help="use only this many training images (smoke runs)")
     args = ap.parse_args()
-    x, x_test, source = load_mnist()
+    global SPEC
+    if args.data == "digits":
+        b = data.load_digits()
+        x, x_test, source = b.x_train, b.x_test, "Digits (built in)"
+    else:
+        x, x_test, source = load_mnist()
+    if args.limit:
+        x = x[:args.limit]
+    if args.model == "conv":
+        SPEC = CONV[x.shape[1]]
+    elif x.shape[1] != SPEC.input_dim:
+        SPEC = ArchSpec(x.shape[1], (128, 64, 12), 3)
     cfg = TrainConfig(epochs=args.epochs, batch_size=256, lr=1e-3)
     threads = jobs.pin_threads()  # the job thread pins the same count
     print(f"data: {source}, {len(x):,} images; model {SPEC.describe()}; batch 256; {args.epochs} epochs; "
           f"torch {torch.__version__}, {threads} intra-op threads, {os.cpu_count()} cores")
+    bare_loop(x[:1024], TrainConfig(epochs=1, batch_size=256, lr=1e-3))  # untimed warm-up: optimizer import, kernels
     bare, train_rate, wall_rate = [], [], []
     for r in range(args.repeats):
         bare.append(bare_loop(x, cfg))

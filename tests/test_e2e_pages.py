@@ -60,8 +60,12 @@ def main(page):
 
 
 def open_page(page, title: str, heading: str) -> None:
-    """Click the page's sidebar entry and wait for its title."""
-    page.get_by_test_id("stSidebarNav").get_by_role("link", name=title, exact=True).click()
+    """Click the page's sidebar entry (unfolding "View N more" when the entry is folded away) and wait for its title."""
+    nav = page.get_by_test_id("stSidebarNav")
+    more = nav.get_by_text(re.compile(r"^View \d+ more$"))
+    if not nav.get_by_role("link", name=title, exact=True).is_visible() and more.count():
+        more.first.click()
+    nav.get_by_role("link", name=title, exact=True).click()
     main(page).get_by_role("heading", name=re.compile(re.escape(heading))).first.wait_for()
     settle(page)
 
@@ -310,11 +314,44 @@ def test_model_io(page, tmp_path):
     done(page, "model_io")
 
 
+def test_compare(page):
+    """Kinds side by side: two kinds for 2 epochs each; the verdict, table and reconstructions appear."""
+    open_page(page, "Kinds side by side", "Kinds side by side")
+    main(page).get_by_text("Same epochs for each").first.click()
+    settle(page)
+    type_into(page, "Epochs per kind", "2")
+    press(page, "⚖️ Train all kinds")
+    main(page).get_by_text("Lowest held-out error").first.wait_for()
+    charts(page, "Held-out error", "Reconstructions of the same held-out images", at_least=4)
+    settle(page)
+    done(page, "compare")
+
+
+def test_draw(page):
+    """Draw your own input: a mouse stroke on the canvas gives a reconstruction and a percentile."""
+    open_page(page, "Draw your own input", "Draw your own input")
+    quick = main(page).get_by_role("button", name="✏️ Train a small Digits autoencoder")
+    if quick.count():  # no session model yet when this test runs alone
+        quick.click()
+    canvas = main(page).locator("canvas").first
+    canvas.wait_for()
+    box = canvas.bounding_box()
+    page.mouse.move(box["x"] + 0.5 * box["width"], box["y"] + 0.15 * box["height"])
+    page.mouse.down()
+    page.mouse.move(box["x"] + 0.45 * box["width"], box["y"] + 0.85 * box["height"], steps=8)
+    page.mouse.up()
+    main(page).get_by_text("% of test images").first.wait_for()
+    charts(page, "reconstruction", "Your drawing in the code space", at_least=3)
+    settle(page)
+    done(page, "draw")
+
+
 PAGES = {  # sidebar title -> text of the page's main heading
     "Home": "learn autoencoders", "Build & Train": "Build & Train", "Lessons": "Lessons",
     "Bigger bottleneck?": "bigger bottleneck", "Encoder | Decoder": "Encoder | Decoder", "Latent space": "Latent space",
     "Denoising": "Denoising", "Anomaly detection": "Anomaly detection", "PCA = linear AE": "PCA is the linear",
     "Not only images": "Not only images", "Save & load": "Save & load",
+    "Kinds side by side": "Kinds side by side", "Draw your own input": "Draw your own input",
 }
 
 
