@@ -28,8 +28,8 @@ class Limit:
 LIMITS = {
     "start": Limit(5, 60),  # starting classes
     "join": Limit(20, 400),  # join attempts, right or wrong (a class of 300 behind one address still joins)
-    "join_failed": Limit(8, 80, 2000),  # wrong join codes: what enumerating codes needs (see board.join)
-    "teacher_failed": Limit(8, 80, 2000),  # wrong teacher keys
+    "join_failed": Limit(8, 80, 5000),  # wrong join codes: what enumerating codes needs (see board.join)
+    "teacher_failed": Limit(8, 80, 5000),  # wrong teacher keys
     "share": Limit(30, 1200),  # shared runs
 }
 
