@@ -52,7 +52,8 @@ def address(peer: str | None, forwarded_for: str | None, trusted=None) -> str:
     ignored, so a client cannot pick its own address to dodge the per-address limits.
     Streamlit reports a loopback peer as None (st.context.ip_address): that is 127.0.0.1."""
     trusted = config.get("trusted_proxies") if trusted is None else trusted
-    peer = peer or "127.0.0.1"
+    peer = peer if isinstance(peer, str) and peer else "127.0.0.1"
+    forwarded_for = forwarded_for if isinstance(forwarded_for, str) else None
 
     def is_trusted(text: str) -> bool:
         try:

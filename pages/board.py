@@ -7,10 +7,12 @@ import streamlit as st
 from aelab import board_figures as bf
 from aelab import codes, ui
 from aelab.board import BoardError, NotAllowed, RateLimited
+from aelab.board_fields import NAME_MAX, TITLE_MAX
 
 POLL_S = 1.0  # the teacher's board re-reads the database this often
 ROLE = "cfg_board_role"  # widget key: student or teacher view
 NEW_KEY = "_board_new_key"  # session key: a just-started class's teacher key, shown until dismissed
+MESSAGE = "_board_message"  # session key: why a teacher control was refused
 REFUSED = (BoardError, RateLimited)
 
 
@@ -22,7 +24,7 @@ def refused(exc: Exception) -> None:
 def join_form(b) -> None:
     with st.form("board_join"):
         code = st.text_input("Join code", max_chars=20, placeholder="7KQ-M2X-D9R", help="Your teacher shows it.")
-        name = st.text_input("Your name on the board", max_chars=40, placeholder="a first name or a nickname",
+        name = st.text_input("Your name on the board", max_chars=NAME_MAX, placeholder="a first name or a nickname",
                              help="The class sees it next to your runs. No e-mail, no phone or student numbers.")
         if st.form_submit_button("Join the class", type="primary"):
             try:
@@ -63,7 +65,7 @@ def teacher_entry(b) -> None:
     c1, c2 = st.columns(2, gap="large")
     with c1, st.form("board_start"):
         st.subheader("Start a class")
-        title = st.text_input("Title (optional)", max_chars=60, placeholder="e.g. Autoencoders, group B")
+        title = st.text_input("Title (optional)", max_chars=TITLE_MAX, placeholder="e.g. Autoencoders, group B")
         if st.form_submit_button("Start a new class", type="primary"):
             try:
                 new = b.start_class(ui.board_client(), title)
@@ -140,39 +142,48 @@ def answers_section(runs) -> None:
         st.caption(bf.answers_verdict(a))
 
 
+def act(action, *args) -> None:
+    """A teacher control's callback (it runs before the board redraws, so the board shows its effect at once)."""
+    try:
+        action(st.session_state.get(ui.BOARD_TEACHER), *args, ui.board_client())
+    except REFUSED as exc:
+        st.session_state[MESSAGE] = str(exc)
+
+
 def controls(b, teacher, runs, info) -> None:
-    client = ui.board_client()
     with st.expander("Teacher controls", expanded=False):
+        if st.session_state.get(MESSAGE):
+            refused(Exception(st.session_state.pop(MESSAGE)))
         options = [None] + [r.id for r in reversed(runs)]
         names = {r.id: f"#{r.id} · {r.name} · b={r.draft.code_size}" for r in runs}
         chosen = st.selectbox("Spotlight on the big screen", options, key="board_spot",
                               index=options.index(info.spotlight_id) if info.spotlight_id in options else 0,
-                              format_func=lambda i: "nobody" if i is None else names[i])
-        if chosen != info.spotlight_id and st.button("Show in the spotlight", key="board_spot_btn", type="primary"):
-            b.spotlight(teacher, chosen, client)
-            st.rerun(scope="fragment")
+                              format_func=lambda i: "nobody" if i is None else names.get(i, f"#{i}"))
+        st.button("Show in the spotlight", key="board_spot_btn", type="primary", disabled=chosen == info.spotlight_id,
+                  on_click=act, args=(b.spotlight, chosen))
         st.session_state.setdefault("board_weights", info.allow_weights)
         st.toggle("Students may share their model's weights", key="board_weights",
-                  on_change=lambda: b.allow_weights(teacher, st.session_state["board_weights"], client),
+                  on_change=lambda: act(b.allow_weights, st.session_state["board_weights"]),
                   help="Off by default. Shared weights are checked by the same safe import as Save & load.")
+        client = ui.board_client()
         st.download_button("⬇️ Export the board (CSV)", data=lambda: b.export_csv(teacher, client),
                            file_name=f"class_{info.join_code}.csv", mime="text/csv", key="board_csv")
         c1, c2 = st.columns(2)
         if info.closed:
-            if c1.button("Reopen the class", key="board_reopen"):
-                b.reopen(teacher, client)
-                st.rerun(scope="fragment")
-        elif c1.button("🔒 Close the class", key="board_close", help="No more joins or shares."):
-            b.close(teacher, client)
-            st.rerun(scope="fragment")
+            c1.button("Reopen the class", key="board_reopen", on_click=act, args=(b.reopen,))
+        else:
+            c1.button("🔒 Close the class", key="board_close", help="No more joins or shares.", on_click=act,
+                      args=(b.close,))
         sure = c2.checkbox(f"Yes, delete all {len(runs)} shared runs", key="board_clear_sure")
-        if c2.button("🗑️ Clear the board", key="board_clear", disabled=not sure or not runs):
-            b.clear(teacher, client)
-            st.session_state["board_clear_sure"] = False
-            st.rerun(scope="fragment")
+        c2.button("🗑️ Clear the board", key="board_clear", disabled=not sure or not runs, on_click=clear, args=(b,))
         if st.button("Leave the board", key="board_teacher_leave"):
             st.session_state.pop(ui.BOARD_TEACHER, None)
             st.rerun()
+
+
+def clear(b) -> None:
+    act(b.clear)
+    st.session_state["board_clear_sure"] = False
 
 
 def live_board(b) -> None:
