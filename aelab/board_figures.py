@@ -257,8 +257,7 @@ def answers_figure(a: Answers, height: int = 320) -> go.Figure:
 def spotlight_facts(run: SharedRun) -> list[tuple[str, str]]:
     """(label, value) pairs for the big screen; values are plain text built from numbers and keys."""
     d = run.draft
-    facts = [("data", dataset_name(d.dataset)), ("code size", str(d.code_size)), ("parameters", f"{d.params:,}"),
-             ("epochs", str(d.epochs))]
+    facts = [("code size", str(d.code_size)), ("parameters", f"{d.params:,}"), ("epochs", str(d.epochs))]
     if d.train_error is not None:
         facts.append(("train error", f"{d.train_error:.4f}"))
     if d.test_error is not None:

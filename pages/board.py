@@ -106,7 +106,7 @@ def spotlight(b, teacher, runs, info) -> None:
     with st.container(border=True):
         st.subheader("🔦 Spotlight")
         st.text(run.name)
-        st.text(run.draft.summary)
+        st.text(f"{run.draft.summary} on {bf.dataset_name(run.draft.dataset)}")
         facts = bf.spotlight_facts(run)
         for col, (name, value) in zip(st.columns(len(facts)), facts):
             col.metric(name, value)
@@ -207,8 +207,8 @@ def live_board(b) -> None:
                   help="Classes are deleted a set number of days after they start (AELAB_CLASS_DAYS).")
         if info.closed:
             st.info("This class is closed: no more joins or shares.", icon="🔒")
-        controls(b, teacher, runs, info)
         spotlight(b, teacher, runs, info)
+        controls(b, teacher, runs, info)
         if not runs:
             st.info("No runs shared yet. Students join on this page with the code above, train on Build & Train "
                     "and press Share to class; their runs appear here within a second.", icon="⏳")

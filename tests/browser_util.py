@@ -88,20 +88,31 @@ def streamlit_server(env: dict | None = None, timeout: float = 90.0, options=(),
 
 
 @contextlib.contextmanager
-def chromium_page(viewport=(1500, 1000)):
+def chromium():
+    """Debian's Chromium through Playwright (headless); open tabs with new_tab. Always closed at the end."""
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         try:
-            context = browser.new_context(viewport={"width": viewport[0], "height": viewport[1]}, accept_downloads=True)
-            # Streamlit saves a table's CSV through the browser's save-file picker when there is one; without
-            # it, the same data comes as an ordinary download that a test can read
-            context.add_init_script("window.showSaveFilePicker = undefined;")
-            page = context.new_page()
-            yield page
+            yield browser
         finally:
             browser.close()
+
+
+def new_tab(browser, viewport=(1500, 1000)):
+    """A tab in a fresh browser context (its own cookies: another person)."""
+    context = browser.new_context(viewport={"width": viewport[0], "height": viewport[1]}, accept_downloads=True)
+    # Streamlit saves a table's CSV through the browser's save-file picker when there is one; without
+    # it, the same data comes as an ordinary download that a test can read
+    context.add_init_script("window.showSaveFilePicker = undefined;")
+    return context.new_page()
+
+
+@contextlib.contextmanager
+def chromium_page(viewport=(1500, 1000)):
+    with chromium() as browser:
+        yield new_tab(browser, viewport)
 
 
 def shot(page, name: str) -> Path:
