@@ -86,8 +86,17 @@ def teacher_spotlights(page, name: str) -> None:
     select = main(page).get_by_test_id("stSelectbox").filter(has_text="Spotlight on the big screen")
     if not select.is_visible():
         main(page).get_by_text("Teacher controls").click()
-    select.click()
-    page.get_by_role("option").filter(has_text=name).first.click()
+    option = page.get_by_role("option").filter(has_text=name).first
+    for attempt in range(10):  # the board redraws every second; a redraw can close the open list: open it again
+        select.click()
+        try:
+            option.wait_for(timeout=2000)
+            option.click(timeout=2000)
+            break
+        except Exception:  # noqa: BLE001 - playwright's TimeoutError: retry, then fail with a screenshot below
+            if attempt == 9:
+                page.screenshot(path="artifacts/screenshots/board-spotlight-failed.png")
+                raise
     main(page).get_by_role("button", name="Show in the spotlight").click()
     main(page).get_by_text("🔦 Spotlight").wait_for()
     main(page).get_by_test_id("stText").filter(has_text=name).first.wait_for()
