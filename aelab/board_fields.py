@@ -75,7 +75,8 @@ def _letters_only(text: str, what: str, limit: int) -> str:
     for ch in text:
         cat = unicodedata.category(ch)
         if ch != " " and cat[0] not in "LMNPS":
-            raise BoardError(f"The {what} contains a character that cannot be shown ({unicodedata.name(ch, 'U+%04X' % ord(ch))}).")
+            shown = unicodedata.name(ch, f"U+{ord(ch):04X}")
+            raise BoardError(f"The {what} contains a character that cannot be shown ({shown}).")
     if sum(unicodedata.category(ch)[0] == "M" for ch in text) > MAX_MARKS_IN_NAME:
         raise BoardError(f"The {what} has too many accents stacked on its letters.")
     return text

@@ -111,7 +111,8 @@ def sweep_verdict(runs: list[SharedRun], dataset: str) -> list[str]:
                       "(e.g. 2, 4, 8, 16, 32), so the class covers a range of sizes."]
     out = [head]
     n_train, epochs = _spread(runs, dataset, "n_train"), _spread(runs, dataset, "epochs")
-    varied = [f"training-set sizes {', '.join('all' if v is None else str(v) for v in n_train)}"] if len(n_train) > 1 else []
+    sizes = ", ".join("all" if v is None else str(v) for v in n_train)
+    varied = [f"training-set sizes {sizes}"] if len(n_train) > 1 else []
     varied += [f"epochs {', '.join(str(v) for v in epochs)}"] if len(epochs) > 1 else []
     if varied:
         out.append(f"Settings other than the code size differ between runs ({'; '.join(varied)}), so part of the "
@@ -231,10 +232,12 @@ def answers_verdict(a: Answers) -> str:
     parts = []
     if n_pred:
         top, k = a.predicted.most_common(1)[0]
-        parts.append(f"{n_pred} prediction{'s' if n_pred != 1 else ''}; most often \"{a.options.get(top, top)}\" ({k}).")
+        parts.append(f"{n_pred} prediction{'s' if n_pred != 1 else ''}; most often "
+                     f"\"{a.options.get(top, top)}\" ({k}).")
     if n_meas:
         top, k = a.measured.most_common(1)[0]
-        parts.append(f"{n_meas} run{'s' if n_meas != 1 else ''} measured; most often \"{a.options.get(top, top)}\" ({k}).")
+        parts.append(f"{n_meas} run{'s' if n_meas != 1 else ''} measured; most often "
+                     f"\"{a.options.get(top, top)}\" ({k}).")
     if a.committed:
         parts.append(f"{a.right} of {a.committed} who committed an answer measured what they predicted.")
     return " ".join(parts)

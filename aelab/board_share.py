@@ -57,7 +57,8 @@ def from_run(run: Run, bundle: DataBundle, weights: bool = False) -> Draft:
     return Draft(kind="train", dataset=run.dataset, summary=spec.describe()[:160],
                  spec=dataclasses.asdict(spec), settings=dataclasses.asdict(run.cfg),
                  code_size=spec.bottleneck, params=spec.param_count, epochs=run.epochs_done,
-                 train_error=sweep.mean_error(run.model, data.x_train), test_error=sweep.mean_error(run.model, data.x_test),
+                 train_error=sweep.mean_error(run.model, data.x_train),
+                 test_error=sweep.mean_error(run.model, data.x_test),
                  seconds=float(run.seconds), preview=preview_png([x.numpy(), recon.numpy()], data.image_shape),
                  checkpoint=blob)
 
@@ -80,7 +81,8 @@ def from_sweep(result: SweepResult, prediction: str | None = None) -> Draft:
     settings = {k: v for k, v in dataclasses.asdict(cfg).items()
                 if k in ("n_train", "hidden", "epochs", "batch_size", "lr", "seed", "activation", "sizes")}
     return Draft(kind="bottleneck", dataset=cfg.dataset, summary=summary[:160],
-                 spec={"input_dim": result.input_dim, "hidden": list(cfg.hidden), "sizes": [r.bottleneck for r in rows]},
+                 spec={"input_dim": result.input_dim, "hidden": list(cfg.hidden),
+                       "sizes": [r.bottleneck for r in rows]},
                  settings=settings, code_size=points[0].code_size, params=points[0].params, epochs=rows[0].epochs,
                  train_error=points[0].train_error, test_error=points[0].test_error, seconds=float(result.seconds),
                  question=BOTTLENECK_QUESTION, prediction=prediction if prediction in sweep.TRENDS else None,

@@ -131,7 +131,8 @@ def _increment(conn: Connection, key: str, window: int, expires_at: float) -> in
                 break
             except sa.exc.IntegrityError:
                 continue
-        return conn.execute(sa.select(t.rate.c.count).where(t.rate.c.key == key, t.rate.c.window == window)).scalar_one()
+        return conn.execute(sa.select(t.rate.c.count)
+                            .where(t.rate.c.key == key, t.rate.c.window == window)).scalar_one()
     stmt = insert(t.rate).values(**values)
     stmt = stmt.on_conflict_do_update(index_elements=[t.rate.c.key, t.rate.c.window],
                                       set_={"count": t.rate.c.count + 1}).returning(t.rate.c.count)

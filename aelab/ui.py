@@ -465,7 +465,8 @@ def board_client():
     from aelab import ratelimit
 
     session = st.session_state.setdefault(_BOARD_SESSION, secrets.token_hex(16))
-    return ratelimit.Client(session, ratelimit.address(st.context.ip_address, st.context.headers.get("X-Forwarded-For")))
+    forwarded = st.context.headers.get("X-Forwarded-For")
+    return ratelimit.Client(session, ratelimit.address(st.context.ip_address, forwarded))
 
 
 def class_board():

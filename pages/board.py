@@ -20,6 +20,17 @@ def refused(exc: Exception) -> None:
     st.error(str(exc), icon="🚫")
 
 
+def read_or_forget(key: str, read):
+    """read() the board for this session's membership or teacher handle (session key `key`); if the board no longer
+    accepts it (class expired, key changed), forget it and say why. None then."""
+    try:
+        return read()
+    except NotAllowed as exc:
+        st.session_state.pop(key, None)
+        refused(exc)
+        return None
+
+
 # -- students --------------------------------------------------------------------------------------
 def join_form(b) -> None:
     with st.form("board_join"):
@@ -40,12 +51,10 @@ def student_view(b) -> None:
         st.markdown("Join your teacher's class to share your runs on the class board.")
         join_form(b)
         return
-    try:
-        info, mine = b.member_class(member), b.my_shares(member)
-    except NotAllowed as exc:
-        st.session_state.pop(ui.BOARD_MEMBER, None)
-        refused(exc)
+    got = read_or_forget(ui.BOARD_MEMBER, lambda: (b.member_class(member), b.my_shares(member)))
+    if got is None:
         return
+    info, mine = got
     st.success(f"You joined class {info.join_code}.", icon="✅")
     st.text(f"Your name on the board: {member.name}")
     if info.closed:
@@ -138,7 +147,8 @@ def answers_section(runs) -> None:
         return
     st.subheader("Predicted vs measured")
     for a in found:
-        st.plotly_chart(bf.answers_figure(a, height=ui.figure_height(320)), width="stretch", key=f"board_q_{a.question}")
+        st.plotly_chart(bf.answers_figure(a, height=ui.figure_height(320)), width="stretch",
+                        key=f"board_q_{a.question}")
         st.caption(bf.answers_verdict(a))
 
 
@@ -175,7 +185,8 @@ def controls(b, teacher, runs, info) -> None:
             c1.button("🔒 Close the class", key="board_close", help="No more joins or shares.", on_click=act,
                       args=(b.close,))
         sure = c2.checkbox(f"Yes, delete all {len(runs)} shared runs", key="board_clear_sure")
-        c2.button("🗑️ Clear the board", key="board_clear", disabled=not sure or not runs, on_click=clear, args=(b,))
+        c2.button("🗑️ Clear the board", key="board_clear", disabled=not sure or not runs, on_click=clear,
+                  args=(b,))
         if st.button("Leave the board", key="board_teacher_leave"):
             st.session_state.pop(ui.BOARD_TEACHER, None)
             st.rerun()
@@ -190,12 +201,10 @@ def live_board(b) -> None:
     @st.fragment(run_every=POLL_S)
     def _board() -> None:
         teacher = st.session_state.get(ui.BOARD_TEACHER)
-        try:
-            info, runs = b.info(teacher), b.runs(teacher)
-        except NotAllowed as exc:
-            st.session_state.pop(ui.BOARD_TEACHER, None)
-            refused(exc)
+        got = read_or_forget(ui.BOARD_TEACHER, lambda: (b.info(teacher), b.runs(teacher)))
+        if got is None:
             return
+        info, runs = got
         code = codes.canonical_join_code(info.join_code) or "?"
         st.markdown(f"## Join code: `{code}`")
         if info.title:

@@ -32,6 +32,19 @@ def browser_available() -> bool:
     return Path(CHROMIUM).exists() or shutil.which("chromium") is not None
 
 
+def require(tools: dict[str, bool] | None = None) -> None:
+    """Skip the calling test module when Chromium/Playwright (or another of `tools`: name -> present) is missing,
+    except in CI, where that is an error (.ci/run installs them). Call at module level."""
+    import pytest
+
+    missing = [name for name, ok in {"chromium and playwright": browser_available(), **(tools or {})}.items() if not ok]
+    if not missing:
+        return
+    if os.environ.get("CI"):
+        raise RuntimeError(f"CI must run these tests: install {', '.join(missing)} (see .ci/run)")
+    pytest.skip(f"missing: {', '.join(missing)}", allow_module_level=True)
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))

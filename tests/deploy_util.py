@@ -181,7 +181,8 @@ def upstream_for_cookie(proxy: Nginx, cookie: str) -> str:
     """Which replica nginx routes a browser with this route cookie to (asked with one health request)."""
     import urllib.request
 
-    req = urllib.request.Request(f"{proxy.url}/_stcore/health?probe={cookie}", headers={"Cookie": f"aelab_route={cookie}"})
+    req = urllib.request.Request(f"{proxy.url}/_stcore/health?probe={cookie}",
+                                 headers={"Cookie": f"aelab_route={cookie}"})
     urllib.request.urlopen(req, timeout=5).read()
     deadline = time.monotonic() + 5
     while time.monotonic() < deadline:

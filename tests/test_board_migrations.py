@@ -10,7 +10,6 @@ import subprocess
 import sys
 import uuid
 
-import pytest
 import sqlalchemy as sa
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
@@ -75,7 +74,8 @@ def test_upgrading_from_the_previous_revision_keeps_the_data(database_url):  # n
     with db.writing(eng) as conn:
         conn.execute(sa.text("UPDATE board_classes SET spotlight_id = :s WHERE id = :c"), dict(s=share_id, c=class_id))
         row = conn.execute(sa.text("SELECT c.title, c.spotlight_id, m.name, s.test_error FROM board_classes c "
-                                   "JOIN board_members m ON m.class_id = c.id JOIN board_shares s ON s.member_id = m.id")).one()
+                                   "JOIN board_members m ON m.class_id = c.id "
+                                   "JOIN board_shares s ON s.member_id = m.id")).one()
     assert tuple(row) == ("old", share_id, "Old timer", 0.02)
     new = Board(eng).start_class(c)  # the upgraded database takes new classes beside the old one
     assert new.class_id != class_id

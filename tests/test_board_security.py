@@ -100,7 +100,8 @@ def test_only_the_teacher_key_controls_a_class(a_class, action):
     other = board.open_class(client("teacher"), board.start_class(client("teacher")).teacher_key)
     args = {"preview": (share_id,), "checkpoint": (share_id,), "spotlight": (share_id,), "allow_weights": (True,)}
     forged = [Teacher(teacher.class_id, codes.new_key()), Teacher(teacher.class_id, other.key),
-              Teacher(teacher.class_id, ""), Teacher(teacher.class_id, None), Teacher(str(teacher.class_id), teacher.key)]
+              Teacher(teacher.class_id, ""), Teacher(teacher.class_id, None),
+              Teacher(str(teacher.class_id), teacher.key)]
     before = (board.info(teacher), board.runs(teacher))
     for fake in forged:
         with pytest.raises(NotAllowed):
@@ -168,7 +169,8 @@ def test_every_shared_field_has_a_limit(a_class):
     bad = [dict(kind="Train!"), dict(dataset="x" * 30), dict(summary="y" * 161), dict(spec={"w": "z" * 3000}),
            dict(settings={"f": object()}), dict(spec=[1, 2]), dict(code_size=0), dict(code_size=10**6),
            dict(params=-1), dict(epochs=True), dict(seconds=float("nan")), dict(seconds=1e9),
-           dict(question="What?"), dict(prediction="x" * 41), dict(points=tuple([board_fields.Point(2, 1, 0.1, 0.1)] * 33)),
+           dict(question="What?"), dict(prediction="x" * 41),
+           dict(points=tuple([board_fields.Point(2, 1, 0.1, 0.1)] * 33)),
            dict(preview=big_png), dict(preview=b"<svg onload=alert(1)>"), dict(preview=png.SIGNATURE + b"junk"),
            dict(checkpoint=b"x" * (board_fields.CHECKPOINT_MAX + 1))]
     assert len(big_png) > board_fields.PREVIEW_MAX
@@ -243,8 +245,8 @@ def test_forwarded_for_is_believed_only_from_a_trusted_proxy():
 
 def test_join_codes_cannot_be_brute_forced(board):
     """A brute-force search: one session is stopped after 8 wrong codes (then even the right code is refused);
-    rotating sessions from one address is stopped after 80. With 45-bit codes, the chance that all the guesses the server allows in a window hit any of 100 live classes is
-    below 1e-7."""
+    rotating sessions from one address is stopped after 80. With 45-bit codes, the chance that all the guesses the
+    server allows in a window hit any of 100 live classes is below 1e-7."""
     new = board.start_class(client("t"))
     rng = random.Random(1)
     guess = lambda: "".join(rng.choice(codes.ALPHABET) for _ in range(9))  # noqa: E731

@@ -8,21 +8,15 @@ from __future__ import annotations
 
 import csv
 import io
-import os
 
 import pytest
 
 from board_flow import (MD_NAME, WAIT_MS, XSS_NAME, main, no_markup_ran, student_joins, student_trains_and_shares,
                         teacher_spotlights, teacher_starts_class, wait_for_runs)
-from browser_util import browser_available, chromium, new_tab, shot, streamlit_server
+from browser_util import chromium, new_tab, require, shot, streamlit_server
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
-
-if not browser_available():
-    if os.environ.get("CI"):
-        raise RuntimeError("CI must run the browser tests: install chromium and playwright (see .ci/run)")
-    pytest.skip("Chromium or playwright missing (apt-get install chromium; pip install playwright)",
-                allow_module_level=True)
+require()
 
 
 def test_a_class_shares_runs_and_the_teacher_spotlights_and_exports(tmp_path):

@@ -8,7 +8,6 @@ Run: python -m pytest -q tests/test_replicas.py
 from __future__ import annotations
 
 import contextlib
-import os
 import secrets
 import time
 import uuid
@@ -16,21 +15,16 @@ from pathlib import Path
 
 import pytest
 
-from board_flow import (XSS_NAME, main, no_markup_ran, open_board, student_joins, student_trains_and_shares, teacher_spotlights,
-                        teacher_starts_class, wait_for_runs)
-from browser_util import ROOT, browser_available, chromium, new_tab, shot, streamlit_server
+from board_flow import (XSS_NAME, main, no_markup_ran, open_board, student_joins, student_trains_and_shares,
+                        teacher_spotlights, teacher_starts_class, wait_for_runs)
+from browser_util import ROOT, chromium, new_tab, require, shot, streamlit_server
 from deploy_util import (NGINX_TEMPLATE, nginx_bin, nginx_proxy, postgres_bin, postgres_server, render_nginx,
                          upstream_for_cookie)
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 LIVE_S = 2.0  # the bound: a share appears on the teacher's board within 2 s
 
-_missing = [what for what, ok in (("chromium/playwright", browser_available()), ("postgresql", postgres_bin()),
-                                  ("nginx", nginx_bin())) if not ok]
-if _missing:
-    if os.environ.get("CI"):
-        raise RuntimeError(f"CI must run the replica test: install {', '.join(_missing)} (see .ci/run)")
-    pytest.skip(f"missing: {', '.join(_missing)}", allow_module_level=True)
+require({"postgresql": postgres_bin() is not None, "nginx": nginx_bin() is not None})
 
 
 def test_the_test_and_compose_use_the_one_nginx_file():
