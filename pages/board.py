@@ -162,8 +162,11 @@ def act(action, *args) -> None:
 
 def controls(b, teacher, runs, info) -> None:
     with st.expander("Teacher controls", expanded=False):
-        if st.session_state.get(MESSAGE):
-            refused(Exception(st.session_state.pop(MESSAGE)))
+        message = st.session_state.pop(MESSAGE, "")
+        if message.startswith("✅"):
+            st.success(message)
+        elif message:
+            refused(Exception(message))
         options = [None] + [r.id for r in reversed(runs)]
         names = {r.id: f"#{r.id} · {r.name} · b={r.draft.code_size}" for r in runs}
         chosen = st.selectbox("Spotlight on the big screen", options, key="board_spot",
@@ -175,6 +178,12 @@ def controls(b, teacher, runs, info) -> None:
         st.toggle("Students may share their model's weights", key="board_weights",
                   on_change=lambda: act(b.allow_weights, st.session_state["board_weights"]),
                   help="Off by default. Shared weights are checked by the same safe import as Save & load.")
+        with_weights = [r.id for r in reversed(runs) if r.has_checkpoint]
+        if with_weights:
+            pick = st.selectbox("A student's model with its weights", with_weights, key="board_model",
+                                format_func=lambda i: names.get(i, f"#{i}"))
+            st.button("Load it as my session model", key="board_model_btn", on_click=load_model, args=(b, pick),
+                      help="Then every page (Latent space, Encoder | Decoder, ...) works on the student's model.")
         client = ui.board_client()
         st.download_button("⬇️ Export the board (CSV)", data=lambda: b.export_csv(teacher, client),
                            file_name=f"class_{info.join_code}.csv", mime="text/csv", key="board_csv")
@@ -190,6 +199,18 @@ def controls(b, teacher, runs, info) -> None:
         if st.button("Leave the board", key="board_teacher_leave"):
             st.session_state.pop(ui.BOARD_TEACHER, None)
             st.rerun()
+
+
+def load_model(b, share_id: int) -> None:
+    """Make a student's shared weights this session's model, through the safe checkpoint import."""
+    from aelab import checkpoint
+
+    try:
+        blob = b.checkpoint(st.session_state.get(ui.BOARD_TEACHER), share_id, ui.board_client())
+        ui.set_run(checkpoint.from_bytes(blob))
+        st.session_state[MESSAGE] = f"✅ Run #{share_id} is now the session model on every page."
+    except (*REFUSED, checkpoint.CheckpointError, TypeError) as exc:
+        st.session_state[MESSAGE] = str(exc)
 
 
 def clear(b) -> None:

@@ -88,8 +88,9 @@ def test_teacher_opens_the_board_with_the_key_only():
 def test_student_joins_shares_from_build_and_train_and_the_teacher_sees_it_as_text():
     """A student with a name full of markup joins, trains on Build & Train and shares; the teacher's board lists the
     run with the name as plain text (dataframe, st.text in the spotlight), never in Markdown; sharing twice keeps
-    one row; the CSV export is only on the teacher's side."""
+    one row; the CSV export is only on the teacher's side; allowed weights load as the teacher's session model."""
     teacher, code, _ = start_class()
+    teacher.toggle(key="board_weights").set_value(True).run()  # the teacher lets students share weights
     student = join(code.lower().replace("-", " "), HOSTILE)
     assert f"You joined class {code}." in " ".join(s.value for s in student.success)
     assert HOSTILE in [t.value for t in student.text][0] and HOSTILE not in all_markdown(student)
@@ -103,7 +104,8 @@ def test_student_joins_shares_from_build_and_train_and_the_teacher_sees_it_as_te
     student.run()
     assert not student.exception
     student.button(key="train_share_to_class").click().run()
-    assert not student.exception and "Shared with your class." in " ".join(c.value for c in student.caption)
+    assert not student.exception
+    assert "Shared with your class (with its weights)." in " ".join(c.value for c in student.caption)
     assert student.button(key="train_share_to_class").disabled  # shared: the same run cannot be shared again
 
     teacher.run()
@@ -117,6 +119,12 @@ def test_student_joins_shares_from_build_and_train_and_the_teacher_sees_it_as_te
     assert not teacher.exception
     assert HOSTILE in [t.value for t in teacher.text] and HOSTILE not in all_markdown(teacher)
     assert any(m.label == "test error" for m in teacher.metric)
+    teacher.button(key="board_model_btn").click().run()  # the student's weights, through the safe import
+    shared_run = student.session_state["aelab_run"]
+    loaded = teacher.session_state["aelab_run"]
+    assert loaded.spec == shared_run.spec and loaded is not shared_run
+    pairs = zip(loaded.model.state_dict().values(), shared_run.model.state_dict().values())
+    assert all((a == b).all() for a, b in pairs)
 
 
 def test_a_student_who_has_not_joined_is_told_where_to_join():
