@@ -95,14 +95,16 @@ def teacher_entry(b) -> None:
 
 
 def new_key_notice() -> None:
+    """The teacher key, once: folded away, because this page is often on the projector."""
     key = st.session_state.get(NEW_KEY)
     if not key:
         return
     with st.container(border=True):
-        st.warning("Your teacher key, shown only this once. Keep it: it opens this board from another browser "
-                   "and is the only way to spotlight, close, clear or export the class. It is stored nowhere "
-                   "in readable form.", icon="🔑")
-        st.code(key, language=None)
+        st.warning("Your teacher key is shown only this once. Open it where the class cannot see it and keep it: it "
+                   "opens this board from another browser and is the only way to spotlight, close, clear or export "
+                   "the class. It is stored nowhere in readable form.", icon="🔑")
+        with st.expander("Show the teacher key (not on the projector)"):
+            st.code(key, language=None)
         if st.button("I saved the key", key="board_key_saved"):
             st.session_state.pop(NEW_KEY, None)
             st.rerun()

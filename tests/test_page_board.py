@@ -65,6 +65,7 @@ def test_teacher_starts_a_class_and_sees_code_key_and_empty_board():
     at, code, key = start_class()
     assert re.fullmatch(r"[0-9A-HJKMNP-TV-Z]{3}(-[0-9A-HJKMNP-TV-Z]{3}){2}", code)
     assert len(key.replace("-", "")) == 28 and "shown only this once" in " ".join(w.value for w in at.warning)
+    assert at.expander[0].label == "Show the teacher key (not on the projector)"
     assert "No runs shared yet" in " ".join(i.value for i in at.info)
     assert [t.value for t in at.text] == ["Group B"]
     at.button(key="board_key_saved").click().run()
