@@ -8,6 +8,7 @@ from __future__ import annotations
 import html
 import math
 import statistics
+import textwrap
 import time
 from collections import Counter
 from dataclasses import dataclass
@@ -225,34 +226,38 @@ def answers(runs: list[SharedRun]) -> list[Answers]:
     return out
 
 
+def _most_often(counts: Counter, options: dict[str, str]) -> str:
+    """'most often "A" (5)', or every answer that ties for the most: 'most often "A" and "B" (5 each)'."""
+    k = max(counts.values())
+    tops = [f"\"{options.get(key, key)}\"" for key, n in counts.items() if n == k]
+    return f"most often {' and '.join(tops)} ({k}{' each' if len(tops) > 1 else ''})"
+
+
 def answers_verdict(a: Answers) -> str:
     n_pred, n_meas = sum(a.predicted.values()), sum(a.measured.values())
     if not n_pred and not n_meas:
         return "No answers yet."
     parts = []
     if n_pred:
-        top, k = a.predicted.most_common(1)[0]
-        parts.append(f"{n_pred} prediction{'s' if n_pred != 1 else ''}; most often "
-                     f"\"{a.options.get(top, top)}\" ({k}).")
+        parts.append(f"{n_pred} prediction{'s' if n_pred != 1 else ''}; {_most_often(a.predicted, a.options)}.")
     if n_meas:
-        top, k = a.measured.most_common(1)[0]
-        parts.append(f"{n_meas} run{'s' if n_meas != 1 else ''} measured; most often "
-                     f"\"{a.options.get(top, top)}\" ({k}).")
+        parts.append(f"{n_meas} run{'s' if n_meas != 1 else ''} measured; {_most_often(a.measured, a.options)}.")
     if a.committed:
         parts.append(f"{a.right} of {a.committed} who committed an answer measured what they predicted.")
     return " ".join(parts)
 
 
 def answers_figure(a: Answers, height: int = 320) -> go.Figure:
-    """Predicted vs measured counts per answer (a grouped bar chart)."""
+    """Predicted vs measured counts per answer: grouped horizontal bars, the answers written out on the left."""
     keys = list(a.options) + sorted((set(a.predicted) | set(a.measured)) - set(a.options))
-    names = [label(a.options.get(k, k))[:60] for k in keys]
-    fig = go.Figure([go.Bar(x=names, y=[a.predicted.get(k, 0) for k in keys], name="predicted",
+    names = ["<br>".join(textwrap.wrap(label(a.options.get(k, k)), 40)) for k in keys]
+    fig = go.Figure([go.Bar(y=names, x=[a.predicted.get(k, 0) for k in keys], name="predicted", orientation="h",
                             marker_color=PALETTE[0]),
-                     go.Bar(x=names, y=[a.measured.get(k, 0) for k in keys], name="measured",
+                     go.Bar(y=names, x=[a.measured.get(k, 0) for k in keys], name="measured", orientation="h",
                             marker_color=PALETTE[1])])
     fig.update_layout(**_LAYOUT, height=height, barmode="group", title=label(a.text))
-    fig.update_yaxes(title="runs", dtick=1)
+    fig.update_xaxes(title="runs", dtick=1)
+    fig.update_yaxes(autorange="reversed")  # the answers in their order, top to bottom
     return fig
 
 

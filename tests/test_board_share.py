@@ -143,6 +143,11 @@ def test_predicted_vs_measured_counts():
     (a,) = bf.answers(runs)
     assert a.predicted == {"rises": 2, "levels": 1} and a.measured == {"levels": 2}
     assert (a.right, a.committed) == (1, 2)
-    assert "1 of 2 who committed an answer measured what they predicted" in bf.answers_verdict(a)
+    text = bf.answers_verdict(a)
+    assert "1 of 2 who committed an answer measured what they predicted" in text
+    assert f'3 predictions; most often "{sweep.TRENDS["rises"]}" (2).' in text
+    runs.append(shared(5, "e", 2, 0.1, 0.1, question=q, prediction="levels", measured="falls"))
+    assert f'most often "{sweep.TRENDS["rises"]}" and "{sweep.TRENDS["levels"]}" (2 each)' in \
+        bf.answers_verdict(bf.answers(runs)[0])
     fig = bf.answers_figure(a)
-    assert list(fig.data[0].y) == [0, 1, 2, 0] and list(fig.data[1].y) == [0, 2, 0, 0]  # falls, levels, rises, flat
+    assert list(fig.data[0].x) == [0, 1, 2, 0] and list(fig.data[1].x) == [0, 2, 0, 0]  # falls, levels, rises, flat
