@@ -17,13 +17,14 @@ from typing import Callable
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.exc import SQLAlchemyError as DatabaseError  # the database is down or refused a statement
 
 from aelab import board_tables as t
 from aelab import codes, config, db, ratelimit
 from aelab.board_fields import BoardError, Draft, Point, clean_client_id, clean_draft, clean_name, clean_title
 from aelab.ratelimit import Client, RateLimited
 
-__all__ = ["Board", "BoardError", "NotAllowed", "RateLimited", "Client", "NewClass", "Teacher", "Membership",
+__all__ = ["Board", "BoardError", "NotAllowed", "RateLimited", "DatabaseError", "Client", "NewClass", "Teacher", "Membership",
            "ClassInfo", "SharedRun", "default"]
 MAX_MEMBERS = 500  # members per class
 MAX_SHARES = 3000  # shared runs per class
@@ -389,13 +390,6 @@ def _num(x: float | None) -> str:
     return "" if x is None else repr(x)
 
 
-_default: dict[str, Board] = {}
-
-
 def default() -> Board:
-    """The board on AELAB_DATABASE_URL (one per process; the schema is upgraded on first use)."""
-    url = config.get("database_url")
-    board = _default.get(url)
-    if board is None:
-        board = _default[url] = Board(db.engine(url))
-    return board
+    """The board on AELAB_DATABASE_URL (its engine is made once per process and URL; the schema is upgraded then)."""
+    return Board(db.engine())

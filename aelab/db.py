@@ -42,8 +42,10 @@ def create(url: str) -> Engine:
         parsed = make_url(url)
     except ArgumentError as exc:
         raise config.ConfigError(f"AELAB_DATABASE_URL cannot be used: {exc}") from None
-    if parsed.get_backend_name() != "sqlite":
-        return create_engine(parsed, pool_pre_ping=True, pool_size=10, max_overflow=20, pool_timeout=60)
+    if parsed.get_backend_name() != "sqlite":  # a server that does not answer: give up after 10 s, not minutes
+        connect = {"connect_timeout": 10} if parsed.get_backend_name() == "postgresql" else {}
+        return create_engine(parsed, pool_pre_ping=True, pool_size=10, max_overflow=20, pool_timeout=60,
+                             connect_args={**connect, **dict(parsed.query)} if connect else {})
     if parsed.database and parsed.database != ":memory:":
         Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
     eng = create_engine(parsed, connect_args={"timeout": SQLITE_BUSY_MS / 1000, "check_same_thread": False})

@@ -6,7 +6,7 @@ import streamlit as st
 
 from aelab import board_figures as bf
 from aelab import codes, ui
-from aelab.board import BoardError, NotAllowed, RateLimited
+from aelab.board import BoardError, DatabaseError, NotAllowed, RateLimited
 from aelab.board_fields import NAME_MAX, TITLE_MAX
 
 POLL_S = 1.0  # the teacher's board re-reads the database this often
@@ -14,10 +14,11 @@ ROLE = "cfg_board_role"  # widget key: student or teacher view
 NEW_KEY = "_board_new_key"  # session key: a just-started class's teacher key, shown until dismissed
 MESSAGE = "_board_message"  # session key: why a teacher control was refused
 REFUSED = (BoardError, RateLimited)
+DOWN = "The class board's database does not answer right now; nothing is lost. Trying again…"
 
 
 def refused(exc: Exception) -> None:
-    st.error(str(exc), icon="🚫")
+    st.error(DOWN if isinstance(exc, DatabaseError) else str(exc), icon="🚫")
 
 
 def read_or_forget(key: str, read):
@@ -28,7 +29,9 @@ def read_or_forget(key: str, read):
     except NotAllowed as exc:
         st.session_state.pop(key, None)
         refused(exc)
-        return None
+    except DatabaseError:  # the live board keeps polling: it recovers by itself when the database is back
+        st.warning(DOWN, icon="🗄️")
+    return None
 
 
 # -- students --------------------------------------------------------------------------------------
@@ -41,7 +44,7 @@ def join_form(b) -> None:
             try:
                 st.session_state[ui.BOARD_MEMBER] = b.join(ui.board_client(), code, name)
                 st.rerun()
-            except REFUSED as exc:
+            except (*REFUSED, DatabaseError) as exc:
                 refused(exc)
 
 
@@ -81,7 +84,7 @@ def teacher_entry(b) -> None:
                 st.session_state[ui.BOARD_TEACHER] = b.open_class(ui.board_client(), new.teacher_key)
                 st.session_state[NEW_KEY] = new.teacher_key
                 st.rerun()
-            except REFUSED as exc:
+            except (*REFUSED, DatabaseError) as exc:
                 refused(exc)
     with c2, st.form("board_open"):
         st.subheader("Open my class")
@@ -90,7 +93,7 @@ def teacher_entry(b) -> None:
             try:
                 st.session_state[ui.BOARD_TEACHER] = b.open_class(ui.board_client(), key)
                 st.rerun()
-            except REFUSED as exc:
+            except (*REFUSED, DatabaseError) as exc:
                 refused(exc)
 
 
@@ -122,7 +125,10 @@ def spotlight(b, teacher, runs, info) -> None:
         for col, (name, value) in zip(st.columns(len(facts)), facts):
             col.metric(name, value)
         if run.has_preview:
-            blob = b.preview(teacher, run.id)
+            try:
+                blob = b.preview(teacher, run.id)
+            except DatabaseError:
+                blob = None
             if blob:
                 st.image(blob, caption="held-out images (top) and their reconstructions (bottom)", width=560)
 
@@ -158,8 +164,8 @@ def act(action, *args) -> None:
     """A teacher control's callback (it runs before the board redraws, so the board shows its effect at once)."""
     try:
         action(st.session_state.get(ui.BOARD_TEACHER), *args, ui.board_client())
-    except REFUSED as exc:
-        st.session_state[MESSAGE] = str(exc)
+    except (*REFUSED, DatabaseError) as exc:
+        st.session_state[MESSAGE] = DOWN if isinstance(exc, DatabaseError) else str(exc)
 
 
 def controls(b, teacher, runs, info) -> None:
@@ -211,8 +217,8 @@ def load_model(b, share_id: int) -> None:
         blob = b.checkpoint(st.session_state.get(ui.BOARD_TEACHER), share_id, ui.board_client())
         ui.set_run(checkpoint.from_bytes(blob))
         st.session_state[MESSAGE] = f"✅ Run #{share_id} is now the session model on every page."
-    except (*REFUSED, checkpoint.CheckpointError, TypeError) as exc:
-        st.session_state[MESSAGE] = str(exc)
+    except (*REFUSED, DatabaseError, checkpoint.CheckpointError, TypeError) as exc:
+        st.session_state[MESSAGE] = DOWN if isinstance(exc, DatabaseError) else str(exc)
 
 
 def clear(b) -> None:

@@ -156,3 +156,20 @@ def test_a_database_that_cannot_be_reached_gives_a_message(monkeypatch):
     monkeypatch.setenv("AELAB_DATABASE_URL", "postgresql+psycopg://nobody@127.0.0.1:1/none?connect_timeout=2")
     at = open_board()
     assert "cannot be reached" in " ".join(e.value for e in at.error)
+
+
+def test_the_teacher_board_survives_the_database_going_away(monkeypatch):
+    """The teacher's board on PostgreSQL; the server stops: the page says so (no exception) and keeps its state."""
+    from deploy_util import postgres_bin, postgres_server
+
+    if postgres_bin() is None:
+        pytest.skip("PostgreSQL is not installed")
+    with postgres_server() as pg:
+        monkeypatch.setenv("AELAB_DATABASE_URL", pg.url)
+        at, code, _ = start_class()
+        assert f"Join code: `{code}`" in " ".join(m.value for m in at.markdown)
+    at.run()  # the server is gone now
+    assert not at.exception
+    assert "does not answer right now" in " ".join(w.value for w in at.warning)
+    assert at.session_state["board_teacher"] is not None  # the teacher stays signed in for when it comes back
+    db.forget(pg.url)
