@@ -2,7 +2,7 @@
 
 Read with `config.get("max_jobs")`. Values are read from the environment on every call (tests set them per
 test); a value that does not parse raises ConfigError naming the variable, so a typo never passes silently.
-The README's "Running aelab for a class" section lists them (`config.table()` writes that table).
+The README lists them in one table (`config.table()` writes it; tests/test_deploy_files.py keeps the two equal).
 """
 from __future__ import annotations
 

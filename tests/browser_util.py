@@ -32,7 +32,7 @@ def browser_available() -> bool:
     return Path(CHROMIUM).exists() or shutil.which("chromium") is not None
 
 
-def require(tools: dict[str, bool] | None = None) -> None:
+def require_browser(tools: dict[str, bool] | None = None) -> None:
     """Skip the calling test module when Chromium/Playwright (or another of `tools`: name -> present) is missing,
     except in CI, where that is an error (.ci/run installs them). Call at module level."""
     import pytest

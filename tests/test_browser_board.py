@@ -13,10 +13,10 @@ import pytest
 
 from board_flow import (MD_NAME, WAIT_MS, XSS_NAME, main, no_markup_ran, student_joins, student_trains_and_shares,
                         teacher_spotlights, teacher_starts_class, wait_for_runs)
-from browser_util import chromium, new_tab, require, shot, streamlit_server
+from browser_util import chromium, new_tab, require_browser, shot, streamlit_server
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
-require()
+require_browser()
 
 
 def test_a_class_shares_runs_and_the_teacher_spotlights_and_exports(tmp_path):

@@ -18,7 +18,7 @@ import load_test  # noqa: E402
 
 pytestmark = pytest.mark.slow
 
-if postgres_bin() is None or nginx_bin() is None:  # no browser needed here, so not browser_util.require
+if postgres_bin() is None or nginx_bin() is None:  # no browser needed here, so not browser_util.require_browser
     if os.environ.get("CI"):
         raise RuntimeError("CI must smoke-run the replica benchmark: apt-get install postgresql nginx (see .ci/run)")
     pytest.skip("PostgreSQL or nginx is not installed", allow_module_level=True)

@@ -17,14 +17,14 @@ import pytest
 
 from board_flow import (XSS_NAME, main, no_markup_ran, open_board, student_joins, student_trains_and_shares,
                         teacher_spotlights, teacher_starts_class, wait_for_runs)
-from browser_util import ROOT, chromium, new_tab, require, shot, streamlit_server
+from browser_util import ROOT, chromium, new_tab, require_browser, shot, streamlit_server
 from deploy_util import (NGINX_TEMPLATE, nginx_bin, nginx_proxy, postgres_bin, postgres_server, render_nginx,
                          upstream_for_cookie)
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 LIVE_S = 2.0  # the bound: a share appears on the teacher's board within 2 s
 
-require({"postgresql": postgres_bin() is not None, "nginx": nginx_bin() is not None})
+require_browser({"postgresql": postgres_bin() is not None, "nginx": nginx_bin() is not None})
 
 
 def test_the_test_and_compose_use_the_one_nginx_file():
