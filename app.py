@@ -20,6 +20,7 @@ PAGES = {
         st.Page("pages/home.py", title="Home", icon=":material/home:", default=True),
         st.Page("pages/build_train.py", title="Build & Train", icon=":material/construction:"),
         st.Page("pages/lessons.py", title="Lessons", icon=":material/school:"),
+        st.Page("pages/board.py", title="Class board", icon=":material/groups:"),
     ],
     "Experiments": [
         st.Page("pages/bigger_bottleneck.py", title="Bigger bottleneck?", icon=":material/science:"),

@@ -2,10 +2,11 @@
 
 Read with `config.get("max_jobs")`. Values are read from the environment on every call (tests set them per
 test); a value that does not parse raises ConfigError naming the variable, so a typo never passes silently.
-The README's "Running aelab for a class" section lists them (`config.table()` writes that table).
+The README lists them in one table (`config.table()` writes it; tests/test_deploy_files.py keeps the two equal).
 """
 from __future__ import annotations
 
+import ipaddress
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -47,6 +48,17 @@ def _path(text: str) -> Path:
     return Path(text).expanduser()
 
 
+def _database_url(text: str) -> str:
+    if "://" not in text:
+        raise ValueError("must be a database URL such as postgresql+psycopg://user:password@host/aelab")
+    return text
+
+
+def _networks(text: str) -> tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]:
+    """'10.0.0.2, 172.16.0.0/12' -> the networks (a bare address is a /32 or /128)."""
+    return tuple(ipaddress.ip_network(part.strip(), strict=False) for part in text.split(",") if part.strip())
+
+
 SETTINGS: dict[str, Setting] = {
     "data_dir": Setting("AELAB_DATA_DIR", lambda: Path.home() / ".cache" / "aelab", _path,
                         "Folder with the MNIST / Fashion-MNIST raw files (and aelab's saved state).", "~/.cache/aelab"),
@@ -63,6 +75,15 @@ SETTINGS: dict[str, Setting] = {
                                   "Saved sessions kept at most (the oldest are deleted first).", "1000"),
     "state_max_mb": Setting("AELAB_STATE_MAX_MB", lambda: 2048, _positive_int,
                             "Megabytes of saved models kept at most (the oldest are deleted first).", "2048"),
+    "database_url": Setting("AELAB_DATABASE_URL", lambda: f"sqlite:///{get('data_dir') / 'aelab.db'}", _database_url,
+                            "Where the class board keeps classes and shared runs: any SQLAlchemy URL; several "
+                            "replicas need one shared server database (PostgreSQL).",
+                            "an SQLite file `aelab.db` in the data folder"),
+    "class_days": Setting("AELAB_CLASS_DAYS", lambda: 14, _positive_int,
+                          "Days after which a class, its members and its shared runs are deleted.", "14"),
+    "trusted_proxies": Setting("AELAB_TRUSTED_PROXIES", lambda: (), _networks,
+                               "Addresses (or networks) of reverse proxies whose X-Forwarded-For header is believed "
+                               "for per-address rate limits; others' is ignored.", "none"),
 }
 
 

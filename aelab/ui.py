@@ -710,3 +710,85 @@ def drawing_canvas(key: str, restore: dict | None = None) -> dict | None:
     result = _canvas_component()(key=key, data=data, on_drawing_change=lambda: None)
     value = result.get("drawing") if result is not None else None
     return value if isinstance(value, dict) else None
+# -- the class board ---------------------------------------------------------------------------
+BOARD_MEMBER = "board_member"  # session key: the board.Membership of the class this session joined
+BOARD_TEACHER = "board_teacher"  # session key: the board.Teacher of the class this session teaches
+_BOARD_SESSION = "_board_session"  # session key: a random id for the per-session rate limits
+_BOARD_SHARED = "_board_shared_"  # session key prefix: per share button, (result, client id, share id, message)
+
+
+def board_client():
+    """Who this session is for the board's rate limits (ratelimit.Client): a random per-session id and the
+    client's address (X-Forwarded-For only from a proxy in AELAB_TRUSTED_PROXIES)."""
+    import secrets
+
+    from aelab import ratelimit
+
+    session = st.session_state.setdefault(_BOARD_SESSION, secrets.token_hex(16))
+    forwarded = st.context.headers.get("X-Forwarded-For")
+    return ratelimit.Client(session, ratelimit.address(st.context.ip_address, forwarded))
+
+
+def class_board():
+    """The class board (board.Board on AELAB_DATABASE_URL), or None after showing why it cannot be reached."""
+    from aelab import board
+
+    try:
+        return board.default()
+    except Exception as exc:  # noqa: BLE001 - a database that is down or misconfigured must not break a page
+        st.error(f"The class board's database cannot be reached ({type(exc).__name__}). Check AELAB_DATABASE_URL "
+                 "and that the database server runs; nothing is lost, try again in a moment.", icon="🗄️")
+        return None
+
+
+def board_member():
+    """The board.Membership of the class this session joined, or None."""
+    return st.session_state.get(BOARD_MEMBER)
+
+
+def _share_now(key: str, prediction: str | None) -> None:
+    """The Share button's callback: summarize the result, share it once (its client id makes retries harmless)."""
+    from aelab import board_share
+    from aelab.board import BoardError, NotAllowed, RateLimited
+
+    result, client_id, _, _ = st.session_state[_BOARD_SHARED + key]
+    member, b = board_member(), class_board()
+    if member is None or b is None:
+        return
+    try:
+        allow = b.member_class(member).allow_weights
+        draft = board_share.summarize(result, get_bundle, prediction, weights=allow)
+        share_id, new = b.share(board_client(), member, draft, client_id)
+        note = ("Shared with your class" + (" (with its weights)" if allow and draft.checkpoint else "") + "."
+                if new else "Already shared with your class.")
+    except NotAllowed as exc:
+        st.session_state.pop(BOARD_MEMBER, None)  # the class is gone or the membership is not valid: join again
+        share_id, note = None, f"❌ {exc}"
+    except (BoardError, RateLimited, ValueError) as exc:
+        share_id, note = None, f"❌ {exc}"
+    except Exception as exc:  # noqa: BLE001 - the database went away: the run stays here, the learner retries
+        share_id, note = None, f"❌ The class board's database cannot be reached ({type(exc).__name__}); try again."
+    st.session_state[_BOARD_SHARED + key] = (result, client_id, share_id, note)
+
+
+def share_to_class(result, key: str = "share", prediction: str | None = None) -> None:
+    """A "Share to class" button for a finished result: a runs.Run (Build & Train), a sweep.SweepResult (Bigger
+    bottleneck; pass the learner's committed `prediction`) or a board_fields.Draft. One call per page; `key` must
+    be unique on the page. Shares numbers, settings and a small preview, never code; weights only when the teacher
+    allows them. Before the session has joined a class, it says where to join instead. None draws nothing."""
+    if result is None:
+        return
+    if board_member() is None:
+        st.caption("Share this result with your class: join it on the **Class board** page first.")
+        return
+    import uuid
+
+    state = st.session_state.get(_BOARD_SHARED + key)
+    if state is None or state[0] is not result:  # a new result gets a new id; the same one keeps its id
+        state = st.session_state[_BOARD_SHARED + key] = (result, str(uuid.uuid4()), None, "")
+    shared = state[2] is not None
+    st.button("✓ Shared to class" if shared else "📤 Share to class", key=f"{key}_share_to_class", disabled=shared,
+              on_click=_share_now, args=(key, prediction),
+              help="Send this result's numbers, settings and a small preview picture to your class's board.")
+    if state[3]:
+        (st.error if state[3].startswith("❌") else st.caption)(state[3])

@@ -297,6 +297,7 @@ def main() -> None:
     with c2:
         ui.job_controls(JOB)
     ui.copy_link_button("build_train")
+    ui.share_to_class(None if running else ui.current_run(), key="train")
     meta = st.session_state.get("train_meta")
     if running and meta and ready and (meta["spec"], meta["cfg"], meta["dataset"]) != (spec, cfg, bundle.name):
         st.info("You changed settings while training: they apply the next time you press Train.", icon="✏️")

@@ -32,16 +32,17 @@ def browser_available() -> bool:
     return Path(CHROMIUM).exists() or shutil.which("chromium") is not None
 
 
-def require_browser() -> None:
-    """Skip the calling test module when Chromium or Playwright is missing (CI must have them: there it fails)."""
-    if browser_available():
-        return
-    if os.environ.get("CI"):
-        raise RuntimeError("CI must run the browser tests: install chromium and playwright (see .ci/run)")
+def require_browser(tools: dict[str, bool] | None = None) -> None:
+    """Skip the calling test module when Chromium/Playwright (or another of `tools`: name -> present) is missing,
+    except in CI, where that is an error (.ci/run installs them). Call at module level."""
     import pytest
 
-    pytest.skip("Chromium or playwright missing (apt-get install chromium; pip install playwright)",
-                allow_module_level=True)
+    missing = [name for name, ok in {"chromium and playwright": browser_available(), **(tools or {})}.items() if not ok]
+    if not missing:
+        return
+    if os.environ.get("CI"):
+        raise RuntimeError(f"CI must run these tests: install {', '.join(missing)} (see .ci/run)")
+    pytest.skip(f"missing: {', '.join(missing)}", allow_module_level=True)
 
 
 def free_port() -> int:
@@ -100,20 +101,31 @@ def streamlit_server(env: dict | None = None, timeout: float = 90.0, options=(),
 
 
 @contextlib.contextmanager
-def chromium_page(viewport=(1500, 1000)):
+def chromium():
+    """Debian's Chromium through Playwright (headless); open tabs with new_tab. Always closed at the end."""
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         try:
-            context = browser.new_context(viewport={"width": viewport[0], "height": viewport[1]}, accept_downloads=True)
-            # Streamlit saves a table's CSV through the browser's save-file picker when there is one; without
-            # it, the same data comes as an ordinary download that a test can read
-            context.add_init_script("window.showSaveFilePicker = undefined;")
-            page = context.new_page()
-            yield page
+            yield browser
         finally:
             browser.close()
+
+
+def new_tab(browser, viewport=(1500, 1000)):
+    """A tab in a fresh browser context (its own cookies: another person)."""
+    context = browser.new_context(viewport={"width": viewport[0], "height": viewport[1]}, accept_downloads=True)
+    # Streamlit saves a table's CSV through the browser's save-file picker when there is one; without
+    # it, the same data comes as an ordinary download that a test can read
+    context.add_init_script("window.showSaveFilePicker = undefined;")
+    return context.new_page()
+
+
+@contextlib.contextmanager
+def chromium_page(viewport=(1500, 1000)):
+    with chromium() as browser:
+        yield new_tab(browser, viewport)
 
 
 def shot(page, name: str) -> Path:

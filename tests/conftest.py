@@ -96,3 +96,29 @@ def _one_component_scan():
     AppTest.__init__ = init
     yield
     AppTest.__init__ = original
+
+
+# -- the class board's databases ---------------------------------------------------------------------
+@pytest.fixture(autouse=True, scope="session")
+def _board_database(tmp_path_factory):
+    """Pages and servers started by the tests keep the class board in a temp SQLite file, never in ~/.cache."""
+    if "AELAB_DATABASE_URL" in os.environ:
+        yield
+        return
+    os.environ["AELAB_DATABASE_URL"] = f"sqlite:///{tmp_path_factory.mktemp('board') / 'board.db'}"
+    yield
+    os.environ.pop("AELAB_DATABASE_URL", None)
+
+
+@pytest.fixture(scope="session")
+def postgres():
+    """A PostgreSQL server from Debian's packages in a temp folder, for the whole session (deploy_util).
+    Skipped where it is not installed, except in CI (.ci/run installs it)."""
+    from deploy_util import postgres_bin, postgres_server
+
+    if postgres_bin() is None:
+        if os.environ.get("CI"):
+            raise RuntimeError("CI must test the board on PostgreSQL: apt-get install postgresql (see .ci/run)")
+        pytest.skip("PostgreSQL is not installed (apt-get install postgresql)")
+    with postgres_server() as pg:
+        yield pg

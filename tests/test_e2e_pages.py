@@ -347,7 +347,7 @@ def test_draw(page):
 
 
 PAGES = {  # sidebar title -> text of the page's main heading
-    "Home": "learn autoencoders", "Build & Train": "Build & Train", "Lessons": "Lessons",
+    "Home": "learn autoencoders", "Build & Train": "Build & Train", "Lessons": "Lessons", "Class board": "Class board",
     "Bigger bottleneck?": "bigger bottleneck", "Encoder | Decoder": "Encoder | Decoder", "Latent space": "Latent space",
     "Denoising": "Denoising", "Anomaly detection": "Anomaly detection", "PCA = linear AE": "PCA is the linear",
     "Not only images": "Not only images", "Save & load": "Save & load",

@@ -1,0 +1,175 @@
+"""AppTest of the Class board page and the Share-to-class button on Build & Train: a teacher session and student
+sessions on one temp database; names shown only as text; teacher-only controls; a database that cannot be reached.
+
+Run: python -m pytest -q tests/test_page_board.py
+"""
+from __future__ import annotations
+
+import re
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from aelab import db
+from conftest import ROOT, wait_for_jobs
+
+HOSTILE = "<img src=x onerror=alert(1)>"  # 28 characters: a valid name length
+
+
+@pytest.fixture(autouse=True)
+def board_db(tmp_path, monkeypatch):
+    url = f"sqlite:///{tmp_path / 'board.db'}"
+    monkeypatch.setenv("AELAB_DATABASE_URL", url)
+    yield url
+    db.forget(url)
+
+
+def open_board(role: str = "a student") -> AppTest:
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60)
+    at.switch_page("pages/board.py").run()
+    if role != "a student":
+        at.segmented_control(key="cfg_board_role").set_value(role).run()
+    assert not at.exception
+    return at
+
+
+def start_class(title: str = "Group B") -> tuple[AppTest, str, str]:
+    """A teacher session that started a class: (app, join code, teacher key)."""
+    at = open_board("the teacher")
+    form = [t for t in at.text_input if t.label == "Title (optional)"][0]
+    form.input(title)
+    at.button(key="FormSubmitter:board_start-Start a new class").click().run()
+    assert not at.exception
+    code = re.search(r"Join code: `([0-9A-Z-]+)`", " ".join(m.value for m in at.markdown)).group(1)
+    key = at.code[0].value
+    return at, code, key
+
+
+def join(code: str, name: str) -> AppTest:
+    at = open_board()
+    at.text_input[0].input(code)
+    at.text_input[1].input(name)
+    at.button(key="FormSubmitter:board_join-Join the class").click().run()
+    assert not at.exception
+    return at
+
+
+def all_markdown(at: AppTest) -> str:
+    """Every element Streamlit renders as Markdown (where markup from a name could take effect)."""
+    kinds = ("markdown", "caption", "success", "info", "warning", "error", "title", "header", "subheader")
+    return " ".join(str(e.value) for kind in kinds for e in getattr(at, kind))
+
+
+def test_teacher_starts_a_class_and_sees_code_key_and_empty_board():
+    """Starting a class shows its join code, the teacher key once (until dismissed) and an empty live board."""
+    at, code, key = start_class()
+    assert re.fullmatch(r"[0-9A-HJKMNP-TV-Z]{3}(-[0-9A-HJKMNP-TV-Z]{3}){2}", code)
+    assert len(key.replace("-", "")) == 28 and "shown only this once" in " ".join(w.value for w in at.warning)
+    assert at.expander[0].label == "Show the teacher key (not on the projector)"
+    assert "No runs shared yet" in " ".join(i.value for i in at.info)
+    assert [t.value for t in at.text] == ["Group B"]
+    at.button(key="board_key_saved").click().run()
+    assert not at.code and not at.exception
+
+
+def test_teacher_opens_the_board_with_the_key_only():
+    """Another session opens the board with the key; a wrong key gets a message and no board."""
+    _, code, key = start_class()
+    other = open_board("the teacher")
+    field = [t for t in other.text_input if t.label == "Teacher key"][0]
+    field.input("AAAA-BBBB-CCCC-DDDD-EEEE-FFFF-GGGG")
+    other.button(key="FormSubmitter:board_open-Open the board").click().run()
+    assert "does not open a class" in " ".join(e.value for e in other.error)
+    field = [t for t in other.text_input if t.label == "Teacher key"][0]
+    field.input(key.lower())
+    other.button(key="FormSubmitter:board_open-Open the board").click().run()
+    assert f"Join code: `{code}`" in " ".join(m.value for m in other.markdown)
+
+
+def test_student_joins_shares_from_build_and_train_and_the_teacher_sees_it_as_text():
+    """A student with a name full of markup joins, trains on Build & Train and shares; the teacher's board lists the
+    run with the name as plain text (dataframe, st.text in the spotlight), never in Markdown; sharing twice keeps
+    one row; the CSV export is only on the teacher's side; allowed weights load as the teacher's session model."""
+    teacher, code, _ = start_class()
+    teacher.toggle(key="board_weights").set_value(True).run()  # the teacher lets students share weights
+    student = join(code.lower().replace("-", " "), HOSTILE)
+    assert f"You joined class {code}." in " ".join(s.value for s in student.success)
+    assert HOSTILE in [t.value for t in student.text][0] and HOSTILE not in all_markdown(student)
+    assert not student.get("download_button")
+
+    student.switch_page("pages/build_train.py").run()
+    student.text_input(key="cfg_epochs").set_value("2")
+    student.button(key="train_btn").click().run()
+    wait_for_jobs()
+    student.run()  # collects the finished run (in a browser the live view reruns the page by itself)
+    student.run()
+    assert not student.exception
+    student.button(key="train_share_to_class").click().run()
+    assert not student.exception
+    assert "Shared with your class (with its weights)." in " ".join(c.value for c in student.caption)
+    assert student.button(key="train_share_to_class").disabled  # shared: the same run cannot be shared again
+
+    teacher.run()
+    table = teacher.dataframe[0].value
+    assert list(table["name"]) == [HOSTILE] and list(table["code size"]) == [3] and list(table["epochs"]) == [2]
+    assert HOSTILE not in all_markdown(teacher)
+    assert teacher.get("download_button")  # the teacher's CSV export
+    share_id = int(table["#"][0])
+    teacher.selectbox(key="board_spot").set_value(share_id).run()
+    teacher.button(key="board_spot_btn").click().run()
+    assert not teacher.exception
+    assert HOSTILE in [t.value for t in teacher.text] and HOSTILE not in all_markdown(teacher)
+    assert any(m.label == "test error" for m in teacher.metric)
+    teacher.button(key="board_model_btn").click().run()  # the student's weights, through the safe import
+    shared_run = student.session_state["aelab_run"]
+    loaded = teacher.session_state["aelab_run"]
+    assert loaded.spec == shared_run.spec and loaded is not shared_run
+    pairs = zip(loaded.model.state_dict().values(), shared_run.model.state_dict().values())
+    assert all((a == b).all() for a, b in pairs)
+
+
+def test_a_student_who_has_not_joined_is_told_where_to_join():
+    """Build & Train after training, without a class: a caption points to the Class board, no Share button."""
+    at = AppTest.from_file(str(ROOT / "pages" / "build_train.py"), default_timeout=60)
+    at.run()
+    at.text_input(key="cfg_epochs").set_value("1")
+    at.button(key="train_btn").click().run()
+    wait_for_jobs()
+    at.run()
+    at.run()
+    assert "join it on the **Class board** page first" in " ".join(c.value for c in at.caption)
+    assert "train_share_to_class" not in [b.key for b in at.button]
+
+
+def test_bad_join_input_gets_messages():
+    """A wrong code and an e-mail as a name each get a message; no membership is made."""
+    _, code, _ = start_class()
+    at = join("ZZZ-ZZZ-ZZZ", "Ann")
+    assert "No open class has this code" in " ".join(e.value for e in at.error)
+    at = join(code, "ann@example.org")
+    assert "not an e-mail address" in " ".join(e.value for e in at.error)
+    assert "board_member" not in at.session_state
+
+
+def test_a_database_that_cannot_be_reached_gives_a_message(monkeypatch):
+    """AELAB_DATABASE_URL pointing at a server that is not there: the page explains, nothing crashes."""
+    monkeypatch.setenv("AELAB_DATABASE_URL", "postgresql+psycopg://nobody@127.0.0.1:1/none?connect_timeout=2")
+    at = open_board()
+    assert "cannot be reached" in " ".join(e.value for e in at.error)
+
+
+def test_the_teacher_board_survives_the_database_going_away(monkeypatch):
+    """The teacher's board on PostgreSQL; the server stops: the page says so (no exception) and keeps its state."""
+    from deploy_util import postgres_bin, postgres_server
+
+    if postgres_bin() is None:
+        pytest.skip("PostgreSQL is not installed")
+    with postgres_server() as pg:
+        monkeypatch.setenv("AELAB_DATABASE_URL", pg.url)
+        at, code, _ = start_class()
+        assert f"Join code: `{code}`" in " ".join(m.value for m in at.markdown)
+    at.run()  # the server is gone now
+    assert not at.exception
+    assert "does not answer right now" in " ".join(w.value for w in at.warning)
+    assert at.session_state["board_teacher"] is not None  # the teacher stays signed in for when it comes back
+    db.forget(pg.url)
