@@ -47,6 +47,9 @@ SETTINGS: dict[str, Setting] = {
                         "Training jobs that run at the same time (one core stays free for drawing pages).", "CPU cores - 1"),
     "torch_threads": Setting("AELAB_TORCH_THREADS", lambda: None, _positive_int,
                              "Torch threads per job.", "cores // (max_jobs + 1)"),
+    "upload_total_mb": Setting("AELAB_UPLOAD_TOTAL_MB", lambda: 1000, _positive_int,
+                               "Uploaded files (checkpoints, CSV tables) the server holds for all sessions "
+                               "together, in MB; an upload beyond it is refused until others are released.", "1000"),
 }
 
 
