@@ -84,3 +84,12 @@ def _one_component_scan():
     AppTest.__init__ = init
     yield
     AppTest.__init__ = original
+
+
+def shown(body: str) -> str:
+    """What a reader sees of a Markdown body written with aelab.text.md: escapes and word joiners removed."""
+    import re
+
+    from aelab.text import WORD_JOINER
+
+    return re.sub(r"\\([!-/:-@\[-`{-~])", r"\1", body).replace(WORD_JOINER, "")
