@@ -68,7 +68,10 @@ def dataset_picker(key: str = "cfg_dataset", label: str = "Data set", allow: tup
         return None
     try:
         return get_bundle(name)
-    except Exception as exc:  # noqa: BLE001 - corrupt files etc.
+    except data.DataMissing as exc:  # a damaged file: the message names it and says what to do
+        st.error(f"Could not read {data.DATASETS[name]}: {exc}", icon="📁")
+        return None
+    except Exception as exc:  # noqa: BLE001 - anything else
         st.error(f"Could not read {data.DATASETS[name]}: {exc}. Delete its folder under {data.data_dir()} "
                  "and download it again.")
         return None
