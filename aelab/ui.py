@@ -421,9 +421,13 @@ CLASSROOM_KEY = "cfg_classroom"  # session key of the sidebar toggle
 CLASSROOM_SCALE = 1.5  # figures are this much taller in classroom mode
 
 
-def _query() -> dict[str, str]:
-    """The browser's query parameters, one (the last) value per name."""
-    return {k: st.query_params.get(k) for k in st.query_params.keys()}
+def _query(every: bool = False) -> dict[str, str | list[str]]:
+    """The browser's query parameters, one (the last) value per name; with `every`, a list for a repeated name."""
+    out = {}
+    for k in st.query_params.keys():
+        values = st.query_params.get_all(k)
+        out[k] = values if every and len(values) > 1 else st.query_params.get(k)
+    return out
 
 
 def _dismiss(key: str) -> None:
@@ -441,7 +445,7 @@ def sync_query_params(schema, name: str) -> list[str]:
     from aelab import share
 
     written_key, notes_key = f"_share_written_{name}", f"_share_notes_{name}"
-    incoming = share.restrict(_query(), schema)
+    incoming = share.restrict(_query(every=True), schema)  # a repeated name gets a note, not a silent choice
     if incoming and incoming != st.session_state.get(written_key):
         settings, notes = share.decode(incoming, schema, present_only=True)
         st.session_state.update(share.state_updates(schema, settings))
@@ -451,7 +455,7 @@ def sync_query_params(schema, name: str) -> list[str]:
     current = share.encode(share.read_state(schema, st.session_state), schema)
     for field in schema.values():
         if field.param in current:
-            if st.query_params.get(field.param) != current[field.param]:
+            if st.query_params.get_all(field.param) != [current[field.param]]:  # also folds a repeated name
                 st.query_params[field.param] = current[field.param]
         elif field.param in st.query_params:
             del st.query_params[field.param]
