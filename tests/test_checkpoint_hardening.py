@@ -11,30 +11,17 @@ import zipfile
 import pytest
 import torch
 
-from aelab import checkpoint, limits, runs
+from aelab import checkpoint, limits
 from aelab.checkpoint import CheckpointError
-from aelab.spec import SEED_MAX, ArchSpec, TrainConfig, check_train
+from aelab.spec import SEED_MAX, TrainConfig, check_train
+from test_checkpoint import payload, run, save  # noqa: F401 - the same trained run, its dict, torch.save to bytes
 
-
-@pytest.fixture(scope="module")
-def run(digits):
-    return runs.train_run(digits, ArchSpec(64, (16,), 3), TrainConfig(epochs=2, batch_size=128, seed=3))
+# ruff: noqa: F811 - pytest hands the fixtures imported above to the tests by name
 
 
 @pytest.fixture(scope="module")
 def blob(run):
     return checkpoint.to_bytes(run)
-
-
-@pytest.fixture(scope="module")
-def payload(run):
-    return checkpoint.to_dict(run)
-
-
-def save(obj) -> bytes:
-    buf = io.BytesIO()
-    torch.save(obj, buf)
-    return buf.getvalue()
 
 
 def refused(blob: bytes) -> str:
