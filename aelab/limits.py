@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import math
 
-from aelab.spec import MAX_EPOCHS, MAX_PARAMS
+from aelab.spec import MAX_BATCH, MAX_EPOCHS, MAX_N_TRAIN, MAX_PARAMS, SEED_MAX, SEED_MIN
 
 # A "MB" as st.file_uploader's max_upload_size counts it in the browser (Linux and macOS: 10**6 bytes; Windows
 # browsers count 2**20). Streamlit's server counts server.maxUploadSize in 2**20-byte units, a little more, so
@@ -67,6 +67,8 @@ def table() -> str:
 
     rows = [
         ("largest model you can train", f"{MAX_PARAMS:,} parameters", "aelab/spec.py MAX_PARAMS"),
+        ("training settings (pages, links, checkpoints)", f"seed {SEED_MIN} to {SEED_MAX:,}, batch size up to "
+         f"{MAX_BATCH:,}, epochs up to {MAX_EPOCHS:,}, training samples up to {MAX_N_TRAIN:,}", "aelab/spec.py check_train"),
         ("checkpoint file (upload widget, server and import check)", f"{CHECKPOINT_MB} MB = {CHECKPOINT_BYTES:,} bytes",
          "aelab/limits.py CHECKPOINT_MB (derived from MAX_PARAMS)"),
         ("CSV table (upload widget and reader)", f"{CSV_MB} MB", "aelab/limits.py CSV_MB"),

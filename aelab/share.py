@@ -12,8 +12,8 @@ from typing import Any, Mapping
 from urllib.parse import urlencode
 
 from aelab import catalog
-from aelab.spec import (ACTIVATIONS, KINDS, LOSSES, MAX_BETA, MAX_EPOCHS, MAX_WIDTH, OPTIMIZERS, OUTPUTS, SEED_MAX,
-                        SEED_MIN, ArchSpec, SpecError, TrainConfig, parse_float, parse_int, parse_widths)
+from aelab.spec import (ACTIVATIONS, KINDS, LOSSES, MAX_BETA, MAX_EPOCHS, MAX_N_TRAIN, MAX_WIDTH, OPTIMIZERS,
+                        OUTPUTS, SEED_MAX, SEED_MIN, ArchSpec, SpecError, TrainConfig, parse_float, parse_int, parse_widths)
 
 KINDS_OF_FIELD = ("choice", "int", "float", "bool", "text", "layers", "ints", "choices")
 _TRUE, _FALSE = ("1", "true", "yes", "on"), ("0", "false", "no", "off")
@@ -346,7 +346,7 @@ LATENT = {  # pages/latent.py (cfg_ defaults as in its DEFAULTS; the view list d
 # Defaults as in each page's DEFAULTS (written out here, so this module stays free of torch; tests/test_url_labs.py
 # checks them against the pages). The uploaded CSV of the Signals page is not in the URL, only its model settings.
 NOISE_KINDS = ("gaussian", "salt_pepper", "mask")  # aelab.noise.KINDS
-MAX_N_TRAIN = 1_000_000  # a "Training images" box: the page itself caps it at the data set's size
+# MAX_N_TRAIN (spec): a "Training images" box; the page itself caps it at the data set's size
 DENOISING = {  # pages/denoising.py
     "cfg_dn_dataset": Field("dn_data", "choice", catalog.DIGITS, "data set", choices=tuple(catalog.DATASETS)),
     "cfg_dn_noise": Field("dn_noise", "choice", "gaussian", "noise", choices=NOISE_KINDS),

@@ -121,3 +121,8 @@ def test_a_run_logs_fewer_training_points_than_the_history_cap_allows(digits):
     epochs = 3
     run = runs.train_run(digits, ArchSpec(64, (8,), 2), TrainConfig(epochs=epochs, batch_size=1, n_train=39))
     assert len(run.history.train) == 39 * epochs < 2 * limits.POINTS_PER_EPOCH * epochs
+
+
+def test_the_readme_lists_the_limits_as_defined():
+    """README.md's limits table is limits.table(), so the documented values are the enforced ones."""
+    assert limits.table() in (ROOT / "README.md").read_text()
