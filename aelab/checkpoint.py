@@ -166,7 +166,7 @@ def _check_member(blob: bytes, archive: zipfile.ZipFile, m: zipfile.ZipInfo) -> 
                               "compresses, so this file was made or changed by another program.")
     head = blob[m.header_offset:m.header_offset + 30]
     if len(head) < 30 or head[:4] != b"PK\x03\x04":
-        raise _damaged(m.filename, "the archive does not find the start")
+        raise _damaged(m.filename, "the header the archive points to is missing")
     flags, crc, csize, usize, n_name, n_extra = struct.unpack("<6xH6xIIIHH", head)
     start = m.header_offset + 30 + n_name + n_extra
     if flags & 0x08:  # sizes and CRC follow the data in a descriptor (what torch.save writes)
