@@ -11,6 +11,7 @@ from aelab import ui  # noqa: E402 - torch is imported in the background (ui.war
 ui.skip_bare_mode_check()
 st.set_page_config(page_title="aelab · autoencoder lab", page_icon=":material/hourglass_top:", layout="wide")
 ui.keep_widget_state()
+ui.guard_uploads()  # the server itself refuses uploads over aelab's limits and releases a session's files
 ui.pin_threads_if_torch()  # this script thread draws with torch too (once it is loaded)
 
 # Material icons, not emoji: the first emoji icon makes Streamlit compile its emoji catalog (0.1-0.16 s

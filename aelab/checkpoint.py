@@ -21,10 +21,14 @@ plain dict with these keys:
 Only tensors, dicts, lists, str, int, float, bool and None appear, so the file loads with
 `torch.load(f, weights_only=True)`, which refuses any pickle that would import or call code.
 Plain PyTorch reads it too: `Autoencoder().load_state_dict(torch.load(f, weights_only=True)["state_dict"])`
-with the class from `runnable_code`. Importing checks, in order: the size (at most 50 MB), that the
-file is a zip archive whose unpacked size is bounded, the format and version, the spec (through
-spec.check_arch), the training settings, the data set, every tensor name and shape against a freshly
-built Autoencoder(spec), and that every weight is finite. Any failure raises CheckpointError.
+with the class from `runnable_code`. Importing checks, in order: the size (at most limits.CHECKPOINT_MB MB,
+enough for the largest model the lab trains), that the file is a zip archive of uncompressed members whose
+size fields agree and whose CRC-32 checksums match (4 changed bytes are refused), that its pickled part is
+small enough for the history cap, the format and version, the spec (through spec.check_arch), the training
+settings (spec.check_train: seed, batch size, epochs, ... in range), the data set, the loss history (at most
+limits.MAX_HISTORY_POINTS points, every x value in range), the message and the run time, every tensor name and
+shape against a freshly built Autoencoder(spec), and that every weight is finite. Any failure raises
+CheckpointError. A file in torch.save's legacy (pre-zip) format is recognized and named as such.
 """
 from __future__ import annotations
 
@@ -33,26 +37,29 @@ import dataclasses
 import io
 import math
 import pickle
+import struct
 import zipfile
 
 import torch
 
 import aelab
-from aelab import data
+from aelab import data, limits
 from aelab.data import DataBundle
 from aelab.model import Autoencoder, pytorch_code
 from aelab.runs import Run
-from aelab.spec import MAX_LAYERS, ArchSpec, TrainConfig, check_arch, check_train
+from aelab.spec import MAX_EPOCHS, MAX_LAYERS, ArchSpec, TrainConfig, check_arch, check_train
 from aelab.train import History
 
 FORMAT = "aelab-checkpoint"
 VERSION = 1
-MAX_BYTES = 50 * 1024 * 1024  # largest checkpoint file accepted (a 20M-parameter model is ~80 MB: too big)
-MAX_UNPACKED = 4 * MAX_BYTES  # largest total size of the archive's members once unpacked (zip-bomb guard)
+MAX_BYTES = limits.CHECKPOINT_BYTES  # largest checkpoint file accepted: every model the lab trains fits
+MAX_UNPACKED = MAX_BYTES  # members are stored uncompressed, so together they are never larger than the file
 MAX_MEMBERS = 10_000  # largest number of members in the archive
+# torch.save's legacy (pre-1.6, not zip) format starts with pickle protocol 2 and torch's magic number as a LONG1
+LEGACY_MAGIC = b"\x80\x02\x8a\x0a" + (0x1950A86A20F9469CFC6C).to_bytes(10, "little")
 KNOWN_INPUT_DIMS = {data.DIGITS: 64, data.MNIST: 784, data.FASHION: 784}  # features per sample of each data set
 STATUSES = ("done", "stopped", "diverged")
-_HISTORY_LISTS = ("step_x", "train", "epoch_x", "test", "seconds")
+TERM_NAMES = ("recon", "kl")  # the loss terms a VAE's history holds
 
 
 class CheckpointError(ValueError):
@@ -80,7 +87,8 @@ def to_dict(run: Run) -> dict:
         "config": _plain(dataclasses.asdict(run.cfg)),
         "dataset": {"name": run.dataset, "input_dim": run.spec.input_dim},
         "history": _plain(run.history.as_dict()),
-        "run": {"status": run.status, "message": run.message, "seconds": float(run.seconds)},
+        "run": {"status": run.status, "message": run.message[:limits.MAX_MESSAGE],
+                "seconds": min(max(float(run.seconds), 0.0), float(limits.MAX_SECONDS))},
         "state_dict": state,
     }
 
@@ -141,21 +149,74 @@ def check_size(n_bytes: int) -> None:
     if n_bytes <= 0:
         raise CheckpointError("The file is empty.")
     if n_bytes > MAX_BYTES:
-        raise CheckpointError(f"The file is {n_bytes / 2**20:.1f} MB; checkpoints of at most "
-                              f"{MAX_BYTES // 2**20} MB are accepted.")
+        raise CheckpointError(f"The file has {n_bytes:,} bytes; checkpoints of at most {MAX_BYTES:,} bytes "
+                              f"({limits.CHECKPOINT_MB} MB) are accepted: the largest model this lab trains "
+                              "exports to less.")
+
+
+def _damaged(name: str, what: str) -> CheckpointError:
+    return CheckpointError(f"The file is damaged: {what} of its part '{name[:60]}'. It was changed or cut after it "
+                           "was saved; download the checkpoint again.")
+
+
+def _check_member(blob: bytes, archive: zipfile.ZipFile, m: zipfile.ZipInfo) -> None:
+    """One member: stored uncompressed (as torch.save writes it), its size fields agree, its CRC-32 matches."""
+    if m.compress_type != zipfile.ZIP_STORED or m.compress_size != m.file_size:
+        raise CheckpointError(f"The archive holds a compressed part ('{m.filename[:60]}'); torch.save never "
+                              "compresses, so this file was made or changed by another program.")
+    head = blob[m.header_offset:m.header_offset + 30]
+    if len(head) < 30 or head[:4] != b"PK\x03\x04":
+        raise _damaged(m.filename, "the header the archive points to is missing")
+    flags, crc, csize, usize, n_name, n_extra = struct.unpack("<6xH6xIIIHH", head)
+    start = m.header_offset + 30 + n_name + n_extra
+    if flags & 0x08:  # sizes and CRC follow the data in a descriptor (what torch.save writes)
+        tail = blob[start + m.compress_size:start + m.compress_size + 24]
+        tail = tail[4:] if tail[:4] == b"PK\x07\x08" else tail  # the descriptor's signature is optional
+        fields = [struct.unpack("<III", tail[:12]) if len(tail) >= 12 else None,
+                  struct.unpack("<IQQ", tail[:20]) if len(tail) >= 20 else None]  # 32-bit or ZIP64 sizes
+        if (m.CRC, m.compress_size, m.file_size) not in fields:
+            raise _damaged(m.filename, "the size fields disagree")
+    elif (crc, csize, usize) != (m.CRC, m.compress_size, m.file_size) and 0xFFFFFFFF not in (csize, usize):
+        raise _damaged(m.filename, "the size fields disagree")
+    try:
+        with archive.open(m) as f:  # zipfile checks the CRC-32 when it reaches the end
+            while f.read(1 << 20):
+                pass
+    except zipfile.BadZipFile as exc:
+        raise _damaged(m.filename, "the stored checksum (CRC-32) does not match the contents"
+                       if "CRC" in str(exc) else "the archive's headers do not fit its contents") from None
+    except (OSError, EOFError, ValueError, struct.error):
+        raise _damaged(m.filename, "the archive's headers do not fit its contents") from None
 
 
 def _check_archive(blob: bytes) -> None:
-    """torch.save writes a zip archive: refuse anything else, and archives that unpack too large."""
+    """torch.save writes a zip archive: refuse anything else, archives that unpack too large, and any member whose
+    size fields or CRC-32 do not match its bytes (torch.load itself checks neither)."""
+    if blob.startswith(LEGACY_MAGIC):
+        raise CheckpointError("This file was saved with torch.save in PyTorch's legacy format (before version 1.6, "
+                              "or with _use_new_zipfile_serialization=False), which aelab does not read. aelab loads "
+                              "only checkpoints downloaded from its Save & load page.")
     if not zipfile.is_zipfile(io.BytesIO(blob)):
-        raise CheckpointError("This is not a checkpoint saved by aelab or torch.save (it is not a zip archive); "
-                              "it may be truncated, corrupt, or another kind of file.")
+        raise CheckpointError("This is not an aelab checkpoint: it is not a zip archive, as every checkpoint and "
+                              "every current torch.save file is. It may be truncated, corrupt, or another kind "
+                              "of file.")
     try:
-        members = zipfile.ZipFile(io.BytesIO(blob)).infolist()
-    except (zipfile.BadZipFile, OSError, ValueError) as exc:
+        archive = zipfile.ZipFile(io.BytesIO(blob))
+        members = archive.infolist()
+    except (zipfile.BadZipFile, OSError, ValueError, EOFError) as exc:
         raise CheckpointError(f"The file is corrupt or truncated ({exc}).") from None
     if len(members) > MAX_MEMBERS or sum(m.file_size for m in members) > MAX_UNPACKED:
         raise CheckpointError("The archive unpacks to far more data than a checkpoint holds; it was refused.")
+    names = [m.filename for m in members]
+    if len(set(names)) != len(names):
+        raise CheckpointError("The archive holds two parts with the same name; it was refused.")
+    meta = [m for m in members if m.filename == "data.pkl" or m.filename.endswith("/data.pkl")]
+    if meta and meta[0].file_size > limits.MAX_META_BYTES:
+        raise CheckpointError(f"The checkpoint's settings and loss history take {meta[0].file_size / limits.MB:.1f} "
+                              f"MB; aelab writes at most {limits.MAX_META_BYTES // limits.MB} MB (a loss history of "
+                              f"at most {limits.MAX_HISTORY_POINTS:,} points). It was refused without being read.")
+    for m in members:
+        _check_member(blob, archive, m)
 
 
 def _load(blob: bytes):
@@ -241,25 +302,49 @@ def config_from(raw, spec: ArchSpec) -> TrainConfig:
     return cfg
 
 
+def _numbers(raw: dict, key: str, *, low: float | None = None, high: float | None = None,
+             whole: bool = False) -> list:
+    """The list `raw[key]` as numbers; with bounds, every value must be finite and inside them."""
+    v = raw.get(key, [])
+    if not isinstance(v, list) or not all(_is_number(x) for x in v):
+        raise CheckpointError(f"The checkpoint's history entry '{key}' must be a list of numbers.")
+    if low is not None and not all(math.isfinite(x) and low <= x <= high for x in v):
+        raise CheckpointError(f"The checkpoint's history entry '{key}' holds values outside {low:g} to {high:g}.")
+    if whole and not all(float(x).is_integer() for x in v):
+        raise CheckpointError(f"The checkpoint's history entry '{key}' must hold whole epochs.")
+    return [int(x) for x in v] if whole else [float(x) for x in v]
+
+
 def history_from(raw) -> History:
-    """Rebuild the loss curves; every entry must be a number and paired lists must have equal lengths."""
+    """Rebuild the loss curves: numbers only, x values and times in range, paired lists of equal length, and at
+    most limits.MAX_HISTORY_POINTS training points (longer histories are refused: aelab never writes them).
+    Losses may be NaN or infinite: a diverged run records the loss that blew up."""
     if not isinstance(raw, dict):
         raise CheckpointError("The checkpoint's history is not readable.")
-    lists = {}
-    for key in _HISTORY_LISTS:
-        v = raw.get(key, [])
-        if not isinstance(v, list) or not all(_is_number(x) for x in v):
-            raise CheckpointError(f"The checkpoint's history entry '{key}' must be a list of numbers.")
-        lists[key] = [int(x) if key == "epoch_x" else float(x) for x in v]
-    terms = {}
-    for key in ("terms", "test_terms"):
-        t = raw.get(key, {})
-        if not isinstance(t, dict) or not all(isinstance(k, str) and isinstance(v, list) and
-                                              all(_is_number(x) for x in v) for k, v in t.items()):
-            raise CheckpointError(f"The checkpoint's history entry '{key}' must map names to lists of numbers.")
-        terms[key] = {k: [float(x) for x in v] for k, v in t.items()}
-    if len(lists["step_x"]) != len(lists["train"]) or len(lists["epoch_x"]) != len(lists["test"]):
+    for key, cap in (("step_x", limits.MAX_HISTORY_POINTS), ("train", limits.MAX_HISTORY_POINTS),
+                     ("epoch_x", limits.MAX_TEST_POINTS), ("test", limits.MAX_TEST_POINTS),
+                     ("seconds", limits.MAX_TEST_POINTS)):
+        n = len(raw.get(key, [])) if isinstance(raw.get(key, []), list) else 0
+        if n > cap:
+            raise CheckpointError(f"The checkpoint's loss history has {n:,} points in '{key}'; aelab writes at most "
+                                  f"{cap:,} ({MAX_EPOCHS:,} epochs), so the file was refused.")
+    lists = {"step_x": _numbers(raw, "step_x", low=0, high=MAX_EPOCHS),
+             "train": _numbers(raw, "train"),
+             "epoch_x": _numbers(raw, "epoch_x", low=0, high=MAX_EPOCHS, whole=True),
+             "test": _numbers(raw, "test"),
+             "seconds": _numbers(raw, "seconds", low=0, high=limits.MAX_SECONDS)}
+    if len(lists["step_x"]) != len(lists["train"]) or len(lists["epoch_x"]) != len(lists["test"]) or \
+            len(lists["seconds"]) not in (0, len(lists["test"])):
         raise CheckpointError("The checkpoint's history is inconsistent (curves of different lengths).")
+    terms = {}
+    for key, paired in (("terms", "train"), ("test_terms", "test")):
+        t = raw.get(key, {})
+        if not isinstance(t, dict) or not all(k in TERM_NAMES for k in t):
+            raise CheckpointError(f"The checkpoint's history entry '{key}' must map {' and '.join(TERM_NAMES)} "
+                                  "to lists of numbers.")
+        terms[key] = {k: _numbers(t, k) for k in t}
+        if any(len(v) != len(lists[paired]) for v in terms[key].values()):
+            raise CheckpointError("The checkpoint's history is inconsistent (curves of different lengths).")
     return History(lists["step_x"], lists["train"], lists["epoch_x"], lists["test"], terms["terms"],
                    terms["test_terms"], lists["seconds"])
 
@@ -316,11 +401,17 @@ def model_from(state, spec: ArchSpec) -> Autoencoder:
 
 
 def _run_meta(raw) -> tuple[str, str, float]:
+    """How the run ended: status (unknown ones read as "done"), its message and wall time, both range-checked."""
     raw = raw if isinstance(raw, dict) else {}
     status = raw.get("status") if raw.get("status") in STATUSES else "done"
     message = raw.get("message") if isinstance(raw.get("message"), str) else ""
-    seconds = float(raw["seconds"]) if _is_number(raw.get("seconds")) and math.isfinite(raw["seconds"]) else 0.0
-    return status, message[:300], seconds
+    if len(message) > limits.MAX_MESSAGE:
+        raise CheckpointError(f"The checkpoint's message has {len(message):,} characters; aelab writes at most "
+                              f"{limits.MAX_MESSAGE}.")
+    seconds = raw.get("seconds", 0.0)
+    if not _is_number(seconds) or not (math.isfinite(seconds) and 0 <= seconds <= limits.MAX_SECONDS):
+        raise CheckpointError(f"The checkpoint's training time must be a number from 0 to {limits.MAX_SECONDS:,} s.")
+    return status, message, float(seconds)
 
 
 def from_dict(payload, expected: DataBundle | None = None) -> Run:

@@ -84,6 +84,9 @@ SETTINGS: dict[str, Setting] = {
     "trusted_proxies": Setting("AELAB_TRUSTED_PROXIES", lambda: (), _networks,
                                "Addresses (or networks) of reverse proxies whose X-Forwarded-For header is believed "
                                "for per-address rate limits; others' is ignored.", "none"),
+    "upload_total_mb": Setting("AELAB_UPLOAD_TOTAL_MB", lambda: 1000, _positive_int,
+                               "Uploaded files (checkpoints, CSV tables) the server holds for all sessions "
+                               "together, in MB; an upload beyond it is refused until others are released.", "1000"),
 }
 
 

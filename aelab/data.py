@@ -2,10 +2,15 @@
 
 Every loader returns a DataBundle: flattened train/test tensors (N, D), labels, and the image
 shape so pages can draw samples. MNIST-style sets are read with torchvision from a data folder
-(`AELAB_DATA_DIR`, default ~/.cache/aelab) and are only downloaded when the learner asks.
+(`AELAB_DATA_DIR`, default ~/.cache/aelab) and are only downloaded when the learner asks: loading unpacks and checks
+the files here, so a damaged file is named, never fetched again behind the learner's back.
 """
 from __future__ import annotations
 
+import gzip
+import hashlib
+import os
+import struct
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -21,6 +26,10 @@ FASHION_CLASSES = ("T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sanda
 
 class DataMissing(RuntimeError):
     """The data set's files are not on this machine; the message says where to put them."""
+
+
+class DataCorrupt(DataMissing):
+    """A data file is on this machine but damaged; the message names the file and says what to do."""
 
 
 @dataclass(frozen=True)
@@ -96,18 +105,88 @@ def missing_message(name: str, root: Path | None = None) -> str:
     )
 
 
+def _md5(path: Path) -> str:
+    digest = hashlib.md5(usedforsecurity=False)
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+IDX_SHAPES = {"images": (3, (28, 28)), "labels": (1, ())}  # kind -> (dimensions, shape of one sample)
+
+
+def _idx_problem(path: Path) -> str | None:
+    """Why an unpacked IDX file cannot be the MNIST-style file it is named after, or None when its header
+    (magic number, unsigned bytes, one sample's shape) and its size agree (Y. LeCun's IDX format)."""
+    ndim, sample = IDX_SHAPES["images" if "images" in path.name else "labels"]
+    size = path.stat().st_size
+    with open(path, "rb") as f:
+        head = f.read(4 + 4 * ndim)
+    if len(head) < 4 + 4 * ndim:
+        return f"it has only {size} bytes, not even an IDX header"
+    zero, dtype, dims = struct.unpack(">HBB", head[:4])
+    if zero != 0 or dtype != 0x08 or dims != ndim:
+        return "it does not start with the IDX header of unsigned bytes (it is another kind of file)"
+    shape = struct.unpack(f">{ndim}I", head[4:])
+    if tuple(shape[1:]) != sample:
+        return f"it holds samples of shape {tuple(shape[1:])}, not {sample}"
+    expected = 4 + 4 * ndim + int(np.prod(shape))
+    if size != expected:
+        return f"it has {size:,} bytes, but its header promises {expected:,} (it was cut short or appended to)"
+    return None
+
+
+def prepare_raw(name: str, root: Path) -> Path:
+    """Unpack MNIST-style .gz files that are not unpacked yet (after checking their MD5 against torchvision's list)
+    and check every unpacked file; raise DataCorrupt naming a damaged file. Never downloads. Returns the folder."""
+    from torchvision import datasets
+
+    raw = root / TORCHVISION[name] / "raw"
+    for fname, md5 in getattr(datasets, TORCHVISION[name]).resources:
+        gz, out = raw / fname, raw / Path(fname).stem  # train-images-idx3-ubyte.gz -> train-images-idx3-ubyte
+        if not out.exists():
+            if _md5(gz) != md5:
+                raise DataCorrupt(f"{gz.name} in {raw} is damaged: its MD5 checksum is not the published one (an "
+                                  "interrupted download or copy cuts files short). Delete it and press Download, or "
+                                  "copy an intact copy into that folder.")
+            part = out.with_name(out.name + ".part")
+            try:
+                with gzip.open(gz, "rb") as src, open(part, "wb") as dst:
+                    for block in iter(lambda: src.read(1 << 20), b""):
+                        dst.write(block)
+                os.replace(part, out)
+            except (OSError, EOFError) as exc:
+                part.unlink(missing_ok=True)
+                raise DataCorrupt(f"{gz.name} in {raw} could not be unpacked ({exc}). Delete it and press Download, "
+                                  "or copy an intact copy into that folder.") from None
+        problem = _idx_problem(out)
+        if problem:
+            raise DataCorrupt(f"{out.name} in {raw} is damaged: {problem}. Delete it (aelab unpacks it again from "
+                              f"{gz.name}, or press Download if that is missing too).")
+    return raw
+
+
 def load_torchvision(name: str, root: Path | None = None) -> DataBundle:
-    """Load MNIST or Fashion-MNIST from local raw files; raise DataMissing (never download) if absent."""
+    """Load MNIST or Fashion-MNIST from local raw files: raise DataMissing if absent, DataCorrupt naming a damaged
+    file (never download)."""
     from torchvision import datasets
 
     root = Path(root or data_dir())
     if not is_available(name, root):
         raise DataMissing(missing_message(name, root))
+    raw = prepare_raw(name, root)
     cls = getattr(datasets, TORCHVISION[name])
-    # download=True only unpacks the md5-checked .gz files that are already there: no network call.
-    parts = [cls(str(root), train=train, download=True) for train in (True, False)]
+    try:
+        parts = [cls(str(root), train=train, download=False) for train in (True, False)]
+    except Exception as exc:  # noqa: BLE001 - torchvision's own checks are bare asserts (an empty message)
+        raise DataCorrupt(f"The files in {raw} could not be read ({type(exc).__name__}"
+                          f"{': ' + str(exc) if str(exc) else ''}). Delete them and press Download.") from None
     xs = [p.data.reshape(len(p.data), -1).float().div_(255.0) for p in parts]  # (N, 28, 28) uint8 -> (N, 784)
     ys = [p.targets.long() for p in parts]
+    if any(len(x) != len(y) for x, y in zip(xs, ys)):
+        raise DataCorrupt(f"The image and label files in {raw} hold different numbers of samples. Delete them and "
+                          "press Download.")
     names = FASHION_CLASSES if name == FASHION else tuple(str(i) for i in range(10))
     return DataBundle(name, xs[0], ys[0], xs[1], ys[1], (28, 28), names)
 

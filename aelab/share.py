@@ -12,9 +12,8 @@ from typing import Any, Mapping
 from urllib.parse import urlencode
 
 from aelab import catalog
-from aelab.spec import (ACTIVATIONS, KINDS, LOSSES, MAX_BETA, MAX_EPOCHS, MAX_WIDTH, OPTIMIZERS, OUTPUTS, ArchSpec,
-                        SpecError,
-                        TrainConfig, parse_float, parse_int, parse_widths)
+from aelab.spec import (ACTIVATIONS, KINDS, LOSSES, MAX_BETA, MAX_EPOCHS, MAX_N_TRAIN, MAX_WIDTH, OPTIMIZERS,
+                        OUTPUTS, SEED_MAX, SEED_MIN, ArchSpec, SpecError, TrainConfig, parse_float, parse_int, parse_widths)
 
 KINDS_OF_FIELD = ("choice", "int", "float", "bool", "text", "layers", "ints", "choices")
 _TRUE, _FALSE = ("1", "true", "yes", "on"), ("0", "false", "no", "off")
@@ -116,13 +115,12 @@ def parse(field: Field, raw: Any) -> Any:
         parts = [p for item in items for p in item.split()]  # "2 4 8" as the sweep page allows
         if len(parts) > field.max_items:
             raise _Bad(f"it lists {len(parts)} numbers, at most {field.max_items} are allowed")
+        low = int(field.low) if field.low is not None else 0  # the field's own bounds, so a message says "at least 1"
+        high = int(field.high) if field.high is not None else None
         try:
-            values = tuple(parse_int(p, f"{field.name} {i + 1}", low=0) for i, p in enumerate(parts))
+            return tuple(parse_int(p, f"{field.name} {i + 1}", low=low, high=high) for i, p in enumerate(parts))
         except SpecError as exc:
             raise _Bad(str(exc)) from None
-        for v in values:
-            _number_range(field, v)
-        return values
     if field.kind == "layers":
         try:
             widths = parse_widths(text, f"{field.name} width") if text else ()
@@ -185,8 +183,13 @@ def decode(query: Mapping[str, Any], schema: Schema, present_only: bool = False)
         except Exception as exc:  # noqa: BLE001 - a tampered URL must never crash a page
             settings[key] = field.default
             reason = str(exc).rstrip(".") if isinstance(exc, _Bad) else "it could not be read"
-            notes.append(f"The link's {field.name} ('{safe_text(raw)}') was ignored: {safe_text(reason, 120)}. "
+            shown = raw[-1] if isinstance(raw, (list, tuple)) and raw else raw
+            notes.append(f"The link's {field.name} ('{safe_text(shown)}') was ignored: {safe_text(reason, 120)}. "
                          f"Using {format_value(field, field.default) or 'none'} instead.")
+            continue
+        if isinstance(raw, (list, tuple)) and len(raw) > 1:  # parse used the last one; say so
+            notes.append(f"The link gives the {field.name} {len(raw)} times; the last one ('{safe_text(raw[-1])}') "
+                         "was used.")
     return settings, notes
 
 
@@ -272,7 +275,7 @@ BUILD_TRAIN = {  # the Build & Train page's widget keys (defaults as in pages/bu
     "cfg_lr": Field("lr", "float", 0.001, "learning rate", low=1e-7, high=1.0, as_text=True),
     "cfg_batch": Field("batch", "int", 64, "batch size", low=1, high=65536, as_text=True),
     "cfg_epochs": Field("epochs", "int", 30, "epochs", low=1, high=MAX_EPOCHS, as_text=True),
-    "cfg_seed": Field("seed", "int", 0, "seed", low=0, high=2**31 - 1, as_text=True),
+    "cfg_seed": Field("seed", "int", 0, "seed", low=SEED_MIN, high=SEED_MAX, as_text=True),
     "cfg_beta": Field("beta", "float", 0.1, "beta", low=0.0, high=MAX_BETA, as_text=True),
     "cfg_n_train": Field("n", "choice", "all", "training-set size", choices=N_TRAIN_CHOICES),
     "cfg_latent_dims": Field("view", "choice", "2D", "code projection", choices=("2D", "3D")),
@@ -300,7 +303,7 @@ def build_train_settings(spec: ArchSpec, cfg: TrainConfig, dataset: str) -> dict
 # Defaults as the pages draw them (written out, so this module stays free of torch; tests/test_url_experiments.py
 # checks them against the pages). Ranges that depend on the model or the data (a split point, an image index, a
 # training-set size) are only bounded loosely here: the page clamps or explains a value its model cannot use.
-_SEED_RANGE = dict(low=0, high=2**31 - 1)
+_SEED_RANGE = dict(low=SEED_MIN, high=SEED_MAX)
 BOTTLENECK = {  # pages/bigger_bottleneck.py (its DEFAULTS come from sweep.SweepConfig)
     "cfg_bn_dataset": Field("bn_data", "choice", catalog.DIGITS, "data set", choices=tuple(catalog.DATASETS)),
     "cfg_bn_sizes": Field("bn_sizes", "ints", (2, 4, 8, 16, 32, 64, 128), "bottleneck sizes", low=1,
@@ -343,7 +346,7 @@ LATENT = {  # pages/latent.py (cfg_ defaults as in its DEFAULTS; the view list d
 # Defaults as in each page's DEFAULTS (written out here, so this module stays free of torch; tests/test_url_labs.py
 # checks them against the pages). The uploaded CSV of the Signals page is not in the URL, only its model settings.
 NOISE_KINDS = ("gaussian", "salt_pepper", "mask")  # aelab.noise.KINDS
-MAX_N_TRAIN = 1_000_000  # a "Training images" box: the page itself caps it at the data set's size
+# MAX_N_TRAIN (spec): a "Training images" box; the page itself caps it at the data set's size
 DENOISING = {  # pages/denoising.py
     "cfg_dn_dataset": Field("dn_data", "choice", catalog.DIGITS, "data set", choices=tuple(catalog.DATASETS)),
     "cfg_dn_noise": Field("dn_noise", "choice", "gaussian", "noise", choices=NOISE_KINDS),
@@ -378,7 +381,7 @@ PCA = {  # pages/pca.py
     "cfg_pca_hidden": Field("pca_hid", "int", 64, "hidden width", low=1, high=4096, as_text=True),
     "cfg_pca_activation": Field("pca_act", "choice", "relu", "activation",
                                 choices=tuple(a for a in ACTIVATIONS if a != "identity")),
-    "cfg_pca_seed": Field("pca_seed", "int", 0, "seed", low=0, high=2**31 - 1, as_text=True),
+    "cfg_pca_seed": Field("pca_seed", "int", 0, "seed", low=SEED_MIN, high=SEED_MAX, as_text=True),
 }
 SIGNALS = {  # pages/signals.py: the generated-signals lab, and the model settings of the CSV tab
     "cfg_sig_channels": Field("sig_ch", "int", 3, "channels", low=1, high=6),

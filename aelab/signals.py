@@ -16,6 +16,7 @@ import plotly.graph_objects as go
 import torch
 from plotly.subplots import make_subplots
 
+from aelab import limits, text
 from aelab.data import DataBundle
 from aelab.runs import Run
 from aelab.spec import ArchSpec, TrainConfig
@@ -305,7 +306,7 @@ def roc_figure(fpr: np.ndarray, tpr: np.ndarray, auc: float, height: int = 320) 
 
 
 # -- uploaded CSV tables -----------------------------------------------------------------------------
-MAX_BYTES = 5_000_000  # uploads above 5 MB are refused
+MAX_BYTES = limits.CSV_BYTES  # larger uploads are refused (the uploader's limit, limits.CSV_MB)
 MAX_ROWS = 20_000  # data rows
 MAX_COLUMNS = 500
 MIN_ROWS = 20  # fewer leaves too little to train on and hold out
@@ -544,7 +545,7 @@ def explain_columns(names: tuple[str, ...], col_mse: np.ndarray, scaler: MinMaxS
 def column_error_figure(names: tuple[str, ...], col_mse: np.ndarray, height: int = 320) -> go.Figure:
     """Root-mean-squared error per column as a share of the column's range (bars)."""
     rmse = np.sqrt(col_mse)
-    fig = go.Figure(go.Bar(x=list(names), y=rmse, marker_color="#4C78A8",
+    fig = go.Figure(go.Bar(x=[text.label(n) for n in names], y=rmse, marker_color="#4C78A8",
                            hovertemplate="%{x}: %{y:.1%} of its range<extra></extra>"))
     fig.update_layout(**_LAYOUT, height=height, title="Reconstruction error per column (held-out rows)")
     fig.update_yaxes(title="RMSE / column range", tickformat=".0%")

@@ -15,6 +15,11 @@ MAX_WIDTH = 16_384  # widest single layer we accept
 MAX_LAYERS = 8  # hidden layers per side
 MAX_EPOCHS = 1_000
 MAX_BETA = 100.0  # a larger KL weight only makes every code equal to noise
+MAX_BATCH = 65_536  # samples per optimizer step
+MAX_N_TRAIN = 1_000_000  # training-set size (a data set's own size caps it further)
+# Seeds: torch.Generator takes up to 2**64 - 1 and train.fit seeds a second generator with seed + 1; the range
+# that also fits a 32-bit int (numpy, other tools) is the one every page, link and checkpoint accepts.
+SEED_MIN, SEED_MAX = 0, 2**31 - 1
 ACTIVATIONS = {  # key -> label shown to the learner
     "relu": "ReLU",
     "leaky_relu": "LeakyReLU",
@@ -251,12 +256,16 @@ def check_train(cfg: TrainConfig, spec: ArchSpec | None = None, n_available: int
         check.error(f"A learning rate of {cfg.lr:g} makes training blow up: use at most 1 (0.001 is typical for Adam).", "lr")
     elif cfg.optimizer == "adam" and cfg.lr > 0.05:
         check.notes.append(f"A learning rate of {cfg.lr:g} is high for Adam; the loss may jump around or diverge.")
-    if cfg.batch_size < 1:
-        check.error("The batch size must be at least 1.", "batch_size")
+    if not 1 <= cfg.batch_size <= MAX_BATCH:
+        check.error(f"The batch size must be between 1 and {MAX_BATCH:,}.", "batch_size")
     if not 1 <= cfg.epochs <= MAX_EPOCHS:
         check.error(f"Epochs must be between 1 and {MAX_EPOCHS}.", "epochs")
+    if not SEED_MIN <= cfg.seed <= SEED_MAX:
+        check.error(f"The seed must be a whole number from {SEED_MIN} to {SEED_MAX:,}.", "seed")
     if cfg.n_train is not None and cfg.n_train < 2:
         check.error("The training set needs at least 2 images.", "n_train")
+    elif cfg.n_train is not None and cfg.n_train > MAX_N_TRAIN:
+        check.error(f"The training set can have at most {MAX_N_TRAIN:,} samples.", "n_train")
     if n_available is not None and cfg.n_train is not None and cfg.n_train > n_available:
         check.error(f"The data set has only {n_available:,} training samples; pick at most that many.", "n_train")
     if not math.isfinite(cfg.beta) or cfg.beta < 0:

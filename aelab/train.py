@@ -14,6 +14,7 @@ from typing import Protocol
 import torch
 import torch.nn.functional as F
 
+from aelab.limits import POINTS_PER_EPOCH
 from aelab.model import Autoencoder, pick_device
 from aelab.spec import TrainConfig
 
@@ -160,7 +161,7 @@ def _finite(state: dict[str, torch.Tensor]) -> bool:
 
 def fit(model: Autoencoder, x_train: torch.Tensor, x_test: torch.Tensor, cfg: TrainConfig, *,
         target_train: torch.Tensor | None = None, target_test: torch.Tensor | None = None,
-        monitor: Monitor | None = None, snapshot_every: float = 0.2, points_per_epoch: int = 20,
+        monitor: Monitor | None = None, snapshot_every: float = 0.2, points_per_epoch: int = POINTS_PER_EPOCH,
         device: torch.device | None = None) -> FitResult:
     """Train `model` in place. Targets default to the inputs (a plain autoencoder)."""
     torch.set_flush_denormal(True)  # denormal floats make CPU matmuls crawl as weights shrink

@@ -14,7 +14,9 @@ import time
 from typing import TYPE_CHECKING, Callable
 
 import streamlit as st
+from streamlit.runtime.memory_uploaded_file_manager import MemoryUploadedFileManager
 
+from aelab import limits, text
 from aelab.spec import Check
 
 if TYPE_CHECKING:  # these import torch: the home page renders without it (see warm_up_in_background)
@@ -75,7 +77,10 @@ def dataset_picker(key: str = "cfg_dataset", label: str = "Data set", allow: tup
         return None
     try:
         return get_bundle(name)
-    except Exception as exc:  # noqa: BLE001 - corrupt files etc.
+    except data.DataMissing as exc:  # a damaged file: the message names it and says what to do
+        st.error(f"Could not read {data.DATASETS[name]}: {exc}", icon="📁")
+        return None
+    except Exception as exc:  # noqa: BLE001 - anything else
         st.error(f"Could not read {data.DATASETS[name]}: {exc}. Delete its folder under {data.data_dir()} "
                  "and download it again.")
         return None
@@ -507,14 +512,112 @@ def no_model_notice(page_hint: str = "") -> None:
     page_link_or_note("pages/build_train.py", "Go to Build & Train", icon="🏗️")
 
 
+# -- uploads: the limits, enforced by the server itself ---------------------------------------------------
+# Streamlit 1.67 checks st.file_uploader's max_upload_size only in the browser. Its upload route,
+# PUT /_stcore/upload_file/<session id>/<file id> (streamlit/web/server/starlette/starlette_routes.py,
+# create_upload_routes), takes any file up to server.maxUploadSize from a session's own page and keeps it in the
+# runtime's MemoryUploadedFileManager until the session is shut down, which a closed tab's session may never be.
+# What this relies on (tests/test_upload_limits.py fails loudly if Streamlit changes it): the runtime's
+# uploaded_file_mgr is a MemoryUploadedFileManager (file_storage: {session id: {file id: UploadedFileRec}}, _lock,
+# _total_bytes, add_file, remove_file, remove_session_files); the route calls add_file inside the request, so an
+# HTTPException raised there becomes the HTTP response; session-scoped st.cache_resource entries are released
+# (on_release) when a session disconnects or shuts down.
+class _GuardedUploads(MemoryUploadedFileManager):
+    """Streamlit's in-memory store of uploaded files, refusing files over aelab's limits (see guard_uploads)."""
+
+    def add_file(self, session_id, file) -> None:
+        from starlette.exceptions import HTTPException
+        from streamlit import runtime
+
+        from aelab import config
+
+        if runtime.exists():  # files of sessions that ended without releasing them (runs on the event loop)
+            rt = runtime.get_instance()
+            for sid in [s for s in list(self.file_storage) if s != session_id and not rt.is_active_session(s)]:
+                self.remove_session_files(sid)
+        with self._lock:
+            mine = self.file_storage.get(session_id, {})
+            replaced = len(mine[file.file_id].data) if file.file_id in mine else 0
+            held = sum(len(f.data) for f in mine.values()) - replaced
+            total = self._total_bytes - replaced
+        reason = limits.upload_refusal(len(file.data), held, total, config.get("upload_total_mb") * limits.MB)
+        if reason:
+            raise HTTPException(status_code=413, detail=reason)
+        super().add_file(session_id, file)
+
+
+def _upload_store():
+    """The uploaded-file manager this script run reads its files from (the runtime's, on a server), or None."""
+    from streamlit.runtime.scriptrunner import get_script_run_ctx
+
+    ctx = get_script_run_ctx()
+    return getattr(ctx, "uploaded_file_mgr", None)
+
+
+def _session_id() -> str:
+    from streamlit.runtime.scriptrunner import get_script_run_ctx
+
+    ctx = get_script_run_ctx()
+    return ctx.session_id if ctx is not None else ""
+
+
+def _release_uploads(owner: tuple) -> None:
+    store, session_id = owner
+    store.remove_session_files(session_id)
+
+
+@st.cache_resource(scope="session", on_release=_release_uploads, show_spinner=False)
+def _session_uploads(session_id: str) -> tuple:
+    """(store, session id), kept while the session lives; released when it ends, and with it the session's files."""
+    return _upload_store(), session_id
+
+
+def guard_uploads() -> None:
+    """Make the server enforce aelab's upload limits (call on every run, from app.py; cheap after the first).
+
+    Each file at most limits.MAX_FILE_BYTES, each session at most limits.SESSION_UPLOAD_BYTES, all sessions
+    together at most AELAB_UPLOAD_TOTAL_MB (refused with HTTP 413 and the reason); a session's files are released
+    when it ends (here: on_release) and when an uploader's file is replaced (file_uploader).
+    """
+    store = _upload_store()
+    if store is None or not _session_id():
+        return
+    if type(store) is MemoryUploadedFileManager:
+        store.__class__ = _GuardedUploads  # same fields, one method more: the route's reference stays valid
+    elif not isinstance(store, _GuardedUploads):  # another Streamlit: keep serving pages, say it in the log
+        import logging
+
+        logging.getLogger("aelab").warning("Upload limits NOT enforced by the server: Streamlit's uploaded-file "
+                                           "manager is a %s (see aelab.ui.guard_uploads).", type(store).__name__)
+        return
+    _session_uploads(_session_id())
+
+
+def file_uploader(label: str, kind: str, key: str, **kwargs):
+    """st.file_uploader with the size limit of its kind (a key of limits.UPLOAD_MB, so the widget, the server and
+    the reader agree). The file it held before is released on the server as soon as a new one replaces it."""
+    upload = st.file_uploader(label, key=key, max_upload_size=limits.UPLOAD_MB[kind], **kwargs)
+    seen = st.session_state.setdefault("_upload_ids", {})
+    old, new = seen.get(key), getattr(upload, "file_id", None)
+    store = _upload_store()
+    if old and old != new and store is not None:
+        store.remove_file(_session_id(), old)
+    seen[key] = new
+    return upload
+
+
 # -- classroom: URL sharing and classroom mode --
 CLASSROOM_KEY = "cfg_classroom"  # session key of the sidebar toggle
 CLASSROOM_SCALE = 1.5  # figures are this much taller in classroom mode
 
 
-def _query() -> dict[str, str]:
-    """The browser's query parameters, one (the last) value per name."""
-    return {k: st.query_params.get(k) for k in st.query_params.keys()}
+def _query(every: bool = False) -> dict[str, str | list[str]]:
+    """The browser's query parameters, one (the last) value per name; with `every`, a list for a repeated name."""
+    out = {}
+    for k in st.query_params.keys():
+        values = st.query_params.get_all(k)
+        out[k] = values if every and len(values) > 1 else st.query_params.get(k)
+    return out
 
 
 def _dismiss(key: str) -> None:
@@ -532,7 +635,7 @@ def sync_query_params(schema, name: str) -> list[str]:
     from aelab import share
 
     written_key, notes_key = f"_share_written_{name}", f"_share_notes_{name}"
-    incoming = share.restrict(_query(), schema)
+    incoming = share.restrict(_query(every=True), schema)  # a repeated name gets a note, not a silent choice
     if incoming and incoming != st.session_state.get(written_key):
         settings, notes = share.decode(incoming, schema, present_only=True)
         st.session_state.update(share.state_updates(schema, settings))
@@ -542,7 +645,7 @@ def sync_query_params(schema, name: str) -> list[str]:
     current = share.encode(share.read_state(schema, st.session_state), schema)
     for field in schema.values():
         if field.param in current:
-            if st.query_params.get(field.param) != current[field.param]:
+            if st.query_params.get_all(field.param) != [current[field.param]]:  # also folds a repeated name
                 st.query_params[field.param] = current[field.param]
         elif field.param in st.query_params:
             del st.query_params[field.param]
@@ -550,7 +653,7 @@ def sync_query_params(schema, name: str) -> list[str]:
     notes = st.session_state.get(notes_key) or []
     if notes:
         with st.container(border=True):
-            st.warning("Some settings in the link could not be used:\n\n" + "\n".join(f"- {n}" for n in notes),
+            st.warning("Some settings in the link could not be used:\n\n" + "\n".join(f"- {text.md(n)}" for n in notes),
                        icon="🔗")
             st.button("Dismiss", key=f"_share_dismiss_{name}", on_click=_dismiss, args=(notes_key,))
     return notes

@@ -2,7 +2,7 @@
 
 import streamlit as st
 
-from aelab import analysis, data, diagram, figures, presets, runs, share, ui
+from aelab import analysis, data, diagram, figures, presets, runs, share, text, ui
 from aelab.model import pytorch_code
 from aelab.spec import (ACTIVATIONS, KINDS, LOSSES, OPTIMIZERS, OUTPUTS, ArchSpec, Check, SpecError, TrainConfig,
                         check_arch, check_train, parse_float, parse_int, parse_widths)
@@ -203,7 +203,7 @@ def draw_live(bundle: data.DataBundle | None, view) -> None:
         return
     if run is not None and not (view is not None and view.active):
         st.caption(f"Showing the session model: {run.spec.describe()} on {data.DATASETS.get(run.dataset)}, "
-                   f"{run.epochs_done} epochs, {run.seconds:.1f} s. {run.message}")
+                   f"{run.epochs_done} epochs, {run.seconds:.1f} s. {text.md(run.message)}")
     try:
         show = bundle if bundle is not None and bundle.name == dataset else ui.get_bundle(dataset)
     except Exception as exc:  # noqa: BLE001 - data removed after training

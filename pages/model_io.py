@@ -1,12 +1,12 @@
 """Save & load: download the session model (checkpoint, PyTorch code, loss history) or load a checkpoint file."""
 import streamlit as st
 
-from aelab import checkpoint, data, ui
+from aelab import checkpoint, data, limits, text, ui
 from aelab.checkpoint import CheckpointError
 from aelab.runs import Run
 
 UPLOAD_KEY = "model_io_upload"
-CHECKED = "model_io_checked"  # (file id, Run or refusal message) for the last uploaded file
+CHECKED = "model_io_checked"  # (file id, file name, Run or refusal message) for the last uploaded file
 LOADED = "model_io_loaded"  # confirmation shown after a checkpoint became the session model
 
 
@@ -53,24 +53,30 @@ def downloads(run: Run) -> None:
 
 def uploads() -> None:
     st.subheader("Load a checkpoint")
-    st.caption(f"A file saved from this page (at most {checkpoint.MAX_BYTES // 2**20} MB). It is checked before "
-               "anything is used: only weights are read (no code runs), and the architecture, every tensor's shape "
-               "and the data set must fit. A refused file leaves your current model as it is.")
-    upload = st.file_uploader("Checkpoint file", type=["pt", "pth", "ckpt"], key=UPLOAD_KEY,
-                              max_upload_size=checkpoint.MAX_BYTES // 2**20)
+    st.caption(f"A file saved from this page (at most {limits.CHECKPOINT_MB} MB, enough for the largest model "
+               "this lab trains). It is checked before anything is used: only weights are read (no code runs), and "
+               "the architecture, every tensor's shape and the data set must fit. A refused file leaves your current "
+               "model as it is.")
+    upload = ui.file_uploader("Checkpoint file", "checkpoint", key=UPLOAD_KEY, type=["pt", "pth", "ckpt"])
     if upload is None:
         return
     cached = st.session_state.get(CHECKED)
     if cached is None or cached[0] != upload.file_id:
-        cached = (upload.file_id, check_upload(upload))
+        # a new file: replace what the last one said at once (its check can take seconds on a large file)
+        slot = st.empty()
+        slot.info(f"Checking {text.md(upload.name)}…", icon="⏳")
+        cached = (upload.file_id, upload.name, check_upload(upload))
         st.session_state[CHECKED] = cached
-    result = cached[1]
+        slot.empty()
+    _, name, result = cached
+    # the message names its file: a newer file the browser itself refused (too large, wrong type) is not sent to
+    # the page, so the uploader keeps the old one and this message stays about that one
     if isinstance(result, str):
-        st.error(f"Refused: {result}", icon="🛑")
+        st.error(f"Refused {text.md(name)}: {text.md(result)}", icon="🛑")
         if ui.current_run() is not None:
             st.caption("Your session model is unchanged.")
         return
-    st.markdown("The file holds " + describe(result))
+    st.markdown(f"The file {text.md(name)} holds " + describe(result))
     if result is ui.current_run():
         st.caption("This file's model is the session model now.")
         return

@@ -3,7 +3,7 @@ from dataclasses import replace
 
 import streamlit as st
 
-from aelab import analysis, figures, runs, share, signals, ui
+from aelab import analysis, figures, limits, runs, share, signals, text, ui
 from aelab.jobs import Job
 from aelab.spec import Check, SpecError, check_arch, check_train, parse_float, parse_int, parse_widths
 
@@ -175,26 +175,26 @@ def csv_tab() -> None:
     st.markdown(
         "Bring your own table: a CSV file whose columns are numbers (measurements, prices, sensor logs). Each "
         "row is one sample; every column is scaled into [0, 1] by its smallest and largest value. Up to "
-        f"{signals.MAX_ROWS:,} rows and {signals.MAX_BYTES / 1e6:.0f} MB; a fifth of the rows is held out."
+        f"{signals.MAX_ROWS:,} rows and {limits.CSV_MB} MB; a fifth of the rows is held out."
     )
-    up = st.file_uploader("CSV file", type=["csv", "txt", "tsv"], key="csv_upload", max_upload_size=10)
+    up = ui.file_uploader("CSV file", "csv", key="csv_upload", type=["csv", "txt", "tsv"])
     c1, c2 = st.columns(2)
     if c1.button("Use a sample table (wine measurements)", key="csv_sample_btn"):
         load_table(signals.sample_csv(), "wine.csv")
     c2.download_button("Download the sample CSV", signals.sample_csv(), file_name="wine.csv", mime="text/csv")
-    if up is not None and st.session_state.get("csv_upload_seen") != (up.name, up.size):  # a new upload
-        st.session_state["csv_upload_seen"] = (up.name, up.size)
+    if up is not None and st.session_state.get("csv_upload_seen") != up.file_id:  # a new upload, even of the
+        st.session_state["csv_upload_seen"] = up.file_id  # same name and size (a corrected file)
         load_table(up.getvalue(), up.name)
     if st.session_state.get("csv_error"):
-        st.error(st.session_state["csv_error"], icon="⚠️")
+        st.error(text.md(st.session_state["csv_error"]), icon="⚠️")
     table: signals.CsvData | None = st.session_state.get(CSV_DATA)
     if table is None:
         return
     b = table.bundle
-    st.success(f"{table.file_name}: {len(table.values):,} rows × {len(table.columns)} numeric columns "
+    st.success(f"{text.md(table.file_name)}: {len(table.values):,} rows × {len(table.columns)} numeric columns "
                f"({len(b.x_train):,} to train on, {len(b.x_test):,} held out).")
     for note in table.notes:
-        st.warning(note, icon="✂️")
+        st.warning(text.md(note), icon="✂️")
     with st.expander("The first rows as the model sees them (scaled to [0, 1])"):
         st.dataframe({c: b.x_train[:8, j].numpy() for j, c in enumerate(table.columns)})
     check = Check()
@@ -217,11 +217,12 @@ def csv_tab() -> None:
 
 def csv_results(result: signals.LabRun) -> None:
     run, table = result.run, result.source
-    st.caption(f"Trained {run.spec.describe()} on {table.file_name} for {run.epochs_done} epochs in "
+    st.caption(f"Trained {run.spec.describe()} on {text.md(table.file_name)} for {run.epochs_done} epochs in "
                f"{run.seconds:.1f} s. {run.message}")
     recon = analysis.reconstruct(run.model, table.bundle.x_test)  # (M, D)
     col_mse = signals.column_errors(table.bundle.x_test, recon)
-    st.markdown("\n".join(f"- {line}" for line in signals.explain_columns(table.columns, col_mse, table.scaler)))
+    st.markdown("\n".join(f"- {text.md(line)}" for line in signals.explain_columns(table.columns, col_mse,
+                                                                                     table.scaler)))
     left, right = st.columns(2)
     left.plotly_chart(signals.column_error_figure(table.columns, col_mse, height=ui.figure_height(320)),
                       width="stretch", key="csv_columns")

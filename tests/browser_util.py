@@ -59,13 +59,14 @@ class Server(NamedTuple):
 
 
 @contextlib.contextmanager
-def streamlit_server(env: dict | None = None, timeout: float = 90.0, options=(), log_path: Path | None = None):
-    """Run the app on 127.0.0.1:<free port>, logging to a file; yields a Server and always stops it.
+def streamlit_server(env: dict | None = None, timeout: float = 90.0, options=(), log_path: Path | None = None,
+                     script: Path = ROOT / "app.py"):
+    """Run the app (or another `script`) on 127.0.0.1:<free port>, logging to a file; yields a Server, always stops it.
 
     `options` are extra "section.name=value" settings, as on the command line (--section.name value).
     """
     port = free_port()
-    cmd = [sys.executable, "-m", "streamlit", "run", str(ROOT / "app.py"), "--server.headless", "true",
+    cmd = [sys.executable, "-m", "streamlit", "run", str(script), "--server.headless", "true",
            "--server.address", "127.0.0.1", "--server.port", str(port), "--browser.gatherUsageStats", "false",
            "--server.fileWatcherType", "none"]
     for opt in options:

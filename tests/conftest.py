@@ -122,3 +122,10 @@ def postgres():
         pytest.skip("PostgreSQL is not installed (apt-get install postgresql)")
     with postgres_server() as pg:
         yield pg
+def shown(body: str) -> str:
+    """What a reader sees of a Markdown body written with aelab.text.md: escapes and word joiners removed."""
+    import re
+
+    from aelab.text import WORD_JOINER
+
+    return re.sub(r"\\([!-/:-@\[-`{-~])", r"\1", body).replace(WORD_JOINER, "")

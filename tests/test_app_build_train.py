@@ -59,6 +59,7 @@ def test_train_from_the_page_shows_results_and_stores_the_model():
     ("cfg_epochs", "2.5", "whole number"),
     ("cfg_enc_0", "100000", "at most"),
     ("cfg_seed", "🙂", "whole number"),
+    ("cfg_seed", str(2**70), "at most 2,147,483,647"),  # spec.SEED_MAX, the range checkpoints are held to too
 ])
 def test_bad_input_gives_a_message_and_disables_train(key, value, needle):
     """Each bad value gets a clear message next to the controls, no exception, and Train is disabled."""

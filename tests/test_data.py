@@ -1,5 +1,8 @@
 """Tests for aelab.data: the built-in digits, torchvision loading from raw IDX files, and missing-data messages."""
+import gzip
+import socket
 import struct
+import urllib.request
 
 import numpy as np
 import pytest
@@ -68,3 +71,66 @@ def test_real_mnist_and_fashion_load(real_data_root):
     assert m.x_train.shape == (60000, 784) and m.x_test.shape == (10000, 784)
     f = data.load("fashion", real_data_root)
     assert f.class_names[9] == "Ankle boot" and f.x_test.shape == (10000, 784)
+
+
+MNIST_FILES = ("train-images-idx3-ubyte", "train-labels-idx1-ubyte", "t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte")
+
+
+@pytest.fixture
+def no_network(monkeypatch):
+    """Every attempt to open a connection is recorded and fails (a download would be one)."""
+    attempts = []
+
+    def refuse(*args, **kwargs):
+        attempts.append(args)
+        raise OSError("network disabled in this test")
+
+    monkeypatch.setattr(socket, "socket", refuse)
+    monkeypatch.setattr(socket, "create_connection", refuse)
+    monkeypatch.setattr(urllib.request, "urlopen", refuse)
+    return attempts
+
+
+def test_a_corrupt_gz_file_is_named_without_any_network_call(tmp_path, no_network):
+    """A damaged .gz (wrong MD5) is named with what to do; torchvision's re-download is never attempted."""
+    raw = tmp_path / "MNIST" / "raw"
+    raw.mkdir(parents=True)
+    for name in MNIST_FILES:
+        (raw / f"{name}.gz").write_bytes(gzip.compress(b"not mnist"))
+    assert data.is_available("mnist", tmp_path)
+    with pytest.raises(data.DataCorrupt) as exc:
+        data.load("mnist", tmp_path)
+    assert no_network == []
+    assert "train-images-idx3-ubyte.gz" in str(exc.value) and "MD5" in str(exc.value)
+    assert "Download" in str(exc.value) and "Connection" not in str(exc.value)
+
+
+@pytest.mark.parametrize("damage,needle", [
+    (lambda b: b[:-100], "cut short"),
+    (lambda b: b + b"\0" * 5, "cut short or appended"),
+    (lambda b: b"\x12\x34" + b[2:], "IDX header"),
+    (lambda b: b[:6], "not even an IDX header"),
+])
+def test_a_corrupt_unpacked_file_gets_a_reason(tmp_path, no_network, damage, needle):
+    """A damaged unpacked file is named with a reason (torchvision's own checks are bare asserts: an empty one)."""
+    rng = np.random.default_rng(1)
+    raw = tmp_path / "MNIST" / "raw"
+    write_idx(raw, "train", rng.integers(0, 256, (20, 28, 28)), rng.integers(0, 10, 20))
+    write_idx(raw, "t10k", rng.integers(0, 256, (7, 28, 28)), rng.integers(0, 10, 7))
+    target = raw / "t10k-images-idx3-ubyte"
+    target.write_bytes(damage(target.read_bytes()))
+    with pytest.raises(data.DataCorrupt) as exc:
+        data.load("mnist", tmp_path)
+    assert "t10k-images-idx3-ubyte" in str(exc.value) and needle in str(exc.value), str(exc.value)
+    assert no_network == []
+
+
+@pytest.mark.slow
+def test_intact_gz_files_are_unpacked_locally(real_data_root, tmp_path, no_network):
+    """The real .gz files (MD5-checked) are unpacked here without a network call and load with their sizes."""
+    import shutil
+
+    shutil.copytree(real_data_root / "MNIST" / "raw", tmp_path / "MNIST" / "raw",
+                    ignore=shutil.ignore_patterns(*MNIST_FILES))  # only the .gz files
+    m = data.load("mnist", tmp_path)
+    assert m.x_train.shape == (60000, 784) and no_network == []

@@ -307,7 +307,7 @@ def test_model_io(page, tmp_path):
     path = download(page, "💾 Checkpoint (.pt)", tmp_path)
     assert path.stat().st_size > 1000
     main(page).locator('input[type="file"]').set_input_files(str(path))
-    main(page).get_by_text("The file holds").first.wait_for()
+    main(page).get_by_text(f"The file {path.name} holds").first.wait_for()
     press(page, "Use this model")
     main(page).get_by_text("it is now the session model on every page").first.wait_for()
     settle(page)

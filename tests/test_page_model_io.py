@@ -12,7 +12,7 @@ from streamlit.testing.v1 import AppTest
 
 from aelab import checkpoint, runs
 from aelab.spec import ArchSpec, TrainConfig
-from conftest import ROOT
+from conftest import ROOT, shown
 
 
 @pytest.fixture(scope="module")
@@ -35,7 +35,7 @@ def page(run=None) -> AppTest:
 
 
 def texts(elements) -> str:
-    return " ".join(str(e.value) for e in elements)
+    return " ".join(shown(str(e.value)) for e in elements)
 
 
 def upload(at: AppTest, blob: bytes, name: str = "model.pt") -> AppTest:

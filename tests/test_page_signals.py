@@ -6,7 +6,7 @@ Run: python -m pytest tests/test_page_signals.py
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from conftest import ROOT, wait_for_jobs
+from conftest import ROOT, shown, wait_for_jobs
 
 
 def page() -> AppTest:
@@ -17,7 +17,7 @@ def page() -> AppTest:
 
 
 def texts(elements) -> str:
-    return " ".join(str(e.value) for e in elements)
+    return " ".join(shown(str(e.value)) for e in elements)
 
 
 def test_page_shows_the_data_before_training():
@@ -76,3 +76,15 @@ def test_bad_signal_settings_disable_train(key, value, needle):
     assert not at.exception
     assert needle in texts(at.error)
     assert at.button(key="sig_train_btn").disabled
+
+
+def test_a_new_upload_replaces_the_old_refusal_even_with_the_same_name_and_size():
+    """A corrected file of the same name and byte size is read again: the old refusal does not stay."""
+    good = ("a,b,c\n" + "".join(f"{i},{i * i % 17},{i % 5}\n" for i in range(40))).encode()
+    bad = good[:10] + b"\x00" + good[11:]  # one byte changed: refused as a binary file
+    at = page()
+    at.file_uploader(key="csv_upload").set_value(("table.csv", bad, "text/csv")).run()
+    assert "binary file" in texts(at.error)
+    at.file_uploader(key="csv_upload").set_value(("table.csv", good, "text/csv")).run()
+    assert not at.exception and not at.error
+    assert "table.csv: 40 rows × 3 numeric columns" in texts(at.success)
