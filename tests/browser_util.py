@@ -88,20 +88,32 @@ def streamlit_server(env: dict | None = None, timeout: float = 90.0, options=(),
 
 
 @contextlib.contextmanager
-def chromium_page(viewport=(1500, 1000)):
+def chromium(viewport=(1500, 1000)):
+    """Launch Chromium; yields `new_page()`, which opens a page in a fresh browser context (its own cookies and
+    storage: another person's browser)."""
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        try:
-            context = browser.new_context(viewport={"width": viewport[0], "height": viewport[1]}, accept_downloads=True)
+
+        def new_page():
+            context = browser.new_context(viewport={"width": viewport[0], "height": viewport[1]},
+                                          accept_downloads=True)
             # Streamlit saves a table's CSV through the browser's save-file picker when there is one; without
             # it, the same data comes as an ordinary download that a test can read
             context.add_init_script("window.showSaveFilePicker = undefined;")
-            page = context.new_page()
-            yield page
+            return context.new_page()
+
+        try:
+            yield new_page
         finally:
             browser.close()
+
+
+@contextlib.contextmanager
+def chromium_page(viewport=(1500, 1000)):
+    with chromium(viewport) as new_page:
+        yield new_page()
 
 
 def shot(page, name: str) -> Path:
