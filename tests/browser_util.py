@@ -32,6 +32,18 @@ def browser_available() -> bool:
     return Path(CHROMIUM).exists() or shutil.which("chromium") is not None
 
 
+def skip_without_browser() -> None:
+    """Call at the top of a browser test module: skip it when Chromium or Playwright is missing (an error in CI)."""
+    import pytest
+
+    if browser_available():
+        return
+    if os.environ.get("CI"):
+        raise RuntimeError("CI must run the browser tests: install chromium and playwright (see .ci/run)")
+    pytest.skip("Chromium or playwright missing (apt-get install chromium; pip install playwright)",
+                allow_module_level=True)
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))

@@ -5,31 +5,30 @@ finish in about the time it takes alone (issue 17, finding 1: a paused run held 
 Each student is a separate browser context (own cookies: another person's browser).
 Run: python -m pytest -q tests/test_browser_class.py
 """
-import os
 import time
 
 import pytest
 
-from browser_util import browser_available, chromium, shot, streamlit_server
+from browser_util import chromium, shot, skip_without_browser, streamlit_server
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
-
-if not browser_available():
-    if os.environ.get("CI"):
-        raise RuntimeError("CI must run the browser tests: install chromium and playwright (see .ci/run)")
-    pytest.skip("Chromium or playwright missing (apt-get install chromium; pip install playwright)",
-                allow_module_level=True)
+skip_without_browser()
 
 
 def open_build_train(new_page, url: str, epochs: int):
-    """A new student's browser on Build & Train with `epochs` typed in."""
+    """A new student's browser on Build & Train with `epochs` typed in and a 2-number code.
+
+    A 2-number code draws a flat scatter: the default 3-number code's 3D view costs headless Chromium about
+    0.5 s of CPU per update (README, Known limit), which the paused page's polls would take from B's training.
+    """
     page = new_page()
     page.goto(f"{url}/build_train")
     page.get_by_role("button", name="🚀 Train").wait_for(timeout=60_000)
-    box = page.get_by_label("Epochs")
-    box.fill(str(epochs))
-    box.press("Enter")
-    page.wait_for_timeout(700)  # the rerun with the new value
+    for label, value in (("Epochs", epochs), ("Bottleneck (code size)", 2)):
+        box = page.get_by_role("textbox", name=label, exact=True)
+        box.fill(str(value))
+        box.press("Enter")
+        page.wait_for_timeout(700)  # the rerun with the new value
     return page
 
 
