@@ -40,6 +40,8 @@ class Turn:
     place: int  # 1-based place among the waiting jobs, in the order slots will be granted; 0 when not waiting
     slots: int  # jobs the server runs at the same time (AELAB_MAX_JOBS)
     others: int  # other students with a job running or waiting for a slot
+    others_training: int  # of those, students holding a slot now
+    others_waiting: int  # of those, students with a job waiting (and none running)
     own_ahead: bool  # another job of the same student runs (or waits ahead): it is using this student's turn
     share: float  # expected fraction of the training time this student's jobs get: min(1, slots / students)
     turn_every: float  # seconds between the starts of this student's turns when taking turns; 0 when not
@@ -187,7 +189,9 @@ class Scheduler:
             share = min(1.0, self.limit / n) if fair else (1.0 if t.running else 0.0)
             own_ahead = any(c is not t and c.student == t.student and (c.running or c.seq < t.seq) for c in active)
             state = "running" if t.running else ("waiting" if t.waiting and t.wants_cpu() else "paused")
-            return Turn(self.policy, state, self._place(t), self.limit, n - 1, own_ahead, share,
+            training = {c.student for c in self._running()} - {t.student}
+            return Turn(self.policy, state, self._place(t), self.limit, n - 1, len(training),
+                        len(students - training - {t.student}), own_ahead, share,
                         self.slice_s * n / self.limit if fair and n > self.limit else 0.0, self.slice_s,
                         t.held + (now - t.granted_at if t.running else 0.0))
 

@@ -87,7 +87,8 @@ def test_one_students_four_jobs_do_not_push_another_student_back(use_scheduler):
     assert wait_until(lambda: t.view().queue_position == 1), [j.view().queue_position for j in s_jobs]
     assert sorted(j.view().queue_position for j in s_jobs[1:]) == [2, 3, 4]
     turn = t.view().turn
-    assert (turn.others, turn.share, turn.own_ahead) == (1, 0.5, False)  # S counts once, however many jobs
+    assert (turn.others, turn.others_training, turn.others_waiting) == (1, 1, 0)  # S counts once, with 4 jobs
+    assert (turn.share, turn.own_ahead) == (0.5, False)
     assert wait_until(lambda: t.status == "running", 5) and progresses(loop_t)
     assert all(j.status == "queued" for j in s_jobs[1:])  # S's later jobs waited behind S's first
 
@@ -148,8 +149,8 @@ def test_policy_follows_the_environment(monkeypatch):
 
 # -- what the page says ------------------------------------------------------------------------------
 def turn(**kw) -> Turn:
-    base = dict(policy="fair", state="running", place=0, slots=1, others=0, own_ahead=False, share=1.0,
-                turn_every=0.0, slice_s=1.0, held=10.0)
+    base = dict(policy="fair", state="running", place=0, slots=1, others=0, others_training=0, others_waiting=0,
+                own_ahead=False, share=1.0, turn_every=0.0, slice_s=1.0, held=10.0)
     return Turn(**{**base, **kw})
 
 
@@ -261,3 +262,19 @@ def test_budget_stops_a_run_that_trains_past_it_and_keeps_the_model(digits):
     done = jobs.Job(lambda ctx: runs.train_run(digits, spec, TrainConfig(epochs=3), ctx), budget=3 * per_epoch)
     assert done.start().join(60) and done.result.status == "done"  # exactly on budget: allowed
     assert done.view().compute == pytest.approx(3 * per_epoch)
+
+
+def test_build_and_train_refuses_an_over_budget_run_on_the_page(monkeypatch):
+    """On Build & Train an over-budget setting shows the limit's message and disables Train; fewer epochs fit."""
+    from session_tabs import Tab
+
+    monkeypatch.setenv("AELAB_MAX_COMPUTE", "1e9")  # the default digits model needs 5.0e7 per epoch
+    tab = Tab().run()
+    tab.set("cfg_epochs", "30")
+    errors = tab.texts("error")
+    assert "AELAB_MAX_COMPUTE" in errors and "use at most 19 epochs" in errors, errors
+    assert tab.at.button(key="train_btn").disabled
+    tab.set("cfg_epochs", "19")
+    assert "AELAB_MAX_COMPUTE" not in tab.texts("error") and not tab.at.button(key="train_btn").disabled
+    assert not tab.at.exception
+    tab.close()
