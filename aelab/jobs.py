@@ -246,6 +246,7 @@ class Job:
             self._stop.set()
             self._fast = False
             self._resume.set()
+        self._poke()  # a job waiting for a slot leaves the queue at once
 
     def join(self, timeout: float | None = None) -> bool:
         """Wait for the thread; True when it has ended."""

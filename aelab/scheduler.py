@@ -106,7 +106,7 @@ class Scheduler:
                     t.slice_end = now + self.slice_s
                     self._cond.notify_all()
                     return True
-                self._cond.wait(0.1)
+                self._cond.wait(1.0)  # every change notifies (grants, releases, pause, resume, stop): a safety net
             t.waiting = False
             self._cond.notify_all()
             return False
@@ -132,7 +132,7 @@ class Scheduler:
             self._cond.notify_all()
 
     def poke(self) -> None:
-        """A job was paused or resumed: waiting jobs look again (a paused job is passed over)."""
+        """A job was paused, resumed or stopped: waiting jobs look again (a paused job is passed over)."""
         with self._cond:
             self._contend()
             self._cond.notify_all()

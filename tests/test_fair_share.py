@@ -58,15 +58,20 @@ def test_second_student_gets_a_turn_while_the_first_still_trains(one_slot, monke
     (Before the fair scheduler B waited for A's whole run: that behaviour is the fifo test below.)
     """
     monkeypatch.setenv("AELAB_TORCH_THREADS", "1")  # keep the test light on a shared 2-core machine
-    monkeypatch.setenv("AELAB_TIME_SLICE", "5")  # long enough that B still waits when its page is drawn
+    monkeypatch.setenv("AELAB_TIME_SLICE", "8")  # long enough that B still waits when both pages are drawn
     monkeypatch.setattr(jobs, "_slots", None)
     a, b = Tab(), Tab()
     try:
         job_a, job_b = start_long_then_short(a, b)
         b.run()
         assert job_b.view().status == "queued"
-        assert "place 1 in the queue · 1 other student is training; you get a turn of ~5 s every ~10 s" in \
+        assert "place 1 in the queue · 1 other student is training; you get a turn of ~8 s every ~16 s" in \
             b.progress_texts()
+        assert wait_until(lambda: job_a.view().eta is not None, 10)  # past its set-up, with a measured rate
+        a.run()
+        assert job_a.view().status == "running" and job_b.view().status == "queued"
+        assert "sharing the CPU with 1 other student: you get about 50% of it, a turn every ~16 s · about" in \
+            a.progress_texts()
         assert job_b.join(60), "B never got a turn"
         assert job_a.alive and job_a.view().status in ("running", "queued"), "A's long run ended early"
         finished_in(b, 9, 2)
