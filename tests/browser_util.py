@@ -32,18 +32,6 @@ def browser_available() -> bool:
     return Path(CHROMIUM).exists() or shutil.which("chromium") is not None
 
 
-def skip_without_browser() -> None:
-    """Call at the top of a browser test module: skip it when Chromium or Playwright is missing (an error in CI)."""
-    import pytest
-
-    if browser_available():
-        return
-    if os.environ.get("CI"):
-        raise RuntimeError("CI must run the browser tests: install chromium and playwright (see .ci/run)")
-    pytest.skip("Chromium or playwright missing (apt-get install chromium; pip install playwright)",
-                allow_module_level=True)
-
-
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -133,3 +121,15 @@ def shot(page, name: str) -> Path:
     path = SHOTS / f"{name}.png"
     page.screenshot(path=str(path), full_page=True)
     return path
+
+
+def skip_without_browser() -> None:
+    """Skip the calling test module when Chromium or Playwright is missing (in CI that is an error instead)."""
+    import pytest
+
+    if browser_available():
+        return
+    if os.environ.get("CI"):
+        raise RuntimeError("CI must run the browser tests: install chromium and playwright (see .ci/run)")
+    pytest.skip("Chromium or playwright missing (apt-get install chromium; pip install playwright)",
+                allow_module_level=True)
