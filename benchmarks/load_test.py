@@ -145,16 +145,17 @@ async def configure(s: StreamlitSession, st: Student, widths: list[str] | None) 
     await s.set_text("cfg_seed", str(st.seed))
 
 
-def check_isolation(s: StreamlitSession, st: Student) -> list[str]:
-    """The finished page must describe this student's model (own epochs and bottleneck), nobody else's."""
+def check_isolation(s: StreamlitSession, st: Student, dataset: str = "digits") -> list[str]:
+    """The finished page must describe this student's model (own epochs, bottleneck and the class's data set)."""
     problems = []
     sidebar = [t for t in s.texts if t.startswith("Session model:")]
     if not sidebar:
         problems.append("no 'Session model' caption after training")
     for text in sidebar:
-        m = re.search(r"\*\*([\d-]+)\*\* on \w+, (\d+) epochs", text)
+        m = re.search(r"\*\*([\d-]+)\*\* on (\w+), (\d+) epochs", text)
         widths = m.group(1).split("-") if m else []
-        if not m or int(m.group(2)) != st.epochs or str(st.bottleneck) != widths[len(widths) // 2]:
+        if (not m or int(m.group(3)) != st.epochs or str(st.bottleneck) != widths[len(widths) // 2]
+                or m.group(2) != dataset):
             problems.append(f"student {st.index} (epochs {st.epochs}, bottleneck {st.bottleneck}) sees: {text}")
     return problems
 
@@ -194,7 +195,7 @@ async def student(st: Student, url: str, args, start_at: float, class_deadline: 
         if not s.seen("Session model:"):  # the run that stored the model also drew the sidebar; be sure
             await s.set_text("cfg_lr", lr[0], kind="edit", timeout=args.timeout)
         st.finished = True
-        st.isolation = check_isolation(s, st)
+        st.isolation = check_isolation(s, st, args.dataset)
     except Exception as exc:  # noqa: BLE001 - every failure is counted and listed, never hidden
         st.errors.append(f"{type(exc).__name__}: {exc}")
     st.errors += s.stats.errors
