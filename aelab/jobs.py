@@ -339,7 +339,7 @@ class Job:
         if self._ticket is None:
             apply(False)
         else:
-            self._sched.settle(apply)  # under the scheduler's lock: a new waiter's _contend cannot slip in between
+            self._sched.with_contention(apply)  # under its lock: a new waiter's _contend cannot slip in between
 
     def _run(self) -> None:
         pin_threads()

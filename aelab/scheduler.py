@@ -4,6 +4,7 @@ Torch-free and Streamlit-free: jobs.Job talks to it through tickets; ui.progress
 """
 from __future__ import annotations
 
+import heapq
 import math
 import threading
 import time
@@ -162,7 +163,7 @@ class Scheduler:
             t.slice_end = now + self.slice_s
             return False
 
-    def settle(self, apply: Callable[[bool], None]) -> None:
+    def with_contention(self, apply: Callable[[bool], None]) -> None:
         """Call `apply(contended)` under the lock: contended is True when the fair policy has a job waiting that
         wants the CPU (running jobs must then check their slices). Holding the lock orders it with `_contend`."""
         with self._cond:
@@ -229,13 +230,27 @@ class Scheduler:
         return (held.get(t.student, 0), self._used(t.student, now) + (extra or {}).get(t.student, 0.0), t.seq)
 
     def _order(self) -> list[Ticket]:
-        """The waiting jobs in the order free slots would go to them (each grant counts for its student)."""
-        waiting, held, now, order = self._waiting(), self._held(), self._clock(), []
-        while waiting:
-            nxt = min(waiting, key=lambda c: self._key(c, held, now))
-            order.append(nxt)
-            waiting.remove(nxt)
-            held[nxt.student] = held.get(nxt.student, 0) + 1
+        """The waiting jobs in the order free slots would go to them (each grant counts for its student).
+
+        A student's jobs share its key but their arrival order, so the next job is always the first waiting job
+        of the student with the smallest key: a heap of students gives the whole order in O(n log n).
+        """
+        waiting = sorted(self._waiting(), key=lambda c: c.seq)
+        if self.policy != FAIR:
+            return waiting
+        held, now = self._held(), self._clock()
+        queues: dict[str, list[Ticket]] = {}
+        for t in waiting:
+            queues.setdefault(t.student, []).append(t)
+        heap = [(*self._key(q[0], held, now), s) for s, q in queues.items()]
+        heapq.heapify(heap)
+        order = []
+        while heap:
+            n_held, used, _, student = heapq.heappop(heap)
+            q = queues[student]
+            order.append(q.pop(0))
+            if q:
+                heapq.heappush(heap, (n_held + 1, used, q[0].seq, student))
         return order
 
     def _next(self) -> Ticket | None:

@@ -147,6 +147,36 @@ def test_policy_follows_the_environment(monkeypatch):
     monkeypatch.setattr(jobs, "_slots", None)
 
 
+def test_grant_order_matches_picking_the_smallest_key_one_grant_at_a_time():
+    """The heap-built queue order equals the rule applied grant by grant: fewest slots held, then least recent
+    slot time, then arrival (random classes of up to 6 students, some holding slots, with usage histories)."""
+    import random
+
+    rng = random.Random(0)
+    now = [1000.0]
+    for trial in range(200):
+        sched = scheduler.Scheduler(3, "fair", 1.0, clock=lambda: now[0])
+        students = [f"s{i}" for i in range(rng.randint(1, 6))]
+        for s in students:
+            if rng.random() < 0.7:
+                sched._usage[s] = (rng.uniform(0, 100), now[0] - rng.uniform(0, 200))
+        tickets = [sched.ticket(i, rng.choice(students), lambda: True) for i in range(rng.randint(1, 12))]
+        for t in tickets:
+            t.running = rng.random() < 0.2
+            t.waiting = not t.running
+
+        held = {}
+        for t in tickets:
+            held[t.student] = held.get(t.student, 0) + t.running
+        waiting, expected = [t for t in tickets if t.waiting], []
+        while waiting:  # the rule, literally: the smallest (held, used, seq), then count the grant
+            nxt = min(waiting, key=lambda t: (held[t.student], sched._used(t.student, now[0]), t.seq))
+            expected.append(nxt)
+            waiting.remove(nxt)
+            held[nxt.student] += 1
+        assert sched._order() == expected, trial
+
+
 # -- what the page says ------------------------------------------------------------------------------
 def turn(**kw) -> Turn:
     base = dict(policy="fair", state="running", place=0, slots=1, others=0, others_training=0, others_waiting=0,
