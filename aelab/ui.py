@@ -254,8 +254,10 @@ def live_job(key: str, draw: Callable[[JobView | None], None], on_done: Callable
             st.session_state[done_key] = job.id  # collect the result exactly once
             if on_done is not None:
                 on_done(job)
-            if active:
-                st.rerun()  # a full rerun turns polling off and draws the final state
+            # a full rerun turns polling off and draws the final state; also when this run began with the job
+            # still alive (active False only here): the page above may have drawn it as running, e.g. a disabled
+            # button and no results, and nothing else would draw the page again
+            st.rerun()
         draw(job.view() if job else None)
 
     _frag()
