@@ -20,8 +20,8 @@ from aelab import analysis, figures
 from aelab.data import DataBundle
 from aelab.jobs import JobContext
 from aelab.model import Autoencoder
-from aelab.spec import (MAX_EPOCHS, ArchSpec, Check, SpecError, TrainConfig, check_arch, check_train, parse_fields,
-                        parse_int, parse_widths)
+from aelab.spec import (MAX_EPOCHS, ArchSpec, Check, SpecError, TrainConfig, check_arch, check_compute, check_train,
+                        parse_fields, parse_int, parse_widths)
 from aelab.train import History, build_seeded, fit
 
 MAX_SIZES = 6  # code sizes in the bottleneck comparison
@@ -205,9 +205,13 @@ def check(settings: AnomalySettings, bundle: DataBundle) -> Check:
         labels = bundle.subset(settings.n_train, seed=settings.seed).y_train  # (N,) the run's training labels
         n_normal = int(torch.isin(labels, torch.tensor(settings.normal)).sum())
         seen = n_normal * settings.epochs * len(settings.all_sizes)
+        params = sum(settings.spec(input_dim, b).param_count for b in settings.all_sizes)  # one model per size
+        budget = check_compute(params, n_normal, settings.epochs, "normal training images")
         if n_normal < 10:
             out.error(f"Only {n_normal} training images belong to the normal classes: pick more classes or use "
                       "more training images.", "normal")
+        elif budget:
+            out.errors += budget
         elif seen > BIG_RUN:
             out.notes.append(f"This run pushes about {seen:,} images through {len(settings.all_sizes)} models and "
                              "may take minutes: use fewer training images, epochs or code sizes for a quick look.")

@@ -26,6 +26,14 @@ class Setting:
     shown: str = ""  # the default as the README states it ("cores - 1", "~/.cache/aelab")
 
 
+# The default compute limit per run, in parameters x training samples x epochs (spec.compute_units). It
+# allows every page's default run on MNIST with room to spare: the largest, Anomaly detection on all of MNIST
+# (5 models x ~54,000 normal images x 60 epochs), needs 3.3e12; Build & Train's default needs 4.0e11 (30
+# epochs), and 1e13 lets it run ~750 epochs, about 17 minutes of one core at the ~44,000 samples/s measured
+# for that model (benchmarks/bench_train.py). A 17 M-parameter model gets ~10 epochs of 60,000 images.
+MAX_COMPUTE = 1e13
+
+
 def _cores() -> int:
     return os.cpu_count() or 1
 
@@ -42,6 +50,21 @@ def _non_negative_int(text: str) -> int:
     if value < 0:
         raise ValueError("must be 0 or more")
     return value
+
+
+def _positive_float(text: str) -> float:
+    value = float(text)
+    if not value > 0 or value == float("inf"):
+        raise ValueError("must be a number above 0")
+    return value
+
+
+def _choice(*options: str) -> Callable[[str], str]:
+    def parse(text: str) -> str:
+        if text.lower() not in options:
+            raise ValueError(f"must be one of {', '.join(options)}")
+        return text.lower()
+    return parse
 
 
 def _path(text: str) -> Path:
@@ -87,6 +110,16 @@ SETTINGS: dict[str, Setting] = {
     "upload_total_mb": Setting("AELAB_UPLOAD_TOTAL_MB", lambda: 1000, _positive_int,
                                "Uploaded files (checkpoints, CSV tables) the server holds for all sessions "
                                "together, in MB; an upload beyond it is refused until others are released.", "1000"),
+    "scheduler": Setting("AELAB_SCHEDULER", lambda: "fair", _choice("fair", "fifo"),
+                         "Who gets a free slot: `fair` takes turns per student (time slices; a student's extra tabs "
+                         "and jobs share that student's turn), `fifo` is first come, first served per job.", "fair"),
+    "time_slice": Setting("AELAB_TIME_SLICE", lambda: 1.0, _positive_float,
+                          "Seconds a job trains before it gives its slot to a waiting student's job (fair only).",
+                          "1"),
+    "max_compute": Setting("AELAB_MAX_COMPUTE", lambda: MAX_COMPUTE, _positive_float,
+                           "Compute one run may use, as parameters × training samples × epochs: larger runs are "
+                           "refused before they start (and a run that trains on is stopped there).",
+                           f"{MAX_COMPUTE:.0e}".replace("e+", "e")),
 }
 
 

@@ -17,8 +17,8 @@ from aelab import analysis, figures, noise
 from aelab.data import DataBundle
 from aelab.jobs import JobContext
 from aelab.model import Autoencoder
-from aelab.spec import (MAX_EPOCHS, ArchSpec, Check, SpecError, TrainConfig, check_arch, check_train, parse_fields,
-                        parse_float, parse_int, parse_widths)
+from aelab.spec import (MAX_EPOCHS, ArchSpec, Check, SpecError, TrainConfig, check_arch, check_compute, check_train,
+                        parse_fields, parse_float, parse_int, parse_widths)
 from aelab.train import History, build_seeded, fit
 
 MAX_COPIES = 10  # noisy copies per training image
@@ -107,6 +107,9 @@ def check(settings: DenoiseSettings, bundle: DataBundle) -> Check:
         out.error(f"{n:,} images x {settings.copies} copies would hold {n * per_image / 2**20:,.0f} MB of training "
                   f"pairs in memory: use at most {MAX_PAIR_BYTES // per_image:,} training images, or fewer copies.",
                   "n_train")
+    if not out.errors:  # two models, each trained on every image's copies
+        out.errors += check_compute(2 * spec.param_count, n * settings.copies, settings.epochs,
+                                    "training pairs (images × copies)")
     seen = 2 * n * settings.copies * settings.epochs
     if seen > BIG_RUN:
         out.notes.append(f"This run pushes {seen:,} images through the two models and may take minutes: "

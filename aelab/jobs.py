@@ -1,11 +1,12 @@
 """Background jobs: a thread that runs a function, with pause/resume/stop and thread-safe snapshots.
 
 The thread never touches Streamlit. It publishes into a plain Job object under a lock; pages poll
-`job.view()` from an `st.fragment(run_every=...)`. A server-wide limit (`AELAB_MAX_JOBS`, default
-cores - 1) queues jobs so that a classroom of learners shares the CPU fairly.
+`job.view()` from an `st.fragment(run_every=...)`. Jobs take the server's `AELAB_MAX_JOBS` slots in turns
+decided by aelab/scheduler.py (fair shares per student, time slices), and charge their compute to a budget.
 """
 from __future__ import annotations
 
+import math
 import os
 import threading
 import time
@@ -17,51 +18,15 @@ from typing import Any, Callable
 import torch
 
 from aelab import config
+from aelab.scheduler import Scheduler, Ticket, Turn
+from aelab.scheduler import eta as _eta
+from aelab.spec import compute_text
 from aelab.train import History, Progress
 
 ACTIVE = ("queued", "running", "paused")
 
 
-class _Slots:
-    """A FIFO of jobs waiting for one of `limit` run slots (fair: first come, first served)."""
-
-    def __init__(self, limit: int):
-        self.limit = max(1, limit)
-        self._cond = threading.Condition()
-        self._running: set[int] = set()
-        self._waiting: list[int] = []
-
-    def position(self, job_id: int) -> int:
-        """0 when running (or not waiting), else 1-based place in the queue."""
-        with self._cond:
-            return self._waiting.index(job_id) + 1 if job_id in self._waiting else 0
-
-    def acquire(self, job_id: int, cancelled: threading.Event) -> bool:
-        with self._cond:
-            self._waiting.append(job_id)
-            while not cancelled.is_set():
-                if len(self._running) < self.limit and self._waiting[0] == job_id:
-                    self._waiting.pop(0)
-                    self._running.add(job_id)
-                    self._cond.notify_all()
-                    return True
-                self._cond.wait(0.1)
-            self._waiting.remove(job_id)
-            self._cond.notify_all()
-            return False
-
-    def release(self, job_id: int) -> None:
-        with self._cond:
-            self._running.discard(job_id)
-            self._cond.notify_all()
-
-    @property
-    def running(self) -> int:
-        with self._cond:
-            return len(self._running)
-
-
-_slots: _Slots | None = None
+_slots: Scheduler | None = None
 _slots_lock = threading.Lock()
 _ids = iter(range(1, 1 << 62))
 _live: "weakref.WeakSet[Job]" = weakref.WeakSet()  # every job whose thread may still run
@@ -72,8 +37,9 @@ def live_jobs() -> list["Job"]:
     return [job for job in list(_live) if job.alive]
 
 
-def slots() -> _Slots:
-    """The server-wide job limiter, created on first use from AELAB_MAX_JOBS (default: cores - 1).
+def slots() -> Scheduler:
+    """The server-wide scheduler, created on first use from AELAB_MAX_JOBS (default: cores - 1) slots,
+    AELAB_SCHEDULER (fair or fifo) and AELAB_TIME_SLICE (see scheduler.Scheduler for the rules).
 
     One core stays free for drawing pages: with 30 simulated students on 2 cores, one job at a time
     kept page responses at p95 1.47 s where two at a time gave 2.5 s (benchmarks/load_test.py).
@@ -81,7 +47,7 @@ def slots() -> _Slots:
     global _slots
     with _slots_lock:
         if _slots is None:
-            _slots = _Slots(config.get("max_jobs"))
+            _slots = Scheduler(config.get("max_jobs"), config.get("scheduler"), config.get("time_slice"))
         return _slots
 
 
@@ -131,6 +97,11 @@ class JobView:
     version: int  # increases with every published update
     queue_position: int  # 1-based place in the server queue while queued
     extra: dict = field(default_factory=dict)  # anything else the job published
+    turn: Turn | None = None  # the scheduler's view of this job (place, share, ...); None once it ended
+    eta: float | None = None  # seconds left (scheduler.eta), None until measured; of the current model in labs
+                              # that train several in a row (their step counter starts again)
+    compute: float = 0.0  # compute charged so far (parameters x samples), see JobContext.charge
+    budget: float = math.inf  # the job's compute limit in the same unit
 
     @property
     def active(self) -> bool:
@@ -138,24 +109,46 @@ class JobView:
 
 
 class JobContext:
-    """What the job's function gets: stop/pause checks and `update`/`publish` to report progress."""
+    """What the job's function gets: stop/pause checks, `charge` for compute, `update`/`publish` for progress."""
 
     def __init__(self, job: "Job"):
         self._job = job
 
     def should_stop(self) -> bool:
-        """Block while paused; True once Stop was pressed."""
+        """True once Stop was pressed. Blocks while paused, and while waiting for the next turn (see Job)."""
+        if self._job._fast:
+            return False  # the per-step fast path: one attribute read, no lock, no clock
+        return self._job._check()
+
+    @property
+    def waited(self) -> float:
+        """Seconds this job spent inside should_stop off the CPU (paused, or waiting for its turn) so far.
+
+        train.fit subtracts it, so samples/s describes the time the job actually trained."""
+        return self._job._waited
+
+    def charge(self, units: float) -> str:
+        """Count `units` of compute (parameters x samples just trained on) against the job's budget.
+
+        Returns "" while within budget, else the sentence to stop with (the caller stops, keeping its model).
+        train.fit charges once per logged loss point; a "train until paused / continue" mode gives each
+        continuation a Job whose `budget` is what the run has left.
+        """
         job = self._job
-        if job._resume.is_set() and not job._stop.is_set() and job._status == "running":
-            return False  # the per-step fast path: no lock, no waiting
-        while job._resume.is_set() is False and not job._stop.is_set():
-            job._set_status("paused")
-            job._resume.wait(0.1)
-        if job.status == "paused":
-            job._set_status("running")
-        return job._stop.is_set()
+        with job._lock:
+            job._compute += units
+            over = job._compute > job.budget
+        if not over:
+            return ""
+        return (f"Stopped: this run reached the server's compute limit of {compute_text(job.budget)} "
+                "(parameters × training samples × epochs, AELAB_MAX_COMPUTE); the model keeps what it learned. "
+                "To train longer, use fewer epochs per run, a smaller model or fewer training images.")
 
     def update(self, progress: Progress, history: History, state: dict | None) -> None:
+        job = self._job
+        prev = job._progress
+        if prev is None or progress.step < prev.step:  # a new model starts counting steps: measure its rate anew
+            job._rate_base = (progress.step, job._sched.held(job._ticket) if job._ticket is not None else 0.0)
         with self._job._lock:
             self._job._progress, self._job._history = progress, history
             if state is not None:
@@ -168,25 +161,57 @@ class JobContext:
             self._job._version += 1
 
 
-class Job:
-    """Runs `fn(ctx)` in a daemon thread; its return value becomes `result`."""
+class Relay:
+    """Base of the monitors labs hand to train.fit around a job context (`self.ctx`, may be None): passes
+    should_stop, charge and waited through, so pausing, turns and the compute budget work inside them too
+    (a context without charge/waited, such as a test's stand-in, is charged nothing and never waits)."""
 
-    def __init__(self, fn: Callable[[JobContext], Any], name: str = "job", use_slots: bool = True):
+    ctx: JobContext | None = None
+
+    def should_stop(self) -> bool:
+        return self.ctx is not None and self.ctx.should_stop()
+
+    def charge(self, units: float) -> str:
+        charge = getattr(self.ctx, "charge", None)
+        return charge(units) if charge is not None else ""
+
+    @property
+    def waited(self) -> float:
+        return getattr(self.ctx, "waited", 0.0)
+
+
+class Job:
+    """Runs `fn(ctx)` in a daemon thread; its return value becomes `result`.
+
+    `student` groups jobs for the fair scheduler (ui.student_key(); a job without one is its own student).
+    `budget` is the compute limit the job's training charges against (default AELAB_MAX_COMPUTE).
+    """
+
+    def __init__(self, fn: Callable[[JobContext], Any], name: str = "job", use_slots: bool = True,
+                 student: str = "", budget: float | None = None):
         self.id = next(_ids)
         self.name = name
+        self.student = student or f"job-{self.id}"
+        self.budget = float(config.get("max_compute") if budget is None else budget)
         self._fn = fn
         self._use_slots = use_slots
+        self._sched: Scheduler | None = None  # the scheduler this job queues with (None: use_slots=False)
+        self._ticket: Ticket | None = None
         self._lock = threading.Lock()
         self._stop = threading.Event()
         self._resume = threading.Event()
         self._resume.set()
-        self._status = "queued"
+        self._fast = False  # True only while running, not paused or stopped, and nobody waits for a turn
+        self._status = "queued"  # queued | running | paused, then how it ended (see JobView.status)
         self._message = ""
         self._progress: Progress | None = None
         self._history = History()
         self._state: dict | None = None
         self._extra: dict = {}
         self._version = 0
+        self._compute = 0.0
+        self._waited = 0.0
+        self._rate_base = (0, 0.0)  # (step, slot seconds) when the current step count began (for the ETA)
         self.result: Any = None
         self.error: str | None = None
         self.started_at = time.time()
@@ -199,15 +224,29 @@ class Job:
         return self
 
     def pause(self) -> None:
-        if self.status in ("running", "queued"):
+        """Pause at the next check; the job gives its slot to the next one at once."""
+        with self._lock:
+            if self._status not in ("running", "queued"):
+                return
             self._resume.clear()
+            self._fast = False
+            if self._status == "queued":
+                self._status, self._version = "paused", self._version + 1
+        self._poke()
 
     def resume(self) -> None:
-        self._resume.set()
+        with self._lock:
+            self._resume.set()
+            if self._status == "paused":  # it queues for a slot again (or runs at once when one is free)
+                self._status, self._version = "queued", self._version + 1
+        self._poke()
 
     def stop(self) -> None:
-        self._stop.set()
-        self._resume.set()
+        with self._lock:
+            self._stop.set()
+            self._fast = False
+            self._resume.set()
+        self._poke()  # a job waiting for a slot leaves the queue at once
 
     def join(self, timeout: float | None = None) -> bool:
         """Wait for the thread; True when it has ended."""
@@ -232,19 +271,85 @@ class Job:
             self._version += 1
 
     def view(self) -> JobView:
-        pos = slots().position(self.id) if self._use_slots else 0
+        sched = self._sched
+        turn = sched.turn(self.id) if sched is not None else None
         with self._lock:
-            return JobView(self._status, self._message, self._progress, self._history, self._state,
-                           self._version, pos, dict(self._extra))
+            p, (step0, held0) = self._progress, self._rate_base
+            eta = None
+            if p is not None and turn is not None and self._status in ACTIVE:
+                eta = _eta(p.step - step0, p.total_steps - p.step, turn.held - held0, turn.share)
+            return JobView(self._status, self._message, p, self._history, self._state, self._version,
+                           turn.place if turn is not None else 0, dict(self._extra), turn, eta, self._compute,
+                           self.budget)
 
-    # -- thread body ---------------------------------------------------------------------------
+    # -- scheduling (the job's own thread) -------------------------------------------------------
+    def _poke(self) -> None:
+        if self._sched is not None:
+            self._sched.poke()
+
+    def _check(self) -> bool:
+        """should_stop's slow path: stop, pause (slot given back), or the end of a turn while others wait."""
+        if self._stop.is_set():
+            return True
+        if not self._resume.is_set():
+            t0 = time.perf_counter()
+            if self._ticket is not None:
+                self._sched.release(self._ticket)
+            self._set_status("paused")
+            ok = self._take_turn()
+            self._waited += time.perf_counter() - t0
+            return not ok
+        if self._ticket is not None:
+            sched = self._sched
+            if not sched.slice_over(self._ticket):
+                return False  # within its turn: one clock read per step while others wait
+            if sched.should_yield(self._ticket):
+                t0 = time.perf_counter()
+                sched.release(self._ticket)
+                ok = self._take_turn()
+                self._waited += time.perf_counter() - t0
+                return not ok
+        self._refresh_fast()
+        return self._stop.is_set()
+
+    def _take_turn(self) -> bool:
+        """Queue for a slot and wait for it (False when stopped meanwhile), then run."""
+        if self._ticket is None:
+            while not self._resume.is_set():  # a job without a slot waits here while paused (stop sets it)
+                self._resume.wait(0.1)
+        else:
+            with self._lock:  # under the lock: a pause pressed just now must not be shown as "queued"
+                self._status = "queued" if self._resume.is_set() else "paused"
+                self._version += 1
+            if not self._sched.acquire(self._ticket, self._stop):
+                return False
+        if self._stop.is_set():
+            return False
+        self._set_status("running")
+        self._refresh_fast()
+        return True
+
+    def _refresh_fast(self) -> None:
+        """Back onto the fast path when running, not paused or stopped, with nobody waiting for a turn."""
+        def apply(contended: bool) -> None:
+            with self._lock:
+                self._fast = (self._resume.is_set() and not self._stop.is_set() and self._status == "running"
+                              and not contended)
+
+        if self._ticket is None:
+            apply(False)
+        else:
+            self._sched.with_contention(apply)  # under its lock: a new waiter's _contend cannot slip in between
+
     def _run(self) -> None:
         pin_threads()
-        if self._use_slots and not slots().acquire(self.id, self._stop):
-            self._set_status("stopped", "Stopped before it started.")
-            return
+        if self._use_slots:
+            self._sched = slots()
+            self._ticket = self._sched.ticket(self.id, self.student, self._resume.is_set, self._contention)
         try:
-            self._set_status("running" if self._resume.is_set() else "paused")
+            if self._stop.is_set() or not self._take_turn():
+                self._set_status("stopped", "Stopped before it started.")
+                return
             out = self._fn(JobContext(self))
             self.result = out
             status = getattr(out, "status", "stopped" if self._stop.is_set() else "done")
@@ -253,5 +358,9 @@ class Job:
             self.error = "".join(traceback.format_exception_only(type(exc), exc)).strip()
             self._set_status("error", f"Training failed: {self.error}")
         finally:
-            if self._use_slots:
-                slots().release(self.id)
+            self._fast = False
+            if self._ticket is not None:
+                self._sched.leave(self._ticket)
+
+    def _contention(self) -> None:
+        self._fast = False

@@ -414,9 +414,10 @@ def train_pair(bundle: DataBundle, specs: dict[str, ArchSpec], cfg: TrainConfig,
     return PairResult(done, "done", f"Trained {len(done)} models, {cfg.epochs} epochs each.")
 
 
-def start_pair(bundle: DataBundle, specs: dict[str, ArchSpec], cfg: TrainConfig, name: str = "split-pair") -> Job:
-    """Train both asymmetric models in one background job (result: a PairResult)."""
-    return Job(lambda ctx: train_pair(bundle, specs, cfg, ctx), name=name).start()
+def start_pair(bundle: DataBundle, specs: dict[str, ArchSpec], cfg: TrainConfig, name: str = "split-pair",
+               student: str = "") -> Job:
+    """Train both asymmetric models in one background job (result: a PairResult) in `student`'s turns."""
+    return Job(lambda ctx: train_pair(bundle, specs, cfg, ctx), name=name, student=student).start()
 
 
 def describe_pair(pair: dict[str, runs.Run]) -> str:

@@ -13,7 +13,7 @@ import plotly.graph_objects as go
 import torch
 
 from aelab.data import DataBundle
-from aelab.jobs import JobContext
+from aelab.jobs import JobContext, Relay
 from aelab.runs import Run
 from aelab.spec import ArchSpec, TrainConfig
 from aelab.train import FitResult, History, Progress, build_seeded, evaluate, fit
@@ -130,15 +130,12 @@ def _append(total: History, part: History, epoch0: int, seconds0: float) -> Hist
     return out
 
 
-class _StageRelay:
+class _StageRelay(Relay):
     """A fit() monitor that turns the stages of one model into one continuous run for the job's view."""
 
     def __init__(self, ctx: JobContext | None, name: str, total_steps: int):
         self.ctx, self.name, self.total_steps = ctx, name, total_steps
         self.done, self.epoch0, self.step0, self.seconds0 = History(), 0, 0, 0.0
-
-    def should_stop(self) -> bool:
-        return self.ctx is not None and self.ctx.should_stop()
 
     def merged(self, part: History) -> History:
         return _append(self.done, part, self.epoch0, self.seconds0)

@@ -54,11 +54,12 @@ def train_run(bundle: DataBundle, spec: ArchSpec, cfg: TrainConfig, ctx: JobCont
     return Run(spec, cfg, bundle.name, model, res.history, res.status, res.message, res.seconds)
 
 
-def start_training(bundle: DataBundle, spec: ArchSpec, cfg: TrainConfig, name: str = "train") -> Job:
-    """Start training in a background thread; poll `job.view()`, collect `job.result` (a Run)."""
-    return Job(lambda ctx: train_run(bundle, spec, cfg, ctx), name=name).start()
+def start_training(bundle: DataBundle, spec: ArchSpec, cfg: TrainConfig, name: str = "train",
+                   student: str = "") -> Job:
+    """Start training in a background thread; poll `job.view()`, collect `job.result` (a Run).
 
-
+    `student` (ui.student_key()) is whose turn the job takes with the scheduler."""
+    return Job(lambda ctx: train_run(bundle, spec, cfg, ctx), name=name, student=student).start()
 # -- a finished run and the session model ------------------------------------------------------
 @dataclass(frozen=True)
 class Settlement:

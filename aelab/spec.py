@@ -9,6 +9,7 @@ import math
 from dataclasses import dataclass, field
 
 from aelab import conv
+from aelab import config
 
 MAX_PARAMS = 20_000_000  # above this a model is too big for a teaching laptop / shared CPU server
 MAX_WIDTH = 16_384  # widest single layer we accept
@@ -243,8 +244,46 @@ def check_arch(spec: ArchSpec) -> Check:
     return check
 
 
-def check_train(cfg: TrainConfig, spec: ArchSpec | None = None, n_available: int | None = None) -> Check:
-    """Validate training settings (optionally against the architecture and the data size)."""
+def compute_units(params: int, samples: int, epochs: int) -> int:
+    """The compute a run needs, in the unit of AELAB_MAX_COMPUTE: parameters x training samples per epoch x epochs.
+
+    One parameter meeting one sample is about 6 floating-point operations (a multiply-add forward, two
+    backward); how many of them a second the CPU does depends on the batch size, so this counts work, not time.
+    """
+    return int(params) * int(samples) * int(epochs)
+
+
+def compute_text(units: float) -> str:
+    """A compute amount in words a learner can compare: '1.0e13'."""
+    return f"{units:.1e}".replace("e+", "e")
+
+
+def check_compute(params: int, samples: int, epochs: int, what: str = "training samples") -> list[SpecError]:
+    """An error when the run needs more compute than this server allows one run (AELAB_MAX_COMPUTE).
+
+    `params` counts every model the run trains (e.g. both models of a comparison), `samples` what one epoch
+    trains on (`what` names them: "training images", "noisy copies", ...). The message says how many epochs
+    would fit, so the learner knows what to change.
+    """
+    limit = config.get("max_compute")
+    need = compute_units(params, samples, epochs)
+    if need <= limit:
+        return []
+    fit = int(limit // max(1, params * samples))
+    change = (f"use at most {fit:,} epochs, a smaller model or fewer {what}" if fit >= 1 else
+              f"even 1 epoch is too much: use a smaller model or fewer {what}")
+    return [SpecError(f"This run needs {compute_text(need)} units of compute ({params:,} parameters × {samples:,} "
+                      f"{what} × {epochs:,} epochs), over the {compute_text(limit)} one run may use on this "
+                      f"server (AELAB_MAX_COMPUTE): {change}.", "epochs")]
+
+
+def check_train(cfg: TrainConfig, spec: ArchSpec | None = None, n_available: int | None = None,
+                params: int | None = None) -> Check:
+    """Validate training settings (optionally against the architecture and the data size).
+
+    With the data size and the model (`spec`, or `params` when a run trains several models) it also checks
+    the compute budget (check_compute).
+    """
     check = Check()
     if cfg.loss not in LOSSES:
         check.error(f"Unknown loss '{cfg.loss}'.", "loss")
@@ -288,6 +327,12 @@ def check_train(cfg: TrainConfig, spec: ArchSpec | None = None, n_available: int
         check.notes.append(f"The code ({spec.bottleneck}) is at least as wide as the input ({spec.input_dim}), "
                            "but the sparsity penalty charges for every active code number, so copying the input "
                            "is no longer free: the code can still learn features.")
+    params = params if params is not None else (spec.param_count if spec is not None else None)
+    n = cfg.n_train if cfg.n_train is not None else n_available
+    if n_available is not None and n is not None:
+        n = min(n, n_available)
+    if params is not None and n is not None and not check.errors:
+        check.errors += check_compute(params, n, cfg.epochs)
     if spec is not None and cfg.loss == "bce" and spec.output != "sigmoid":
         check.error(
             "BCE compares probabilities, so the reconstruction must lie in [0, 1]: "

@@ -21,8 +21,9 @@ from torch import nn
 from aelab import analysis, data
 from aelab.data import DataBundle
 from aelab.figures import PALETTE, image_grid
+from aelab.jobs import Relay
 from aelab.model import Autoencoder, pick_device
-from aelab.spec import ArchSpec, Check, SpecError, TrainConfig, check_arch, parse_int
+from aelab.spec import ArchSpec, Check, SpecError, TrainConfig, check_arch, check_compute, parse_int
 from aelab.train import History, Progress, build_seeded, fit, make_optimizer
 
 MAX_RUNS = 12  # models per experiment: each is a whole network to train on a shared CPU
@@ -147,6 +148,9 @@ def check_config(cfg: SweepConfig, bundle: DataBundle) -> Check:
         check.error(f"Epochs must be between 1 and {MAX_SWEEP_EPOCHS}.", "epochs")
     for err in check_arch(cfg.spec(max(cfg.sizes), bundle.input_dim)).errors:
         check.errors.append(err)
+    if not check.errors:  # every size trains its own model on the same images
+        params = sum(cfg.spec(s, bundle.input_dim).param_count for s in cfg.sizes)
+        check.errors += check_compute(params, cfg.n_train, cfg.epochs, "training images")
     d = bundle.input_dim
     if max(cfg.sizes) < d:
         check.notes.append(f"Every size is below the input width ({d}); add {d} to include a code wide "
@@ -323,7 +327,7 @@ def _eval_stacked(net: SweepNetwork, x: torch.Tensor, chunk: int = 2048) -> torc
     return total / max(len(x), 1)
 
 
-class _Reporter:
+class _Reporter(Relay):
     """Forwards progress, live curves and finished rows to a job context (or nowhere)."""
 
     def __init__(self, ctx, total_steps: int, every: float = 0.25):
@@ -331,16 +335,14 @@ class _Reporter:
         self.start = time.perf_counter()
         self.last = -math.inf
 
-    def should_stop(self) -> bool:
-        return self.ctx is not None and self.ctx.should_stop()
-
     def progress(self, epoch: int, step: int, samples: int, histories: dict | None, force: bool = False) -> None:
         now = time.perf_counter()
         if self.ctx is None or (not force and now - self.last < self.every):
             return
         self.last = now
         elapsed = now - self.start
-        self.ctx.update(Progress(epoch, step, self.total, samples / elapsed if elapsed > 0 else 0.0, elapsed),
+        trained = elapsed - self.waited  # time off the CPU (paused, waiting for a turn) is not training time
+        self.ctx.update(Progress(epoch, step, self.total, samples / trained if trained > 0 else 0.0, elapsed),
                         History(), None)
         if histories is not None:
             self.ctx.publish(phase="training", histories={k: h.copy() for k, h in histories.items()})
@@ -402,14 +404,11 @@ def train_stacked(net: SweepNetwork, x: torch.Tensor, x_curve: torch.Tensor, cfg
     return list(hists.values()), cfg.epochs, status
 
 
-class _FitMonitor:
+class _FitMonitor(Relay):
     """Lets train.fit report one model's progress as part of the whole sequential experiment."""
 
     def __init__(self, reporter: _Reporter, offset: int, batch_size: int):
-        self.reporter, self.offset, self.bs = reporter, offset, batch_size
-
-    def should_stop(self) -> bool:
-        return self.reporter.should_stop()
+        self.reporter, self.offset, self.bs, self.ctx = reporter, offset, batch_size, reporter.ctx
 
     def update(self, progress: Progress, history: History, state) -> None:
         step = self.offset + progress.step

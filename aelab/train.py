@@ -71,6 +71,9 @@ class FitResult:
 class Monitor(Protocol):
     def should_stop(self) -> bool: ...  # blocks while paused; True when the learner pressed Stop
     def update(self, progress: Progress, history: History, state: dict | None) -> None: ...
+    # optional (jobs.JobContext has both; fit checks with getattr):
+    #   charge(units) -> str: count parameters x samples trained; a non-empty answer stops the run with it
+    #   waited: float: seconds spent blocked in should_stop (paused, or waiting for a turn), left out of samples/s
 
 
 def recon_loss(out: torch.Tensor, target: torch.Tensor, loss: str) -> torch.Tensor:
@@ -180,9 +183,15 @@ def fit(model: Autoencoder, x_train: torch.Tensor, x_test: torch.Tensor, cfg: Tr
     log_every = max(1, steps_per_epoch // points_per_epoch)
     hist = History()
     start = time.perf_counter()
-    train_time = 0.0
+    train_time = 0.0  # seconds spent training (evaluation and time off the CPU excluded)
     step = 0
     last_good = weights_copy(model)
+    charge = getattr(monitor, "charge", None)
+    n_params = sum(p.numel() for p in model.parameters())
+    charged = 0  # samples charged so far
+
+    def waited() -> float:
+        return getattr(monitor, "waited", 0.0)
 
     def record_test(epoch: int) -> None:
         res = evaluate(model, xt, tt, cfg)
@@ -198,6 +207,10 @@ def fit(model: Autoencoder, x_train: torch.Tensor, x_test: torch.Tensor, cfg: Tr
             prog = Progress(epoch, step, total, rate, time.perf_counter() - start)
             monitor.update(prog, hist.copy(), weights_copy(model) if with_weights else None)
 
+    def stopped(epoch: int, message: str) -> FitResult:
+        publish(epoch, True)
+        return FitResult("stopped", message, hist, time.perf_counter() - start)
+
     def diverged(epoch: int) -> FitResult:
         model.load_state_dict(last_good)
         publish(epoch, True)
@@ -211,13 +224,11 @@ def fit(model: Autoencoder, x_train: torch.Tensor, x_test: torch.Tensor, cfg: Tr
     for epoch in range(cfg.epochs):
         perm = torch.randperm(n, generator=g).to(device)  # (N,)
         losses, acc_terms = [], {}  # detached step losses since the last logged point
-        t0 = time.perf_counter()
+        t0, w0 = time.perf_counter(), waited()
         for i in range(0, n, bs):
             if monitor is not None and monitor.should_stop():
-                train_time += time.perf_counter() - t0
-                publish(epoch, True)
-                return FitResult("stopped", f"Stopped by you after {step} steps.", hist,
-                                 time.perf_counter() - start)
+                train_time += time.perf_counter() - t0 - (waited() - w0)
+                return stopped(epoch, f"Stopped by you after {step} steps.")
             idx = perm[i:i + bs]
             xb = x[idx]  # (B, D)
             tb = xb if t is x else t[idx]  # a plain autoencoder's target is its input: gather once
@@ -239,17 +250,24 @@ def fit(model: Autoencoder, x_train: torch.Tensor, x_test: torch.Tensor, cfg: Tr
                 for k, v in acc_terms.items():
                     hist.terms.setdefault(k, []).append(float(v) / acc_n)
                 losses, acc_terms = [], {}
+                if charge is not None:  # the compute budget, once per logged point (never per step)
+                    seen = epoch * n + i + len(idx)
+                    over = charge(n_params * (seen - charged))
+                    charged = seen
+                    if over:
+                        train_time += time.perf_counter() - t0 - (waited() - w0)
+                        return stopped(epoch, over)
                 now = time.perf_counter()
                 if now - last_snap >= snapshot_every or len(hist.train) == 1:  # the first point at once
                     state = weights_copy(model)
                     if not _finite(state):
                         return diverged(epoch)
                     last_good, last_snap = state, now
-                    train_time_now = train_time + now - t0
+                    train_time_now = train_time + now - t0 - (waited() - w0)
                     if monitor is not None:
                         rate = step * bs / train_time_now if train_time_now > 0 else 0.0
                         monitor.update(Progress(epoch, step, total, rate, now - start), hist.copy(), state)
-        train_time += time.perf_counter() - t0
+        train_time += time.perf_counter() - t0 - (waited() - w0)
         state = weights_copy(model)
         if not _finite(state):
             return diverged(epoch)

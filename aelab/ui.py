@@ -356,12 +356,30 @@ def _jobs() -> dict[str, Job]:
     return st.session_state.setdefault("_aelab_jobs", {})
 
 
+def student_key() -> str:
+    """Who this tab's jobs belong to for the fair scheduler: jobs with one key share one student's turn.
+
+    A digest of the per-browser token (browser_token), so a student's several tabs share one turn; the token
+    itself stays secret (the scheduler only ever sees the digest). Outside a Streamlit run it is "", and each
+    job is its own student (jobs.Job).
+    """
+    import hashlib
+
+    from streamlit.runtime.scriptrunner import get_script_run_ctx
+
+    if get_script_run_ctx() is None:
+        return ""
+    return hashlib.sha256(browser_token().encode()).hexdigest()[:16]
+
+
 def get_job(key: str) -> Job | None:
     return _jobs().get(key)
 
 
 def set_job(key: str, job: Job) -> Job:
-    """Register a started job under `key`, stopping any job it replaces."""
+    """Register a started job under `key`, stopping any job it replaces.
+
+    Create the job with `student=student_key()` (start_job does), so it takes this student's turns."""
     jobs = _jobs()
     old = jobs.get(key)
     if old is not None and old is not job:
@@ -389,7 +407,7 @@ def start_job(key: str, fn: Callable, name: str, what: str = "run",
         return
     from aelab.jobs import Job
 
-    job = set_job(key, Job(fn, name=name).start())
+    job = set_job(key, Job(fn, name=name, student=student_key()).start())
     deadline = time.perf_counter() + wait
     while ready is not None and job.alive and time.perf_counter() < deadline:
         view = job.view()
@@ -422,8 +440,10 @@ def live_job(key: str, draw: Callable[[JobView | None], None], on_done: Callable
             st.session_state[done_key] = job.id  # collect the result exactly once
             if on_done is not None:
                 on_done(job)
-            if active:
-                st.rerun()  # a full rerun turns polling off and draws the final state
+            # a full rerun turns polling off and draws the final state; also when this run began with the job
+            # still alive (active False only here): the page above may have drawn it as running, e.g. a disabled
+            # button and no results, and nothing else would draw the page again
+            st.rerun()
         draw(job.view() if job else None)
 
     _frag()
@@ -470,21 +490,25 @@ def job_controls(key: str, label: str = "training") -> None:
 
 
 def progress_bar(view: JobView | None, label: str = "Training") -> None:
-    """Progress with epoch, step and samples/s, or the queue position while waiting."""
+    """Progress with epoch, step, samples/s and time, and the job's turn: its place in the queue and why it
+    waits, its share of the CPU when shared, and the time left (scheduler.describe)."""
     if view is None:
         return
+    from aelab.scheduler import describe
+
+    turn = describe(view.turn, view.eta)
     p = view.progress
-    if view.status == "queued":
-        st.progress(0.0, text=f"Waiting for a free training slot: place {view.queue_position} in the queue…")
-        return
     if p is None:
-        st.progress(0.0, text=f"{label}: starting…")
+        text = {"queued": f"Waiting for your turn: {turn}" if turn else "Waiting for your turn…",
+                "paused": f"{label} (paused)" + (f" · {turn}" if turn else "")}.get(view.status,
+                                                                                   f"{label}: starting…")
+        st.progress(0.0, text=text)
         return
-    state = {"paused": " (paused)", "stopped": " (stopped)", "diverged": " (diverged)",
-             "error": " (failed)"}.get(view.status, "")
+    state = {"queued": " (waiting for your turn)", "paused": " (paused)", "stopped": " (stopped)",
+             "diverged": " (diverged)", "error": " (failed)"}.get(view.status, "")
     st.progress(min(p.fraction, 1.0),
                 text=f"{label}{state}: epoch {p.epoch}, step {p.step:,}/{p.total_steps:,} · "
-                     f"{p.samples_per_s:,.0f} samples/s · {p.elapsed:.1f} s")
+                     f"{p.samples_per_s:,.0f} samples/s · {p.elapsed:.1f} s" + (f" · {turn}" if turn else ""))
 
 
 def show_check(check: Check, fields: tuple[str, ...] | None = None) -> None:

@@ -10,7 +10,15 @@ network latency). Every student's own settings are checked in what its page show
 After the class closes its tabs, a few more students close theirs mid-training, and the server's
 threads and CPU show whether training stopped. Everything is bounded in time and stops by itself.
 
+Fairness (issue 17): each student's Train -> first loss point and Train -> Finished, and the class time
+(first Train -> last Finished); `--policy both` runs the same class under the fair scheduler and under
+first-come-first-served on a fresh server each, `--greedy 4` adds one student training long runs in 4
+tabs (started before the class), and a run alone on the warm server first shows how long one run takes
+(size --epochs so that it is ~10 s: "about 10 s alone").
+
 Run: python benchmarks/load_test.py --students 30      (also: --students 10, --json out.json)
+     python benchmarks/load_test.py --students 30 --epochs 300 --policy both --greedy 4
+     python benchmarks/load_test.py --students 30 --dataset mnist --n-train 2000 --epochs 8 --policy both
 """
 from __future__ import annotations
 
@@ -37,7 +45,8 @@ sys.path.insert(0, str(ROOT / "tests"))  # browser_util.streamlit_server
 from browser_util import streamlit_server  # noqa: E402
 from stclient import StreamlitSession  # noqa: E402
 
-TARGETS = {"p95_s": 1.5, "peak_gb": 3.0}  # issue 8, N=30 on 2 cores
+TARGETS = {"p95_s": 1.5, "peak_gb": 3.0,  # issue 8, N=30 on 2 cores
+           "first_loss_p95_s": 3.0, "class_time_ratio": 1.1, "greedy_change": 0.2}  # issue 17 (fair scheduler)
 INTERACTIONS = ("open", "navigate", "edit", "train", "edit-while-training")
 
 
@@ -116,6 +125,7 @@ class Student:
     seed: int
     bottleneck: int
     finished: bool = False
+    seconds_to_first_loss: float = float("nan")  # Train press -> the first training-loss point on the page
     seconds_to_finish: float = float("nan")  # Train press -> "Finished" on the page
     finished_at: float = float("nan")  # time.perf_counter() when "Finished" showed
     errors: list[str] = field(default_factory=list)
@@ -135,18 +145,28 @@ async def configure(s: StreamlitSession, st: Student, widths: list[str] | None) 
     await s.set_text("cfg_seed", str(st.seed))
 
 
-def check_isolation(s: StreamlitSession, st: Student) -> list[str]:
-    """The finished page must describe this student's model (own epochs and bottleneck), nobody else's."""
+def check_isolation(s: StreamlitSession, st: Student, dataset: str = "digits") -> list[str]:
+    """The finished page must describe this student's model (own epochs, bottleneck and the class's data set)."""
     problems = []
     sidebar = [t for t in s.texts if t.startswith("Session model:")]
     if not sidebar:
         problems.append("no 'Session model' caption after training")
     for text in sidebar:
-        m = re.search(r"\*\*([\d-]+)\*\* on \w+, (\d+) epochs", text)
+        m = re.search(r"\*\*([\d-]+)\*\* on (\w+), (\d+) epochs", text)
         widths = m.group(1).split("-") if m else []
-        if not m or int(m.group(2)) != st.epochs or str(st.bottleneck) != widths[len(widths) // 2]:
+        if (not m or int(m.group(3)) != st.epochs or str(st.bottleneck) != widths[len(widths) // 2]
+                or m.group(2) != dataset):
             problems.append(f"student {st.index} (epochs {st.epochs}, bottleneck {st.bottleneck}) sees: {text}")
     return problems
+
+
+FIRST_LOSS = r"step [1-9]"  # the progress bar once the first training-loss point is published (step 0 before)
+
+
+def data_query(args) -> str:
+    """The link a teacher would hand out for the class's data set (Build & Train reads it from the URL)."""
+    parts = [f"data={args.dataset}"] + ([f"n={args.n_train}"] if args.n_train else [])
+    return "&".join(parts) if args.dataset != "digits" or args.n_train else ""
 
 
 async def student(st: Student, url: str, args, start_at: float, class_deadline: float) -> Student:
@@ -155,8 +175,9 @@ async def student(st: Student, url: str, args, start_at: float, class_deadline: 
     rng = random.Random(st.index)
     try:
         await s.open(timeout=args.timeout)
-        await s.goto("build_train", timeout=args.timeout)
+        await s.goto("build_train", timeout=args.timeout, query=data_query(args))
         await configure(s, st, args.widths)
+        s.watch("first_loss", FIRST_LOSS)
         t_train = time.perf_counter()
         await s.click("train_btn", kind="train", timeout=args.timeout)
         needle, lr = f"Finished {st.epochs} epochs.", ["0.001", "0.0011"]
@@ -170,14 +191,26 @@ async def student(st: Student, url: str, args, start_at: float, class_deadline: 
             await s.set_text("cfg_lr", lr[k % 2], kind="edit-while-training", timeout=args.timeout)
         st.finished_at = time.perf_counter()
         st.seconds_to_finish = st.finished_at - t_train
+        st.seconds_to_first_loss = s.marks.get("first_loss", float("nan")) - t_train
         if not s.seen("Session model:"):  # the run that stored the model also drew the sidebar; be sure
             await s.set_text("cfg_lr", lr[0], kind="edit", timeout=args.timeout)
         st.finished = True
-        st.isolation = check_isolation(s, st)
+        st.isolation = check_isolation(s, st, args.dataset)
     except Exception as exc:  # noqa: BLE001 - every failure is counted and listed, never hidden
         st.errors.append(f"{type(exc).__name__}: {exc}")
     st.errors += s.stats.errors
     return st
+
+
+async def greedy_tab(i: int, url: str, args) -> StreamlitSession:
+    """One of the greedy student's tabs: a long run on Build & Train, left training (closed after the class)."""
+    s = StreamlitSession(url, f"greedy-{i}")
+    await s.open(timeout=args.timeout)
+    await s.goto("build_train", timeout=args.timeout, query=data_query(args))
+    await s.set_text("cfg_epochs", str(args.greedy_epochs))
+    await s.set_text("cfg_seed", str(1000 + i))
+    await s.click("train_btn", kind="train", timeout=args.timeout)
+    return s
 
 
 async def close_while_training(url: str, k: int, timeout: float) -> int:
@@ -221,12 +254,18 @@ async def _class(url: str, pid: int, args) -> dict:
     t0 = time.perf_counter()
     await warm.open(timeout=args.timeout)
     first_page = time.perf_counter() - t0
-    await warm.goto("build_train", timeout=args.timeout)
+    await warm.goto("build_train", timeout=args.timeout, query=data_query(args))
     await warm.close()
     await asyncio.sleep(1.0)
+    solo = None
+    if args.solo:  # one run alone on the warm server: what a student waits with nobody else training
+        solo = await student(Student(-1, args.epochs, 12345, 2), url, args, 0.0, time.perf_counter() + args.timeout)
+        await solo.session.close()
+        await asyncio.sleep(1.0)
     base = Monitor(pid).sample()
 
     with Monitor(pid) as mon:
+        greedy = [await greedy_tab(i, url, args) for i in range(args.greedy)]  # their jobs run before the class's
         cpu0 = _cpu_seconds(pid)
         t_start = time.perf_counter()
         deadline = t_start + args.ramp + args.timeout
@@ -236,6 +275,9 @@ async def _class(url: str, pid: int, args) -> dict:
         wall = time.perf_counter() - t_start
         server_cpu = _cpu_seconds(pid) - cpu0
         during = mon.sample()
+        greedy_still_training = sum(not s.seen(f"Finished {args.greedy_epochs} epochs.") for s in greedy)
+        greedy_shared_turn = any(s.seen("your other run") for s in greedy)  # its tabs counted as one student
+        await asyncio.gather(*(s.close() for s in greedy))
         await asyncio.gather(*(st.session.close() for st in class_ if st.session is not None))
         threads_closed, settle_closed = await settle_threads(pid, base["threads"], args.settle)
         after_close = mon.sample()
@@ -260,6 +302,15 @@ async def _class(url: str, pid: int, args) -> dict:
     while_training = [t.seconds for t in interactions if busy_from <= t.started <= busy_to]
     by_kind = {k: [t.seconds for t in timings if t.kind == k] for k in INTERACTIONS + ("poll",)}
     return {
+        "policy": args.policy, "dataset": args.dataset, "n_train": args.n_train or "all",
+        "solo_first_loss_s": solo.seconds_to_first_loss if solo else float("nan"),
+        "solo_finish_s": solo.seconds_to_finish if solo else float("nan"),
+        "solo_errors": solo.errors if solo else [],
+        "greedy_tabs": args.greedy, "greedy_epochs": args.greedy_epochs,
+        "greedy_still_training": greedy_still_training if args.greedy else 0,
+        "greedy_shared_turn": greedy_shared_turn if args.greedy else False,
+        "train_to_first_loss": [s.seconds_to_first_loss for s in class_ if s.finished],
+        "class_time_s": busy_to - busy_from if busy_to > 0 else float("nan"),
         "students": args.students, "epochs": args.epochs, "ramp_s": args.ramp, "poke_s": args.poke, "st_opt": args.st_opt,
         "max_jobs": args.max_jobs or os.environ.get("AELAB_MAX_JOBS") or f"default ({os.cpu_count()} cores)",
         "finished": sum(s.finished for s in class_),
@@ -283,11 +334,33 @@ async def _class(url: str, pid: int, args) -> dict:
     }
 
 
+SHARED_DATA = ROOT.parent / "shared" / "data"  # the development machine's MNIST files (never committed)
+
+
+def data_dir(args, tmp: Path) -> str | None:
+    """AELAB_DATA_DIR for the server: --data-dir, else a temp copy of ../shared/data when MNIST is asked for."""
+    if args.data_dir:
+        return str(args.data_dir)
+    if args.dataset == "digits":
+        return None
+    import shutil
+
+    for name in ("MNIST", "FashionMNIST"):
+        if (SHARED_DATA / name / "raw").exists():
+            shutil.copytree(SHARED_DATA / name / "raw", tmp / "data" / name / "raw")
+    return str(tmp / "data")
+
+
 def run(args) -> dict:
     """Start the server, run the class, stop the server; returns the measured figures."""
     with tempfile.TemporaryDirectory(prefix="aelab-load-") as tmp:
         log = Path(tmp) / "server.log"
-        env = {"AELAB_MAX_JOBS": args.max_jobs} if args.max_jobs else {}
+        env = {"AELAB_SCHEDULER": args.policy}
+        if args.max_jobs:
+            env["AELAB_MAX_JOBS"] = args.max_jobs
+        folder = data_dir(args, Path(tmp))
+        if folder:
+            env["AELAB_DATA_DIR"] = folder
         with streamlit_server(env, options=args.st_opt, log_path=log) as srv:
             url, pid = srv.url, srv.proc.pid
             res = asyncio.run(asyncio.wait_for(_class(url, pid, args), args.ramp + 2 * args.timeout + 120))
@@ -305,10 +378,15 @@ def summary(r: dict) -> str:
 
     ok_p95 = pct(r["response_while_training"], 95) <= TARGETS["p95_s"]
     ok_mem = r["rss_peak_mb"] <= TARGETS["peak_gb"] * 1024
-    lines = [f"aelab load test: {r['students']} students, epochs {r['epochs']}-{r['epochs'] + 2}, "
-             f"ramp {r['ramp_s']:.0f} s, an edit every ~{r['poke_s']:g} s while waiting, "
-             f"AELAB_MAX_JOBS={r['max_jobs']}, {os.cpu_count()} cores"
-             + (f", streamlit {' '.join(r['st_opt'])}" if r["st_opt"] else ""),
+    ok_first = pct(r["train_to_first_loss"], 95) <= TARGETS["first_loss_p95_s"]
+    lines = [f"aelab load test: {r['students']} students, epochs {r['epochs']}-{r['epochs'] + 2} on {r['dataset']} "
+             f"({r['n_train']} training images), ramp {r['ramp_s']:.0f} s, an edit every ~{r['poke_s']:g} s while "
+             f"waiting, AELAB_SCHEDULER={r['policy']}, AELAB_MAX_JOBS={r['max_jobs']}, {os.cpu_count()} cores"
+             + (f", streamlit {' '.join(r['st_opt'])}" if r["st_opt"] else "")
+             + (f"; plus one greedy student with {r['greedy_tabs']} tabs of {r['greedy_epochs']} epochs"
+                if r["greedy_tabs"] else ""),
+             row("one run alone: first loss point / finished", f"{r['solo_first_loss_s']:.2f} / "
+                 f"{r['solo_finish_s']:.2f} s") if r["solo_finish_s"] == r["solo_finish_s"] else "",
              row("finished", f"{r['finished']}/{r['students']}", "target: all"),
              row("errors (exceptions, timeouts, drops)", len(r["errors"]), "target: 0"),
              row("isolation problems (page showed another's)", len(r["isolation_problems"]), "target: 0"),
@@ -318,9 +396,15 @@ def summary(r: dict) -> str:
     for kind, values in r["by_kind"].items():
         lines.append(row(f"  {kind}" + (" (live-view poll, not an interaction)" if kind == "poll" else ""),
                          stats(values)))
-    lines += [row("Train press -> Finished p50/max", f"{pct(r['train_to_finish'], 50):.1f} / "
-                  f"{max(r['train_to_finish'], default=float('nan')):.1f} s"),
+    lines += [row("Train press -> first loss point p50/p95/max", stats(r["train_to_first_loss"]),
+                  f"target p95 <= {TARGETS['first_loss_p95_s']:g} s: {'ok' if ok_first else 'MISSED'}"),
+              row("Train press -> Finished p50/p95/max", stats(r["train_to_finish"])),
+              row("class time (first Train -> last Finished)", f"{r['class_time_s']:.1f} s"),
               row("largest queue position seen", r["max_queue_position"]),
+              row("greedy tabs: still training / shared one turn",
+                  f"{r['greedy_still_training']}/{r['greedy_tabs']} / {'yes' if r['greedy_shared_turn'] else 'no'}",
+                  "" if r["greedy_shared_turn"] else "no: each tab counted as a student (ui.student_key is the "
+                  "session id)") if r["greedy_tabs"] else "",
               row("first page after server start (warm-up)", f"{r['first_page_s']:.2f} s"),
               row("server RSS: idle / peak / end", f"{r['rss_base_mb']:.0f} / {r['rss_peak_mb']:.0f} / "
                   f"{r['rss_end_mb']:.0f} MB", f"target peak <= {TARGETS['peak_gb']} GB: "
@@ -335,10 +419,50 @@ def summary(r: dict) -> str:
               row("wall time (first open -> last finished)", f"{r['wall_s']:.1f} s"),
               row("CPU: server / load client", f"{r['server_cpu_s']:.1f} / {r['client_cpu_s']:.1f} s "
                   f"(server busy {r['server_cpu_s'] / max(r['wall_s'], 1e-9):.2f} of {os.cpu_count()} cores)")]
-    if r["errors"] or r["isolation_problems"]:
+    if r["solo_errors"] or r["errors"] or r["isolation_problems"]:
         lines.append("problems:")
+        lines += [f"  run alone: {e}" for e in r["solo_errors"]]
         lines += [f"  {e}" for e in (r["errors"] + r["isolation_problems"])[:20]]
     return "\n".join(line for line in lines if line)
+
+
+def compare(results: list[dict]) -> str:
+    """The fair scheduler's goals across scenarios run on the same machine: class time fair vs fifo, and how
+    much a greedy student's tabs change the others' waits."""
+    def p95(r, key):
+        return pct(r[key], 95)
+
+    lines = ["comparison (same machine, one scenario after another):"]
+    by = {(r["policy"], bool(r["greedy_tabs"])): r for r in results}
+    fair, fifo, greedy = by.get(("fair", False)), by.get(("fifo", False)), by.get(("fair", True))
+    for r in results:
+        lines.append(f"  {r['policy']:<5}{' + greedy' if r['greedy_tabs'] else '         '}  first loss p50/p95/max "
+                     f"{pct(r['train_to_first_loss'], 50):.2f}/{p95(r, 'train_to_first_loss'):.2f}/"
+                     f"{max(r['train_to_first_loss'], default=float('nan')):.2f} s · finished p50/max "
+                     f"{pct(r['train_to_finish'], 50):.1f}/{max(r['train_to_finish'], default=float('nan')):.1f} s"
+                     f" · class {r['class_time_s']:.1f} s · response p95 {p95(r, 'response_while_training'):.2f} s"
+                     f" · peak {r['rss_peak_mb']:.0f} MB")
+    if fair and fifo:
+        ratio = fair["class_time_s"] / fifo["class_time_s"]
+        lines.append(f"  class time fair / fifo: {ratio:.2f}x (target <= {TARGETS['class_time_ratio']}x: "
+                     f"{'ok' if ratio <= TARGETS['class_time_ratio'] else 'MISSED'})")
+    if fair and greedy:
+        for key, name in (("train_to_first_loss", "first loss point"), ("train_to_finish", "finished")):
+            change = p95(greedy, key) / p95(fair, key) - 1
+            tabs = "1 tab" if greedy["greedy_tabs"] == 1 else f"{greedy['greedy_tabs']} tabs"
+            lines.append(f"  greedy student's {tabs} change the others' p95 to {name} by "
+                         f"{change:+.0%} (target within ±{TARGETS['greedy_change']:.0%}: "
+                         f"{'ok' if abs(change) <= TARGETS['greedy_change'] else 'MISSED'})")
+    return "\n".join(lines)
+
+
+def scenarios(args) -> list[argparse.Namespace]:
+    """One run per policy asked for (--policy both: fair and fifo), plus fair with the greedy student (--greedy)."""
+    policies = ["fair", "fifo"] if args.policy == "both" else [args.policy]
+    out = [argparse.Namespace(**{**vars(args), "policy": p, "greedy": 0}) for p in policies]
+    if args.greedy:
+        out.append(argparse.Namespace(**{**vars(args), "policy": policies[0]}))
+    return out
 
 
 def parse_args(argv=None):
@@ -358,6 +482,19 @@ def parse_args(argv=None):
                    help="a Streamlit setting for the server, e.g. runner.postScriptGC=false (repeatable)")
     p.add_argument("--widths", type=lambda s: [w.strip() for w in s.split(",")], default=None,
                    help="encoder widths, 1-3 of them, e.g. 16,8 (default: the page's 128,64,12)")
+    p.add_argument("--policy", choices=("fair", "fifo", "both"), default="fair",
+                   help="AELAB_SCHEDULER for the server; both: the same class under fair, then fifo")
+    p.add_argument("--greedy", type=int, default=0, metavar="TABS",
+                   help="also run the class with one greedy student training long runs in this many tabs")
+    p.add_argument("--greedy-epochs", type=int, default=1000, help="epochs of each greedy tab's run")
+    p.add_argument("--dataset", choices=("digits", "mnist", "fashion"), default="digits",
+                   help="the class's data set, opened through a link (?data=...); MNIST needs its files")
+    p.add_argument("--n-train", type=int, choices=(100, 200, 500, 1000, 2000, 5000, 10000, 20000), default=None,
+                   help="training-set size from the link (?n=...; default: all)")
+    p.add_argument("--data-dir", type=Path, default=None,
+                   help="AELAB_DATA_DIR for the server (default for MNIST: a temp copy of ../shared/data)")
+    p.add_argument("--no-solo", dest="solo", action="store_false",
+                   help="skip the run alone on the warm server before the class (it shows how long a run takes)")
     p.add_argument("--json", type=Path, help="also write the figures here")
     args = p.parse_args(argv)
     if args.students < 1 or not 0 < args.timeout <= 3600 or args.ramp < 0:
@@ -369,13 +506,20 @@ def parse_args(argv=None):
 
 def main(argv=None) -> int:
     args = parse_args(argv)
-    res = run(args)
-    print(summary(res))
+    results = []
+    for scenario in scenarios(args):
+        res = run(scenario)
+        print(summary(res) + "\n", flush=True)
+        if res["errors"]:
+            print("\nserver log (tail):\n" + res["server_log_tail"], file=sys.stderr)
+        results.append(res)
+    if len(results) > 1:
+        print(compare(results))
     if args.json:
-        args.json.write_text(json.dumps({k: v for k, v in res.items() if k != "server_log_tail"}, indent=1))
-    if res["errors"]:
-        print("\nserver log (tail):\n" + res["server_log_tail"], file=sys.stderr)
-    return 0 if res["finished"] == res["students"] and not res["errors"] and not res["isolation_problems"] else 1
+        args.json.write_text(json.dumps([{k: v for k, v in r.items() if k != "server_log_tail"} for r in results],
+                                        indent=1))
+    return 0 if all(r["finished"] == r["students"] and not r["errors"] and not r["isolation_problems"]
+                    for r in results) else 1
 
 
 if __name__ == "__main__":

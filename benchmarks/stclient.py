@@ -52,7 +52,10 @@ class StreamlitSession:
         self.stats = ClientStats()
         self.pages: dict[str, str] = {}  # url path name -> page script hash (from the navigation message)
         self.page_hash = ""
+        self.query = ""  # the tab's URL query string: sent with every rerun, updated when the app changes it
         self.texts: list[str] = []  # texts drawn since the last full run began (fragment runs add theirs)
+        self.marks: dict[str, float] = {}  # watch name -> time.perf_counter() when a text first matched
+        self._watches: dict[str, re.Pattern] = {}
         self._ws = None
         self._reader: asyncio.Task | None = None
         self._ids: dict[str, str] = {}  # widget user key -> element id (latest seen)
@@ -88,11 +91,12 @@ class StreamlitSession:
                 self._reader.cancel()
 
     # -- interactions (each returns seconds until the script run it caused finished) --------------
-    async def goto(self, url_pathname: str, timeout: float = 60.0) -> float:
-        """Switch page the way the sidebar link does."""
+    async def goto(self, url_pathname: str, timeout: float = 60.0, query: str = "") -> float:
+        """Switch page the way the sidebar link does, or open a link to it with `query` (e.g. "data=mnist&n=5000")."""
         if url_pathname not in self.pages:
             raise KeyError(f"no page {url_pathname!r}; known: {sorted(self.pages)}")
         self.page_hash = self.pages[url_pathname]
+        self.query = query
         self._widgets.clear()  # the frontend forgets widgets of the page it leaves
         return await self._rerun("navigate", timeout=timeout)
 
@@ -106,6 +110,11 @@ class StreamlitSession:
         """Press the button with widget key `key`."""
         trigger = WidgetState(id=self._id(key), trigger_value=True)
         return await self._rerun(kind, extra=[trigger], timeout=timeout)
+
+    def watch(self, name: str, pattern: str) -> None:
+        """From now on, note in `marks[name]` when a drawn text first matches the regex `pattern`."""
+        self.marks.pop(name, None)
+        self._watches[name] = re.compile(pattern)
 
     def seen(self, needle: str) -> bool:
         return any(needle in t for t in self.texts)
@@ -133,7 +142,7 @@ class StreamlitSession:
     def _back_msg(self, fragment_id: str = "", auto: bool = False, extra: list[WidgetState] = ()) -> bytes:
         msg = BackMsg()
         rs = msg.rerun_script
-        rs.query_string = ""
+        rs.query_string = self.query
         rs.page_script_hash = self.page_hash
         rs.fragment_id = fragment_id
         rs.is_auto_rerun = auto
@@ -196,6 +205,8 @@ class StreamlitSession:
                 self._poll_sent.clear()  # polls still queued are served by (or dropped for) this run
             else:
                 self._fragment_started = time.perf_counter()
+        elif kind == "page_info_changed":  # the app wrote st.query_params: the browser's address bar follows
+            self.query = msg.page_info_changed.query_string
         elif kind == "navigation":
             self.pages = {p.url_pathname: p.page_script_hash for p in msg.navigation.app_pages}
         elif kind == "delta" and msg.delta.WhichOneof("type") == "new_element":
@@ -231,6 +242,9 @@ class StreamlitSession:
         if field_name:
             text = getattr(sub, field_name)
             self.texts.append(text)
+            for name, rx in self._watches.items():
+                if name not in self.marks and rx.search(text):
+                    self.marks[name] = time.perf_counter()
             m = QUEUE_RE.search(text) if kind == "progress" else None
             if m:
                 self.stats.queue_positions.append(int(m.group(1)))

@@ -50,7 +50,8 @@ def offer_quick_model() -> None:
     spec, cfg = latent.QUICK_SPEC, latent.QUICK_CFG
     if st.button("🌌 Train a small 2-D autoencoder on digits", key="latent_quick_train", disabled=busy,
                  type="primary", help=f"{spec.describe()}, {cfg.epochs} epochs, in the background."):
-        ui.set_job(QUICK_JOB, runs.start_training(ui.get_bundle(data.DIGITS), spec, cfg, name="latent-quick"))
+        ui.set_job(QUICK_JOB, runs.start_training(ui.get_bundle(data.DIGITS), spec, cfg, name="latent-quick",
+                                                  student=ui.student_key()))
         st.rerun()
     if ui.get_job(QUICK_JOB) is not None:
         ui.live_job(QUICK_JOB, lambda v: _draw_job(v, "Small 2-D autoencoder"), _quick_done)
@@ -448,7 +449,7 @@ def train_other(run: runs.Run, bundle: data.DataBundle) -> None:
     busy = ui.job_is_active(OTHER_JOB)
     if st.button(f"Train the {other}", key="latent_other_train", type="primary",
                  disabled=busy or any(c.errors for c in checks)):
-        ui.set_job(OTHER_JOB, runs.start_training(bundle, spec, cfg, name="latent-other"))
+        ui.set_job(OTHER_JOB, runs.start_training(bundle, spec, cfg, name="latent-other", student=ui.student_key()))
         st.rerun()
     if ui.get_job(OTHER_JOB) is not None:
         ui.job_controls(OTHER_JOB)

@@ -74,7 +74,8 @@ def show_outcome(outcome: Outcome) -> None:
 def start_experiment(step: Step) -> None:
     """Run the step's measurement as a background job (it queues for a server slot like any training)."""
     bundle = ui.get_bundle(data.DIGITS)
-    ui.set_job(JOB, Job(lambda ctx: step.experiment(bundle), name=f"lesson-{step.key}").start())
+    ui.set_job(JOB, Job(lambda ctx: step.experiment(bundle), name=f"lesson-{step.key}",
+                        student=ui.student_key()).start())
     st.session_state[RUNNING] = step.key
 
 

@@ -75,9 +75,10 @@ def read_settings(bundle: data.DataBundle) -> tuple[linear.PcaLabConfig | None, 
         return None, check
     cfg = linear.PcaLabConfig(k=k, epochs=values["epochs"], lr=values["lr"], decay=decay, hidden=values["hidden"],
                               activation=act, n_train=None if n_train == "all" else int(n_train), seed=seed)
-    for spec in (linear.linear_spec(d, k), linear.nonlinear_spec(d, k, cfg.hidden, act)):
+    specs = (linear.linear_spec(d, k), linear.nonlinear_spec(d, k, cfg.hidden, act))
+    for spec in specs:
         check.errors += check_arch(spec).errors
-    train_check = check_train(linear.train_config(cfg), None, n_total)
+    train_check = check_train(linear.train_config(cfg), None, n_total, sum(s.param_count for s in specs))
     check.errors += train_check.errors
     check.notes += train_check.notes
     return cfg, check

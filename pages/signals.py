@@ -22,7 +22,7 @@ def init_state() -> None:
         st.session_state.setdefault(k, v)
 
 
-def read_model(prefix: str, input_dim: int, check: Check):
+def read_model(prefix: str, input_dim: int, check: Check, n_rows: int | None = None):
     """Hidden widths, bottleneck, epochs and learning rate from a tab's widgets -> (ArchSpec, TrainConfig) or None."""
     c1, c2, c3, c4 = st.columns(4)
     texts = {name: col.text_input(label, key=f"cfg_{prefix}_{name}", help=hint) for col, name, label, hint in [
@@ -41,7 +41,7 @@ def read_model(prefix: str, input_dim: int, check: Check):
         return None
     spec = signals.signal_spec(input_dim, hidden, bottleneck)
     cfg = replace(signals.DEFAULT_TRAIN, epochs=epochs, lr=lr)
-    for part in (check_arch(spec), check_train(cfg, spec)):
+    for part in (check_arch(spec), check_train(cfg, spec, n_rows)):  # n_rows: for the compute budget
         check.errors += part.errors
         check.notes += part.notes
     return spec, cfg
@@ -103,7 +103,7 @@ def signals_tab() -> None:
                f"({int(bundle.y_test.sum())} glitched) of {channels} × {sig_cfg.length} = {bundle.input_dim} "
                "numbers each, scaled into [0, 1].")
     check = Check()
-    model = read_model("sig", bundle.input_dim, check)
+    model = read_model("sig", bundle.input_dim, check, len(bundle.x_train))
     ui.show_check(check)
     ready = model is not None and check.ok
     running = ui.job_is_active(SIG_JOB)
@@ -198,7 +198,7 @@ def csv_tab() -> None:
     with st.expander("The first rows as the model sees them (scaled to [0, 1])"):
         st.dataframe({c: b.x_train[:8, j].numpy() for j, c in enumerate(table.columns)})
     check = Check()
-    model = read_model("csv", b.input_dim, check)
+    model = read_model("csv", b.input_dim, check, len(b.x_train))
     ui.show_check(check)
     ready = model is not None and check.ok
     running = ui.job_is_active(CSV_JOB)

@@ -39,7 +39,7 @@ def offer_quick_model() -> None:
     if st.button("✂️ Train a quick model here (8x8 digits, a few seconds)", key="split_quick_train", disabled=busy,
                  type="primary", help=f"{QUICK_SPEC.describe()}, {QUICK_CFG.epochs} epochs, in the background."):
         ui.set_job(QUICK_JOB, runs.start_training(ui.get_bundle(data.DIGITS), QUICK_SPEC, QUICK_CFG,
-                                                  name="split-quick"))
+                                                  name="split-quick", student=ui.student_key()))
         st.rerun()
     if ui.get_job(QUICK_JOB) is not None:
         ui.live_job(QUICK_JOB, _draw_quick, _quick_done)
@@ -241,7 +241,7 @@ def read_pair(run: runs.Run, bundle: data.DataBundle) -> tuple[dict | None, Trai
         arch = check_arch(spec)
         check.errors += arch.errors
         check.notes += [n for n in arch.notes if n not in check.notes]
-    check.errors += check_train(cfg, None, len(bundle.x_train)).errors
+    check.errors += check_train(cfg, None, len(bundle.x_train), sum(s.param_count for s in specs.values())).errors
     return specs, cfg, check
 
 
@@ -277,7 +277,7 @@ def pair_section(run: runs.Run, bundle: data.DataBundle) -> None:
     c1, c2 = st.columns([1, 2])
     if c1.button("Train both", key="split_pair_train", disabled=busy or specs is None or not check.ok,
                  type="primary"):
-        ui.set_job(PAIR_JOB, layers.start_pair(bundle, specs, cfg))
+        ui.set_job(PAIR_JOB, layers.start_pair(bundle, specs, cfg, student=ui.student_key()))
         st.rerun()
     with c2:
         ui.job_controls(PAIR_JOB, "training of both models")

@@ -39,7 +39,7 @@ def test_plain_apptests_share_a_registry_but_tabs_do_not():
 
 def test_two_sessions_train_at_once_and_keep_their_own_models(tabs, monkeypatch):
     """A long run in tab A and a short one in tab B overlap; each tab's job, model and page are its own."""
-    monkeypatch.setattr(jobs, "_slots", jobs._Slots(2))  # two run slots, so the runs really overlap
+    monkeypatch.setattr(jobs, "_slots", jobs.Scheduler(2))  # two run slots, so the runs really overlap
     a, b = tabs(), tabs()
     a.run().set("cfg_bottleneck", "2").set("cfg_seed", "11").set("cfg_batch", "8").set("cfg_epochs", "1000")
     b.run().set("cfg_bottleneck", "5").set("cfg_seed", "22").set("cfg_epochs", "3")
@@ -73,7 +73,7 @@ def test_two_sessions_train_at_once_and_keep_their_own_models(tabs, monkeypatch)
 
 def test_closing_one_tab_stops_only_its_job(tabs, monkeypatch):
     """Closing tab A (session released) stops A's training; tab B's keeps running to the end."""
-    monkeypatch.setattr(jobs, "_slots", jobs._Slots(2))  # both tabs train at once
+    monkeypatch.setattr(jobs, "_slots", jobs.Scheduler(2))  # both tabs train at once
     a, b = tabs(), tabs()
     for tab in (a, b):
         tab.run().set("cfg_batch", "8").set("cfg_epochs", "1000").click("train_btn")

@@ -54,9 +54,9 @@ def test_error_in_job_is_reported_not_raised():
     assert job.view().status == "error" and "mid-epoch failure" in job.view().message
 
 
-def test_queue_is_fifo_with_positions(monkeypatch):
-    """With one slot, later jobs wait in order and report their queue position."""
-    monkeypatch.setattr(jobs, "_slots", jobs._Slots(1))
+def test_queue_keeps_arrival_order_with_positions(monkeypatch):
+    """With one slot and long turns, later jobs wait in arrival order and report their queue position."""
+    monkeypatch.setattr(jobs, "_slots", jobs.Scheduler(1, "fair", slice_s=600.0))  # turns: tests/test_scheduler.py
     gate = threading.Event()
 
     def hold(ctx):

@@ -1,4 +1,5 @@
-"""Smoke run of the classroom load test: 3 protocol-level students against a real `streamlit run app.py`.
+"""Smoke runs of the classroom load test: protocol-level students against a real `streamlit run app.py`
+(3 students; and the fairness scenarios: fair vs fifo, and a greedy student, with 2 students each).
 
 Checks correctness only (every student finishes, sees only its own model, no exception; closing tabs
 mid-training stops the training); the timing targets are for benchmarks/load_test.py on a quiet machine.
@@ -28,3 +29,23 @@ def test_three_students_train_tiny_models_on_a_real_server():
     assert res["leavers_started"] == 2
     assert res["cpu_after_leavers"] < 0.2, "the server still computes after every tab closed"
     assert res["threads_after_leavers"] <= res["threads_base"], "threads remain 5 s after the tabs closed"
+
+
+def test_fairness_scenarios_run_and_compare():
+    """--policy both --greedy 1: three servers (fair, fifo, fair + a greedy tab); every student finishes in each,
+    first-loss and finish times are measured, and the comparison states the class-time ratio and the greedy change."""
+    args = load_test.parse_args(["--students", "2", "--epochs", "2", "--ramp", "0", "--poke", "3", "--timeout", "90",
+                                 "--settle", "5", "--cpu-window", "0.5", "--leavers", "0", "--policy", "both",
+                                 "--greedy", "1", "--greedy-epochs", "500", "--no-solo"])
+    results = [load_test.run(s) for s in load_test.scenarios(args)]
+    assert [(r["policy"], r["greedy_tabs"]) for r in results] == [("fair", 0), ("fifo", 0), ("fair", 1)]
+    for r in results:
+        print("\n" + load_test.summary(r))
+        assert r["finished"] == 2 and not r["errors"] and not r["isolation_problems"], r["errors"]
+        assert len(r["train_to_first_loss"]) == 2 and all(0 < t <= f for t, f in zip(r["train_to_first_loss"],
+                                                                                      r["train_to_finish"]))
+        assert r["class_time_s"] > 0
+    assert results[2]["greedy_still_training"] == 1  # its 500-epoch run outlasted the class
+    text = load_test.compare(results)
+    print(text)
+    assert "class time fair / fifo:" in text and "greedy student's 1 tab change the others' p95" in text
