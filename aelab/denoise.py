@@ -147,10 +147,6 @@ def training_pairs(x: torch.Tensor, settings: DenoiseSettings) -> tuple[torch.Te
     return noisy, clean
 
 
-def _mean_error(model: Autoencoder, x_in: torch.Tensor, clean: torch.Tensor) -> float:
-    return float(analysis.per_sample_error(clean, analysis.reconstruct(model, x_in)).mean())
-
-
 def level_sweep(plain: Autoencoder, denoiser: Autoencoder, clean: torch.Tensor, settings: DenoiseSettings,
                 levels: tuple[float, ...] = SWEEP_LEVELS) -> list[dict]:
     """Mean error against `clean` of the noisy input and both models, at several test noise levels."""
@@ -158,9 +154,9 @@ def level_sweep(plain: Autoencoder, denoiser: Autoencoder, clean: torch.Tensor, 
     for level in sorted(set(levels) | {settings.level}):
         noisy = clean if level == 0 else noise.corrupt(clean, settings.noise, level, seed=settings.seed + TEST_NOISE)
         rows.append({"level": level,
-                     "noisy": float(analysis.per_sample_error(clean, noisy).mean()),
-                     "plain": _mean_error(plain, noisy, clean),
-                     "denoiser": _mean_error(denoiser, noisy, clean)})
+                     "noisy": analysis.mean_error(clean, noisy),
+                     "plain": analysis.model_error(plain, noisy, clean),
+                     "denoiser": analysis.model_error(denoiser, noisy, clean)})
     return rows
 
 

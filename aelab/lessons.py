@@ -19,7 +19,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from aelab import analysis, data, diagram, figures
+from aelab import analysis, data, diagram, figures, linear, noise, pca
 from aelab.data import DataBundle
 from aelab.model import Autoencoder, as_sequential
 from aelab.spec import ArchSpec, TrainConfig
@@ -79,18 +79,6 @@ def train_small(tag: str, x_train: torch.Tensor, x_test: torch.Tensor, spec: Arc
     return net, res.seconds
 
 
-def mse(model: nn.Module, x: torch.Tensor, target: torch.Tensor | None = None) -> float:
-    """Mean squared error per feature between the model's output for x and the target (default x)."""
-    recon = analysis.reconstruct(model, x)  # (N, D)
-    return float(((recon - (x if target is None else target)) ** 2).mean())
-
-
-def add_noise(x: torch.Tensor, std: float, seed: int) -> torch.Tensor:
-    """Gaussian noise with standard deviation `std`, clipped back into [0, 1]: (N, D) -> (N, D)."""
-    g = torch.Generator().manual_seed(seed)
-    return (x + std * torch.randn(x.shape, generator=g)).clamp(0.0, 1.0)
-
-
 def nearest_distance(images: torch.Tensor, pool: torch.Tensor) -> np.ndarray:
     """Root-mean-square pixel distance from each image to its nearest image in `pool`: (N, D), (M, D) -> (N,)."""
     d2 = torch.cdist(images, pool).pow(2) / images.shape[1]  # (N, M) mean squared difference
@@ -128,7 +116,7 @@ def demo_copy(bundle: DataBundle) -> Outcome:
     """Train a small autoencoder and compare its outputs with its inputs, before and after training."""
     model, secs, spec, cfg = _basic(bundle)
     untrained = build_seeded(spec, cfg.seed).eval()  # the same starting weights
-    before, after = mse(untrained, bundle.x_test), mse(model, bundle.x_test)
+    before, after = analysis.model_error(untrained, bundle.x_test), analysis.model_error(model, bundle.x_test)
     idx = data.sample_indices(bundle.y_test, n=8)
     x = bundle.x_test[idx]  # (8, D)
     fig = _grid(bundle, [x, analysis.reconstruct(untrained, x), analysis.reconstruct(model, x)],
@@ -173,12 +161,12 @@ def demo_parts(bundle: DataBundle) -> Outcome:
 def demo_losses(bundle: DataBundle) -> Outcome:
     """Train the same network with MSE, BCE and L1, and score every result with the same yardstick."""
     spec = ArchSpec(bundle.input_dim, (32,), 8)
-    base = mse(build_seeded(spec, 0).eval(), bundle.x_test)
+    base = analysis.model_error(build_seeded(spec, 0).eval(), bundle.x_test)
     rows, values = [], {"untrained": base}
     for loss in ("mse", "bce", "l1"):
         cfg = TrainConfig(loss=loss, epochs=12, batch_size=64)
         model, _ = train_small(f"{bundle.name}:all", bundle.x_train, bundle.x_test, spec, cfg)
-        values[loss] = mse(model, bundle.x_test)
+        values[loss] = analysis.model_error(model, bundle.x_test)
         recon = analysis.reconstruct(model, bundle.x_test)
         values[f"{loss}_l1"] = float((recon - bundle.x_test).abs().mean())
         rows.append(loss)
@@ -204,7 +192,7 @@ def demo_bottleneck(bundle: DataBundle) -> Outcome:
     for k in (2, 16):
         spec = ArchSpec(bundle.input_dim, (64,), k)
         models[k], _ = train_small(f"{bundle.name}:all", bundle.x_train, bundle.x_test, spec, cfg)
-        errors[k] = mse(models[k], bundle.x_test)
+        errors[k] = analysis.model_error(models[k], bundle.x_test)
     idx = data.sample_indices(bundle.y_test, n=8)
     x = bundle.x_test[idx]
     fig = _grid(bundle, [x, analysis.reconstruct(models[2], x), analysis.reconstruct(models[16], x)],
@@ -232,8 +220,8 @@ def demo_memorize(bundle: DataBundle, n_train: int = 100) -> Outcome:
     for k in (2, 32):
         spec = ArchSpec(bundle.input_dim, (128,), k)
         model, _ = train_small(f"{bundle.name}:sub{n_train}", small.x_train, bundle.x_test, spec, cfg)
-        values[f"train{k}"] = mse(model, small.x_train)
-        values[f"test{k}"] = mse(model, bundle.x_test)
+        values[f"train{k}"] = analysis.model_error(model, small.x_train)
+        values[f"test{k}"] = analysis.model_error(model, bundle.x_test)
         values[f"gap{k}"] = values[f"test{k}"] / max(values[f"train{k}"], 1e-12)
     grows = values["gap32"] > values["gap2"]
     summary = (f"On {n_train} training images, the 2-number code reached a training error of {values['train2']:.4f} "
@@ -261,7 +249,7 @@ def demo_not_classifier(bundle: DataBundle) -> Outcome:
     i = int(torch.nonzero(bundle.y_test == min(7, len(bundle.class_names) - 1))[0])
     x = bundle.x_test[i:i + 1]  # (1, D)
     out = analysis.reconstruct(model, x)  # (1, D)
-    err = float(((out - x) ** 2).mean())
+    err = analysis.mean_error(x, out)
     name = bundle.class_names[int(bundle.y_test[i])]
     h, w = bundle.image_shape
     summary = (f"For this '{name}' the network returned {out.shape[1]} numbers between {float(out.min()):.2f} and "
@@ -313,8 +301,8 @@ def demo_signals(bundle: DataBundle | None = None) -> Outcome:
     x_train, x_test = sine_waves(1200, seed=0), sine_waves(300, seed=1)
     spec, cfg = ArchSpec(x_train.shape[1], (64,), 3), TrainConfig(epochs=30, batch_size=64)
     model, _ = train_small("sines", x_train, x_test, spec, cfg)
-    err = mse(model, x_test)
-    baseline = float(((x_test - x_train.mean(dim=0)) ** 2).mean())  # always answer the average signal
+    err = analysis.model_error(model, x_test)
+    baseline = analysis.mean_error(x_test, x_train.mean(dim=0).expand_as(x_test))  # always answer the average signal
     kept = 1 - err / baseline
     recon = analysis.reconstruct(model, x_test[:3])
     fig = go.Figure()
@@ -336,20 +324,20 @@ def demo_signals(bundle: DataBundle | None = None) -> Outcome:
 
 # -- pitfalls ----------------------------------------------------------------------------------
 @_timed
-def demo_wide_copies_noise(bundle: DataBundle, noise: float = 0.25) -> Outcome:
+def demo_wide_copies_noise(bundle: DataBundle, std: float = 0.25) -> Outcome:
     """Train a narrow and an input-wide code on clean digits, then feed both noisy digits."""
     cfg = TrainConfig(epochs=15, batch_size=64)
     clean = bundle.x_test
-    noisy = add_noise(clean, noise, seed=5)
-    noise_energy = float(((noisy - clean) ** 2).mean())
+    noisy = noise.gaussian(clean, std, seed=5)
+    noise_energy = analysis.mean_error(clean, noisy)
     values = {"noise": noise_energy}
     for name, spec in (("narrow", ArchSpec(bundle.input_dim, (64,), 4)),
                        ("wide", ArchSpec(bundle.input_dim, (128,), bundle.input_dim))):
         model, _ = train_small(f"{bundle.name}:all", bundle.x_train, bundle.x_test, spec, cfg)
         out_clean, out_noisy = analysis.reconstruct(model, clean), analysis.reconstruct(model, noisy)
-        values[f"{name}_pass"] = float(((out_noisy - out_clean) ** 2).mean()) / noise_energy
-        values[f"{name}_error"] = float(((out_noisy - clean) ** 2).mean())
-        values[f"{name}_clean"] = float(((out_clean - clean) ** 2).mean())
+        values[f"{name}_pass"] = analysis.mean_error(out_clean, out_noisy) / noise_energy
+        values[f"{name}_error"] = analysis.mean_error(clean, out_noisy)
+        values[f"{name}_clean"] = analysis.mean_error(clean, out_clean)
     w, n = values["wide_pass"], values["narrow_pass"]
     summary = (f"Both were trained on clean digits only. On clean held-out digits the wide code ({bundle.input_dim} "
                f"numbers) reconstructs better ({values['wide_clean']:.4f} vs {values['narrow_clean']:.4f}). With "
@@ -412,10 +400,10 @@ def demo_loss_on_code(bundle: DataBundle) -> Outcome:
                            model=wrong)
     right, _ = train_small(f"{bundle.name}:all", bundle.x_train, bundle.x_test, spec, cfg)
     ae = wrong.autoencoder
-    before, after_wrong, after_right = (mse(untrained, bundle.x_test), mse(ae, bundle.x_test),
-                                        mse(right, bundle.x_test))
-    code_before = float(F.mse_loss(untrained.encode(bundle.x_test), squeeze_to(bundle.x_test, k)).detach())
-    code_after = float(F.mse_loss(ae.encode(bundle.x_test), squeeze_to(bundle.x_test, k)).detach())
+    before, after_wrong, after_right = (analysis.model_error(m, bundle.x_test) for m in (untrained, ae, right))
+    target = squeeze_to(bundle.x_test, k)  # (M, k): what the wrong loss compares the code with
+    code_before = analysis.mean_error(target, torch.from_numpy(analysis.encode(untrained, bundle.x_test)))
+    code_after = analysis.mean_error(target, torch.from_numpy(analysis.encode(ae, bundle.x_test)))
     dec_change = max(float((a - b).detach().abs().max())
                      for a, b in zip(ae.decoder.parameters(), untrained.decoder.parameters()))
     summary = (f"Written literally, `mse(code, input)` does not even run: the code has {k} numbers per image, the "
@@ -470,18 +458,14 @@ def demo_flatten(bundle: DataBundle) -> Outcome:
 @_timed
 def demo_pca(bundle: DataBundle, k: int = 4) -> Outcome:
     """Compare a linear autoencoder, PCA and a nonlinear autoencoder with the same code size."""
-    lin_spec = ArchSpec(bundle.input_dim, (), k, activation="identity", output="none")
-    lin, _ = train_small(f"{bundle.name}:all", bundle.x_train, bundle.x_test, lin_spec,
+    lin, _ = train_small(f"{bundle.name}:all", bundle.x_train, bundle.x_test, linear.linear_spec(bundle.input_dim, k),
                          TrainConfig(lr=0.03, epochs=25, batch_size=128))
-    nonlin, _ = train_small(f"{bundle.name}:all", bundle.x_train, bundle.x_test, ArchSpec(bundle.input_dim, (64,), k),
+    nonlin, _ = train_small(f"{bundle.name}:all", bundle.x_train, bundle.x_test,
+                            linear.nonlinear_spec(bundle.input_dim, k, hidden=64),
                             TrainConfig(lr=0.01, epochs=12, batch_size=64))
-    xtr, xte = bundle.x_train.numpy(), bundle.x_test.numpy()
-    mean = xtr.mean(axis=0, keepdims=True)
-    _, _, vt = np.linalg.svd(xtr - mean, full_matrices=False)  # rows of vt: principal directions
-    basis = vt[:k]  # (k, D)
-    pca_recon = (xte - mean) @ basis.T @ basis + mean  # project onto k directions and back
-    values = {"linear": mse(lin, bundle.x_test), "pca": float(((pca_recon - xte) ** 2).mean()),
-              "nonlinear": mse(nonlin, bundle.x_test)}
+    pca_recon = linear.pca_reconstruct(pca.fit(bundle.x_train.numpy(), k), bundle.x_test)  # (M, D)
+    values = {"linear": analysis.model_error(lin, bundle.x_test), "pca": analysis.mean_error(bundle.x_test, pca_recon),
+              "nonlinear": analysis.model_error(nonlin, bundle.x_test)}
     ratio = values["linear"] / values["pca"]
     closeness = (f"within {abs(ratio - 1):.0%} of PCA" if abs(ratio - 1) < 0.1 else
                  f"{ratio:.2f} times PCA's error (not fully converged yet)")
@@ -495,17 +479,18 @@ def demo_pca(bundle: DataBundle, k: int = 4) -> Outcome:
 
 
 @_timed
-def demo_denoise(bundle: DataBundle, noise: float = 0.3) -> Outcome:
+def demo_denoise(bundle: DataBundle, std: float = 0.3) -> Outcome:
     """Train one network clean->clean and one noisy->clean; test both on new noisy digits."""
     spec, cfg = ArchSpec(bundle.input_dim, (128,), 16), TrainConfig(epochs=15, batch_size=64)
-    noisy_train = torch.cat([add_noise(bundle.x_train, noise, seed=s) for s in (1, 2)])  # (2N, D): two noisy copies
+    noisy_train = torch.cat([noise.gaussian(bundle.x_train, std, seed=s) for s in (1, 2)])  # (2N, D): two noisy copies
     clean_train = torch.cat([bundle.x_train, bundle.x_train])
-    noisy_test = add_noise(bundle.x_test, noise, seed=3)  # noise the networks have never seen
+    noisy_test = noise.gaussian(bundle.x_test, std, seed=3)  # noise the networks have never seen
     plain, _ = train_small(f"{bundle.name}:all", bundle.x_train, bundle.x_test, spec, cfg)
-    den, _ = train_small(f"{bundle.name}:noisy{noise}", noisy_train, noisy_test, spec, cfg,
+    den, _ = train_small(f"{bundle.name}:noisy{std}", noisy_train, noisy_test, spec, cfg,
                          target_train=clean_train, target_test=bundle.x_test)
-    values = {"input": float(((noisy_test - bundle.x_test) ** 2).mean()),
-              "plain": mse(plain, noisy_test, bundle.x_test), "denoising": mse(den, noisy_test, bundle.x_test)}
+    values = {"input": analysis.mean_error(bundle.x_test, noisy_test),
+              "plain": analysis.model_error(plain, noisy_test, bundle.x_test),
+              "denoising": analysis.model_error(den, noisy_test, bundle.x_test)}
     idx = data.sample_indices(bundle.y_test, n=6)
     fig = _grid(bundle, [bundle.x_test[idx], noisy_test[idx], analysis.reconstruct(plain, noisy_test[idx]),
                          analysis.reconstruct(den, noisy_test[idx])],
@@ -599,7 +584,7 @@ def demo_vae(bundle: DataBundle, n: int = 8, radius: float = 2.0) -> Outcome:
         values[f"{kind}_center"] = float(mu.mean(dim=0).abs().max())
         values[f"{kind}_rms"] = float(second.mean(dim=0).sqrt().mean())  # 1.0 for a standard normal
         values[f"{kind}_inside"] = float((mu.norm(dim=1) < radius).float().mean())
-        values[f"{kind}_error"] = mse(model, bundle.x_test)
+        values[f"{kind}_error"] = analysis.model_error(model, bundle.x_test)
         rows.append(analysis.decode(model, z[:n]).numpy())
     fig = figures.image_grid(rows, bundle.image_shape, row_labels=["plain AE", "VAE"],
                              title="The same N(0, 1) draws, decoded by each model")

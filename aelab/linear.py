@@ -12,8 +12,10 @@ import numpy as np
 import plotly.graph_objects as go
 import torch
 
+from aelab import analysis, pca
 from aelab.data import DataBundle
 from aelab.jobs import JobContext
+from aelab.pca import Pca
 from aelab.runs import Run
 from aelab.spec import ArchSpec, TrainConfig
 from aelab.train import FitResult, History, Progress, build_seeded, evaluate, fit
@@ -36,22 +38,11 @@ class PcaLabConfig:
     seed: int = 0  # seeds weights and shuffling
 
 
-@dataclass(frozen=True)
-class PcaFit:
-    mean: np.ndarray  # (D,) training mean, subtracted before projecting
-    components: np.ndarray  # (k, D) top-k eigenvectors of the training covariance, orthonormal rows
-    eigenvalues: np.ndarray  # (D,) every eigenvalue of that covariance, largest first
-
-    @property
-    def k(self) -> int:
-        return self.components.shape[0]
-
-
 @dataclass
 class PcaLabResult:
     cfg: PcaLabConfig  # what was asked for
     dataset: str  # data set key
-    pca: PcaFit  # PCA fitted on the same training samples
+    pca: Pca  # PCA fitted on the same training samples
     pca_train: float  # PCA's mean squared error per feature on the training set
     pca_test: float  # ... and on the held-out set
     linear: Run | None  # the linear AE (None if stopped before it trained)
@@ -62,30 +53,12 @@ class PcaLabResult:
 
 
 # -- PCA ---------------------------------------------------------------------------------------
-def fit_pca(x: torch.Tensor, k: int) -> PcaFit:
-    """Top-k principal directions of x (N, D) from the covariance's eigendecomposition (float64)."""
-    xs = x.double().numpy()
-    mean = xs.mean(axis=0)  # (D,)
-    centered = xs - mean  # (N, D)
-    cov = centered.T @ centered / len(xs)  # (D, D), divided by N: the MSE identity below needs this
-    evals, evecs = np.linalg.eigh(cov)  # ascending
-    evals, evecs = evals[::-1].clip(min=0.0), evecs[:, ::-1]  # largest first; tiny negatives are rounding
-    return PcaFit(mean, evecs[:, :k].T.copy(), evals.copy())
+def pca_reconstruct(p: Pca, x: torch.Tensor) -> torch.Tensor:
+    """PCA's reconstruction of a tensor (computed in float64 by aelab.pca): (N, D) -> (N, D) float32."""
+    return torch.from_numpy(p.reconstruct(x.numpy())).float()
 
 
-def pca_reconstruct(p: PcaFit, x: torch.Tensor) -> torch.Tensor:
-    """Project onto the top-k subspace and back: x_hat = mean + (x - mean) V V^T, (N, D) -> (N, D)."""
-    centered = x.double().numpy() - p.mean  # (N, D)
-    codes = centered @ p.components.T  # (N, D) -> (N, k)
-    return torch.from_numpy(codes @ p.components + p.mean).float()  # (N, k) -> (N, D)
-
-
-def mse(x: torch.Tensor, recon: torch.Tensor) -> float:
-    """Mean squared error per feature over a whole set (the same number as the training loss)."""
-    return float(((x.double() - recon.double()) ** 2).mean())
-
-
-def discarded_variance(p: PcaFit, k: int | None = None) -> float:
+def discarded_variance(p: Pca, k: int | None = None) -> float:
     """PCA's training MSE per feature = (sum of the eigenvalues left out) / D.
 
     Eckart-Young: the best rank-k approximation keeps the top k eigen-directions and loses exactly
@@ -191,9 +164,9 @@ def train_one(bundle: DataBundle, spec: ArchSpec, cfg: PcaLabConfig, ctx: JobCon
 def run_lab(bundle: DataBundle, cfg: PcaLabConfig, ctx: JobContext | None = None) -> PcaLabResult:
     """PCA, then the linear AE, then the nonlinear AE, all with the same k on the same training samples."""
     data = bundle.subset(cfg.n_train, seed=cfg.seed)
-    p = fit_pca(data.x_train, cfg.k)
-    pca_train = mse(data.x_train, pca_reconstruct(p, data.x_train))
-    pca_test = mse(data.x_test, pca_reconstruct(p, data.x_test))
+    p = pca.fit(data.x_train.numpy(), cfg.k)
+    pca_train = analysis.mean_error(data.x_train, pca_reconstruct(p, data.x_train))
+    pca_test = analysis.mean_error(data.x_test, pca_reconstruct(p, data.x_test))
     if ctx is not None:
         ctx.publish(pca_test=pca_test, pca_train=pca_train)
     result = PcaLabResult(cfg, bundle.name, p, pca_train, pca_test, None, None, float("nan"), "done", "")

@@ -436,11 +436,6 @@ def probe_scores(train_codes: np.ndarray, train_y: np.ndarray, test_codes: np.nd
     return knn, float(clf.score(test_codes, test_y))
 
 
-def mean_error(model: Autoencoder, x: torch.Tensor) -> float:
-    """Mean squared error per pixel over a whole set (eval mode)."""
-    return float(analysis.per_sample_error(x, analysis.reconstruct(model, x)).mean())
-
-
 def measure(model: Autoencoder, train: DataBundle, ood: dict[str, torch.Tensor], examples: dict[str, torch.Tensor],
             epochs: int, history: History | None, started: float) -> SizeResult:
     """Every number of one row, on the CPU, in eval mode."""
@@ -449,8 +444,9 @@ def measure(model: Autoencoder, train: DataBundle, ood: dict[str, torch.Tensor],
                             analysis.encode(model, train.x_test), train.y_test.numpy())
     recon = {k: analysis.reconstruct(model, v).numpy() for k, v in examples.items()}
     return SizeResult(bottleneck=model.spec.bottleneck, epochs=epochs,
-                      train_error=mean_error(model, train.x_train), test_error=mean_error(model, train.x_test),
-                      ood={k: mean_error(model, v) for k, v in ood.items()}, knn_accuracy=knn,
+                      train_error=analysis.model_error(model, train.x_train),
+                      test_error=analysis.model_error(model, train.x_test),
+                      ood={k: analysis.model_error(model, v) for k, v in ood.items()}, knn_accuracy=knn,
                       linear_accuracy=lin, seconds=time.perf_counter() - started, history=history, recon=recon)
 
 

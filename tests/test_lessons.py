@@ -5,7 +5,7 @@ Run: python -m pytest tests/test_lessons.py
 import pytest
 import torch
 
-from aelab import lessons
+from aelab import analysis, lessons
 from aelab.lessons import STEPS
 from aelab.model import Autoencoder
 from aelab.spec import ArchSpec, TrainConfig
@@ -107,11 +107,11 @@ def test_every_demo_measures_its_claim(digits, step):
 
 def test_demo_texts_follow_the_numbers(digits, monkeypatch):
     """The summary is written from the measurement: a different result yields a different sentence."""
-    real = lessons.mse
-    monkeypatch.setattr(lessons, "mse", lambda model, x, target=None: 0.05)  # every model equally good
+    real = analysis.model_error
+    monkeypatch.setattr(analysis, "model_error", lambda model, x, target=None: 0.05)  # every model equally good
     out = lessons.demo_bottleneck(digits)
     assert "about equally good" in out.summary and "0.0500" in out.summary
-    monkeypatch.setattr(lessons, "mse", real)
+    monkeypatch.setattr(analysis, "model_error", real)
     assert "times the error" in lessons.demo_bottleneck(digits).summary
 
 

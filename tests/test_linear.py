@@ -5,7 +5,7 @@ Run: python -m pytest tests/test_linear.py
 import numpy as np
 import pytest
 
-from aelab import linear
+from aelab import analysis, linear, pca
 from aelab.train import evaluate
 
 
@@ -38,15 +38,15 @@ def test_pca_train_error_is_sum_of_discarded_eigenvalues_over_d(digits, k):
     x = digits.x_train.double().numpy()
     ev = np.linalg.eigvalsh(np.cov(x, rowvar=False, bias=True))  # ascending
     expected = ev[:-k].sum() / x.shape[1]
-    p = linear.fit_pca(digits.x_train, k)
-    measured = linear.mse(digits.x_train, linear.pca_reconstruct(p, digits.x_train))
+    p = pca.fit(digits.x_train.numpy(), k)
+    measured = analysis.mean_error(digits.x_train, linear.pca_reconstruct(p, digits.x_train))
     assert measured == pytest.approx(expected, rel=1e-4)
     assert linear.discarded_variance(p) == pytest.approx(expected, rel=1e-9)
 
 
 def test_pca_components_are_orthonormal_and_sorted(digits):
     """The kept directions are orthonormal and the eigenvalues come largest first."""
-    p = linear.fit_pca(digits.x_train, 10)
+    p = pca.fit(digits.x_train.numpy(), 10)
     assert np.allclose(p.components @ p.components.T, np.eye(10), atol=1e-8)
     assert np.all(np.diff(p.eigenvalues) <= 1e-12)
 
