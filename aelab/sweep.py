@@ -14,14 +14,13 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 import plotly.graph_objects as go
 import torch
-import torch.nn.functional as F
 from plotly.subplots import make_subplots
 from torch import nn
 
 from aelab import analysis, data
 from aelab.data import DataBundle
 from aelab.figures import PALETTE, image_grid
-from aelab.model import Autoencoder, pick_device
+from aelab.model import Autoencoder, activation, pick_device
 from aelab.spec import ArchSpec, Check, SpecError, TrainConfig, check_arch, parse_int
 from aelab.train import History, Progress, build_seeded, fit, make_optimizer
 
@@ -37,8 +36,6 @@ TRENDS = {  # answer key -> what the learner can predict about the held-out (tes
     "rises": "It falls, then rises again: the big codes memorize and get worse on new images",
     "flat": "The code size makes little difference",
 }
-_ACT = {"relu": F.relu, "leaky_relu": F.leaky_relu, "tanh": torch.tanh, "sigmoid": torch.sigmoid,
-        "gelu": F.gelu, "identity": lambda h: h}
 
 
 @dataclass(frozen=True)
@@ -204,7 +201,8 @@ class StackedAutoencoders(nn.Module):
         super().__init__()
         specs = [m.spec for m in models]
         self.sizes = [s.bottleneck for s in specs]
-        self.activation, self.output = specs[0].activation, specs[0].output
+        self.hidden_act = activation(specs[0].activation)  # the same modules as each Autoencoder uses
+        self.output_act = activation("sigmoid" if specs[0].output == "sigmoid" else "identity")
         self.code_layer = len(specs[0].encoder)  # index of the Linear that produces the code
         per_model = [_linears(m) for m in models]
         shapes = [(max(ls[j].in_features for ls in per_model), max(ls[j].out_features for ls in per_model))
@@ -241,8 +239,8 @@ class StackedAutoencoders(nn.Module):
         if j == self.code_layer:
             return h * self.mask  # (K, B, kmax): each model keeps only its own code units
         if j == len(self.weights) - 1:
-            return torch.sigmoid(h) if self.output == "sigmoid" else h
-        return _ACT[self.activation](h)
+            return self.output_act(h)
+        return self.hidden_act(h)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """(B, D) -> (K, B, D): every model's reconstruction of the same batch."""
