@@ -17,6 +17,7 @@ from aelab import analysis, figures, noise
 from aelab.data import DataBundle
 from aelab.jobs import JobContext
 from aelab.model import Autoencoder
+from aelab.progress import LabProgress, phase_monitor
 from aelab.spec import (MAX_EPOCHS, ArchSpec, Check, SpecError, TrainConfig, check_arch, check_train, parse_fields,
                         parse_float, parse_int, parse_widths)
 from aelab.train import History, build_seeded, fit
@@ -185,14 +186,14 @@ def run_lab(bundle: DataBundle, settings: DenoiseSettings, ctx: JobContext | Non
 
     fits = []
     models = []
-    phases = [("Plain autoencoder (clean inputs)", clean_train, clean_test),
-              ("Denoising autoencoder (noisy inputs)", noisy_train, noisy_test)]
-    for i, (name, x_in, x_test_in) in enumerate(phases):
-        if ctx is not None:
-            ctx.publish(phase=name, phase_index=i + 1, phases=len(phases))
+    phases = [("Plain autoencoder (clean inputs)", ROWS["plain"], clean_train, clean_test),
+              ("Denoising autoencoder (noisy inputs)", ROWS["denoiser"], noisy_train, noisy_test)]
+    for i, (phase, run, x_in, x_test_in) in enumerate(phases):
+        done = {name: f.history for (_, name, _, _), f in zip(phases, fits)}
+        monitor = phase_monitor(ctx, LabProgress(phase, i + 1, len(phases), histories=done), run)
         model = build_seeded(spec, settings.seed)
         fits.append(fit(model, x_in, x_test_in, cfg, target_train=clean_train, target_test=clean_test,
-                        monitor=ctx))
+                        monitor=monitor))
         models.append(model.cpu().eval())
     plain, denoiser = models
 

@@ -17,9 +17,11 @@ from typing import Any, Callable
 import torch
 
 from aelab import config
+from aelab.progress import LabProgress
 from aelab.train import History, Progress
 
 ACTIVE = ("queued", "running", "paused")
+_LAB = "_lab_progress"  # the extra key JobContext.report publishes under (read back as JobView.lab)
 
 
 class _Slots:
@@ -136,9 +138,15 @@ class JobView:
     def active(self) -> bool:
         return self.status in ACTIVE
 
+    @property
+    def lab(self) -> LabProgress | None:
+        """The lab's typed progress (JobContext.report), or None before its first report or for a plain fit."""
+        return self.extra.get(_LAB)
+
 
 class JobContext:
-    """What the job's function gets: stop/pause checks and `update`/`publish` to report progress."""
+    """What the job's function gets: stop/pause checks, `update` (one fit's steps), `report` (a lab's typed progress)
+    and `publish` (results such as finished rows)."""
 
     def __init__(self, job: "Job"):
         self._job = job
@@ -166,6 +174,10 @@ class JobContext:
         with self._job._lock:
             self._job._extra.update(extra)
             self._job._version += 1
+
+    def report(self, progress: LabProgress) -> None:
+        """Publish the lab's typed progress (phase, counts, every model's curves); pages read it as JobView.lab."""
+        self.publish(**{_LAB: progress})
 
 
 class Job:

@@ -16,11 +16,12 @@ import torch
 from plotly.subplots import make_subplots
 from torch import nn
 
-from aelab import analysis, model as model_mod, pca, runs
+from aelab import analysis, figures, model as model_mod, pca, runs
 from aelab.data import DataBundle
 from aelab.diagram import CODE, DEC, ENC
 from aelab.figures import PALETTE
 from aelab.jobs import Job, JobContext
+from aelab.progress import LabProgress, phase_monitor
 from aelab.spec import ArchSpec, TrainConfig
 
 STATS_POINTS = 1000  # held-out samples used for the per-layer statistics (a fixed random subset)
@@ -368,9 +369,8 @@ def train_pair(bundle: DataBundle, specs: dict[str, ArchSpec], cfg: TrainConfig,
     """Train the models one after the other with the same settings; publish each Run as it finishes."""
     done: dict[str, runs.Run] = {}
     for i, (label, spec) in enumerate(specs.items()):
-        if ctx is not None:
-            ctx.publish(training=label, index=i, total=len(specs))
-        run = runs.train_run(bundle, spec, cfg, ctx)
+        lab = LabProgress(label, i + 1, len(specs), histories={name: r.history for name, r in done.items()})
+        run = runs.train_run(bundle, spec, cfg, phase_monitor(ctx, lab, label))
         done[label] = run
         if ctx is not None:
             ctx.publish(finished=dict(done))
@@ -494,16 +494,5 @@ def stats_chart(views: list[LayerView], at: int, bottleneck: int, title: str = "
 
 def compare_losses(pair: dict[str, runs.Run], height: int = 340) -> go.Figure:
     """Held-out (solid) and training (dotted) loss curves of several runs on one log axis."""
-    fig = go.Figure()
-    for i, (label, run) in enumerate(pair.items()):
-        color = PALETTE[(3 * i) % len(PALETTE)]
-        h = run.history
-        fig.add_trace(go.Scatter(x=h.epoch_x, y=h.test, mode="lines+markers", name=f"{label} · test",
-                                 line=dict(color=color, width=2.5), marker_size=5))
-        fig.add_trace(go.Scatter(x=h.step_x, y=h.train, mode="lines", name=f"{label} · train",
-                                 line=dict(color=color, width=1, dash="dot")))
-    fig.update_layout(**_LAYOUT, height=height, title="Loss curves: same code size, depth on opposite sides",
-                      legend=dict(orientation="h", y=-0.25, x=0))
-    fig.update_xaxes(title="epoch")
-    fig.update_yaxes(title="loss per feature", type="log")
-    return fig
+    return figures.run_curves({label: run.history for label, run in pair.items()},
+                              "Loss curves: same code size, depth on opposite sides", height=height)

@@ -12,13 +12,14 @@ import numpy as np
 import plotly.graph_objects as go
 import torch
 
-from aelab import analysis, pca
+from aelab import analysis, figures, pca
 from aelab.data import DataBundle
 from aelab.jobs import JobContext
 from aelab.pca import Pca
+from aelab.progress import LabProgress, phase_monitor
 from aelab.runs import Run
 from aelab.spec import ArchSpec, TrainConfig
-from aelab.train import FitResult, History, Progress, build_seeded, evaluate, fit
+from aelab.train import FitResult, History, Monitor, Progress, build_seeded, evaluate, fit
 
 LINEAR, NONLINEAR = "linear AE", "nonlinear AE"  # names of the two models (keys in histories)
 COLORS = {"PCA": "#E45756", LINEAR: "#4C78A8", NONLINEAR: "#54A24B"}
@@ -106,8 +107,8 @@ def _append(total: History, part: History, epoch0: int, seconds0: float) -> Hist
 class _StageRelay:
     """A fit() monitor that turns the stages of one model into one continuous run for the job's view."""
 
-    def __init__(self, ctx: JobContext | None, name: str, total_steps: int):
-        self.ctx, self.name, self.total_steps = ctx, name, total_steps
+    def __init__(self, ctx: Monitor | None, total_steps: int):
+        self.ctx, self.total_steps = ctx, total_steps
         self.done, self.epoch0, self.step0, self.seconds0 = History(), 0, 0, 0.0
 
     def should_stop(self) -> bool:
@@ -123,7 +124,6 @@ class _StageRelay:
         prog = Progress(self.epoch0 + progress.epoch, self.step0 + progress.step, self.total_steps,
                         progress.samples_per_s, self.seconds0 + progress.elapsed)
         self.ctx.update(prog, hist, state)
-        self.ctx.publish(phase=self.name, **{f"history_{self.name}": hist})
 
     def finish_stage(self, res: FitResult, stage: TrainConfig, steps: int) -> None:
         self.done = self.merged(res.history)
@@ -133,10 +133,10 @@ class _StageRelay:
 
 
 def fit_in_stages(model, x_train: torch.Tensor, x_test: torch.Tensor, stages: list[TrainConfig],
-                  ctx: JobContext | None = None, name: str = LINEAR) -> FitResult:
+                  ctx: Monitor | None = None) -> FitResult:
     """Train with train.fit once per stage (fresh Adam, lower lr); the histories join into one."""
     steps = [math.ceil(len(x_train) / max(1, min(s.batch_size, len(x_train)))) * s.epochs for s in stages]
-    relay = _StageRelay(ctx, name, sum(steps))
+    relay = _StageRelay(ctx, sum(steps))
     res = FitResult("done", "", History(), 0.0)
     for stage, n_steps in zip(stages, steps):
         res = fit(model, x_train, x_test, stage, monitor=relay)
@@ -152,11 +152,11 @@ def fit_in_stages(model, x_train: torch.Tensor, x_test: torch.Tensor, stages: li
     return FitResult(res.status, message, relay.done, relay.seconds0)
 
 
-def train_one(bundle: DataBundle, spec: ArchSpec, cfg: PcaLabConfig, ctx: JobContext | None, name: str) -> Run:
+def train_one(bundle: DataBundle, spec: ArchSpec, cfg: PcaLabConfig, ctx: Monitor | None = None) -> Run:
     """Train one of the two autoencoders on the lab's training subset and wrap it as a runs.Run."""
     base = train_config(cfg)
     model = build_seeded(spec, cfg.seed)
-    res = fit_in_stages(model, bundle.x_train, bundle.x_test, lr_stages(base, cfg.decay), ctx, name)
+    res = fit_in_stages(model, bundle.x_train, bundle.x_test, lr_stages(base, cfg.decay), ctx)
     model.cpu().eval()
     return Run(spec, base, bundle.name, model, res.history, res.status, res.message, res.seconds)
 
@@ -170,12 +170,14 @@ def run_lab(bundle: DataBundle, cfg: PcaLabConfig, ctx: JobContext | None = None
     if ctx is not None:
         ctx.publish(pca_test=pca_test, pca_train=pca_train)
     result = PcaLabResult(cfg, bundle.name, p, pca_train, pca_test, None, None, float("nan"), "done", "")
-    lin = train_one(data, linear_spec(bundle.input_dim, cfg.k), cfg, ctx, LINEAR)
+    lin = train_one(data, linear_spec(bundle.input_dim, cfg.k), cfg,
+                    phase_monitor(ctx, LabProgress(f"the {LINEAR}", 1, 2), LINEAR))
     result.linear = lin
     result.linear_train = evaluate(lin.model, data.x_train, data.x_train, lin.cfg)["loss"]
     if lin.status == "done":
-        nonlin = train_one(data, nonlinear_spec(bundle.input_dim, cfg.k, cfg.hidden, cfg.activation), cfg, ctx,
-                           NONLINEAR)
+        nonlin = train_one(data, nonlinear_spec(bundle.input_dim, cfg.k, cfg.hidden, cfg.activation), cfg,
+                           phase_monitor(ctx, LabProgress(f"the {NONLINEAR}", 2, 2, histories={LINEAR: lin.history}),
+                                         NONLINEAR))
         result.nonlinear = nonlin
         result.status, result.message = nonlin.status, nonlin.message
     else:
@@ -289,22 +291,14 @@ def explain(result: PcaLabResult, c: Comparison) -> list[str]:
 _LAYOUT = dict(margin=dict(l=10, r=10, t=40, b=10))
 
 
-def curves_figure(pca_test: float | None, histories: dict[str, History], total_epochs: int,
+def curves_figure(pca_test: float | None, histories: dict[str, History | None], total_epochs: int,
                   height: int = 360) -> go.Figure:
     """Held-out error per epoch of each autoencoder against PCA's error as a horizontal line (log y)."""
-    fig = go.Figure()
-    for name, hist in histories.items():
-        if hist is not None and hist.epoch_x:
-            fig.add_trace(go.Scatter(x=hist.epoch_x, y=hist.test, mode="lines", name=f"{name} (held out)",
-                                     line=dict(color=COLORS.get(name), width=2.5)))
-    if pca_test is not None:
-        fig.add_trace(go.Scatter(x=[0, total_epochs], y=[pca_test, pca_test], mode="lines",
-                                 name=f"PCA ({pca_test:.4f})", line=dict(color=COLORS["PCA"], dash="dash")))
-    fig.update_layout(**_LAYOUT, height=height, title="Held-out reconstruction error (MSE per feature)",
-                      legend=dict(orientation="h", y=1.02, x=1, xanchor="right", yanchor="bottom"))
-    fig.update_xaxes(title="epoch", range=[0, total_epochs])
-    fig.update_yaxes(title="MSE per feature", type="log")
-    return fig
+    pca_label = f"PCA ({pca_test:.4f})" if pca_test is not None else "PCA"
+    return figures.run_curves({name: h for name, h in histories.items() if h is not None and h.epoch_x},
+                              "Held-out reconstruction error (MSE per feature)", total_epochs, height, train=False,
+                              colors={**COLORS, pca_label: COLORS["PCA"]},
+                              levels={pca_label: pca_test} if pca_test is not None else None)
 
 
 def reconstruction_rows(result: PcaLabResult, x: torch.Tensor) -> tuple[list[np.ndarray], list[str]]:

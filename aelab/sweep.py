@@ -17,6 +17,7 @@ import torch
 from aelab import analysis, data
 from aelab.data import DataBundle
 from aelab.model import Autoencoder, pick_device
+from aelab.progress import LabProgress
 from aelab.stacked import SweepNetwork, train_stacked
 from aelab.spec import ArchSpec, Check, SpecError, TrainConfig, check_arch, parse_int
 from aelab.train import History, Progress, build_seeded, fit
@@ -25,6 +26,7 @@ MAX_RUNS = 12  # models per experiment: each is a whole network to train on a sh
 MAX_BOTTLENECK = 2048  # widest code we accept (already far above any input width offered here)
 MAX_SWEEP_EPOCHS = 1000  # same ceiling as Build & Train (spec.MAX_EPOCHS)
 OTHER = {data.MNIST: data.FASHION, data.FASHION: data.MNIST}  # data set -> the one used as "never seen"
+TRAINING, MEASURING = "Training all models together", "Measuring each model"  # a batched run's two phases
 OOD_LABELS = {"shuffled": "shuffled pixels", "noise": "uniform noise", data.MNIST: "MNIST digits",
               data.FASHION: "Fashion-MNIST clothing", data.DIGITS: "8x8 digits"}
 
@@ -95,6 +97,11 @@ class SweepResult:
     @property
     def ood_keys(self) -> list[str]:
         return list(self.rows[0].ood) if self.rows else []
+
+
+def run_name(size: int) -> str:
+    """How the model with this code size is named in the live curves and tables."""
+    return f"b={size}"
 
 
 # -- input -------------------------------------------------------------------------------------
@@ -184,16 +191,26 @@ class _Reporter:
     def should_stop(self) -> bool:
         return self.ctx is not None and self.ctx.should_stop()
 
-    def progress(self, epoch: int, step: int, samples: int, histories: dict | None, force: bool = False) -> None:
+    def progress(self, epoch: int, step: int, samples: int, histories: dict[int, History] | None,
+                 force: bool = False, live: History | None = None, lab: LabProgress | None = None) -> None:
+        """Steps done (at most every `every` s), with every stacked model's `histories`, or with one fit's `live`
+        history and the phase `lab` to report."""
         now = time.perf_counter()
         if self.ctx is None or (not force and now - self.last < self.every):
             return
         self.last = now
         elapsed = now - self.start
         self.ctx.update(Progress(epoch, step, self.total, samples / elapsed if elapsed > 0 else 0.0, elapsed),
-                        History(), None)
+                        live if live is not None else History(), None)
         if histories is not None:
-            self.ctx.publish(phase="training", histories={k: h.copy() for k, h in histories.items()})
+            curves = {run_name(s): h.copy() for s, h in histories.items()}
+            lab = LabProgress(TRAINING, 1, 2, unit="Step", histories=curves)
+        if lab is not None:
+            self.report(lab)
+
+    def report(self, lab: LabProgress) -> None:
+        if self.ctx is not None:
+            self.ctx.report(lab)
 
     def publish(self, **kw) -> None:
         if self.ctx is not None:
@@ -203,15 +220,17 @@ class _Reporter:
 class _FitMonitor:
     """Lets train.fit report one model's progress as part of the whole sequential experiment."""
 
-    def __init__(self, reporter: _Reporter, offset: int, batch_size: int):
-        self.reporter, self.offset, self.bs = reporter, offset, batch_size
+    def __init__(self, reporter: _Reporter, offset: int, batch_size: int, lab: LabProgress, run: str):
+        self.reporter, self.offset, self.bs, self.lab, self.run = reporter, offset, batch_size, lab, run
+        reporter.report(lab)
 
     def should_stop(self) -> bool:
         return self.reporter.should_stop()
 
     def update(self, progress: Progress, history: History, state) -> None:
         step = self.offset + progress.step
-        self.reporter.progress(progress.epoch, step, step * self.bs, None)
+        lab = replace(self.lab, histories={**self.lab.histories, self.run: history})
+        self.reporter.progress(progress.epoch, step, step * self.bs, None, live=history, lab=lab)
 
 
 # -- measurements ------------------------------------------------------------------------------
@@ -263,7 +282,8 @@ def run_sweep(bundle: DataBundle, cfg: SweepConfig, other: DataBundle | None = N
               mode: str = "batched", device: torch.device | None = None) -> SweepResult:
     """Train one model per size on the same subset with the same seed; measure each one.
 
-    `ctx` (a jobs.JobContext) gets progress, live curves and every finished row via `publish`.
+    `ctx` (a jobs.JobContext) gets the steps (`update`), the phase and live curves (`report`, a LabProgress) and
+    every measured row (`publish(rows=...)`).
     """
     torch.set_flush_denormal(True)  # denormal floats make CPU matmuls crawl as weights shrink
     started = time.perf_counter()
@@ -276,7 +296,7 @@ def run_sweep(bundle: DataBundle, cfg: SweepConfig, other: DataBundle | None = N
     specs = [cfg.spec(s, train.input_dim) for s in cfg.sizes]
     steps = math.ceil(len(train.x_train) / max(1, min(cfg.batch_size, len(train.x_train)))) * cfg.epochs
     reporter = _Reporter(ctx, steps * (len(specs) if mode == "sequential" else 1))
-    reporter.publish(phase="training", rows=[], originals={k: v.numpy() for k, v in examples.items()})
+    reporter.publish(rows=[], originals={k: v.numpy() for k, v in examples.items()})
     x, x_curve = train.x_train.to(device), train.x_test[curve_idx].to(device)
     if mode == "sequential":
         rows, status, done, t_train = _run_sequential(specs, x, x_curve, train, ood, examples, cfg, reporter,
@@ -294,9 +314,13 @@ def _run_batched(specs, x, x_curve, train, ood, examples, cfg, reporter, started
     hists, done, status = train_stacked(net, x, x_curve, cfg.train_config(), cfg.curve_points, reporter)
     t_train = time.perf_counter() - started
     rows: list[SizeResult] = []
+    curves = {run_name(size): h for size, h in zip(net.sizes, hists)}
+    measuring = LabProgress(MEASURING, 2, 2, unit="Step", item_total=len(specs), histories=curves)
+    reporter.report(measuring)
     for k, spec in enumerate(specs):
         rows.append(measure(net.extract(k, spec), train, ood, examples, done, hists[k], started))
-        reporter.publish(phase="measuring", rows=list(rows))
+        reporter.publish(rows=list(rows))
+        reporter.report(replace(measuring, item_index=len(rows)))
     return rows, status, done, t_train
 
 
@@ -305,13 +329,16 @@ def _run_sequential(specs, x, x_curve, train, ood, examples, cfg, reporter, devi
     rows: list[SizeResult] = []
     status, done, t_train, per_model = "done", cfg.epochs, 0.0, reporter.total // max(len(specs), 1)
     for k, spec in enumerate(specs):
+        name = run_name(spec.bottleneck)
+        lab = LabProgress(f"{name}: training, then measuring", k + 1, len(specs),
+                          histories={run_name(r.bottleneck): r.history for r in rows})
         model = build_seeded(spec, cfg.seed)
-        res = fit(model, x, x_curve, tcfg, monitor=_FitMonitor(reporter, k * per_model, cfg.batch_size), device=device,
-                  points_per_epoch=1)
+        res = fit(model, x, x_curve, tcfg, monitor=_FitMonitor(reporter, k * per_model, cfg.batch_size, lab, name),
+                  device=device, points_per_epoch=1)
         t_train += res.seconds
         done = res.history.epoch_x[-1] if res.history.epoch_x else 0
         rows.append(measure(model, train, ood, examples, done, res.history, started))
-        reporter.publish(phase="measuring", rows=list(rows))
+        reporter.publish(rows=list(rows))
         if res.status != "done":
             status = res.status
             break

@@ -9,9 +9,10 @@ import numpy as np
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
+from aelab import figures
 from aelab.figures import PALETTE, image_grid
-from aelab.sweep import OOD_LABELS, SizeResult
-from aelab.train import History
+from aelab.progress import LabProgress
+from aelab.sweep import MEASURING, OOD_LABELS, SizeResult, run_name
 
 
 _LAYOUT = dict(margin=dict(l=10, r=10, t=50, b=10),
@@ -59,27 +60,9 @@ def error_figure(rows: list[SizeResult], height: int = 380) -> go.Figure:
 
 
 def curves_figure(rows: list[SizeResult], height: int = 380) -> go.Figure:
-    """Every model's loss curves overlaid: train solid, test dashed, one color per bottleneck size."""
-    fig = go.Figure()
-    for i, r in enumerate(sorted(rows, key=lambda r: r.bottleneck)):
-        if r.history is None:
-            continue
-        color, group = PALETTE[i % len(PALETTE)], f"b{r.bottleneck}"
-        fig.add_trace(go.Scatter(x=r.history.step_x, y=r.history.train, mode="lines", name=f"b={r.bottleneck}",
-                                 legendgroup=group, line=dict(color=color, width=1.8)))
-        fig.add_trace(go.Scatter(x=r.history.epoch_x, y=r.history.test, mode="lines", legendgroup=group,
-                                 name=f"b={r.bottleneck} test", showlegend=False,
-                                 line=dict(color=color, width=1.8, dash="dash")))
-    fig.update_layout(**_LAYOUT, height=height, title="Loss curves: train (solid) and test (dashed)")
-    fig.update_xaxes(title="epoch")
-    fig.update_yaxes(title="mean squared error per pixel", type="log")
-    return fig
-
-
-def live_rows(histories: dict[int, History]) -> list[SizeResult]:
-    """Rows that carry only curves (numbers are NaN), so curves_figure can draw models still training."""
-    return [SizeResult(s, h.epoch_x[-1] if h.epoch_x else 0, math.nan, math.nan, {}, math.nan, math.nan, 0.0,
-                       history=h) for s, h in sorted(histories.items())]
+    """Every model's loss curves overlaid: held out solid, training dotted, one color per bottleneck size."""
+    return figures.run_curves({run_name(r.bottleneck): r.history for r in sorted(rows, key=lambda r: r.bottleneck)
+                               if r.history is not None}, height=height)
 
 
 def recon_figure(originals: np.ndarray, rows: list[SizeResult], key: str, shape: tuple[int, int],
@@ -116,16 +99,17 @@ def probe_figure(rows: list[SizeResult], height: int = 360) -> go.Figure:
         right=dict(title="test error", type="log"))
 
 
-def progress_table(sizes: list[int], histories: dict[int, History], rows: list[SizeResult], epochs: int,
-                   phase: str) -> list[dict]:
-    """Per-model progress for the page: state, latest train and test loss, measured errors once done."""
+def progress_table(sizes: list[int], lab: LabProgress | None, rows: list[SizeResult], epochs: int) -> list[dict]:
+    """Per-model progress for the page, from the job's typed progress: state, latest train and test loss,
+    measured errors once done."""
     done = {r.bottleneck: r for r in rows}
+    measuring = lab is not None and lab.phase == MEASURING
     table = []
     for s in sizes:
-        h, r = histories.get(s), done.get(s)
+        h, r = (lab.histories.get(run_name(s)) if lab is not None else None), done.get(s)
         if r is not None:
             state = "measured ✓"
-        elif phase == "measuring":
+        elif measuring:
             state = "trained, measuring…"
         else:
             state = f"training: epoch {h.step_x[-1] if h and h.step_x else 0:g} of {epochs}"

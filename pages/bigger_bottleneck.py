@@ -127,26 +127,17 @@ def commit_box() -> None:
 
 def draw_live(view) -> None:
     """Progress per model while the experiment runs (and the curves, once an answer is committed)."""
-    if view is None:
-        return
-    if not view.active:
-        ui.status_message(view)
+    committed = bool(st.session_state.get(ANSWER))
+    ui.lab_progress(view, "bn", curves=committed)
+    if view is None or not view.active:
         return
     cfg = st.session_state.get(META)
-    extra = view.extra
-    phase = extra.get("phase", "training")
-    ui.progress_bar(view, "Training all sizes together" if phase == "training" else "Measuring")
-    rows, hists = extra.get("rows", []), extra.get("histories", {})
     if cfg is not None:
-        st.dataframe(sweep_figures.progress_table(list(cfg.sizes), hists, rows, cfg.epochs, phase), hide_index=True,
-                     width="stretch")
-    if not st.session_state.get(ANSWER):
+        st.dataframe(sweep_figures.progress_table(list(cfg.sizes), view.lab, view.extra.get("rows", []), cfg.epochs),
+                     hide_index=True, width="stretch")
+    if not committed:
         st.info("Commit your answer above to watch the results arrive; they also appear when the run ends.",
                 icon="🤔")
-        return
-    live = rows or sweep_figures.live_rows(hists)
-    if any(r.history is not None for r in live):
-        st.plotly_chart(sweep_figures.curves_figure(live), width="stretch", key="bn_live_curves")
 
 
 def answer_echo(result: sweep.SweepResult) -> None:

@@ -59,18 +59,8 @@ def start(bundle: data.DataBundle, settings: denoise.DenoiseSettings) -> None:
 
 
 def draw_live(view) -> None:
-    """Progress of the model being trained, and its loss curve."""
-    if view is None:
-        return
-    if not view.active:
-        ui.status_message(view)
-        return
-    extra = view.extra
-    label = f"{extra.get('phase', 'Starting')} · model {extra.get('phase_index', 1)} of {extra.get('phases', 2)}"
-    ui.progress_bar(view, label)
-    if view.history.epoch_x:
-        st.plotly_chart(figures.loss_curves(view.history, title=f"Loss: {extra.get('phase', '')}", height=260),
-                        width="stretch", key="dn_live_curve")
+    """Progress of the model being trained, and the loss curves of both models so far."""
+    ui.lab_progress(view, "dn", height=260)
 
 
 def on_done(job: Job) -> None:

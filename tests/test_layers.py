@@ -251,10 +251,10 @@ class _StopAfterFirst:
     """A job context stub: lets the first model train, asks the second to stop at once."""
 
     def __init__(self):
-        self.extra = {}
+        self.extra, self.lab = {}, None
 
     def should_stop(self):
-        return self.extra.get("index", 0) > 0
+        return self.lab is not None and self.lab.phase_index > 1
 
     def update(self, progress, history, state):
         pass
@@ -262,9 +262,13 @@ class _StopAfterFirst:
     def publish(self, **kw):
         self.extra.update(kw)
 
+    def report(self, progress):
+        self.lab = progress
+
 
 def test_train_pair_publishes_each_run_and_stops(digits):
-    """The background pair job publishes every finished Run; stopping keeps what finished."""
+    """The background pair job publishes every finished Run and reports each phase with the curves so far;
+    stopping keeps what finished."""
     specs = layers.asymmetric_specs(64, 2, (16, 8), ())
     cfg = TrainConfig(epochs=2, n_train=200, batch_size=64)
     job = layers.start_pair(digits, specs, cfg, name="test-pair")
@@ -277,6 +281,8 @@ def test_train_pair_publishes_each_run_and_stops(digits):
     stopped = layers.train_pair(digits, specs, cfg, stub)
     assert stopped.status == "stopped" and len(stopped.runs) == 2 and "stopped" in stopped.message
     assert stopped.runs[layers.DEEP_DECODER].history.train == []
+    lab = stub.lab  # the second phase, with the first model's curves and the second's live one
+    assert (lab.phase_index, lab.phase_total) == (2, 2) and list(lab.histories) == list(specs)
 
 
 def _run(spec, test):

@@ -25,6 +25,9 @@ class _StopAfter:
     def publish(self, **kw) -> None:
         self.extra.update(kw)
 
+    def report(self, progress) -> None:
+        self.lab = progress
+
 
 @pytest.fixture(scope="module")
 def lab(digits):
@@ -98,7 +101,7 @@ def test_staged_history_is_one_continuous_run(digits):
     """Stages join into one history: epochs 0..E once each, train points in increasing epoch order."""
     cfg = linear.PcaLabConfig(k=4, epochs=7, n_train=300)
     data = digits.subset(cfg.n_train)
-    run = linear.train_one(data, linear.linear_spec(64, 4), cfg, None, linear.LINEAR)
+    run = linear.train_one(data, linear.linear_spec(64, 4), cfg)
     assert run.history.epoch_x == list(range(8))
     assert len(run.history.test) == 8
     assert np.all(np.diff(run.history.step_x) > 0)
@@ -113,7 +116,8 @@ def test_stop_keeps_partial_result_and_publishes(digits):
     res = linear.run_lab(digits, linear.PcaLabConfig(epochs=30), ctx)
     assert res.status == "stopped"
     assert res.linear is not None and res.nonlinear is None
-    assert "pca_test" in ctx.extra and f"history_{linear.LINEAR}" in ctx.extra
+    assert "pca_test" in ctx.extra and (ctx.lab.phase_index, ctx.lab.phase_total) == (1, 2)
+    assert list(ctx.lab.histories) == [linear.LINEAR] and ctx.lab.label == f"Model 1 of 2: the {linear.LINEAR}"
     assert ctx.updates > 0
 
 
@@ -132,7 +136,7 @@ def test_subspace_angles_ignore_mixing_and_see_orthogonality():
 def test_curves_figure_draws_pca_as_a_flat_line(digits):
     """The curve figure has one trace per model plus PCA's horizontal line at its error, on a log y axis."""
     cfg = linear.PcaLabConfig(k=3, epochs=2, n_train=200)
-    run = linear.train_one(digits.subset(200), linear.linear_spec(64, 3), cfg, None, linear.LINEAR)
+    run = linear.train_one(digits.subset(200), linear.linear_spec(64, 3), cfg)
     fig = linear.curves_figure(0.05, {linear.LINEAR: run.history, linear.NONLINEAR: None}, 2)
     assert len(fig.data) == 2
     pca_line = fig.data[-1]

@@ -13,6 +13,7 @@ import torch
 
 from aelab import data, sweep, sweep_figures, sweep_text
 from aelab.jobs import Job
+from aelab.progress import LabProgress
 from aelab.spec import SpecError
 
 TINY = sweep.SweepConfig(sizes=(2, 8, 32), n_train=150, hidden=(32,), epochs=40, batch_size=32, lr=0.01, n_ood=100,
@@ -111,16 +112,20 @@ def test_same_seed_gives_identical_results(digits, tiny):
 
 
 def test_job_publishes_every_row_and_can_be_stopped(digits):
-    """Inside a Job the rows arrive through publish; Stop ends training early and still measures the models."""
+    """Inside a Job the rows arrive through publish and the typed progress ends measuring every model with every
+    curve; Stop ends training early (while the training phase shows live curves) and still measures the models."""
     job = Job(lambda ctx: sweep.run_sweep(digits, dataclasses.replace(TINY, epochs=3), ctx=ctx), name="t-sweep")
     job.start().join(60)
     assert job.status == "done"
     assert [r.bottleneck for r in job.view().extra["rows"]] == [2, 8, 32]
+    lab = job.view().lab
+    assert lab.label == f"Step 2 of 2: {sweep.MEASURING} · 3 of 3" and list(lab.histories) == ["b=2", "b=8", "b=32"]
     long = dataclasses.replace(TINY, epochs=1000)
     job = Job(lambda ctx: sweep.run_sweep(digits, long, ctx=ctx), name="t-sweep-stop").start()
     deadline = time.time() + 30
-    while not job.view().extra.get("histories") and time.time() < deadline:
+    while not (job.view().lab and job.view().lab.histories) and time.time() < deadline:
         time.sleep(0.02)
+    assert job.view().lab.phase == sweep.TRAINING and len(job.view().lab.histories) == 3
     job.stop()
     assert job.join(60)
     result = job.result
@@ -230,19 +235,14 @@ def test_error_figure_has_train_test_and_gap_on_a_log_axis(tiny):
     assert fig.layout.xaxis.type == "log" and list(fig.data[0].x) == [2, 8, 32]
 
 
-def test_curves_figure_overlays_train_solid_and_test_dashed(tiny):
-    """Two traces per model, the same color for a model's pair, dashed for test."""
+def test_curves_figure_overlays_held_out_solid_and_training_dotted(tiny):
+    """Two traces per model, the same color for a model's pair, dotted for the training loss, one legend entry."""
     fig = sweep_figures.curves_figure(tiny.rows)
     assert len(fig.data) == 6
-    for train, test in zip(fig.data[::2], fig.data[1::2]):
-        assert train.line.color == test.line.color and test.line.dash == "dash" and train.line.dash is None
-    assert len({t.line.color for t in fig.data}) == 3
-
-
-def test_live_rows_draw_curves_before_any_model_is_measured(tiny):
-    """Curves of a run still training are drawable from the published histories alone."""
-    rows = sweep_figures.live_rows({r.bottleneck: r.history for r in tiny.rows})
-    assert len(sweep_figures.curves_figure(rows).data) == 6
+    for test, train in zip(fig.data[::2], fig.data[1::2]):
+        assert train.line.color == test.line.color and train.line.dash == "dot" and test.line.dash is None
+        assert list(test.y) == tiny.rows[fig.data.index(test) // 2].history.test and train.showlegend is False
+    assert len({t.line.color for t in fig.data}) == 3 and [t.name for t in fig.data[::2]] == ["b=2", "b=8", "b=32"]
 
 
 def test_recon_figure_puts_originals_first_and_one_column_per_model(tiny):
@@ -265,9 +265,12 @@ def test_ood_and_probe_figures(tiny):
 
 def test_progress_table_shows_each_models_state(tiny):
     """Rows already measured say so; the rest show their training epoch or that they are being measured."""
-    hists = {r.bottleneck: r.history for r in tiny.rows}
-    table = sweep_figures.progress_table([2, 8, 32], hists, tiny.rows[:1], 40, "measuring")
+    hists = {sweep.run_name(r.bottleneck): r.history for r in tiny.rows}
+    measuring = LabProgress(sweep.MEASURING, 2, 2, unit="Step", item_index=1, item_total=3, histories=hists)
+    table = sweep_figures.progress_table([2, 8, 32], measuring, tiny.rows[:1], 40)
     assert [t["state"] for t in table] == ["measured ✓", "trained, measuring…", "trained, measuring…"]
-    table = sweep_figures.progress_table([2, 8, 32], hists, [], 40, "training")
-    assert table[0]["state"] == "training: epoch 40 of 40" and table[0]["train loss"] == hists[2].train[-1]
+    training = LabProgress(sweep.TRAINING, 1, 2, unit="Step", histories=hists)
+    table = sweep_figures.progress_table([2, 8, 32], training, [], 40)
+    assert table[0]["state"] == "training: epoch 40 of 40" and table[0]["train loss"] == hists["b=2"].train[-1]
+    assert sweep_figures.progress_table([2], None, [], 40)[0]["state"] == "training: epoch 0 of 40"
     assert len(sweep_figures.results_table(tiny.rows, "shuffled")) == 3
