@@ -49,8 +49,7 @@ def run_curves(histories: Mapping[str, History], title: str = "Loss of each mode
     for name, level in (levels or {}).items():
         fig.add_trace(go.Scatter(x=[0, right], y=[level, level], mode="lines", name=name,
                                  line=dict(color=colors.get(name, "#888888"), dash="dash")))
-    fig.update_layout(**_LAYOUT, height=height, title=title, legend=dict(orientation="h", y=1.02, x=1,
-                                                                          xanchor="right", yanchor="bottom"))
+    fig.update_layout(**_LAYOUT, height=height, title=title, legend=dict(orientation="h", y=-0.25, x=0))
     fig.update_xaxes(title="epoch", range=[0, total_epochs] if total_epochs else None)
     fig.update_yaxes(title="loss per feature", type="log")
     return fig

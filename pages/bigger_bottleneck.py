@@ -189,7 +189,7 @@ def draw_results(result: sweep.SweepResult) -> None:
     c1.plotly_chart(sweep_figures.error_figure(result.rows), width="stretch", key="bn_errors")
     c2.plotly_chart(sweep_figures.curves_figure(result.rows), width="stretch", key="bn_curves")
     st.caption("Errors are mean squared error per pixel, in eval mode, on the whole training subset and the whole "
-               "test set. The dashed test curves use a fixed sample of held-out images.")
+               "test set. The solid held-out curves use a fixed sample of held-out images.")
     st.subheader("The same images through every model")
     draw_grids(result)
     draw_ood(result)
