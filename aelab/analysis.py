@@ -4,6 +4,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 
+from aelab import pca
 from aelab.model import Autoencoder
 
 
@@ -31,19 +32,21 @@ def decode(model: Autoencoder, z: np.ndarray | torch.Tensor) -> torch.Tensor:
     return model.decode(torch.as_tensor(np.asarray(z), dtype=torch.float32, device=device)).cpu()
 
 
+# Reconstruction error, written once: every page, lab and lesson measures "how far is the output from the
+# target" with these, as the mean squared difference per feature (the number the MSE training loss reports).
 def per_sample_error(x: torch.Tensor, recon: torch.Tensor) -> np.ndarray:
-    """Mean squared error of each sample: (N, D), (N, D) -> (N,)."""
+    """Mean squared error of each sample over its features: (N, D), (N, D) -> (N,) float32."""
     return ((x - recon) ** 2).mean(dim=1).numpy()
 
 
-def pca(points: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
-    """Project (N, d) onto its first k principal directions: returns (N, k) scores and explained-variance ratios."""
-    centered = points - points.mean(axis=0, keepdims=True)
-    k = min(k, points.shape[1], max(len(points) - 1, 1))
-    _, s, vt = np.linalg.svd(centered, full_matrices=False)  # s: singular values, vt: (d, d) directions
-    var = s ** 2
-    ratio = var / var.sum() if var.sum() > 0 else np.zeros_like(var)
-    return centered @ vt[:k].T, ratio[:k]
+def mean_error(x: torch.Tensor, recon: torch.Tensor) -> float:
+    """Mean squared error per feature over a whole set: the mean of the per-sample errors, summed in float64."""
+    return float(per_sample_error(x, recon).mean(dtype=np.float64))
+
+
+def model_error(model: Autoencoder, x: torch.Tensor, target: torch.Tensor | None = None) -> float:
+    """mean_error of the model's output for x against `target` (default: x itself), in eval mode."""
+    return mean_error(x if target is None else target, reconstruct(model, x))
 
 
 def project(codes: np.ndarray, dims: int) -> tuple[np.ndarray, str]:
@@ -51,8 +54,9 @@ def project(codes: np.ndarray, dims: int) -> tuple[np.ndarray, str]:
     k = codes.shape[1]
     if k <= dims:
         return codes, "raw code"
-    scores, ratio = pca(codes, dims)
-    return scores, f"PCA of the {k}-dim code ({ratio.sum():.0%} of its variance)"
+    fitted = pca.fit(codes, dims)
+    share = fitted.explained[:dims].sum()
+    return fitted.scores(codes), f"PCA of the {k}-dim code ({share:.0%} of its variance)"
 
 
 def subsample(n: int, limit: int, seed: int = 0) -> np.ndarray:

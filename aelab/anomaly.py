@@ -20,9 +20,10 @@ from aelab import analysis, figures
 from aelab.data import DataBundle
 from aelab.jobs import JobContext
 from aelab.model import Autoencoder
+from aelab.progress import LabProgress, PhaseMonitor, phase_monitor
 from aelab.spec import (MAX_EPOCHS, ArchSpec, Check, SpecError, TrainConfig, check_arch, check_compute, check_train,
                         parse_fields, parse_int, parse_widths)
-from aelab.train import History, build_seeded, fit
+from aelab.train import History, Monitor, build_seeded, fit
 
 MAX_SIZES = 6  # code sizes in the bottleneck comparison
 BIG_RUN = 3_000_000  # images pushed through all models (normal images x epochs x models) before we warn
@@ -252,17 +253,22 @@ def split(bundle: DataBundle, normal: tuple[int, ...]) -> tuple[torch.Tensor, to
 
 
 def train_detector(x_normal: torch.Tensor, x_test: torch.Tensor, is_anomaly: np.ndarray, settings: AnomalySettings,
-                   bottleneck: int, ctx: JobContext | None = None) -> Detector:
+                   bottleneck: int, monitor: Monitor | None = None) -> Detector:
     """Train one autoencoder on normal images only and score every held-out image by its error."""
     spec = settings.spec(x_normal.shape[1], bottleneck)
     model = build_seeded(spec, settings.seed)
     normal_test = x_test[torch.from_numpy(~is_anomaly)]  # (M_normal, D): the loss curve's held-out set
-    res = fit(model, x_normal, normal_test, settings.train_config(), monitor=ctx)
+    res = fit(model, x_normal, normal_test, settings.train_config(), monitor=monitor)
     model.cpu().eval()
     train_err = analysis.per_sample_error(x_normal, analysis.reconstruct(model, x_normal))  # (N,)
     test_err = analysis.per_sample_error(x_test, analysis.reconstruct(model, x_test))  # (M,)
     return Detector(bottleneck, model, res.history, train_err, test_err, is_anomaly, auc(test_err, is_anomaly),
                     res.status)
+
+
+def run_name(bottleneck: int) -> str:
+    """How a model is named in the live curves."""
+    return f"code size {bottleneck}"
 
 
 def row_of(det: Detector) -> SweepRow:
@@ -276,13 +282,14 @@ def run_lab(bundle: DataBundle, settings: AnomalySettings, ctx: JobContext | Non
     x_normal, x_test, is_anomaly = split(data, settings.normal)
     others = [b for b in settings.all_sizes if b != settings.bottleneck]
     phases = 1 + len(others)
+    curves: dict[str, History] = {}  # model name -> loss curves of the models trained so far
 
-    def phase(i: int, b: int) -> None:
-        if ctx is not None:
-            ctx.publish(phase=f"Code size {b}" + (" (main model)" if i == 1 else ""), phase_index=i, phases=phases)
+    def phase(i: int, b: int) -> PhaseMonitor | None:
+        lab = LabProgress(f"Code size {b}" + (" (main model)" if i == 1 else ""), i, phases, histories=dict(curves))
+        return phase_monitor(ctx, lab, run_name(b))
 
-    phase(1, settings.bottleneck)
-    main = train_detector(x_normal, x_test, is_anomaly, settings, settings.bottleneck, ctx)
+    main = train_detector(x_normal, x_test, is_anomaly, settings, settings.bottleneck, phase(1, settings.bottleneck))
+    curves[run_name(main.bottleneck)] = main.history
     rows = {main.bottleneck: row_of(main)}
     if ctx is not None:
         ctx.publish(rows=sorted(rows.values(), key=lambda r: r.bottleneck))
@@ -290,8 +297,8 @@ def run_lab(bundle: DataBundle, settings: AnomalySettings, ctx: JobContext | Non
     for i, b in enumerate(others, start=2):
         if status != "done":
             break
-        phase(i, b)
-        det = train_detector(x_normal, x_test, is_anomaly, settings, b, ctx)
+        det = train_detector(x_normal, x_test, is_anomaly, settings, b, phase(i, b))
+        curves[run_name(b)] = det.history
         status = det.status
         if status != "done":  # a partly trained size would distort the comparison: leave it out
             break

@@ -8,7 +8,7 @@ from __future__ import annotations
 from torch import nn
 
 from aelab import conv
-from aelab.model import _ACT, _stack
+from aelab.model import ACTIVATION_MODULES, _stack
 from aelab.spec import ArchSpec
 
 
@@ -17,8 +17,8 @@ def build(spec: ArchSpec) -> tuple[nn.Sequential, nn.Sequential]:
     shp = conv.shapes(spec.input_dim, spec.channels)  # [(1, 28, 28), (16, 14, 14), (32, 7, 7)]
     code_out = spec.bottleneck * (2 if spec.kind == "vae" else 1)
     flat = conv.flat_size(spec.input_dim, spec.channels)
-    act = _ACT.get(spec.activation)
-    out_act = _ACT["sigmoid"] if spec.output == "sigmoid" else None
+    act = ACTIVATION_MODULES.get(spec.activation)
+    out_act = ACTIVATION_MODULES["sigmoid"] if spec.output == "sigmoid" else None
     enc: list[nn.Module] = [nn.Unflatten(1, shp[0])]  # (N, 784) -> (N, 1, 28, 28)
     for (c_in, _, _), (c_out, _, _) in zip(shp, shp[1:]):
         # (N, c_in, s, s) -> (N, c_out, ceil(s/2), ceil(s/2))

@@ -17,6 +17,7 @@ from aelab import analysis, figures, noise
 from aelab.data import DataBundle
 from aelab.jobs import JobContext
 from aelab.model import Autoencoder
+from aelab.progress import LabProgress, phase_monitor
 from aelab.spec import (MAX_EPOCHS, ArchSpec, Check, SpecError, TrainConfig, check_arch, check_compute, check_train,
                         parse_fields, parse_float, parse_int, parse_widths)
 from aelab.train import History, build_seeded, fit
@@ -150,10 +151,6 @@ def training_pairs(x: torch.Tensor, settings: DenoiseSettings) -> tuple[torch.Te
     return noisy, clean
 
 
-def _mean_error(model: Autoencoder, x_in: torch.Tensor, clean: torch.Tensor) -> float:
-    return float(analysis.per_sample_error(clean, analysis.reconstruct(model, x_in)).mean())
-
-
 def level_sweep(plain: Autoencoder, denoiser: Autoencoder, clean: torch.Tensor, settings: DenoiseSettings,
                 levels: tuple[float, ...] = SWEEP_LEVELS) -> list[dict]:
     """Mean error against `clean` of the noisy input and both models, at several test noise levels."""
@@ -161,9 +158,9 @@ def level_sweep(plain: Autoencoder, denoiser: Autoencoder, clean: torch.Tensor, 
     for level in sorted(set(levels) | {settings.level}):
         noisy = clean if level == 0 else noise.corrupt(clean, settings.noise, level, seed=settings.seed + TEST_NOISE)
         rows.append({"level": level,
-                     "noisy": float(analysis.per_sample_error(clean, noisy).mean()),
-                     "plain": _mean_error(plain, noisy, clean),
-                     "denoiser": _mean_error(denoiser, noisy, clean)})
+                     "noisy": analysis.mean_error(clean, noisy),
+                     "plain": analysis.model_error(plain, noisy, clean),
+                     "denoiser": analysis.model_error(denoiser, noisy, clean)})
     return rows
 
 
@@ -192,14 +189,14 @@ def run_lab(bundle: DataBundle, settings: DenoiseSettings, ctx: JobContext | Non
 
     fits = []
     models = []
-    phases = [("Plain autoencoder (clean inputs)", clean_train, clean_test),
-              ("Denoising autoencoder (noisy inputs)", noisy_train, noisy_test)]
-    for i, (name, x_in, x_test_in) in enumerate(phases):
-        if ctx is not None:
-            ctx.publish(phase=name, phase_index=i + 1, phases=len(phases))
+    phases = [("Plain autoencoder (clean inputs)", ROWS["plain"], clean_train, clean_test),
+              ("Denoising autoencoder (noisy inputs)", ROWS["denoiser"], noisy_train, noisy_test)]
+    for i, (phase, run, x_in, x_test_in) in enumerate(phases):
+        done = {name: f.history for (_, name, _, _), f in zip(phases, fits)}
+        monitor = phase_monitor(ctx, LabProgress(phase, i + 1, len(phases), histories=done), run)
         model = build_seeded(spec, settings.seed)
         fits.append(fit(model, x_in, x_test_in, cfg, target_train=clean_train, target_test=clean_test,
-                        monitor=ctx))
+                        monitor=monitor))
         models.append(model.cpu().eval())
     plain, denoiser = models
 

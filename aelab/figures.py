@@ -1,6 +1,7 @@
 """Plotly figures shared by the pages: loss curves, image grids, latent scatter (the sandglass is in diagram)."""
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -27,6 +28,30 @@ def loss_curves(history: History, title: str = "Loss", log_y: bool = True, total
                                                                           xanchor="right", yanchor="bottom"))
     fig.update_xaxes(title="epoch", range=[0, total_epochs] if total_epochs else None)
     fig.update_yaxes(title="loss per feature", type="log" if log_y else "linear")
+    return fig
+
+
+def run_curves(histories: Mapping[str, History], title: str = "Loss of each model: held out (solid), training (dotted)",
+               total_epochs: int | None = None, height: int = 320, train: bool = True,
+               colors: Mapping[str, str] | None = None, levels: Mapping[str, float] | None = None) -> go.Figure:
+    """Several models' loss curves on one log axis, one color per model: the held-out loss per epoch (solid) and,
+    with `train`, the training loss (dotted, same legend entry); `levels` adds dashed horizontal reference lines."""
+    colors = colors or {}
+    fig = go.Figure()
+    for i, (name, h) in enumerate(histories.items()):
+        color = colors.get(name, PALETTE[i % len(PALETTE)])
+        fig.add_trace(go.Scatter(x=h.epoch_x, y=h.test, mode="lines+markers", name=name, legendgroup=name,
+                                 line=dict(color=color, width=2.5), marker_size=4))
+        if train:
+            fig.add_trace(go.Scatter(x=h.step_x, y=h.train, mode="lines", name=f"{name} (training)", legendgroup=name,
+                                     showlegend=False, line=dict(color=color, width=1, dash="dot")))
+    right = total_epochs or max((h.epoch_x[-1] for h in histories.values() if h.epoch_x), default=1)
+    for name, level in (levels or {}).items():
+        fig.add_trace(go.Scatter(x=[0, right], y=[level, level], mode="lines", name=name,
+                                 line=dict(color=colors.get(name, "#888888"), dash="dash")))
+    fig.update_layout(**_LAYOUT, height=height, title=title, legend=dict(orientation="h", y=-0.25, x=0))
+    fig.update_xaxes(title="epoch", range=[0, total_epochs] if total_epochs else None)
+    fig.update_yaxes(title="loss per feature", type="log")
     return fig
 
 

@@ -18,12 +18,14 @@ from typing import Any, Callable
 import torch
 
 from aelab import config
+from aelab.progress import LabProgress, Relay  # noqa: F401 - Relay is re-exported for the labs
 from aelab.scheduler import Scheduler, Ticket, Turn
 from aelab.scheduler import eta as _eta
 from aelab.spec import compute_text
 from aelab.train import History, Progress
 
 ACTIVE = ("queued", "running", "paused")
+_LAB = "_lab_progress"  # the extra key JobContext.report publishes under (read back as JobView.lab)
 
 
 _slots: Scheduler | None = None
@@ -107,9 +109,15 @@ class JobView:
     def active(self) -> bool:
         return self.status in ACTIVE
 
+    @property
+    def lab(self) -> LabProgress | None:
+        """The lab's typed progress (JobContext.report), or None before its first report or for a plain fit."""
+        return self.extra.get(_LAB)
+
 
 class JobContext:
-    """What the job's function gets: stop/pause checks, `charge` for compute, `update`/`publish` for progress."""
+    """What the job's function gets: stop/pause checks, `charge` for compute, `update` (one fit's steps), `report`
+    (a lab's typed progress) and `publish` (results such as finished rows)."""
 
     def __init__(self, job: "Job"):
         self._job = job
@@ -160,24 +168,9 @@ class JobContext:
             self._job._extra.update(extra)
             self._job._version += 1
 
-
-class Relay:
-    """Base of the monitors labs hand to train.fit around a job context (`self.ctx`, may be None): passes
-    should_stop, charge and waited through, so pausing, turns and the compute budget work inside them too
-    (a context without charge/waited, such as a test's stand-in, is charged nothing and never waits)."""
-
-    ctx: JobContext | None = None
-
-    def should_stop(self) -> bool:
-        return self.ctx is not None and self.ctx.should_stop()
-
-    def charge(self, units: float) -> str:
-        charge = getattr(self.ctx, "charge", None)
-        return charge(units) if charge is not None else ""
-
-    @property
-    def waited(self) -> float:
-        return getattr(self.ctx, "waited", 0.0)
+    def report(self, progress: LabProgress) -> None:
+        """Publish the lab's typed progress (phase, counts, every model's curves); pages read it as JobView.lab."""
+        self.publish(**{_LAB: progress})
 
 
 class Job:

@@ -18,7 +18,7 @@ from aelab import analysis, conv, figures, inside, sparse
 from aelab.data import DataBundle
 from aelab.jobs import JobContext
 from aelab.model import Autoencoder
-from aelab.spec import (MAX_CHANNELS, MAX_CONV_LAYERS, MAX_EPOCHS, MAX_SPARSITY, ArchSpec, Check, SpecError,
+from aelab.spec import (MAX_CHANNELS, MAX_CONV_LAYERS, MAX_EPOCHS, ArchSpec, Check, SpecError,
                         TrainConfig, check_arch, check_train, parse_fields, parse_float, parse_int, parse_widths)
 from aelab.train import History, Progress, build_seeded, fit
 

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 import torch
 
-from aelab import analysis
+from aelab import analysis, pca
 from aelab.model import Autoencoder
 from aelab.spec import ArchSpec, TrainConfig
 
@@ -94,13 +94,8 @@ def code_bounds(codes: np.ndarray, margin: float = 0.05, quantile: float = 0.0) 
 
 def principal_axes(codes: np.ndarray, m: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Mean (k,), the first m principal directions as orthonormal rows (m, k), their variance shares (m,)."""
-    codes = np.asarray(codes, dtype=np.float64)
-    mean = codes.mean(axis=0)  # (k,)
-    _, s, vt = np.linalg.svd(codes - mean, full_matrices=False)  # vt: (min(N, k), k)
-    var = s ** 2
-    ratio = var / var.sum() if var.sum() > 0 else np.zeros_like(var)
-    m = min(m, vt.shape[0])
-    return mean, vt[:m], ratio[:m]
+    fitted = pca.fit(codes, min(m, len(codes)))
+    return fitted.mean, fitted.components, fitted.explained[:fitted.k]
 
 
 @dataclass(frozen=True, eq=False)

@@ -16,16 +16,16 @@ import torch
 from plotly.subplots import make_subplots
 from torch import nn
 
-from aelab import analysis, model as model_mod, runs
+from aelab import analysis, figures, model as model_mod, pca, runs
 from aelab.data import DataBundle
 from aelab.diagram import CODE, DEC, ENC
 from aelab.figures import PALETTE
 from aelab.jobs import Job, JobContext
+from aelab.progress import LabProgress, phase_monitor
 from aelab.spec import ArchSpec, TrainConfig
 
 STATS_POINTS = 1000  # held-out samples used for the per-layer statistics (a fixed random subset)
 VAR_SHARE = 0.95  # "how many dimensions explain 95% of the variance"
-EXACT_VIEW_WIDTH = 64  # up to this width the 2D view is an exact eigendecomposition, above it randomized
 PROBE_TRAIN = 2 / 3  # share of the held-out activations the probes are fitted on (the rest scores them)
 KNN_K = 5  # neighbours that vote in the kNN probe
 # Linear-probe ridge penalty = RIDGE_REL x the mean squared norm of a training row, which damps directions
@@ -148,22 +148,6 @@ def held_out(bundle: DataBundle, limit: int = STATS_POINTS, seed: int = 0) -> tu
     return bundle.x_test[idx], bundle.y_test[idx].numpy()
 
 
-def spectrum(xc: np.ndarray, gram: np.ndarray | None = None) -> np.ndarray:
-    """Variances along the principal directions of centered (N, d) data, largest first.
-
-    Uses the smaller of the d x d covariance and the N x N Gram matrix (pass `gram` = xc @ xc.T if you
-    have it): both have the same nonzero eigenvalues, so a 4096-wide layer of 1000 points costs one
-    1000 x 1000 eigenvalue problem.
-    """
-    n, d = xc.shape
-    if d <= n:
-        small = xc.T @ xc  # (d, d)
-    else:
-        small = gram if gram is not None else xc @ xc.T  # (N, N)
-    ev = np.linalg.eigvalsh(small.astype(np.float64))[::-1] / max(n - 1, 1)
-    return np.clip(ev, 0.0, None)
-
-
 def dims_for_share(ev: np.ndarray, share: float = VAR_SHARE) -> int:
     """Fewest leading directions whose variances sum to `share` of the total (0 when all are 0)."""
     total = float(ev.sum())
@@ -171,23 +155,6 @@ def dims_for_share(ev: np.ndarray, share: float = VAR_SHARE) -> int:
         return 0
     cum = np.cumsum(ev) / total
     return int(np.searchsorted(cum, share - 1e-9) + 1)
-
-
-def pca_view(xc: np.ndarray, seed: int = 0) -> np.ndarray:
-    """(N, d) centered -> (N, min(d, 2)) PCA scores; randomized SVD above EXACT_VIEW_WIDTH, signs fixed."""
-    from sklearn.utils.extmath import randomized_svd
-
-    n, d = xc.shape
-    k = min(d, 2)
-    if d <= EXACT_VIEW_WIDTH:
-        _, vecs = np.linalg.eigh(xc.T.astype(np.float64) @ xc)  # (d, d), ascending eigenvalues
-        scores = xc @ vecs[:, ::-1][:, :k]  # (N, d) -> (N, k)
-    else:
-        # Halko, Martinsson & Tropp (2011), "Finding structure with randomness", Alg. 4.4 (power iterations)
-        u, s, _ = randomized_svd(xc, k, n_iter=4, random_state=seed)
-        scores = u * s  # (N, k)
-    flip = np.sign(scores[np.abs(scores).argmax(axis=0), range(k)])  # largest entry positive: stable plots
-    return (scores * np.where(flip == 0, 1.0, flip)).astype(np.float32)
 
 
 def probe_split(n: int, seed: int = 0, train_share: float = PROBE_TRAIN) -> tuple[np.ndarray, np.ndarray]:
@@ -246,8 +213,8 @@ def layer_stats(acts: np.ndarray | torch.Tensor, y: np.ndarray, point: int = 0, 
     with threadpool_limits(1, user_api="blas"):
         xc = x - x.mean(axis=0, keepdims=True)  # (N, d)
         gram = (xc @ xc.T).astype(np.float64)  # (N, N) inner products: spectrum, kNN and linear probe
-        ev = spectrum(xc, gram)
-        scores = pca_view(xc, seed)  # (N, 2)
+        ev = pca.variances(xc, gram)  # (d,) largest first
+        scores = pca.view(xc, 2, seed)  # (N, 2)
         train, test = probe_split(len(x), seed)
         knn = knn_probe(gram, y, train, test) if len(x) >= 4 else float("nan")
         linear = ridge_probe(gram, y, train, test) if len(x) >= 4 else float("nan")
@@ -402,9 +369,8 @@ def train_pair(bundle: DataBundle, specs: dict[str, ArchSpec], cfg: TrainConfig,
     """Train the models one after the other with the same settings; publish each Run as it finishes."""
     done: dict[str, runs.Run] = {}
     for i, (label, spec) in enumerate(specs.items()):
-        if ctx is not None:
-            ctx.publish(training=label, index=i, total=len(specs))
-        run = runs.train_run(bundle, spec, cfg, ctx)
+        lab = LabProgress(label, i + 1, len(specs), histories={name: r.history for name, r in done.items()})
+        run = runs.train_run(bundle, spec, cfg, phase_monitor(ctx, lab, label))
         done[label] = run
         if ctx is not None:
             ctx.publish(finished=dict(done))
@@ -529,16 +495,5 @@ def stats_chart(views: list[LayerView], at: int, bottleneck: int, title: str = "
 
 def compare_losses(pair: dict[str, runs.Run], height: int = 340) -> go.Figure:
     """Held-out (solid) and training (dotted) loss curves of several runs on one log axis."""
-    fig = go.Figure()
-    for i, (label, run) in enumerate(pair.items()):
-        color = PALETTE[(3 * i) % len(PALETTE)]
-        h = run.history
-        fig.add_trace(go.Scatter(x=h.epoch_x, y=h.test, mode="lines+markers", name=f"{label} · test",
-                                 line=dict(color=color, width=2.5), marker_size=5))
-        fig.add_trace(go.Scatter(x=h.step_x, y=h.train, mode="lines", name=f"{label} · train",
-                                 line=dict(color=color, width=1, dash="dot")))
-    fig.update_layout(**_LAYOUT, height=height, title="Loss curves: same code size, depth on opposite sides",
-                      legend=dict(orientation="h", y=-0.25, x=0))
-    fig.update_xaxes(title="epoch")
-    fig.update_yaxes(title="loss per feature", type="log")
-    return fig
+    return figures.run_curves({label: run.history for label, run in pair.items()},
+                              "Loss curves: same code size, depth on opposite sides", height=height)

@@ -12,11 +12,14 @@ import numpy as np
 import plotly.graph_objects as go
 import torch
 
+from aelab import analysis, figures, pca
 from aelab.data import DataBundle
 from aelab.jobs import JobContext, Relay
+from aelab.pca import Pca
+from aelab.progress import LabProgress, phase_monitor
 from aelab.runs import Run
 from aelab.spec import ArchSpec, TrainConfig
-from aelab.train import FitResult, History, Progress, build_seeded, evaluate, fit
+from aelab.train import FitResult, History, Monitor, Progress, build_seeded, evaluate, fit
 
 LINEAR, NONLINEAR = "linear AE", "nonlinear AE"  # names of the two models (keys in histories)
 COLORS = {"PCA": "#E45756", LINEAR: "#4C78A8", NONLINEAR: "#54A24B"}
@@ -36,22 +39,11 @@ class PcaLabConfig:
     seed: int = 0  # seeds weights and shuffling
 
 
-@dataclass(frozen=True)
-class PcaFit:
-    mean: np.ndarray  # (D,) training mean, subtracted before projecting
-    components: np.ndarray  # (k, D) top-k eigenvectors of the training covariance, orthonormal rows
-    eigenvalues: np.ndarray  # (D,) every eigenvalue of that covariance, largest first
-
-    @property
-    def k(self) -> int:
-        return self.components.shape[0]
-
-
 @dataclass
 class PcaLabResult:
     cfg: PcaLabConfig  # what was asked for
     dataset: str  # data set key
-    pca: PcaFit  # PCA fitted on the same training samples
+    pca: Pca  # PCA fitted on the same training samples
     pca_train: float  # PCA's mean squared error per feature on the training set
     pca_test: float  # ... and on the held-out set
     linear: Run | None  # the linear AE (None if stopped before it trained)
@@ -62,30 +54,12 @@ class PcaLabResult:
 
 
 # -- PCA ---------------------------------------------------------------------------------------
-def fit_pca(x: torch.Tensor, k: int) -> PcaFit:
-    """Top-k principal directions of x (N, D) from the covariance's eigendecomposition (float64)."""
-    xs = x.double().numpy()
-    mean = xs.mean(axis=0)  # (D,)
-    centered = xs - mean  # (N, D)
-    cov = centered.T @ centered / len(xs)  # (D, D), divided by N: the MSE identity below needs this
-    evals, evecs = np.linalg.eigh(cov)  # ascending
-    evals, evecs = evals[::-1].clip(min=0.0), evecs[:, ::-1]  # largest first; tiny negatives are rounding
-    return PcaFit(mean, evecs[:, :k].T.copy(), evals.copy())
+def pca_reconstruct(p: Pca, x: torch.Tensor) -> torch.Tensor:
+    """PCA's reconstruction of a tensor (computed in float64 by aelab.pca): (N, D) -> (N, D) float32."""
+    return torch.from_numpy(p.reconstruct(x.numpy())).float()
 
 
-def pca_reconstruct(p: PcaFit, x: torch.Tensor) -> torch.Tensor:
-    """Project onto the top-k subspace and back: x_hat = mean + (x - mean) V V^T, (N, D) -> (N, D)."""
-    centered = x.double().numpy() - p.mean  # (N, D)
-    codes = centered @ p.components.T  # (N, D) -> (N, k)
-    return torch.from_numpy(codes @ p.components + p.mean).float()  # (N, k) -> (N, D)
-
-
-def mse(x: torch.Tensor, recon: torch.Tensor) -> float:
-    """Mean squared error per feature over a whole set (the same number as the training loss)."""
-    return float(((x.double() - recon.double()) ** 2).mean())
-
-
-def discarded_variance(p: PcaFit, k: int | None = None) -> float:
+def discarded_variance(p: Pca, k: int | None = None) -> float:
     """PCA's training MSE per feature = (sum of the eigenvalues left out) / D.
 
     Eckart-Young: the best rank-k approximation keeps the top k eigen-directions and loses exactly
@@ -133,8 +107,8 @@ def _append(total: History, part: History, epoch0: int, seconds0: float) -> Hist
 class _StageRelay(Relay):
     """A fit() monitor that turns the stages of one model into one continuous run for the job's view."""
 
-    def __init__(self, ctx: JobContext | None, name: str, total_steps: int):
-        self.ctx, self.name, self.total_steps = ctx, name, total_steps
+    def __init__(self, ctx: Monitor | None, total_steps: int):
+        self.ctx, self.total_steps = ctx, total_steps
         self.done, self.epoch0, self.step0, self.seconds0 = History(), 0, 0, 0.0
 
     def merged(self, part: History) -> History:
@@ -147,7 +121,6 @@ class _StageRelay(Relay):
         prog = Progress(self.epoch0 + progress.epoch, self.step0 + progress.step, self.total_steps,
                         progress.samples_per_s, self.seconds0 + progress.elapsed)
         self.ctx.update(prog, hist, state)
-        self.ctx.publish(phase=self.name, **{f"history_{self.name}": hist})
 
     def finish_stage(self, res: FitResult, stage: TrainConfig, steps: int) -> None:
         self.done = self.merged(res.history)
@@ -157,10 +130,10 @@ class _StageRelay(Relay):
 
 
 def fit_in_stages(model, x_train: torch.Tensor, x_test: torch.Tensor, stages: list[TrainConfig],
-                  ctx: JobContext | None = None, name: str = LINEAR) -> FitResult:
+                  ctx: Monitor | None = None) -> FitResult:
     """Train with train.fit once per stage (fresh Adam, lower lr); the histories join into one."""
     steps = [math.ceil(len(x_train) / max(1, min(s.batch_size, len(x_train)))) * s.epochs for s in stages]
-    relay = _StageRelay(ctx, name, sum(steps))
+    relay = _StageRelay(ctx, sum(steps))
     res = FitResult("done", "", History(), 0.0)
     for stage, n_steps in zip(stages, steps):
         res = fit(model, x_train, x_test, stage, monitor=relay)
@@ -176,11 +149,11 @@ def fit_in_stages(model, x_train: torch.Tensor, x_test: torch.Tensor, stages: li
     return FitResult(res.status, message, relay.done, relay.seconds0)
 
 
-def train_one(bundle: DataBundle, spec: ArchSpec, cfg: PcaLabConfig, ctx: JobContext | None, name: str) -> Run:
+def train_one(bundle: DataBundle, spec: ArchSpec, cfg: PcaLabConfig, ctx: Monitor | None = None) -> Run:
     """Train one of the two autoencoders on the lab's training subset and wrap it as a runs.Run."""
     base = train_config(cfg)
     model = build_seeded(spec, cfg.seed)
-    res = fit_in_stages(model, bundle.x_train, bundle.x_test, lr_stages(base, cfg.decay), ctx, name)
+    res = fit_in_stages(model, bundle.x_train, bundle.x_test, lr_stages(base, cfg.decay), ctx)
     model.cpu().eval()
     return Run(spec, base, bundle.name, model, res.history, res.status, res.message, res.seconds)
 
@@ -188,18 +161,20 @@ def train_one(bundle: DataBundle, spec: ArchSpec, cfg: PcaLabConfig, ctx: JobCon
 def run_lab(bundle: DataBundle, cfg: PcaLabConfig, ctx: JobContext | None = None) -> PcaLabResult:
     """PCA, then the linear AE, then the nonlinear AE, all with the same k on the same training samples."""
     data = bundle.subset(cfg.n_train, seed=cfg.seed)
-    p = fit_pca(data.x_train, cfg.k)
-    pca_train = mse(data.x_train, pca_reconstruct(p, data.x_train))
-    pca_test = mse(data.x_test, pca_reconstruct(p, data.x_test))
+    p = pca.fit(data.x_train.numpy(), cfg.k)
+    pca_train = analysis.mean_error(data.x_train, pca_reconstruct(p, data.x_train))
+    pca_test = analysis.mean_error(data.x_test, pca_reconstruct(p, data.x_test))
     if ctx is not None:
         ctx.publish(pca_test=pca_test, pca_train=pca_train)
     result = PcaLabResult(cfg, bundle.name, p, pca_train, pca_test, None, None, float("nan"), "done", "")
-    lin = train_one(data, linear_spec(bundle.input_dim, cfg.k), cfg, ctx, LINEAR)
+    lin = train_one(data, linear_spec(bundle.input_dim, cfg.k), cfg,
+                    phase_monitor(ctx, LabProgress(f"the {LINEAR}", 1, 2), LINEAR))
     result.linear = lin
     result.linear_train = evaluate(lin.model, data.x_train, data.x_train, lin.cfg)["loss"]
     if lin.status == "done":
-        nonlin = train_one(data, nonlinear_spec(bundle.input_dim, cfg.k, cfg.hidden, cfg.activation), cfg, ctx,
-                           NONLINEAR)
+        nonlin = train_one(data, nonlinear_spec(bundle.input_dim, cfg.k, cfg.hidden, cfg.activation), cfg,
+                           phase_monitor(ctx, LabProgress(f"the {NONLINEAR}", 2, 2, histories={LINEAR: lin.history}),
+                                         NONLINEAR))
         result.nonlinear = nonlin
         result.status, result.message = nonlin.status, nonlin.message
     else:
@@ -313,22 +288,14 @@ def explain(result: PcaLabResult, c: Comparison) -> list[str]:
 _LAYOUT = dict(margin=dict(l=10, r=10, t=40, b=10))
 
 
-def curves_figure(pca_test: float | None, histories: dict[str, History], total_epochs: int,
+def curves_figure(pca_test: float | None, histories: dict[str, History | None], total_epochs: int,
                   height: int = 360) -> go.Figure:
     """Held-out error per epoch of each autoencoder against PCA's error as a horizontal line (log y)."""
-    fig = go.Figure()
-    for name, hist in histories.items():
-        if hist is not None and hist.epoch_x:
-            fig.add_trace(go.Scatter(x=hist.epoch_x, y=hist.test, mode="lines", name=f"{name} (held out)",
-                                     line=dict(color=COLORS.get(name), width=2.5)))
-    if pca_test is not None:
-        fig.add_trace(go.Scatter(x=[0, total_epochs], y=[pca_test, pca_test], mode="lines",
-                                 name=f"PCA ({pca_test:.4f})", line=dict(color=COLORS["PCA"], dash="dash")))
-    fig.update_layout(**_LAYOUT, height=height, title="Held-out reconstruction error (MSE per feature)",
-                      legend=dict(orientation="h", y=1.02, x=1, xanchor="right", yanchor="bottom"))
-    fig.update_xaxes(title="epoch", range=[0, total_epochs])
-    fig.update_yaxes(title="MSE per feature", type="log")
-    return fig
+    pca_label = f"PCA ({pca_test:.4f})" if pca_test is not None else "PCA"
+    return figures.run_curves({name: h for name, h in histories.items() if h is not None and h.epoch_x},
+                              "Held-out reconstruction error (MSE per feature)", total_epochs, height, train=False,
+                              colors={**COLORS, pca_label: COLORS["PCA"]},
+                              levels={pca_label: pca_test} if pca_test is not None else None)
 
 
 def reconstruction_rows(result: PcaLabResult, x: torch.Tensor) -> tuple[list[np.ndarray], list[str]]:

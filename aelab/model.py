@@ -12,7 +12,10 @@ from torch import nn
 
 from aelab.spec import ArchSpec
 
-_ACT = {
+# The torch module behind every hidden activation. Their keys and labels are spec.ACTIVATIONS (torch-free, for
+# the settings and URLs); this is the only place that says what each one computes (the stacked sweep network
+# uses it too). "identity" has no module: that layer is simply left out.
+ACTIVATION_MODULES: dict[str, type[nn.Module] | None] = {
     "relu": nn.ReLU,
     "leaky_relu": nn.LeakyReLU,
     "tanh": nn.Tanh,
@@ -20,18 +23,22 @@ _ACT = {
     "gelu": nn.GELU,
     "identity": None,
 }
-_ACT_CODE = {"relu": "nn.ReLU()", "leaky_relu": "nn.LeakyReLU()", "tanh": "nn.Tanh()",
-             "sigmoid": "nn.Sigmoid()", "gelu": "nn.GELU()"}
 
 
-def _stack(widths: list[int], activation: str, last_act: str | None) -> list[nn.Module]:
+def activation(name: str) -> nn.Module:
+    """The activation `name` (a key of spec.ACTIVATIONS) as a module; nn.Identity for 'identity'."""
+    module = ACTIVATION_MODULES[name]
+    return module() if module is not None else nn.Identity()
+
+
+def _stack(widths: list[int], hidden: str, last_act: str | None) -> list[nn.Module]:
     """Linear layers between consecutive widths, the hidden activation after all but the last."""
     layers: list[nn.Module] = []
     for i, (a, b) in enumerate(zip(widths, widths[1:])):
         layers.append(nn.Linear(a, b))
-        act = activation if i < len(widths) - 2 else last_act
-        if act and _ACT.get(act):
-            layers.append(_ACT[act]())
+        act = hidden if i < len(widths) - 2 else last_act
+        if act and ACTIVATION_MODULES.get(act):
+            layers.append(activation(act))
     return layers
 
 

@@ -6,24 +6,13 @@ values stay in [0, 1], like the clean data.
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
+from typing import Callable
 
 import torch
 
 from aelab.spec import SpecError
 
-GAUSSIAN = "gaussian"
-SALT_PEPPER = "salt_pepper"
-MASK = "mask"
-KINDS = {  # key -> label shown to the learner
-    GAUSSIAN: "Gaussian (add random noise, then clip to [0, 1])",
-    SALT_PEPPER: "Salt and pepper (random pixels turn black or white)",
-    MASK: "Masking (random pixels are set to 0)",
-}
-LEVEL_MEANING = {  # key -> what the level number means for that kind
-    GAUSSIAN: "the standard deviation of the added noise",
-    SALT_PEPPER: "the fraction of pixels replaced by 0 or 1",
-    MASK: "the fraction of pixels set to 0",
-}
 MAX_LEVEL = 1.0  # a std of 1 or a fraction of 1 already destroys the image
 
 
@@ -56,7 +45,26 @@ def mask(x: torch.Tensor, fraction: float, seed: int | torch.Generator = 0) -> t
     return x.masked_fill(hit.to(x.device), 0.0)
 
 
-_FUNCS = {GAUSSIAN: gaussian, SALT_PEPPER: salt_and_pepper, MASK: mask}
+@dataclass(frozen=True)
+class Kind:
+    """One way to corrupt data: what the learner reads about it, and the function that does it."""
+
+    label: str  # shown in the noise picker
+    level_meaning: str  # what the level number means for this kind
+    apply: Callable[..., torch.Tensor]  # (x, level, seed) -> corrupted x in [0, 1]
+
+
+GAUSSIAN, SALT_PEPPER, MASK = "gaussian", "salt_pepper", "mask"  # keys (pages, URLs and settings name them)
+KIND_TABLE = {
+    GAUSSIAN: Kind(label="Gaussian (add random noise, then clip to [0, 1])",
+                   level_meaning="the standard deviation of the added noise", apply=gaussian),
+    SALT_PEPPER: Kind(label="Salt and pepper (random pixels turn black or white)",
+                      level_meaning="the fraction of pixels replaced by 0 or 1", apply=salt_and_pepper),
+    MASK: Kind(label="Masking (random pixels are set to 0)", level_meaning="the fraction of pixels set to 0",
+               apply=mask),
+}
+KINDS = {key: kind.label for key, kind in KIND_TABLE.items()}  # key -> label shown to the learner
+LEVEL_MEANING = {key: kind.level_meaning for key, kind in KIND_TABLE.items()}  # key -> what its level means
 
 
 def check_level(kind: str, level: float) -> None:
@@ -72,4 +80,4 @@ def check_level(kind: str, level: float) -> None:
 def corrupt(x: torch.Tensor, kind: str, level: float, seed: int | torch.Generator = 0) -> torch.Tensor:
     """Apply one kind of noise at `level`; the result stays in [0, 1]."""
     check_level(kind, level)
-    return _FUNCS[kind](x, level, seed)
+    return KIND_TABLE[kind].apply(x, level, seed)

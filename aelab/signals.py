@@ -16,7 +16,7 @@ import plotly.graph_objects as go
 import torch
 from plotly.subplots import make_subplots
 
-from aelab import limits, text
+from aelab import analysis, limits, text
 from aelab.data import DataBundle
 from aelab.runs import Run
 from aelab.spec import ArchSpec, TrainConfig
@@ -182,8 +182,9 @@ SCORES = {"mean": "Mean squared error over the window", "max": "Largest squared 
 
 def scores(x: torch.Tensor, recon: torch.Tensor, how: str = "mean") -> np.ndarray:
     """Anomaly score per window: (N, D), (N, D) -> (N,). 'max' catches short glitches that 'mean' dilutes."""
-    sq = (x - recon) ** 2  # (N, D)
-    return (sq.max(dim=1).values if how == "max" else sq.mean(dim=1)).numpy()
+    if how == "mean":
+        return analysis.per_sample_error(x, recon)
+    return ((x - recon) ** 2).max(dim=1).values.numpy()  # (N, D) -> (N,)
 
 
 @dataclass(frozen=True)
@@ -567,7 +568,7 @@ def sample_csv() -> bytes:
 def worst_rows(table: CsvData, recon: torch.Tensor, n: int = 5) -> list[dict]:
     """The n held-out rows rebuilt worst, in the file's units, with their error (for a table on the page)."""
     x = table.bundle.x_test  # (M, D) in [0, 1]
-    err = ((x - recon) ** 2).mean(dim=1).numpy()  # (M,)
+    err = analysis.per_sample_error(x, recon)  # (M,)
     order = np.argsort(-err)[:n]
     original = table.scaler.inverse(x[order].double().numpy())  # (n, D) in file units
     return [{"error (MSE, scaled)": float(err[i]), **{c: float(v) for c, v in zip(table.columns, row)}}

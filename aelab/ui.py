@@ -23,6 +23,7 @@ if TYPE_CHECKING:  # these import torch: the home page renders without it (see w
     from aelab import data
     from aelab.jobs import Job, JobView
     from aelab.runs import Run
+    from aelab.train import History
 
 RUN_KEY = "aelab_run"  # session_state key of the session's trained model (a runs.Run)
 OFFER_KEY = "aelab_offer"  # session key: a stopped or diverged Run waiting for the learner's choice
@@ -509,6 +510,37 @@ def progress_bar(view: JobView | None, label: str = "Training") -> None:
     st.progress(min(p.fraction, 1.0),
                 text=f"{label}{state}: epoch {p.epoch}, step {p.step:,}/{p.total_steps:,} · "
                      f"{p.samples_per_s:,.0f} samples/s · {p.elapsed:.1f} s" + (f" · {turn}" if turn else ""))
+
+
+def lab_progress(view: JobView | None, key: str, label: str = "Training", curves: bool = True,
+                 total_epochs: int | None = None, figure: Callable[[dict[str, History]], object] | None = None,
+                 height: int = 280) -> dict[str, History]:
+    """The live view every lab shares, drawn from the job's typed progress (JobView.lab, a progress.LabProgress).
+
+    While the job runs: the progress bar, labelled with the phase and its counts (`label` for a job that runs one
+    plain fit), and one loss curve per model so far, the finished ones and the one training now (`figure` draws
+    them another way, even before the first point; `curves=False` leaves them out). Once it ended: how it ended.
+    Returns the curves.
+    """
+    if view is None:
+        return {}
+    if not view.active:
+        status_message(view)
+        return {}
+    lab = view.lab
+    progress_bar(view, lab.label if lab is not None else label)
+    hists = dict(lab.histories) if lab is not None else {label: view.history}
+    if curves and (figure is not None or any(h.epoch_x or h.step_x for h in hists.values())):
+        from aelab import figures
+
+        if figure is not None:
+            fig = figure(hists)
+        elif lab is None:  # one plain fit: its training and held-out loss
+            fig = figures.loss_curves(view.history, total_epochs=total_epochs, height=figure_height(height))
+        else:
+            fig = figures.run_curves(hists, total_epochs=total_epochs, height=figure_height(height))
+        st.plotly_chart(fig, width="stretch", key=f"{key}_live_curves")
+    return hists
 
 
 def show_check(check: Check, fields: tuple[str, ...] | None = None) -> None:

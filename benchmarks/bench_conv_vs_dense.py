@@ -23,7 +23,6 @@ sys.path.insert(0, str(ROOT / "benchmarks"))
 import torch  # noqa: E402
 
 from aelab import analysis, kinds  # noqa: E402
-from aelab.data import DataBundle  # noqa: E402
 from aelab.spec import ArchSpec  # noqa: E402
 from aelab.train import build_seeded, fit  # noqa: E402
 from bench_train import load_mnist  # noqa: E402

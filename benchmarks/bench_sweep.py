@@ -17,7 +17,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import torch  # noqa: E402
 
-from aelab import data, sweep  # noqa: E402
+from aelab import data, stacked, sweep  # noqa: E402
 from aelab.train import build_seeded, make_optimizer  # noqa: E402
 
 
@@ -50,7 +50,7 @@ def bare_batched(bundle: data.DataBundle, cfg: sweep.SweepConfig) -> None:
     """The stacked network's training steps alone (no evaluation), for the pure compute ratio."""
     train = bundle.subset(cfg.n_train, seed=cfg.seed)
     x = train.x_train
-    net = sweep.SweepNetwork([build_seeded(cfg.spec(s, bundle.input_dim), cfg.seed) for s in cfg.sizes])
+    net = stacked.SweepNetwork([build_seeded(cfg.spec(s, bundle.input_dim), cfg.seed) for s in cfg.sizes])
     opt = make_optimizer(net, cfg.train_config())
     g = torch.Generator().manual_seed(cfg.seed)
     for _ in range(cfg.epochs):
@@ -71,7 +71,7 @@ def bench(label: str, bundle: data.DataBundle, cfg: sweep.SweepConfig, other, se
           f"{cfg.epochs} epochs, batch {cfg.batch_size}")
     res, wall, cpu = timed(lambda: sweep.run_sweep(bundle, cfg, other=other))
     report("whole experiment, batched (train + measure)", wall, cpu)
-    print(f"    of which training {res.train_seconds:.2f} s; groups {sweep.group_sizes(list(cfg.sizes))}")
+    print(f"    of which training {res.train_seconds:.2f} s; groups {stacked.group_sizes(list(cfg.sizes))}")
     for r in res.rows:
         print(f"    b={r.bottleneck:<4d} train {r.train_error:.4f} test {r.test_error:.4f} gap {r.gap:4.1f}x "
               f"ood {r.ood_error:.4f} kNN {r.knn_accuracy:.3f} linear {r.linear_accuracy:.3f}")

@@ -49,16 +49,9 @@ def start(bundle: data.DataBundle, settings: anomaly.AnomalySettings) -> None:
 
 
 def draw_live(view) -> None:
-    """Progress of the model being trained, and the AUC of each code size as it arrives."""
-    if view is None:
-        return
-    if not view.active:
-        ui.status_message(view)
-        return
-    extra = view.extra
-    label = f"{extra.get('phase', 'Starting')} · model {extra.get('phase_index', 1)} of {extra.get('phases', 1)}"
-    ui.progress_bar(view, label)
-    rows = extra.get("rows") or []
+    """Progress of the model being trained, its loss curves, and the AUC of each code size as it arrives."""
+    ui.lab_progress(view, "an", height=240)
+    rows = view.extra.get("rows") if view is not None and view.active else None
     if rows:
         st.plotly_chart(anomaly.auc_figure(rows, height=240), width="stretch", key="an_live_auc")
 

@@ -1,13 +1,13 @@
 """Does a bigger bottleneck memorize? One model per code size, same data and seed, measured side by side."""
 import streamlit as st
 
-from aelab import data, share, sweep, ui
+from aelab import data, share, sweep, sweep_figures, sweep_text, ui
 from aelab.jobs import Job
 from aelab.spec import Check, SpecError, parse_float, parse_int, parse_widths
 
 JOB = "bottleneck"  # key of this page's job in the session registry
 RESULT = "bn_result"  # session key: the last finished sweep.SweepResult
-ANSWER = "bn_answer"  # session key: the learner's committed prediction (a key of sweep.TRENDS)
+ANSWER = "bn_answer"  # session key: the learner's committed prediction (a key of sweep_text.TRENDS)
 META = "bn_meta"  # session key: the settings of the experiment that is running
 _D = sweep.SweepConfig()
 DEFAULTS = {
@@ -117,45 +117,36 @@ def commit_box() -> None:
     st.markdown("**Commit your answer first.** As the bottleneck grows from the smallest to the largest size, "
                 "what happens to the reconstruction error on *held-out* images the models never trained on?")
     c1, c2 = st.columns([4, 1])
-    guess = c1.radio("Your prediction", list(sweep.TRENDS), format_func=sweep.TRENDS.get, index=None,
+    guess = c1.radio("Your prediction", list(sweep_text.TRENDS), format_func=sweep_text.TRENDS.get, index=None,
                      key="bn_guess", label_visibility="collapsed")
     if c2.button("Commit", key="bn_commit", disabled=guess is None, width="stretch"):
         st.session_state[ANSWER] = guess
     if st.session_state.get(ANSWER):
-        st.caption(f"Your committed answer: **{sweep.TRENDS[st.session_state[ANSWER]]}**")
+        st.caption(f"Your committed answer: **{sweep_text.TRENDS[st.session_state[ANSWER]]}**")
 
 
 def draw_live(view) -> None:
     """Progress per model while the experiment runs (and the curves, once an answer is committed)."""
-    if view is None:
-        return
-    if not view.active:
-        ui.status_message(view)
+    committed = bool(st.session_state.get(ANSWER))
+    ui.lab_progress(view, "bn", curves=committed)
+    if view is None or not view.active:
         return
     cfg = st.session_state.get(META)
-    extra = view.extra
-    phase = extra.get("phase", "training")
-    ui.progress_bar(view, "Training all sizes together" if phase == "training" else "Measuring")
-    rows, hists = extra.get("rows", []), extra.get("histories", {})
     if cfg is not None:
-        st.dataframe(sweep.progress_table(list(cfg.sizes), hists, rows, cfg.epochs, phase), hide_index=True,
-                     width="stretch")
-    if not st.session_state.get(ANSWER):
+        st.dataframe(sweep_figures.progress_table(list(cfg.sizes), view.lab, view.extra.get("rows", []), cfg.epochs),
+                     hide_index=True, width="stretch")
+    if not committed:
         st.info("Commit your answer above to watch the results arrive; they also appear when the run ends.",
                 icon="🤔")
-        return
-    live = rows or sweep.live_rows(hists)
-    if any(r.history is not None for r in live):
-        st.plotly_chart(sweep.curves_figure(live), width="stretch", key="bn_live_curves")
 
 
 def answer_echo(result: sweep.SweepResult) -> None:
-    measured = sweep.measured_trend(result.rows)
+    measured = sweep_text.measured_trend(result.rows)
     guess = st.session_state.get(ANSWER)
     if measured is None:
         return
-    said = f"You predicted: **{sweep.TRENDS[guess]}**. " if guess else "You ran it without committing an answer. "
-    text = said + f"Measured: **{sweep.TRENDS[measured]}**."
+    said = f"You predicted: **{sweep_text.TRENDS[guess]}**. " if guess else "You ran it without committing an answer. "
+    text = said + f"Measured: **{sweep_text.TRENDS[measured]}**."
     (st.success if guess == measured else st.info)(text, icon="✅" if guess == measured else "🔎")
 
 
@@ -164,7 +155,7 @@ def draw_grids(result: sweep.SweepResult) -> None:
     c1, c2 = st.columns(2)
     for col, key, title in ((c1, "test", "Held-out images (never trained on)"),
                             (c2, "train", "Training images (seen every epoch)")):
-        fig = sweep.recon_figure(result.originals.get(key), rows, key, shape, title)
+        fig = sweep_figures.recon_figure(result.originals.get(key), rows, key, shape, title)
         if fig is not None:
             col.plotly_chart(fig, width="stretch", key=f"bn_grid_{key}")
 
@@ -173,11 +164,11 @@ def draw_ood(result: sweep.SweepResult) -> None:
     st.subheader("Does it just copy anything?")
     st.caption("Inputs unlike anything in training. A model that learned the data maps them towards what it "
                "knows (high error); a model that learned to copy reproduces them (low error).")
-    st.plotly_chart(sweep.ood_figure(result.rows), width="stretch", key="bn_ood")
+    st.plotly_chart(sweep_figures.ood_figure(result.rows), width="stretch", key="bn_ood")
     keys = result.ood_keys
     cols = st.columns(len(keys)) if keys else []
     for col, key in zip(cols, keys):
-        fig = sweep.recon_figure(result.originals.get(key), result.rows, key, result.image_shape,
+        fig = sweep_figures.recon_figure(result.originals.get(key), result.rows, key, result.image_shape,
                                  sweep.OOD_LABELS.get(key, key))
         if fig is not None:
             col.plotly_chart(fig, width="stretch", key=f"bn_ood_grid_{key}")
@@ -193,21 +184,21 @@ def draw_results(result: sweep.SweepResult) -> None:
     if result.status != "done":
         st.warning(result.message, icon="⚠️")
     answer_echo(result)
-    st.markdown("\n".join(f"- {line}" for line in sweep.explain(result.rows, cfg.n_train)))
+    st.markdown("\n".join(f"- {line}" for line in sweep_text.explain(result.rows, cfg.n_train)))
     c1, c2 = st.columns(2)
-    c1.plotly_chart(sweep.error_figure(result.rows), width="stretch", key="bn_errors")
-    c2.plotly_chart(sweep.curves_figure(result.rows), width="stretch", key="bn_curves")
+    c1.plotly_chart(sweep_figures.error_figure(result.rows), width="stretch", key="bn_errors")
+    c2.plotly_chart(sweep_figures.curves_figure(result.rows), width="stretch", key="bn_curves")
     st.caption("Errors are mean squared error per pixel, in eval mode, on the whole training subset and the whole "
-               "test set. The dashed test curves use a fixed sample of held-out images.")
+               "test set. The solid held-out curves use a fixed sample of held-out images.")
     st.subheader("The same images through every model")
     draw_grids(result)
     draw_ood(result)
     st.subheader("Are the codes useful?")
     st.caption("A classifier that sees only the code, fitted on the training images' codes and scored on the "
                "held-out codes. kNN (5 nearest neighbours) has no weights that grow with the code size.")
-    st.plotly_chart(sweep.probe_figure(result.rows), width="stretch", key="bn_probe")
+    st.plotly_chart(sweep_figures.probe_figure(result.rows), width="stretch", key="bn_probe")
     key = result.ood_keys[0] if result.ood_keys else None
-    st.dataframe(sweep.results_table(result.rows, key), hide_index=True, width="stretch")
+    st.dataframe(sweep_figures.results_table(result.rows, key), hide_index=True, width="stretch")
     st.download_button("Download the results (CSV)", sweep.to_csv(result.rows), file_name="bottleneck_sweep.csv",
                        mime="text/csv", key="bn_csv")
 

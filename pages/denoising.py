@@ -1,7 +1,7 @@
 """Denoising: does an autoencoder trained on noisy inputs with clean targets clean images better than a plain one?"""
 import streamlit as st
 
-from aelab import data, denoise, figures, noise, share, ui
+from aelab import analysis, data, denoise, figures, noise, share, ui
 from aelab.jobs import Job
 from aelab.spec import Check
 
@@ -47,7 +47,7 @@ def preview(bundle: data.DataBundle, settings: denoise.DenoiseSettings) -> None:
     idx = denoise.example_indices(bundle.y_test)
     clean = bundle.x_test[idx]  # (8, D)
     noisy = noise.corrupt(clean, settings.noise, settings.level, seed=settings.seed + denoise.TEST_NOISE)
-    err = float(((noisy - clean) ** 2).mean())
+    err = analysis.mean_error(clean, noisy)
     st.plotly_chart(figures.image_grid([clean.numpy(), noisy.numpy()], bundle.image_shape,
                                        row_labels=["clean", "noisy"], height=200, title="Preview of the noise"),
                     width="stretch", key="dn_preview")
@@ -59,18 +59,8 @@ def start(bundle: data.DataBundle, settings: denoise.DenoiseSettings) -> None:
 
 
 def draw_live(view) -> None:
-    """Progress of the model being trained, and its loss curve."""
-    if view is None:
-        return
-    if not view.active:
-        ui.status_message(view)
-        return
-    extra = view.extra
-    label = f"{extra.get('phase', 'Starting')} · model {extra.get('phase_index', 1)} of {extra.get('phases', 2)}"
-    ui.progress_bar(view, label)
-    if view.history.epoch_x:
-        st.plotly_chart(figures.loss_curves(view.history, title=f"Loss: {extra.get('phase', '')}", height=260),
-                        width="stretch", key="dn_live_curve")
+    """Progress of the model being trained, and the loss curves of both models so far."""
+    ui.lab_progress(view, "dn", height=260)
 
 
 def on_done(job: Job) -> None:

@@ -52,7 +52,7 @@ def ask(step: Step) -> int | None:
         st.success(f"Your answer (locked): **{step.choices[answer]}**. That's right.", icon="✅")
     else:
         st.warning(f"Your answer (locked): **{step.choices[answer]}**. Not quite: the answer is "
-                   f"**{step.choices[step.answer]}**.", icon="🤔")
+                   f"**{step.options[step.answer]}**.", icon="🤔")
     return answer
 
 

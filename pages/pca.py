@@ -98,22 +98,15 @@ def on_done(job: Job) -> None:
 
 
 def draw_live(view) -> None:
-    """While training: progress and the curves so far; afterwards how the job ended."""
+    """While training: progress and the curves so far, beside PCA's line; afterwards how the job ended."""
     if view is None:
         if st.session_state.get(RESULT) is None:
             st.info("Press **Train** to compute PCA and train both autoencoders. The curves appear at once and "
                     "grow while they learn.", icon="👆")
         return
-    ui.status_message(view)
-    if not view.active:
-        return
     cfg = st.session_state.get("pca_meta")
-    phase = view.extra.get("phase", linear.LINEAR)
-    which = 1 if phase == linear.LINEAR else 2
-    ui.progress_bar(view, label=f"Model {which} of 2, the {phase}")
-    histories = {n: view.extra.get(f"history_{n}") for n in (linear.LINEAR, linear.NONLINEAR)}
-    st.plotly_chart(linear.curves_figure(view.extra.get("pca_test"), histories, cfg.epochs if cfg else 1,
-                                         height=ui.figure_height(360)), width="stretch", key="pca_live_curves")
+    ui.lab_progress(view, "pca", height=360, figure=lambda hists: linear.curves_figure(
+        view.extra.get("pca_test"), hists, cfg.epochs if cfg else 1, height=ui.figure_height(360)))
 
 
 def draw_result(result: linear.PcaLabResult, cfg_now: linear.PcaLabConfig | None) -> None:

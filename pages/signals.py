@@ -61,12 +61,7 @@ def draw_progress(key: str, view, idle: str) -> None:
         if idle:
             st.info(idle, icon="👆")
         return
-    ui.status_message(view)
-    if view.active:
-        ui.progress_bar(view)
-        fig = figures.loss_curves(view.history, total_epochs=st.session_state.get(f"{key}_epochs"),
-                                  title="Loss (lower is better)", height=ui.figure_height(280))
-        st.plotly_chart(fig, width="stretch", key=f"{key}_live")
+    ui.lab_progress(view, key, total_epochs=st.session_state.get(f"{key}_epochs"))
 
 
 def store(result_key: str):

@@ -252,15 +252,9 @@ def _pair_done(job) -> None:
 
 
 def _draw_pair(view) -> None:
-    if view is None:
-        return
-    label = view.extra.get("training", "")
-    step = f" {view.extra.get('index', 0) + 1}/{view.extra.get('total', 2)}: {label}" if label else ""
-    if view.active:
-        ui.progress_bar(view, f"Model{step}")
-    for name, r in view.extra.get("finished", {}).items():
+    ui.lab_progress(view, PAIR_JOB)
+    for name, r in (view.extra.get("finished", {}) if view is not None else {}).items():
         st.caption(f"✓ {name}: {r.spec.describe()}, held-out loss {r.test_loss:.4f} after {r.seconds:.1f} s")
-    ui.status_message(view)
 
 
 def pair_section(run: runs.Run, bundle: data.DataBundle) -> None:

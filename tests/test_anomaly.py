@@ -22,7 +22,7 @@ class FakeCtx:
     """A job context that records what was published and can stop after a given number of sweep rows."""
 
     def __init__(self, stop_after_rows: int | None = None):
-        self.stop, self.published, self.stop_after_rows = False, [], stop_after_rows
+        self.stop, self.published, self.labs, self.stop_after_rows = False, [], [], stop_after_rows
 
     def should_stop(self) -> bool:
         return self.stop
@@ -34,6 +34,9 @@ class FakeCtx:
         self.published.append(kw)
         if self.stop_after_rows is not None and len(kw.get("rows", [])) >= self.stop_after_rows:
             self.stop = True
+
+    def report(self, progress) -> None:
+        self.labs.append(progress)
 
 
 @pytest.fixture(scope="module")
@@ -124,6 +127,17 @@ def test_run_publishes_each_code_size_as_it_finishes(small):
     assert row_lists[0][0].bottleneck == SMALL.bottleneck
     assert [r.bottleneck for r in res.rows] == [2, 8] and res.status == "done"
     assert res.rows[1].auc == res.main.auc
+
+
+def test_progress_names_each_phase_and_carries_every_finished_curve(small):
+    """The typed progress counts the models (main first) and, in each phase, holds the curves of the models before
+    it plus the live curve of the one training; the last report holds both models' curves."""
+    res, ctx = small
+    phases = sorted({(lab.phase_index, lab.phase) for lab in ctx.labs})
+    assert phases == [(1, "Code size 8 (main model)"), (2, "Code size 2")]
+    assert all(lab.phase_total == 2 and lab.label.startswith(f"Model {lab.phase_index} of 2: ") for lab in ctx.labs)
+    assert list(ctx.labs[-1].histories) == ["code size 8", "code size 2"]
+    assert ctx.labs[-1].histories["code size 8"].test == res.main.history.test
 
 
 def test_worst_images_are_the_largest_errors(small):

@@ -26,7 +26,7 @@ class FakeCtx:
     """A job context that records what was published and can ask to stop from the start."""
 
     def __init__(self, stop: bool = False):
-        self.stop, self.published = stop, []
+        self.stop, self.published, self.labs = stop, [], []
 
     def should_stop(self) -> bool:
         return self.stop
@@ -36,6 +36,9 @@ class FakeCtx:
 
     def publish(self, **kw) -> None:
         self.published.append(kw)
+
+    def report(self, progress) -> None:
+        self.labs.append(progress)
 
 
 def test_denoising_ae_beats_plain_ae_and_noisy_input_against_clean_images(small):
@@ -134,11 +137,14 @@ def test_good_settings_parse_to_the_defaults(digits):
 
 
 def test_stopping_keeps_a_result_marked_as_partial(digits):
-    """Stopped from the start: the result exists, is marked 'stopped' and says the models are partly trained."""
+    """Stopped from the start: the result exists, is marked 'stopped' and says the models are partly trained;
+    both phases were reported, the second with the first model's curve."""
     ctx = FakeCtx(stop=True)
     res = denoise.run_lab(digits, dataclasses.replace(SMALL, epochs=2), ctx)
     assert res.status == "stopped" and "partly trained" in res.message
-    assert [p["phase_index"] for p in ctx.published if "phase_index" in p] == [1, 2]
+    assert sorted({(lab.phase_index, lab.phase_total) for lab in ctx.labs}) == [(1, 2), (2, 2)]
+    assert [lab.phase_index for lab in ctx.labs] == sorted(lab.phase_index for lab in ctx.labs)  # in order
+    assert list(ctx.labs[-1].histories) == [denoise.ROWS["plain"], denoise.ROWS["denoiser"]]  # plus the live one
 
 
 def test_figures_have_one_bar_per_row_and_one_line_per_series(small):

@@ -191,7 +191,8 @@ def test_bigger_bottleneck(page):
     press(page, "🔬 Run experiment")
     main(page).get_by_role("heading", name="What was measured").wait_for()
     settle(page)
-    charts(page, "Train vs test error", "Loss curves: train (solid) and test (dashed)", "Does it just copy anything?",
+    charts(page, "Train vs test error", "Loss of each model: held out (solid), training (dotted)",
+           "Does it just copy anything?",
            "Are the codes useful?", at_least=6)
     done(page, "bigger_bottleneck")
 

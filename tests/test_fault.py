@@ -183,7 +183,7 @@ def test_a_lesson_experiment_that_raises_is_reported_and_keeps_earlier_outcomes(
 
     monkeypatch.setattr(lessons, "STEPS", (dataclasses.replace(step, experiment=broken), *lessons.STEPS[1:]))
     earlier = object()  # stands for another step's finished outcome
-    state = {"lessons_answers": {step.key: step.answer}, "lessons_results": {"other-step": earlier}}
+    state = {"lessons_answers": {step.key: step.answer_index}, "lessons_results": {"other-step": earlier}}
     at = open_page("lessons", state)
     press_and_wait(at, f"lesson_run_{step.key}")
     assert not at.exception

@@ -8,7 +8,7 @@ import pytest
 
 from aelab import kinds, sparse
 from aelab.model import Autoencoder
-from aelab.spec import MAX_SPARSITY, ArchSpec
+from aelab.spec import MAX_SPARSITY
 from aelab.train import History
 
 FAST = kinds.CompareSettings(budget="epochs", epochs=2, n_train=300)

@@ -11,7 +11,7 @@ import pytest
 import torch
 from torch import nn
 
-from aelab import analysis, figures, layers, runs
+from aelab import analysis, layers, runs
 from aelab.model import Autoencoder
 from aelab.spec import ACTIVATIONS, ArchSpec, TrainConfig
 from aelab.train import History, build_seeded
@@ -126,48 +126,11 @@ def test_split_table_marks_split_and_bottleneck():
 
 
 # -- statistics against hand-computed references -------------------------------------------------------
-def cross(a: float, b: float, c: float, pad: int = 0) -> np.ndarray:
-    """6 points at +-a, +-b, +-c on three axes (mean 0): variances 2a^2/5, 2b^2/5, 2c^2/5."""
-    x = np.zeros((6, 3 + pad))
-    x[0, 0], x[1, 0], x[2, 1], x[3, 1], x[4, 2], x[5, 2] = a, -a, b, -b, c, -c
-    return x
-
-
-@pytest.mark.parametrize("pad", [0, 7])  # 6 points in 3 dims (covariance path), in 10 dims (Gram path)
-def test_spectrum_and_dims95_hand_computed(pad):
-    """Variances 18/5, 2/5, 0.5/5: one direction holds 87.8%, two hold 97.6%, so 2 dims reach 95%."""
-    ev = layers.spectrum(cross(3.0, 1.0, 0.5, pad))
-    np.testing.assert_allclose(ev[:3], [18 / 5, 2 / 5, 0.5 / 5], rtol=1e-6)
-    assert np.allclose(ev[3:], 0, atol=1e-9)
-    assert layers.dims_for_share(ev) == 2
+def test_dims_for_share_counts_leading_directions():
+    """Variances 18, 2, 0.5: one direction holds 87.8%, two hold 97.6%, so 2 dims reach 95%; a dead layer has 0."""
+    assert layers.dims_for_share(np.array([18.0, 2.0, 0.5, 0.0])) == 2
     assert layers.dims_for_share(np.array([8.0, 1.0, 1.0])) == 3  # 90% after two: needs the third
     assert layers.dims_for_share(np.zeros(4)) == 0  # a dead (constant) layer
-
-
-@pytest.mark.parametrize("shape", [(300, 20), (40, 120)])
-def test_spectrum_matches_numpy_covariance(shape):
-    """Both paths (d x d covariance, N x N Gram) give np.cov's eigenvalues, and dims95 agrees."""
-    rng = np.random.default_rng(0)
-    x = rng.normal(size=shape) * np.linspace(3, 0.1, shape[1])  # (N, d), decaying scales
-    ref = np.sort(np.linalg.eigvalsh(np.cov(x.T)))[::-1]
-    ev = layers.spectrum(x - x.mean(0))
-    k = min(shape)
-    np.testing.assert_allclose(ev[:k - 1], ref[:k - 1], rtol=1e-5, atol=1e-8)
-    cum = np.cumsum(ref) / ref.sum()
-    assert layers.dims_for_share(ev) == int(np.argmax(cum >= 0.95) + 1)
-
-
-@pytest.mark.parametrize("d", [10, 300])  # exact eigendecomposition / randomized SVD
-def test_pca_view_matches_svd(d):
-    """The 2D view equals the top-2 SVD scores (up to sign) on data with clear leading directions."""
-    rng = np.random.default_rng(1)
-    x = rng.normal(size=(400, d)) * np.r_[10.0, 5.0, np.full(d - 2, 0.3)]
-    xc = (x - x.mean(0)).astype(np.float32)
-    u, s, _ = np.linalg.svd(xc.astype(np.float64), full_matrices=False)
-    ref = u[:, :2] * s[:2]
-    got = layers.pca_view(xc)
-    for j in range(2):
-        assert min(np.abs(got[:, j] - ref[:, j]).max(), np.abs(got[:, j] + ref[:, j]).max()) < 1e-2 * s[j]
 
 
 def test_probes_perfectly_separable_score_one():
@@ -288,10 +251,10 @@ class _StopAfterFirst:
     """A job context stub: lets the first model train, asks the second to stop at once."""
 
     def __init__(self):
-        self.extra = {}
+        self.extra, self.lab = {}, None
 
     def should_stop(self):
-        return self.extra.get("index", 0) > 0
+        return self.lab is not None and self.lab.phase_index > 1
 
     def update(self, progress, history, state):
         pass
@@ -299,9 +262,13 @@ class _StopAfterFirst:
     def publish(self, **kw):
         self.extra.update(kw)
 
+    def report(self, progress):
+        self.lab = progress
+
 
 def test_train_pair_publishes_each_run_and_stops(digits):
-    """The background pair job publishes every finished Run; stopping keeps what finished."""
+    """The background pair job publishes every finished Run and reports each phase with the curves so far;
+    stopping keeps what finished."""
     specs = layers.asymmetric_specs(64, 2, (16, 8), ())
     cfg = TrainConfig(epochs=2, n_train=200, batch_size=64)
     job = layers.start_pair(digits, specs, cfg, name="test-pair")
@@ -314,6 +281,8 @@ def test_train_pair_publishes_each_run_and_stops(digits):
     stopped = layers.train_pair(digits, specs, cfg, stub)
     assert stopped.status == "stopped" and len(stopped.runs) == 2 and "stopped" in stopped.message
     assert stopped.runs[layers.DEEP_DECODER].history.train == []
+    lab = stub.lab  # the second phase, with the first model's curves and the second's live one
+    assert (lab.phase_index, lab.phase_total) == (2, 2) and list(lab.histories) == list(specs)
 
 
 def _run(spec, test):

@@ -1,11 +1,12 @@
-"""The lessons' content and their live measurements: the pitfalls fail for real, every demo measures its claim.
+"""The lessons' content (aelab/lessons.py + lessons.toml) and their live measurements (aelab/lesson_demos.py):
+the content is well formed, the pitfalls fail for real, every demo measures its claim.
 
 Run: python -m pytest tests/test_lessons.py
 """
 import pytest
 import torch
 
-from aelab import lessons
+from aelab import analysis, lesson_demos, lessons
 from aelab.lessons import STEPS
 from aelab.model import Autoencoder
 from aelab.spec import ArchSpec, TrainConfig
@@ -24,29 +25,31 @@ def test_steps_follow_the_seed_documents_in_order():
 @pytest.mark.parametrize("step", STEPS, ids=[s.key for s in STEPS])
 def test_each_step_is_well_formed(step):
     """Every step has a question with 3 choices, a valid answer, an explanation, an experiment and a page link."""
-    assert len(step.choices) == 3 and len(set(step.choices)) == 3 and 0 <= step.answer < 3
+    assert len(step.choices) == 3 and len(set(step.choices)) == 3 and step.answer in step.options
     assert step.question.strip() and step.intro.strip() and len(step.reveal) > 80
     assert callable(step.experiment) and (ROOT / step.page).is_file(), step.page
-    assert lessons.is_right(step, step.answer) and not lessons.is_right(step, (step.answer + 1) % 3)
-    assert step.choices[step.answer] not in step.intro  # the intro does not give the answer away
+    i = step.answer_index
+    assert step.choices[i] == step.options[step.answer]
+    assert lessons.is_right(step, i) and not lessons.is_right(step, (i + 1) % 3)
+    assert step.options[step.answer] not in step.intro  # the intro does not give the answer away
 
 
 def test_right_answers_are_not_always_in_the_same_place():
     """The right choice moves around, so position gives nothing away."""
-    assert len({s.answer for s in STEPS}) == 3
+    assert len({s.answer_index for s in STEPS}) == 3
 
 
 def test_unflattened_batch_raises_the_real_shape_error():
     """A (B, 1, 8, 8) batch into Linear(64, ...) fails with PyTorch's matmul error; flattening fixes it."""
     model = Autoencoder(ArchSpec(64, (32,), 4))
-    error, fixed = lessons.unflattened_error(model, torch.rand(4, 1, 8, 8))
+    error, fixed = lesson_demos.unflattened_error(model, torch.rand(4, 1, 8, 8))
     assert "mat1 and mat2 shapes cannot be multiplied (32x8 and 64x32)" in error
     assert fixed == (4, 64)
 
 
 def test_flatten_demo_reports_the_measured_shapes(digits):
     """The flatten demo shows the actual error text and explains it with the shapes it measured."""
-    out = lessons.demo_flatten(digits)
+    out = lesson_demos.demo_flatten(digits)
     assert out.values == {"failed": 1.0, "rows": 32.0, "fixed_dim": 64.0}
     assert out.code.startswith("RuntimeError: mat1 and mat2") and "32 rows of 8 numbers" in out.summary
 
@@ -54,7 +57,7 @@ def test_flatten_demo_reports_the_measured_shapes(digits):
 def test_loss_on_the_code_fails_to_train_the_reconstruction(digits):
     """With the loss on the code: the literal version errors, the decoder never moves, and the
     reconstruction error stays near its untrained level while the right loss cuts it several-fold."""
-    out = lessons.demo_loss_on_code(digits)
+    out = lesson_demos.demo_loss_on_code(digits)
     v = out.values
     assert "must match the size" in out.code
     assert v["decoder_change"] == 0.0
@@ -66,7 +69,7 @@ def test_loss_on_the_code_fails_to_train_the_reconstruction(digits):
 
 def test_too_wide_code_copies_noise(digits):
     """Trained on clean digits, an input-wide code passes on more of the input noise than a 4-number code."""
-    out = lessons.demo_wide_copies_noise(digits)
+    out = lesson_demos.demo_wide_copies_noise(digits)
     v = out.values
     assert v["wide_pass"] > 1.5 * v["narrow_pass"]
     assert v["wide_clean"] < v["narrow_clean"]  # while being the better copier of clean digits
@@ -107,24 +110,33 @@ def test_every_demo_measures_its_claim(digits, step):
 
 def test_demo_texts_follow_the_numbers(digits, monkeypatch):
     """The summary is written from the measurement: a different result yields a different sentence."""
-    real = lessons.mse
-    monkeypatch.setattr(lessons, "mse", lambda model, x, target=None: 0.05)  # every model equally good
-    out = lessons.demo_bottleneck(digits)
+    real = analysis.model_error
+    monkeypatch.setattr(analysis, "model_error", lambda model, x, target=None: 0.05)  # every model equally good
+    out = lesson_demos.demo_bottleneck(digits)
     assert "about equally good" in out.summary and "0.0500" in out.summary
-    monkeypatch.setattr(lessons, "mse", real)
-    assert "times the error" in lessons.demo_bottleneck(digits).summary
+    monkeypatch.setattr(analysis, "model_error", real)
+    assert "times the error" in lesson_demos.demo_bottleneck(digits).summary
 
 
 def test_training_cache_reuses_models(digits):
     """The same (data, spec, config) trains once; the cached model is returned the second time."""
     spec, cfg = ArchSpec(64, (8,), 2), TrainConfig(epochs=1, batch_size=256)
-    a = lessons.train_small("digits:test-cache", digits.x_train, digits.x_test, spec, cfg)
-    b = lessons.train_small("digits:test-cache", digits.x_train, digits.x_test, spec, cfg)
+    a = lesson_demos.train_small("digits:test-cache", digits.x_train, digits.x_test, spec, cfg)
+    b = lesson_demos.train_small("digits:test-cache", digits.x_train, digits.x_test, spec, cfg)
     assert a[0] is b[0]
 
 
-def test_sine_waves_are_vectors_in_unit_range():
-    """The synthetic signals have the asked shape, stay inside [0, 1] and are reproducible from the seed."""
-    x = lessons.sine_waves(50, 64, seed=2)
-    assert x.shape == (50, 64) and float(x.min()) >= 0 and float(x.max()) <= 1
-    assert torch.equal(x, lessons.sine_waves(50, 64, seed=2)) and not torch.equal(x, lessons.sine_waves(50, 64, seed=3))
+def test_a_record_whose_answer_is_not_an_option_is_refused(tmp_path):
+    """The content file names the right option; a name that is not among the options stops loading, with the step."""
+    text = lessons.CONTENT.read_text(encoding="utf-8").replace('answer = "copy"', 'answer = "cpy"', 1)
+    (tmp_path / "bad.toml").write_text(text, encoding="utf-8")
+    with pytest.raises(ValueError, match="'what': the answer 'cpy' is not one of its options"):
+        lessons.read_steps(tmp_path / "bad.toml")
+
+
+def test_a_record_naming_a_missing_demo_is_refused(tmp_path):
+    """Each record's experiment must be a demo function of aelab.lesson_demos."""
+    text = lessons.CONTENT.read_text(encoding="utf-8").replace('experiment = "demo_copy"', 'experiment = "print"', 1)
+    (tmp_path / "bad.toml").write_text(text, encoding="utf-8")
+    with pytest.raises(ValueError, match="no demo function 'print'"):
+        lessons.read_steps(tmp_path / "bad.toml")

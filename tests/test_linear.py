@@ -5,7 +5,7 @@ Run: python -m pytest tests/test_linear.py
 import numpy as np
 import pytest
 
-from aelab import linear
+from aelab import analysis, linear, pca
 from aelab.train import evaluate
 
 
@@ -25,6 +25,9 @@ class _StopAfter:
     def publish(self, **kw) -> None:
         self.extra.update(kw)
 
+    def report(self, progress) -> None:
+        self.lab = progress
+
 
 @pytest.fixture(scope="module")
 def lab(digits):
@@ -38,15 +41,15 @@ def test_pca_train_error_is_sum_of_discarded_eigenvalues_over_d(digits, k):
     x = digits.x_train.double().numpy()
     ev = np.linalg.eigvalsh(np.cov(x, rowvar=False, bias=True))  # ascending
     expected = ev[:-k].sum() / x.shape[1]
-    p = linear.fit_pca(digits.x_train, k)
-    measured = linear.mse(digits.x_train, linear.pca_reconstruct(p, digits.x_train))
+    p = pca.fit(digits.x_train.numpy(), k)
+    measured = analysis.mean_error(digits.x_train, linear.pca_reconstruct(p, digits.x_train))
     assert measured == pytest.approx(expected, rel=1e-4)
     assert linear.discarded_variance(p) == pytest.approx(expected, rel=1e-9)
 
 
 def test_pca_components_are_orthonormal_and_sorted(digits):
     """The kept directions are orthonormal and the eigenvalues come largest first."""
-    p = linear.fit_pca(digits.x_train, 10)
+    p = pca.fit(digits.x_train.numpy(), 10)
     assert np.allclose(p.components @ p.components.T, np.eye(10), atol=1e-8)
     assert np.all(np.diff(p.eigenvalues) <= 1e-12)
 
@@ -98,7 +101,7 @@ def test_staged_history_is_one_continuous_run(digits):
     """Stages join into one history: epochs 0..E once each, train points in increasing epoch order."""
     cfg = linear.PcaLabConfig(k=4, epochs=7, n_train=300)
     data = digits.subset(cfg.n_train)
-    run = linear.train_one(data, linear.linear_spec(64, 4), cfg, None, linear.LINEAR)
+    run = linear.train_one(data, linear.linear_spec(64, 4), cfg)
     assert run.history.epoch_x == list(range(8))
     assert len(run.history.test) == 8
     assert np.all(np.diff(run.history.step_x) > 0)
@@ -113,7 +116,8 @@ def test_stop_keeps_partial_result_and_publishes(digits):
     res = linear.run_lab(digits, linear.PcaLabConfig(epochs=30), ctx)
     assert res.status == "stopped"
     assert res.linear is not None and res.nonlinear is None
-    assert "pca_test" in ctx.extra and f"history_{linear.LINEAR}" in ctx.extra
+    assert "pca_test" in ctx.extra and (ctx.lab.phase_index, ctx.lab.phase_total) == (1, 2)
+    assert list(ctx.lab.histories) == [linear.LINEAR] and ctx.lab.label == f"Model 1 of 2: the {linear.LINEAR}"
     assert ctx.updates > 0
 
 
@@ -132,7 +136,7 @@ def test_subspace_angles_ignore_mixing_and_see_orthogonality():
 def test_curves_figure_draws_pca_as_a_flat_line(digits):
     """The curve figure has one trace per model plus PCA's horizontal line at its error, on a log y axis."""
     cfg = linear.PcaLabConfig(k=3, epochs=2, n_train=200)
-    run = linear.train_one(digits.subset(200), linear.linear_spec(64, 3), cfg, None, linear.LINEAR)
+    run = linear.train_one(digits.subset(200), linear.linear_spec(64, 3), cfg)
     fig = linear.curves_figure(0.05, {linear.LINEAR: run.history, linear.NONLINEAR: None}, 2)
     assert len(fig.data) == 2
     pca_line = fig.data[-1]

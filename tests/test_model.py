@@ -3,8 +3,9 @@ import random
 
 import pytest
 import torch
+import torch.nn.functional as F
 
-from aelab.model import Autoencoder, as_sequential, layer_table, pytorch_code
+from aelab.model import ACTIVATION_MODULES, Autoencoder, activation, as_sequential, layer_table, pytorch_code
 from aelab.spec import ACTIVATIONS, ArchSpec
 
 
@@ -60,3 +61,18 @@ def test_exported_code_rebuilds_the_same_network(kind):
         mu, _ = ours.encode_stats(x)
         _, mu2, _ = theirs(x)
         assert torch.allclose(mu, mu2)
+
+
+REFERENCE = {"relu": F.relu, "leaky_relu": F.leaky_relu, "tanh": torch.tanh, "sigmoid": torch.sigmoid,
+             "gelu": F.gelu, "identity": lambda h: h}
+
+
+@pytest.mark.parametrize("name", list(ACTIVATIONS))
+def test_every_offered_activation_has_one_module_computing_it(name):
+    """The module table covers exactly spec.ACTIVATIONS, and each module equals torch's functional form."""
+    assert set(ACTIVATION_MODULES) == set(ACTIVATIONS)
+    h = torch.linspace(-4, 4, 101)
+    assert torch.equal(activation(name)(h), REFERENCE[name](h))
+    has_module = any(type(m) is ACTIVATION_MODULES[name] for m in Autoencoder(ArchSpec(8, (6,), 2, activation=name,
+                                                                                      output="none")).modules())
+    assert has_module == (name != "identity")  # a linear ('identity') layer has no activation module at all

@@ -6,7 +6,7 @@ Run: python -m pytest tests/test_page_bottleneck.py
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from aelab import sweep
+from aelab import sweep, sweep_text
 from conftest import ROOT, wait_for_jobs
 
 PAGE = str(ROOT / "pages" / "bigger_bottleneck.py")
@@ -63,7 +63,7 @@ def test_tiny_sweep_runs_end_to_end_and_echoes_the_answer():
     assert not at.exception
     result = at.session_state["bn_result"]
     assert [r.bottleneck for r in result.rows] == [2, 8] and result.status == "done"
-    assert "You predicted: **" + sweep.TRENDS["rises"] in texts(at.info) + texts(at.success)
+    assert "You predicted: **" + sweep_text.TRENDS["rises"] in texts(at.info) + texts(at.success)
     assert "b=2" in texts(at.markdown) and "Held-out error" in texts(at.markdown)
     assert at.get("download_button")[0].label == "Download the results (CSV)"
     assert "Trained and measured 2 models" in texts(at.success) + texts(at.caption)

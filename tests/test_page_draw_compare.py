@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from aelab import data, drawing, kinds, latent, runs
+from aelab import drawing, kinds, latent, runs
 from aelab.spec import ArchSpec, TrainConfig
 from conftest import ROOT, wait_for_jobs
 

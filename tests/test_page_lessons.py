@@ -36,7 +36,7 @@ def test_commit_then_reveal(number):
     assert step.title in texts(at.header)
     assert not revealed(at, step)
     assert at.button(key=f"lesson_commit_{step.key}").disabled  # nothing chosen yet
-    wrong = (step.answer + 1) % len(step.choices)
+    wrong = (step.answer_index + 1) % len(step.choices)
     at.radio(key=f"lesson_q_{step.key}").set_value(wrong).run()
     assert not revealed(at, step)  # choosing alone reveals nothing
     at.button(key=f"lesson_commit_{step.key}").click().run()
@@ -44,7 +44,7 @@ def test_commit_then_reveal(number):
     locked = at.radio(key=f"lesson_locked_{step.key}")
     assert locked.disabled and locked.value == wrong
     assert f"lesson_q_{step.key}" not in [r.key for r in at.radio]
-    assert step.choices[wrong] in texts(at.warning) and step.choices[step.answer] in texts(at.warning)
+    assert step.choices[wrong] in texts(at.warning) and step.choices[step.answer_index] in texts(at.warning)
     assert at.session_state["lessons_answers"] == {step.key: wrong}
     at.run()
     assert at.session_state["lessons_answers"] == {step.key: wrong}  # stays locked over reruns
@@ -54,9 +54,9 @@ def test_right_answer_is_confirmed_and_counted():
     """Committing the right answer shows a success message and the progress counts it."""
     step = STEPS[0]
     at = page()
-    at.radio(key=f"lesson_q_{step.key}").set_value(step.answer).run()
+    at.radio(key=f"lesson_q_{step.key}").set_value(step.answer_index).run()
     at.button(key=f"lesson_commit_{step.key}").click().run()
-    assert "That's right" in texts(at.success) and step.choices[step.answer] in texts(at.success)
+    assert "That's right" in texts(at.success) and step.choices[step.answer_index] in texts(at.success)
     assert "1 of 16 answered, 1 right" in at.get("progress")[0].proto.text
 
 
@@ -65,7 +65,7 @@ def test_experiment_runs_and_shows_the_measured_error():
     number = [s.key for s in STEPS].index("flatten") + 1
     step = STEPS[number - 1]
     at = page(step=number)
-    at.radio(key="lesson_q_flatten").set_value(step.answer).run()
+    at.radio(key="lesson_q_flatten").set_value(step.answer_index).run()
     at.button(key="lesson_commit_flatten").click().run()
     at.button(key="lesson_run_flatten").click().run()
     assert not at.exception

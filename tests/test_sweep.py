@@ -1,4 +1,5 @@
-"""Tests of aelab.sweep: size parsing, the stacked (batched) training, measurements, CSV, explanation, figures.
+"""Tests of aelab.sweep, sweep_text and sweep_figures: size parsing, batched vs sequential training, measurements,
+CSV, the computed explanation, figures.
 
 Run: python -m pytest tests/test_sweep.py
 """
@@ -10,10 +11,10 @@ import numpy as np
 import pytest
 import torch
 
-from aelab import data, sweep
+from aelab import data, sweep, sweep_figures, sweep_text
 from aelab.jobs import Job
-from aelab.spec import ArchSpec, SpecError, TrainConfig
-from aelab.train import build_seeded, make_optimizer
+from aelab.progress import LabProgress
+from aelab.spec import SpecError
 
 TINY = sweep.SweepConfig(sizes=(2, 8, 32), n_train=150, hidden=(32,), epochs=40, batch_size=32, lr=0.01, n_ood=100,
                          curve_points=10)
@@ -67,43 +68,7 @@ def test_check_config_refuses_a_training_set_larger_than_the_data(digits):
     assert sweep.check_config(TINY, digits).ok
 
 
-# -- the stacked network -----------------------------------------------------------------------
-def test_group_sizes_keeps_order_and_isolates_a_huge_code():
-    """Groups cover every size once, in order, and a 784 code is not padded onto a 2-unit model."""
-    groups = sweep.group_sizes([2, 4, 8, 16, 32, 64, 128, 784])
-    assert [s for g in groups for s in g] == [2, 4, 8, 16, 32, 64, 128, 784]
-    assert groups[-1] == [784]
-    assert sweep.group_sizes([5], penalty=0) == [[5]]
-
-
-def test_stacked_network_computes_each_model_exactly():
-    """Each slot of the stacked network reproduces its own standalone model, and extract() gives it back."""
-    specs = [ArchSpec(20, (12, 6), k) for k in (1, 3, 7)]
-    models = [build_seeded(s, i) for i, s in enumerate(specs)]
-    net = sweep.SweepNetwork(models, penalty=10**9)  # one padded stack
-    x = torch.rand(9, 20)
-    out = net.stacks[0](x)  # (K, B, D)
-    for k, model in enumerate(models):
-        torch.testing.assert_close(out[k], model(x))
-        torch.testing.assert_close(net.extract(k, specs[k])(x), model(x))
-
-
-def test_padded_code_weights_stay_zero_while_training():
-    """Weights of a model's unused (padded) code units get no gradient and stay exactly 0 under Adam."""
-    specs = [ArchSpec(16, (8,), k) for k in (2, 6)]
-    net = sweep.SweepNetwork([build_seeded(s, 0) for s in specs], penalty=10**9)
-    opt = make_optimizer(net, TrainConfig(lr=0.01))
-    x = torch.rand(32, 16)
-    for _ in range(20):
-        opt.zero_grad()
-        net.losses(x).sum().backward()
-        opt.step()
-    stack = net.stacks[0]
-    code_w, dec_w = stack.weights[stack.code_layer], stack.weights[stack.code_layer + 1]
-    assert torch.count_nonzero(code_w[0, :, 2:]) == 0 and torch.count_nonzero(dec_w[0, 2:, :]) == 0
-    assert torch.count_nonzero(code_w[0, :, :2]) > 0
-
-
+# -- batched (aelab.stacked) against one model after another ------------------------------------
 def test_batched_training_matches_training_each_model_with_fit(digits):
     """Reference: the stacked run gives the same curves and errors as train.fit run once per size."""
     cfg = dataclasses.replace(TINY, sizes=(2, 5, 9), n_train=100, hidden=(16,), epochs=4, n_ood=50)
@@ -147,16 +112,20 @@ def test_same_seed_gives_identical_results(digits, tiny):
 
 
 def test_job_publishes_every_row_and_can_be_stopped(digits):
-    """Inside a Job the rows arrive through publish; Stop ends training early and still measures the models."""
+    """Inside a Job the rows arrive through publish and the typed progress ends measuring every model with every
+    curve; Stop ends training early (while the training phase shows live curves) and still measures the models."""
     job = Job(lambda ctx: sweep.run_sweep(digits, dataclasses.replace(TINY, epochs=3), ctx=ctx), name="t-sweep")
     job.start().join(60)
     assert job.status == "done"
     assert [r.bottleneck for r in job.view().extra["rows"]] == [2, 8, 32]
+    lab = job.view().lab
+    assert lab.label == f"Step 2 of 2: {sweep.MEASURING} · 3 of 3" and list(lab.histories) == ["b=2", "b=8", "b=32"]
     long = dataclasses.replace(TINY, epochs=1000)
     job = Job(lambda ctx: sweep.run_sweep(digits, long, ctx=ctx), name="t-sweep-stop").start()
     deadline = time.time() + 30
-    while not job.view().extra.get("histories") and time.time() < deadline:
+    while not (job.view().lab and job.view().lab.histories) and time.time() < deadline:
         time.sleep(0.02)
+    assert job.view().lab.phase == sweep.TRAINING and len(job.view().lab.histories) == 3
     job.stop()
     assert job.join(60)
     result = job.result
@@ -231,7 +200,7 @@ def test_csv_without_the_columns_is_refused():
 ])
 def test_classify_trend(errors, trend):
     """The test-error curve shape is read correctly: falls, levels off, rises again, or flat."""
-    assert sweep.classify_trend(errors) == trend
+    assert sweep_text.classify_trend(errors) == trend
 
 
 def _row(b, train, test, ood, knn):
@@ -242,68 +211,66 @@ def test_explanation_is_computed_from_the_numbers():
     """The text quotes the measured values and changes its verdict when the numbers change."""
     memorizing = [_row(2, 0.040, 0.045, 0.20, 0.6), _row(16, 0.010, 0.020, 0.18, 0.9),
                   _row(128, 0.002, 0.018, 0.15, 0.85)]
-    text = " ".join(sweep.explain(memorizing, 300))
+    text = " ".join(sweep_text.explain(memorizing, 300))
     assert "0.0400" in text and "0.0020" in text and "memorization" in text.lower()
     assert "too simple" in text and "9.0×" in text
     assert "not the widest" in text
     overfitting = [_row(2, 0.040, 0.045, 0.20, 0.6), _row(16, 0.010, 0.020, 0.18, 0.9),
                    _row(128, 0.001, 0.030, 0.15, 0.85)]
-    assert "slogan holds" in " ".join(sweep.explain(overfitting))
-    assert sweep.explain(memorizing[:1]) == ["Run at least two bottleneck sizes to compare them."]
+    assert "slogan holds" in " ".join(sweep_text.explain(overfitting))
+    assert sweep_text.explain(memorizing[:1]) == ["Run at least two bottleneck sizes to compare them."]
 
 
 def test_explanation_of_a_real_run_mentions_its_sizes(tiny):
     """On a real run every sentence is generated and the sizes that were run appear."""
-    lines = sweep.explain(tiny.rows, TINY.n_train)
+    lines = sweep_text.explain(tiny.rows, TINY.n_train)
     assert len(lines) == 6 and "b=2" in lines[0] and "b=32" in lines[0]
 
 
 # -- figures and tables ------------------------------------------------------------------------
 def test_error_figure_has_train_test_and_gap_on_a_log_axis(tiny):
     """Three traces (train, test, gap); x is the bottleneck on a log axis."""
-    fig = sweep.error_figure(tiny.rows)
+    fig = sweep_figures.error_figure(tiny.rows)
     assert [t.name for t in fig.data] == ["train error", "test error", "gap (test ÷ train)"]
     assert fig.layout.xaxis.type == "log" and list(fig.data[0].x) == [2, 8, 32]
 
 
-def test_curves_figure_overlays_train_solid_and_test_dashed(tiny):
-    """Two traces per model, the same color for a model's pair, dashed for test."""
-    fig = sweep.curves_figure(tiny.rows)
+def test_curves_figure_overlays_held_out_solid_and_training_dotted(tiny):
+    """Two traces per model, the same color for a model's pair, dotted for the training loss, one legend entry."""
+    fig = sweep_figures.curves_figure(tiny.rows)
     assert len(fig.data) == 6
-    for train, test in zip(fig.data[::2], fig.data[1::2]):
-        assert train.line.color == test.line.color and test.line.dash == "dash" and train.line.dash is None
-    assert len({t.line.color for t in fig.data}) == 3
-
-
-def test_live_rows_draw_curves_before_any_model_is_measured(tiny):
-    """Curves of a run still training are drawable from the published histories alone."""
-    rows = sweep.live_rows({r.bottleneck: r.history for r in tiny.rows})
-    assert len(sweep.curves_figure(rows).data) == 6
+    for test, train in zip(fig.data[::2], fig.data[1::2]):
+        assert train.line.color == test.line.color and train.line.dash == "dot" and test.line.dash is None
+        assert list(test.y) == tiny.rows[fig.data.index(test) // 2].history.test and train.showlegend is False
+    assert len({t.line.color for t in fig.data}) == 3 and [t.name for t in fig.data[::2]] == ["b=2", "b=8", "b=32"]
 
 
 def test_recon_figure_puts_originals_first_and_one_column_per_model(tiny):
     """The grid has one row per image and 1 + K columns (original, then each model)."""
-    fig = sweep.recon_figure(tiny.originals["test"], tiny.rows, "test", (8, 8), "t")
+    fig = sweep_figures.recon_figure(tiny.originals["test"], tiny.rows, "test", (8, 8), "t")
     n = len(tiny.originals["test"])
     assert fig.data[0].z.shape == (n * 9 - 1, 4 * 9 - 1)
     assert list(fig.layout.xaxis.ticktext) == ["original", "b=2", "b=8", "b=32"]
-    assert sweep.recon_figure(tiny.originals["test"], sweep.from_csv(sweep.to_csv(tiny.rows)), "test",
+    assert sweep_figures.recon_figure(tiny.originals["test"], sweep.from_csv(sweep.to_csv(tiny.rows)), "test",
                               (8, 8), "t") is None
 
 
 def test_ood_and_probe_figures(tiny):
     """OOD figure: test error plus one line per OOD set; probe figure: two accuracies and the test error."""
-    assert len(sweep.ood_figure(tiny.rows).data) == 1 + len(tiny.ood_keys)
-    fig = sweep.probe_figure(tiny.rows)
+    assert len(sweep_figures.ood_figure(tiny.rows).data) == 1 + len(tiny.ood_keys)
+    fig = sweep_figures.probe_figure(tiny.rows)
     assert [t.name for t in fig.data] == ["kNN accuracy", "linear probe accuracy", "test error"]
     assert fig.layout.xaxis.type == "log"
 
 
 def test_progress_table_shows_each_models_state(tiny):
     """Rows already measured say so; the rest show their training epoch or that they are being measured."""
-    hists = {r.bottleneck: r.history for r in tiny.rows}
-    table = sweep.progress_table([2, 8, 32], hists, tiny.rows[:1], 40, "measuring")
+    hists = {sweep.run_name(r.bottleneck): r.history for r in tiny.rows}
+    measuring = LabProgress(sweep.MEASURING, 2, 2, unit="Step", item_index=1, item_total=3, histories=hists)
+    table = sweep_figures.progress_table([2, 8, 32], measuring, tiny.rows[:1], 40)
     assert [t["state"] for t in table] == ["measured ✓", "trained, measuring…", "trained, measuring…"]
-    table = sweep.progress_table([2, 8, 32], hists, [], 40, "training")
-    assert table[0]["state"] == "training: epoch 40 of 40" and table[0]["train loss"] == hists[2].train[-1]
-    assert len(sweep.results_table(tiny.rows, "shuffled")) == 3
+    training = LabProgress(sweep.TRAINING, 1, 2, unit="Step", histories=hists)
+    table = sweep_figures.progress_table([2, 8, 32], training, [], 40)
+    assert table[0]["state"] == "training: epoch 40 of 40" and table[0]["train loss"] == hists["b=2"].train[-1]
+    assert sweep_figures.progress_table([2], None, [], 40)[0]["state"] == "training: epoch 0 of 40"
+    assert len(sweep_figures.results_table(tiny.rows, "shuffled")) == 3
