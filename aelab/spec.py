@@ -5,45 +5,25 @@ messages (errors block training, notes only inform), so pages never show a trace
 """
 from __future__ import annotations
 
-import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
-MAX_PARAMS = 20_000_000  # above this a model is too big for a teaching laptop / shared CPU server
-MAX_WIDTH = 16_384  # widest single layer we accept
-MAX_LAYERS = 8  # hidden layers per side
-MAX_EPOCHS = 1_000
-MAX_BETA = 100.0  # a larger KL weight only makes every code equal to noise
-ACTIVATIONS = {  # key -> label shown to the learner
-    "relu": "ReLU",
-    "leaky_relu": "LeakyReLU",
-    "tanh": "Tanh",
-    "sigmoid": "Sigmoid",
-    "gelu": "GELU",
-    "identity": "None (linear)",
-}
-OUTPUTS = {"sigmoid": "Sigmoid (outputs in [0, 1])", "none": "None (any real value)"}
-LOSSES = {"mse": "MSE (mean squared error)", "bce": "BCE (binary cross-entropy)", "l1": "L1 (mean absolute error)"}
-OPTIMIZERS = {"adam": "Adam", "sgd": "SGD (momentum 0.9)"}
-KINDS = {"ae": "Autoencoder", "vae": "Variational autoencoder (VAE)"}
+from aelab.fields import Check, SpecError, parse_fields, parse_float, parse_int, parse_widths  # noqa: F401 - re-exported
+from aelab.limits import (ACTIVATIONS, KINDS, LOSSES, MAX_BETA, MAX_EPOCHS, MAX_LAYERS, MAX_PARAMS,  # noqa: F401
+                          MAX_WIDTH, MIN_TRAIN, OPTIMIZERS, OUTPUTS)
+from aelab.settings import BUILD_TRAIN
 
-
-class SpecError(ValueError):
-    """A learner-facing message about one input; `field` names the control it belongs to."""
-
-    def __init__(self, message: str, field: str = ""):
-        super().__init__(message)
-        self.field = field
+_D = BUILD_TRAIN.dataclass_default  # the Build & Train page's defaults are the dataclasses' defaults
 
 
 @dataclass(frozen=True)
 class ArchSpec:
     input_dim: int  # features per sample: 64 for 8x8 digits, 784 for 28x28 images
-    encoder: tuple[int, ...] = (128, 64, 12)  # hidden widths from the input towards the code
-    bottleneck: int = 3  # size of the code (the narrowest layer in a classic autoencoder)
+    encoder: tuple[int, ...] = _D("encoder")  # hidden widths from the input towards the code, e.g. (128, 64, 12)
+    bottleneck: int = _D("bottleneck")  # size of the code (the narrowest layer in a classic autoencoder), e.g. 3
     decoder: tuple[int, ...] | None = None  # hidden widths from the code outwards; None mirrors the encoder
-    activation: str = "relu"  # nonlinearity after every hidden Linear (a key of ACTIVATIONS)
-    output: str = "sigmoid"  # activation on the reconstruction: "sigmoid" or "none"
-    kind: str = "ae"  # "ae" (plain autoencoder) or "vae" (encoder outputs mean and log-variance)
+    activation: str = _D("activation")  # nonlinearity after every hidden Linear (a key of ACTIVATIONS), e.g. "relu"
+    output: str = _D("output")  # activation on the reconstruction: "sigmoid" or "none"
+    kind: str = _D("kind")  # "ae" (plain autoencoder) or "vae" (encoder outputs mean and log-variance)
 
     @property
     def decoder_widths(self) -> tuple[int, ...]:
@@ -74,99 +54,55 @@ class ArchSpec:
 
 @dataclass(frozen=True)
 class TrainConfig:
-    loss: str = "mse"  # reconstruction loss: "mse", "bce" or "l1" (a key of LOSSES)
-    optimizer: str = "adam"  # "adam" or "sgd"
-    lr: float = 1e-3  # learning rate
-    batch_size: int = 128  # samples per optimizer step
-    epochs: int = 20  # full passes over the training set
-    seed: int = 0  # seeds weights and shuffling: same seed + same settings = same curves
-    n_train: int | None = None  # training-set size (a fixed random subset); None = all
-    beta: float = 1.0  # VAE only: weight of the KL term against the reconstruction term
+    loss: str = _D("loss")  # reconstruction loss: "mse", "bce" or "l1" (a key of LOSSES)
+    optimizer: str = _D("optimizer")  # "adam" or "sgd"
+    lr: float = _D("lr")  # learning rate, e.g. 0.001
+    batch_size: int = _D("batch_size")  # samples per optimizer step, e.g. 64
+    epochs: int = _D("epochs")  # full passes over the training set, e.g. 30
+    seed: int = _D("seed")  # seeds weights and shuffling: same seed + same settings = same curves
+    n_train: int | None = _D("n_train")  # training-set size (a fixed random subset); None = all
+    beta: float = _D("beta")  # VAE only: weight of the KL term against the reconstruction term, e.g. 0.1
 
 
-@dataclass
-class Check:
-    """Result of validating a spec: errors block training, notes are shown but allow it."""
+def from_settings(values: dict, input_dim: int) -> tuple[ArchSpec, TrainConfig]:
+    """Build & Train's values (session key -> value, as settings.BUILD_TRAIN parses them) -> (ArchSpec, TrainConfig).
 
-    errors: list[SpecError] = field(default_factory=list)
-    notes: list[str] = field(default_factory=list)
-
-    @property
-    def ok(self) -> bool:
-        return not self.errors
-
-    def error(self, message: str, field: str = "") -> None:
-        self.errors.append(SpecError(message, field))
+    The decoder keeps its own widths only while "asymmetric decoder" is on; otherwise it mirrors the encoder."""
+    kw = BUILD_TRAIN.kwargs(values)
+    kw.pop("dataset", None)
+    if not values.get("cfg_asym", BUILD_TRAIN["cfg_asym"].default):
+        kw["decoder"] = None
+    arch = {k: kw.pop(k) for k in ("encoder", "bottleneck", "decoder", "activation", "output", "kind") if k in kw}
+    return ArchSpec(input_dim, **arch), TrainConfig(**kw)
 
 
-def parse_int(text, name: str, *, low: int = 1, high: int | None = None, field: str = "") -> int:
-    """Parse a positive whole number typed by the learner, or raise SpecError saying what to type."""
-    raw = str(text).strip()
-    if not raw:
-        raise SpecError(f"{name} is empty: type a whole number such as 64.", field)
-    try:
-        value = float(raw)
-    except ValueError:
-        raise SpecError(f"{name} must be a whole number, not '{raw[:20]}'.", field) from None
-    if not math.isfinite(value) or value != int(value):
-        raise SpecError(f"{name} must be a whole number, not '{raw[:20]}'.", field)
-    value = int(value)
-    if value < low:
-        raise SpecError(f"{name} must be at least {low} (got {value}).", field)
-    if high is not None and value > high:
-        raise SpecError(f"{name} must be at most {high:,} (got {value:,}).", field)
-    return value
+def to_settings(spec: ArchSpec, cfg: TrainConfig, dataset: str) -> dict:
+    """The Build & Train values that reproduce this architecture and training setup (the inverse of from_settings).
 
-
-def parse_float(text, name: str, *, field: str = "") -> float:
-    """Parse a real number typed by the learner, or raise SpecError."""
-    raw = str(text).strip()
-    try:
-        value = float(raw)
-    except ValueError:
-        raise SpecError(f"{name} must be a number such as 0.001, not '{raw[:20]}'.", field) from None
-    if not math.isfinite(value):
-        raise SpecError(f"{name} must be a finite number.", field)
-    return value
-
-
-def parse_widths(texts, name: str = "Layer width", field: str = "") -> tuple[int, ...]:
-    """Parse a list of widths (strings or ints, or one comma-separated string)."""
-    if isinstance(texts, str):
-        texts = [t for t in texts.replace(";", ",").split(",")] if texts.strip() else []
-    if len(texts) > MAX_LAYERS:
-        raise SpecError(f"At most {MAX_LAYERS} hidden layers per side (got {len(texts)}).", field)
-    return tuple(
-        parse_int(t, f"{name} {i + 1}", high=MAX_WIDTH, field=field) for i, t in enumerate(texts)
-    )
-
-
-def parse_fields(parsers: dict) -> tuple[dict, list[SpecError]]:
-    """Run every `name -> parse()` and collect all SpecErrors, so the learner sees every problem at once."""
-    values, errors = {}, []
-    for name, parse in parsers.items():
-        try:
-            values[name] = parse()
-        except SpecError as err:
-            errors.append(err)
-    return values, errors
+    Use with share.state_updates (fill the page's widgets) or share.encode (a link that opens the page so)."""
+    values = {"cfg_dataset": dataset, "cfg_asym": spec.decoder is not None}
+    for key, f in BUILD_TRAIN.items():
+        source = spec if hasattr(spec, f.arg) else cfg
+        if f.arg and hasattr(source, f.arg):
+            value = getattr(source, f.arg)
+            if f.arg == "decoder":
+                value = spec.decoder_widths
+            elif value is None and f.none_as is not None:
+                value = f.none_as
+            elif f.kind == "choice" and value not in f.choices:  # e.g. a training-set size the slider lacks
+                value = f.default
+            values[key] = tuple(value) if f.kind == "ints" else value
+    return values
 
 
 def check_arch(spec: ArchSpec) -> Check:
     """Validate an architecture; messages say what to change."""
     check = Check()
-    if spec.activation not in ACTIVATIONS:
-        check.error(f"Unknown activation '{spec.activation}'.", "activation")
-    if spec.output not in OUTPUTS:
-        check.error(f"Unknown output activation '{spec.output}'.", "output")
-    if spec.kind not in KINDS:
-        check.error(f"Unknown model type '{spec.kind}'.", "kind")
-    widths = [spec.input_dim, *spec.encoder, spec.bottleneck, *spec.decoder_widths]
-    if any(w < 1 for w in widths):
-        check.error("Every layer needs at least 1 unit.", "widths")
+    check.errors += BUILD_TRAIN.check(spec)  # choices, layer counts, every width and the code size in range
+    if not 1 <= spec.input_dim <= MAX_WIDTH:
+        check.error(f"The input must have between 1 and {MAX_WIDTH:,} values (got {spec.input_dim:,}).", "widths")
+    if check.errors:
         return check
-    if max(widths) > MAX_WIDTH:
-        check.error(f"The widest layer may have {MAX_WIDTH:,} units; make it narrower.", "widths")
     n = spec.param_count
     if n > MAX_PARAMS:
         check.error(
@@ -188,32 +124,19 @@ def check_arch(spec: ArchSpec) -> Check:
     return check
 
 
+TRAIN_ARGS = ("loss", "optimizer", "lr", "batch_size", "epochs", "seed", "beta")  # checked by their Build & Train field
+
+
 def check_train(cfg: TrainConfig, spec: ArchSpec | None = None, n_available: int | None = None) -> Check:
     """Validate training settings (optionally against the architecture and the data size)."""
     check = Check()
-    if cfg.loss not in LOSSES:
-        check.error(f"Unknown loss '{cfg.loss}'.", "loss")
-    if cfg.optimizer not in OPTIMIZERS:
-        check.error(f"Unknown optimizer '{cfg.optimizer}'.", "optimizer")
-    if not math.isfinite(cfg.lr) or cfg.lr <= 0:
-        check.error("The learning rate must be above 0: try 0.001 for Adam or 0.1 for SGD.", "lr")
-    elif cfg.lr > 1:
-        check.error(f"A learning rate of {cfg.lr:g} makes training blow up: use at most 1 (0.001 is typical for Adam).", "lr")
-    elif cfg.optimizer == "adam" and cfg.lr > 0.05:
+    check.errors += BUILD_TRAIN.check(cfg, args=TRAIN_ARGS)  # the same check as the page's and the URL's
+    if cfg.optimizer == "adam" and cfg.lr > 0.05 and not check.errors:
         check.notes.append(f"A learning rate of {cfg.lr:g} is high for Adam; the loss may jump around or diverge.")
-    if cfg.batch_size < 1:
-        check.error("The batch size must be at least 1.", "batch_size")
-    if not 1 <= cfg.epochs <= MAX_EPOCHS:
-        check.error(f"Epochs must be between 1 and {MAX_EPOCHS}.", "epochs")
-    if cfg.n_train is not None and cfg.n_train < 2:
-        check.error("The training set needs at least 2 images.", "n_train")
+    if cfg.n_train is not None and cfg.n_train < MIN_TRAIN:
+        check.error(f"The training set needs at least {MIN_TRAIN} images.", "n_train")
     if n_available is not None and cfg.n_train is not None and cfg.n_train > n_available:
         check.error(f"The data set has only {n_available:,} training samples; pick at most that many.", "n_train")
-    if not math.isfinite(cfg.beta) or cfg.beta < 0:
-        check.error("Beta (the KL weight) must be 0 or more.", "beta")
-    elif cfg.beta > MAX_BETA:
-        check.error(f"Beta (the KL weight) must be at most {MAX_BETA:g}: with more, the KL term swamps the "
-                    "reconstruction and every code becomes noise. Try 0.1 to 4.", "beta")
     if spec is not None and cfg.loss == "bce" and spec.output != "sigmoid":
         check.error(
             "BCE compares probabilities, so the reconstruction must lie in [0, 1]: "
