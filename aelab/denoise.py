@@ -17,11 +17,13 @@ from aelab import analysis, figures, noise
 from aelab.data import DataBundle
 from aelab.jobs import JobContext
 from aelab.model import Autoencoder
-from aelab.spec import (MAX_EPOCHS, ArchSpec, Check, SpecError, TrainConfig, check_arch, check_train, parse_fields,
-                        parse_float, parse_int, parse_widths)
+from aelab.fields import parse_values
+from aelab.limits import MAX_COPIES  # noqa: F401 - re-exported
+from aelab.settings import DENOISING
+from aelab.spec import ArchSpec, Check, TrainConfig, check_arch, check_train
 from aelab.train import History, build_seeded, fit
 
-MAX_COPIES = 10  # noisy copies per training image
+_D = DENOISING.dataclass_default  # the page's defaults (aelab/settings.py) are the lab's
 MAX_PAIR_BYTES = 512 * 2**20  # memory for the copied training pairs (noisy inputs + clean targets, float32)
 BIG_RUN = 3_000_000  # samples seen (images x copies x epochs x 2 models) above which we warn it takes minutes
 SWEEP_LEVELS = (0.0, 0.1, 0.2, 0.3, 0.5, 0.7)  # test noise levels for the error-vs-level curve
@@ -38,13 +40,13 @@ ROWS = {  # key of DenoiseResult.errors -> label
 
 @dataclass(frozen=True)
 class DenoiseSettings:
-    noise: str = noise.GAUSSIAN  # kind of corruption (a key of noise.KINDS)
-    level: float = 0.3  # its strength: Gaussian std, or the fraction of corrupted pixels
-    encoder: tuple[int, ...] = (128,)  # hidden widths from the input to the code (the decoder mirrors them)
-    bottleneck: int = 16  # code size of both models
-    epochs: int = 40  # passes over the copied training set
-    copies: int = 4  # versions of each image per epoch: fresh noise (denoiser) or clean repeats (plain AE)
-    n_train: int | None = None  # training images used (None = all)
+    noise: str = _D("noise")  # kind of corruption (a key of noise.KINDS), e.g. "gaussian"
+    level: float = _D("level")  # its strength: Gaussian std, or the fraction of corrupted pixels, e.g. 0.3
+    encoder: tuple[int, ...] = _D("encoder")  # hidden widths from the input to the code (the decoder mirrors them)
+    bottleneck: int = _D("bottleneck")  # code size of both models, e.g. 16
+    epochs: int = _D("epochs")  # passes over the copied training set, e.g. 40
+    copies: int = _D("copies")  # versions of each image per epoch: fresh noise (denoiser) or clean repeats (plain AE)
+    n_train: int | None = _D("n_train")  # training images used (None = all)
     lr: float = 3e-3  # Adam learning rate
     batch_size: int = 128  # images per optimizer step
     seed: int = 0  # seeds the weights, the shuffling and the noise
@@ -86,24 +88,20 @@ class DenoiseResult:
 
 # -- settings --------------------------------------------------------------------------------------
 def check(settings: DenoiseSettings, bundle: DataBundle) -> Check:
-    """Validate the lab settings against the data set; errors say what to change, notes only inform."""
+    """Validate the lab settings against the data set; errors say what to change, notes only inform.
+
+    Every setting is checked by its page field (settings.DENOISING), so the page, a link and this check agree."""
     input_dim, n_available = bundle.input_dim, len(bundle.x_train)
-    out = Check()
-    try:
-        noise.check_level(settings.noise, settings.level)
-    except SpecError as err:
-        out.errors.append(err)
-    if not 1 <= settings.copies <= MAX_COPIES:
-        out.error(f"Copies must be between 1 and {MAX_COPIES}.", "copies")
+    out = Check(errors=DENOISING.check(settings, {"input_dim": input_dim, "n_available": n_available}))
     if bundle.image_shape is None:
         out.error("The denoising lab draws images: pick an image data set.", "dataset")
+    if out.errors:
+        return out
     spec = settings.spec(input_dim)
-    arch, train = check_arch(spec), check_train(settings.train_config(), spec)
-    out.errors += arch.errors + train.errors
-    out.notes += arch.notes + train.notes
+    out.add(check_arch(spec)).add(check_train(settings.train_config(), spec))
     n = min(settings.n_train or n_available, n_available)
     per_image = 2 * settings.copies * input_dim * 4  # bytes of one image's noisy copies and clean targets
-    if 1 <= settings.copies <= MAX_COPIES and n * per_image > MAX_PAIR_BYTES:
+    if n * per_image > MAX_PAIR_BYTES:
         out.error(f"{n:,} images x {settings.copies} copies would hold {n * per_image / 2**20:,.0f} MB of training "
                   f"pairs in memory: use at most {MAX_PAIR_BYTES // per_image:,} training images, or fewer copies.",
                   "n_train")
@@ -114,29 +112,21 @@ def check(settings: DenoiseSettings, bundle: DataBundle) -> Check:
     return out
 
 
-def parse_settings(bundle: DataBundle, kind: str, level: str, hidden: str, bottleneck: str, epochs: str,
-                   copies: str, n_train: str) -> tuple[DenoiseSettings | None, Check]:
-    """Turn the page's text inputs into settings, or collect learner-facing errors."""
-    input_dim, n_available = bundle.input_dim, len(bundle.x_train)
-    out = Check()
-    values: dict = {"noise": kind}
-    parsers = {
-        "level": lambda: parse_float(level, "Noise level", field="level"),
-        "encoder": lambda: parse_widths(hidden, "Hidden width", field="hidden"),
-        "bottleneck": lambda: parse_int(bottleneck, "Code size", high=input_dim, field="bottleneck"),
-        "epochs": lambda: parse_int(epochs, "Epochs", high=MAX_EPOCHS, field="epochs"),
-        "copies": lambda: parse_int(copies, "Noisy copies", high=MAX_COPIES, field="copies"),
-        "n_train": lambda: (parse_int(n_train, "Training images", low=10, high=n_available, field="n_train")
-                            if str(n_train).strip() else None),
-    }
-    parsed, errors = parse_fields(parsers)
-    values.update(parsed)
-    out.errors += errors
-    if out.errors:
-        return None, out
-    settings = DenoiseSettings(**values)
+def from_values(bundle: DataBundle, values: dict, errors: list | None = None) -> tuple[DenoiseSettings | None, Check]:
+    """The page's values (session key -> value, see settings.DENOISING) -> settings, or the messages saying why not."""
+    if errors:
+        return None, Check(errors=list(errors))
+    settings = DenoiseSettings(**{k: v for k, v in DENOISING.kwargs(values).items() if k != "dataset"})
     more = check(settings, bundle)
     return (settings if more.ok else None), more
+
+
+def parse_settings(bundle: DataBundle, kind: str, level: str, hidden: str, bottleneck: str, epochs: str,
+                   copies: str, n_train: str) -> tuple[DenoiseSettings | None, Check]:
+    """Typed texts (as the page's boxes hold them) -> settings, or collect learner-facing errors."""
+    raws = {"cfg_dn_noise": kind, "cfg_dn_level": level, "cfg_dn_hidden": hidden, "cfg_dn_bottleneck": bottleneck,
+            "cfg_dn_epochs": epochs, "cfg_dn_copies": copies, "cfg_dn_n_train": n_train}
+    return from_values(bundle, *parse_values(DENOISING, raws))
 
 
 # -- the experiment --------------------------------------------------------------------------------
@@ -162,6 +152,14 @@ def level_sweep(plain: Autoencoder, denoiser: Autoencoder, clean: torch.Tensor, 
                      "plain": _mean_error(plain, noisy, clean),
                      "denoiser": _mean_error(denoiser, noisy, clean)})
     return rows
+
+
+def noise_preview(bundle: DataBundle, settings: DenoiseSettings) -> tuple[np.ndarray, np.ndarray, float]:
+    """What the chosen corruption does before anything trains: (clean, noisy) example images (n, D) and the noisy
+    images' mean squared error against the clean ones (the same held-out noise the lab scores with)."""
+    clean = bundle.x_test[example_indices(bundle.y_test)]  # (n, D)
+    noisy = noise.corrupt(clean, settings.noise, settings.level, seed=settings.seed + TEST_NOISE)
+    return clean.numpy(), noisy.numpy(), float(analysis.per_sample_error(clean, noisy).mean())
 
 
 def example_indices(labels: torch.Tensor, n: int = N_EXAMPLES) -> list[int]:

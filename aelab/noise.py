@@ -5,26 +5,21 @@ values stay in [0, 1], like the clean data.
 """
 from __future__ import annotations
 
-import math
-
 import torch
 
-from aelab.spec import SpecError
+from aelab.fields import check
+from aelab.limits import MAX_NOISE_LEVEL as MAX_LEVEL  # noqa: F401 - re-exported
+from aelab.limits import NOISE_KINDS as KINDS  # noqa: F401 - key -> label shown to the learner
+from aelab.settings import DENOISING
 
 GAUSSIAN = "gaussian"
 SALT_PEPPER = "salt_pepper"
 MASK = "mask"
-KINDS = {  # key -> label shown to the learner
-    GAUSSIAN: "Gaussian (add random noise, then clip to [0, 1])",
-    SALT_PEPPER: "Salt and pepper (random pixels turn black or white)",
-    MASK: "Masking (random pixels are set to 0)",
-}
 LEVEL_MEANING = {  # key -> what the level number means for that kind
     GAUSSIAN: "the standard deviation of the added noise",
     SALT_PEPPER: "the fraction of pixels replaced by 0 or 1",
     MASK: "the fraction of pixels set to 0",
 }
-MAX_LEVEL = 1.0  # a std of 1 or a fraction of 1 already destroys the image
 
 
 def generator(seed: int | torch.Generator) -> torch.Generator:
@@ -60,13 +55,9 @@ _FUNCS = {GAUSSIAN: gaussian, SALT_PEPPER: salt_and_pepper, MASK: mask}
 
 
 def check_level(kind: str, level: float) -> None:
-    """Raise SpecError with a learner-facing message if `kind` or `level` cannot be used."""
-    if kind not in KINDS:
-        raise SpecError(f"Unknown noise type '{kind}'. Choose one of: {', '.join(KINDS)}.", "noise")
-    if not math.isfinite(level) or not 0.0 < level <= MAX_LEVEL:
-        raise SpecError(
-            f"The noise level is {LEVEL_MEANING[kind]}, so it must be above 0 and at most {MAX_LEVEL:g} "
-            f"(got {level:g}). Try 0.3.", "level")
+    """Raise SpecError with a learner-facing message if `kind` or `level` cannot be used (the page's fields)."""
+    check(DENOISING["cfg_dn_noise"], kind)
+    check(DENOISING["cfg_dn_level"], level)
 
 
 def corrupt(x: torch.Tensor, kind: str, level: float, seed: int | torch.Generator = 0) -> torch.Tensor:

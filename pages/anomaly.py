@@ -3,45 +3,28 @@ import math
 
 import streamlit as st
 
-from aelab import anomaly, data, figures, share, ui
+from aelab import anomaly, data, figures, settings, ui
 from aelab.jobs import Job
 from aelab.spec import Check
 
 JOB = "anomaly"  # key of this page's job in the session registry
 RESULT = "an_result"  # session key: the last finished anomaly.AnomalyResult
-_D = anomaly.AnomalySettings()
-DEFAULTS = {
-    "cfg_an_normal": list(_D.normal), "cfg_an_hidden": ", ".join(map(str, _D.encoder)),
-    "cfg_an_bottleneck": str(_D.bottleneck), "cfg_an_epochs": str(_D.epochs),
-    "cfg_an_sizes": ", ".join(map(str, _D.sizes)), "cfg_an_n_train": "",
-}
-
-
-def init_state() -> None:
-    for k, v in DEFAULTS.items():
-        st.session_state.setdefault(k, v)
+FORM = settings.ANOMALY  # this page's settings (widgets, URL, defaults, anomaly.AnomalySettings)
 
 
 def read_settings(bundle: data.DataBundle) -> tuple[anomaly.AnomalySettings | None, Check]:
     """The lab's settings from the widgets; every problem comes back as a message."""
+    check = Check()
     names = bundle.class_names
-    options = list(range(len(names)))
-    st.session_state["cfg_an_normal"] = [c for c in st.session_state["cfg_an_normal"] if c in options]
-    normal = st.multiselect("Normal classes (the only ones the model trains on)", options, key="cfg_an_normal",
-                            format_func=lambda c: names[c],
-                            help="Every class you leave out counts as an anomaly in the held-out set.")
+    values = {"cfg_an_normal": ui.field(FORM, "cfg_an_normal", check, options=range(len(names)),
+                                        format_func=lambda c: names[c])}
     with st.expander("Model and training"):
         c1, c2, c3 = st.columns(3)
-        hidden = c1.text_input("Hidden widths", key="cfg_an_hidden",
-                               help="Encoder hidden layers, e.g. 128 or 128, 64; the decoder mirrors them.")
-        bottleneck = c2.text_input("Code size", key="cfg_an_bottleneck", help="Numbers in the main model's code.")
-        epochs = c3.text_input("Epochs", key="cfg_an_epochs", help="Passes over the normal training images.")
-        sizes = c1.text_input("Code sizes to compare", key="cfg_an_sizes",
-                              help=f"Comma-separated, at most {anomaly.MAX_SIZES}; one model each, same settings "
-                                   "and seed. The main code size is always included.")
-        n_train = c2.text_input("Training images (blank = all)", key="cfg_an_n_train",
-                                help=f"Drawn from all {len(bundle.x_train):,} before keeping the normal ones.")
-    return anomaly.parse_settings(bundle, normal, hidden, bottleneck, epochs, sizes, n_train)
+        layout = {"cfg_an_hidden": c1, "cfg_an_bottleneck": c2, "cfg_an_epochs": c3, "cfg_an_sizes": c1}
+        values |= {key: ui.field(FORM, key, check, where) for key, where in layout.items()}
+        values["cfg_an_n_train"] = ui.field(FORM, "cfg_an_n_train", check, c2, help=(
+            f"Drawn from all {len(bundle.x_train):,} before keeping the normal ones."))
+    return anomaly.from_values(bundle, values, check.errors)
 
 
 def start(bundle: data.DataBundle, settings: anomaly.AnomalySettings) -> None:
@@ -76,9 +59,9 @@ def _fmt(x: float) -> str:
 def draw_threshold(result: anomaly.AnomalyResult) -> float:
     """The threshold slider and the confusion counts it implies; returns the threshold."""
     det = result.main
-    top = max(float(det.test_errors.max()), result.default_threshold) * 1.02
-    threshold = st.slider("Threshold: flag images whose error is above", 0.0, top, result.default_threshold,
-                          step=top / 500, format="%.4f", key=f"cfg_an_threshold_{result.token}")
+    low, top, step = anomaly.threshold_range(result)
+    threshold = st.slider("Threshold: flag images whose error is above", low, top, result.default_threshold,
+                          step=step, format="%.4f", key=f"cfg_an_threshold_{result.token}")
     conf = anomaly.confusion(det.test_errors, det.is_anomaly, threshold)
     cols = st.columns(6)
     cols[0].metric("Caught (TP)", conf.tp, help="Anomalies above the threshold.")
@@ -126,8 +109,8 @@ def draw_results(result: anomaly.AnomalyResult) -> None:
 
 def main() -> None:
     ui.route_through_app()
-    init_state()
-    ui.sync_query_params(share.ANOMALY, "anomaly")  # settings <-> URL, so a link reproduces them
+    ui.init_form(FORM)
+    ui.sync_query_params(FORM, "anomaly")  # settings <-> URL, so a link reproduces them
     st.title("🚨 Anomaly detection")
     st.markdown(
         "**The question:** if an autoencoder only ever sees *normal* data, can its reconstruction error tell "
