@@ -120,7 +120,9 @@ BUILD_TRAIN = Form({  # pages/build_train.py: ArchSpec (architecture) and TrainC
                          help="Small training sets make memorization visible: the train loss keeps falling while "
                               "the test loss stalls."),
     "cfg_latent_dims": Field("view", "choice", "2D", "code projection", choices=("2D", "3D"), widget="radio",
-                             label="Projection of the code"),
+                             label="Projection of the code",
+                             help="A code of more than 3 numbers cannot be drawn as it is: PCA shows its two or three "
+                                  "main directions."),
 })
 
 BOTTLENECK = Form({  # pages/bigger_bottleneck.py: sweep.SweepConfig

@@ -106,7 +106,8 @@ def follow_defaults(form: Mapping[str, Field], defaults: Mapping[str, Any], tag:
 
 def follow_dataset(form: Mapping[str, Field], dataset: str) -> None:
     """Fields with a per-data-set default (Field.by_dataset) follow the chosen data set (see follow_defaults)."""
-    follow_defaults(form, {k: f.default_for(dataset) for k, f in form.items() if f.by_dataset}, f"dataset:{id(form)}")
+    keys = [k for k, f in form.items() if f.by_dataset]
+    follow_defaults(form, {k: form[k].default_for(dataset) for k in keys}, "dataset:" + ",".join(keys))
 
 
 def field(form: Mapping[str, Field], key: str, check: Check | None = None, where=None, *, options=None,
