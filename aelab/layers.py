@@ -188,8 +188,11 @@ def activations(seq: nn.Sequential, x: torch.Tensor) -> list[torch.Tensor]:
     return outs
 
 
-def split_table(seq: nn.Sequential, input_dim: int, at: int, bottleneck: int) -> list[dict]:
-    """One row per module (plus the input): its output width, which side of the cut it is on (PART), markers."""
+def split_table(seq: nn.Sequential, input_dim: int, at: int, bottleneck: int,
+                parts: dict[str, str] | None = None) -> list[dict]:
+    """One row per module (plus the input): its output width, which side of the cut it is on, markers.
+
+    `parts` renames the sides as shown ("encoder" -> "🟦 encoder", see PART)."""
     widths = point_widths(seq, input_dim)
     rows = [{"module": "—", "layer": "input", "output width": input_dim, "part": "input", "note": ""}]
     for i, module in enumerate(seq):
@@ -201,7 +204,7 @@ def split_table(seq: nn.Sequential, input_dim: int, at: int, bottleneck: int) ->
     if at == 0:
         rows[0]["note"] = "split: the encoder is empty, the code is the input itself"
     for row in rows:
-        row["part"] = PART[row["part"]]
+        row["part"] = (parts or {}).get(row["part"], row["part"])
     return rows
 
 

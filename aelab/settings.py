@@ -174,8 +174,8 @@ LATENT = Form({  # pages/latent.py; the view list depends on the code size (late
     "cfg_latent_view": Field("lt_view", "choice", "raw 2D", "code view", choices=LATENT_VIEWS, label="View",
                              help="Raw: the code numbers themselves. PCA: the code's main directions (a linear view). "
                                   "t-SNE: a nonlinear map that keeps neighbours together but bends distances."),
-    "cfg_latent_tsne_n": Field("lt_tsne", "int", 500, "t-SNE points", low=TSNE_MIN, high=MAX_COUNT, widget="text",
-                               label="Points for t-SNE"),
+    "cfg_latent_tsne_n": Field("lt_tsne", "int", 500, "t-SNE points", low=TSNE_MIN, widget="text",
+                               label="Points for t-SNE"),  # no upper bound: the page caps it with a note
     "latent_index_text": Field("", "int", None, "image index", low=0, high_from="n_test", widget="text",
                                label="…or type an image index"),
     "cfg_latent_grid_n": Field("lt_grid", "int", 10, "grid size", low=GRID_SIZES[0], high=GRID_SIZES[1],

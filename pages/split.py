@@ -76,7 +76,7 @@ def split_section(run: runs.Run, seq, x, widths: list[int], bottleneck: int) -> 
                "Cutting changes the names, not the function: the same modules run in the same order.")
     kind, text = layers.cut_message(widths, at, bottleneck)
     ui.say(kind, text, icon="⭐" if kind == "success" else "✂️")
-    st.dataframe(layers.split_table(seq, widths[0], at, bottleneck), hide_index=True, width="stretch",
+    st.dataframe(layers.split_table(seq, widths[0], at, bottleneck, layers.PART), hide_index=True, width="stretch",
                  key="split_table")
     return at
 
