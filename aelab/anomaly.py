@@ -20,15 +20,21 @@ from aelab import analysis, figures
 from aelab.data import DataBundle
 from aelab.jobs import JobContext
 from aelab.model import Autoencoder
-from aelab.fields import parse_values
+from aelab.fields import build, parse_values
 from aelab.limits import MAX_SIZES  # noqa: F401 - re-exported
 from aelab.settings import ANOMALY
-from aelab.spec import ArchSpec, Check, SpecError, TrainConfig, check_arch, check_train
+from aelab.spec import ArchSpec, Check, SpecError, TrainConfig, check_model
 from aelab.train import History, build_seeded, fit
 
 _D = ANOMALY.dataclass_default  # the page's defaults (aelab/settings.py) are the lab's
 BIG_RUN = 3_000_000  # images pushed through all models (normal images x epochs x models) before we warn
 N_WORST = 8  # worst-reconstructed held-out images shown
+INTRO = (  # the page's question, asked before anything is measured
+    "**The question:** if an autoencoder only ever sees *normal* data, can its reconstruction error tell "
+    "normal from unusual? No labels of anomalies are used for training: the model learns to rebuild the "
+    "normal classes, and every held-out image is scored by how badly it comes back. Afterwards the class "
+    "labels only serve to *check* the scores."
+)
 _LAYOUT = dict(margin=dict(l=10, r=10, t=40, b=10))
 NORMAL_COLOR, ANOMALY_COLOR = figures.PALETTE[0], figures.PALETTE[3]
 
@@ -198,8 +204,7 @@ def check(settings: AnomalySettings, bundle: DataBundle) -> Check:
         out.errors += check_classes(settings.normal, n_classes)
     if out.errors:
         return out
-    spec = settings.spec(input_dim)
-    out.add(check_arch(spec)).add(check_train(settings.train_config(), spec))
+    out.add(check_model(settings.spec(input_dim), settings.train_config()))
     if not out.errors:
         labels = bundle.subset(settings.n_train, seed=settings.seed).y_train  # (N,) the run's training labels
         n_normal = int(torch.isin(labels, torch.tensor(settings.normal)).sum())
@@ -213,22 +218,14 @@ def check(settings: AnomalySettings, bundle: DataBundle) -> Check:
     return out
 
 
-def from_values(bundle: DataBundle, values: dict, errors: list | None = None) -> tuple[AnomalySettings | None, Check]:
-    """The page's values (session key -> value, see settings.ANOMALY) -> settings, or the messages saying why not."""
-    if errors:
-        return None, Check(errors=list(errors))
-    settings = AnomalySettings(**{k: v for k, v in ANOMALY.kwargs(values).items() if k != "dataset"})
-    more = check(settings, bundle)
-    return (settings if more.ok else None), more
-
-
 def parse_settings(bundle: DataBundle, normal: list[int], hidden: str, bottleneck: str, epochs: str, sizes: str,
                    n_train: str) -> tuple[AnomalySettings | None, Check]:
     """Typed texts (as the page's boxes hold them) and the chosen classes -> settings, or learner-facing errors."""
     raws = {"cfg_an_hidden": hidden, "cfg_an_bottleneck": bottleneck, "cfg_an_epochs": epochs, "cfg_an_sizes": sizes,
             "cfg_an_n_train": n_train}
     values, errors = parse_values(ANOMALY, raws)
-    return from_values(bundle, values | {"cfg_an_normal": tuple(normal)}, errors)
+    return build(ANOMALY, AnomalySettings, values | {"cfg_an_normal": tuple(normal)}, errors,
+                 lambda settings: check(settings, bundle))
 
 
 # -- the experiment --------------------------------------------------------------------------------------

@@ -17,10 +17,10 @@ from aelab import analysis, figures, noise
 from aelab.data import DataBundle
 from aelab.jobs import JobContext
 from aelab.model import Autoencoder
-from aelab.fields import parse_values
+from aelab.fields import build, parse_values
 from aelab.limits import MAX_COPIES  # noqa: F401 - re-exported
 from aelab.settings import DENOISING
-from aelab.spec import ArchSpec, Check, TrainConfig, check_arch, check_train
+from aelab.spec import ArchSpec, Check, TrainConfig, check_model
 from aelab.train import History, build_seeded, fit
 
 _D = DENOISING.dataclass_default  # the page's defaults (aelab/settings.py) are the lab's
@@ -30,6 +30,13 @@ SWEEP_LEVELS = (0.0, 0.1, 0.2, 0.3, 0.5, 0.7)  # test noise levels for the error
 TRAIN_NOISE = 101  # seed offset of the training noise
 TEST_NOISE = 202  # seed offset of the held-out noise (never seen in training)
 N_EXAMPLES = 8  # images shown in the clean / noisy / plain / denoising grid
+INTRO = (  # the page's question, asked before anything is measured
+    "**The question:** if you want an autoencoder that cleans up corrupted images, does it help to *train* "
+    "it on corrupted inputs, asking for the clean image as the output? Two models with the same network, "
+    "data and number of steps are trained side by side: a **plain AE** (clean in, clean out) and a "
+    "**denoising AE** (noisy in, clean out). Then both get the same noisy held-out images, and each output "
+    "is compared with the clean original."
+)
 ROWS = {  # key of DenoiseResult.errors -> label
     "noisy": "noisy input",
     "plain": "plain AE",
@@ -97,8 +104,7 @@ def check(settings: DenoiseSettings, bundle: DataBundle) -> Check:
         out.error("The denoising lab draws images: pick an image data set.", "dataset")
     if out.errors:
         return out
-    spec = settings.spec(input_dim)
-    out.add(check_arch(spec)).add(check_train(settings.train_config(), spec))
+    out.add(check_model(settings.spec(input_dim), settings.train_config()))
     n = min(settings.n_train or n_available, n_available)
     per_image = 2 * settings.copies * input_dim * 4  # bytes of one image's noisy copies and clean targets
     if n * per_image > MAX_PAIR_BYTES:
@@ -112,21 +118,12 @@ def check(settings: DenoiseSettings, bundle: DataBundle) -> Check:
     return out
 
 
-def from_values(bundle: DataBundle, values: dict, errors: list | None = None) -> tuple[DenoiseSettings | None, Check]:
-    """The page's values (session key -> value, see settings.DENOISING) -> settings, or the messages saying why not."""
-    if errors:
-        return None, Check(errors=list(errors))
-    settings = DenoiseSettings(**{k: v for k, v in DENOISING.kwargs(values).items() if k != "dataset"})
-    more = check(settings, bundle)
-    return (settings if more.ok else None), more
-
-
 def parse_settings(bundle: DataBundle, kind: str, level: str, hidden: str, bottleneck: str, epochs: str,
                    copies: str, n_train: str) -> tuple[DenoiseSettings | None, Check]:
     """Typed texts (as the page's boxes hold them) -> settings, or collect learner-facing errors."""
     raws = {"cfg_dn_noise": kind, "cfg_dn_level": level, "cfg_dn_hidden": hidden, "cfg_dn_bottleneck": bottleneck,
             "cfg_dn_epochs": epochs, "cfg_dn_copies": copies, "cfg_dn_n_train": n_train}
-    return from_values(bundle, *parse_values(DENOISING, raws))
+    return build(DENOISING, DenoiseSettings, *parse_values(DENOISING, raws), lambda settings: check(settings, bundle))
 
 
 # -- the experiment --------------------------------------------------------------------------------

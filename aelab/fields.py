@@ -350,6 +350,17 @@ def parse_values(form: Mapping[str, Field], raws: Mapping[str, Any],
     return values, errors
 
 
+def build(form: Mapping[str, Field], make, values: Mapping[str, Any], errors: list | None, check_made,
+          skip: tuple[str, ...] = ("dataset",)):
+    """Page values -> the settings object `make(**kwargs)` checked by `check_made(obj) -> Check`: (the object, or None
+    when a value did not parse or the check failed; the messages). `skip`: arguments the object does not take."""
+    if errors:
+        return None, Check(errors=list(errors))
+    obj = make(**{k: v for k, v in form.kwargs(values).items() if k not in skip})
+    more = check_made(obj)
+    return (obj if more.ok else None), more
+
+
 def format_value(f: Field, value: Any) -> str:
     """A value as URL text (the inverse of `parse`)."""
     if f.kind == "bool":

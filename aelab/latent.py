@@ -20,7 +20,7 @@ from aelab.fields import Check
 from aelab.limits import SAMPLE_ROW
 from aelab.limits import TSNE_MIN  # noqa: F401 - re-exported: fewest points t-SNE is run on
 from aelab.model import Autoencoder
-from aelab.spec import ArchSpec, TrainConfig, check_arch, check_train
+from aelab.spec import ArchSpec, TrainConfig, check_model
 
 MAX_POINTS = 2_000  # held-out points drawn in the scatter; larger sets are subsampled
 TSNE_CAP = 1_000  # most points t-SNE may embed (measured on a busy 2-core machine: 8 s in 2-D, 15 s in 3-D)
@@ -754,6 +754,4 @@ def other_setup(run, epochs: int, beta: float, n_available: int) -> tuple[ArchSp
     with every message about it."""
     spec = other_kind(run.spec)
     cfg = replace(run.cfg, epochs=epochs, beta=beta if spec.kind == "vae" else run.cfg.beta)
-    check = Check()
-    check.errors += check_arch(spec).errors + check_train(cfg, spec, n_available).errors
-    return spec, cfg, check
+    return spec, cfg, Check(errors=check_model(spec, cfg, n_available).errors)

@@ -20,7 +20,7 @@ from aelab.data import DataBundle
 from aelab.limits import SIGNAL_SCORES as SCORES  # noqa: F401 - re-exported: how a window becomes one score
 from aelab.runs import Run
 from aelab.settings import SIGNAL_MODELS, SIGNALS
-from aelab.spec import ArchSpec, Check, TrainConfig, check_arch, check_train
+from aelab.spec import ArchSpec, Check, TrainConfig, check_model
 
 NAME = "signals"  # DataBundle.name of the generated set
 CLASS_NAMES = ("normal", "glitch")  # label 0 and label 1 of the test windows
@@ -152,7 +152,7 @@ def model_from_values(values: dict, tab: str, input_dim: int) -> tuple[tuple[Arc
     hidden, bottleneck, epochs, lr = (values.get(k) for k in SIGNAL_MODELS[tab])
     spec = signal_spec(input_dim, hidden, bottleneck)
     cfg = TrainConfig(loss="mse", optimizer="adam", lr=lr, batch_size=DEFAULT_TRAIN.batch_size, epochs=epochs)
-    check = Check().add(check_arch(spec)).add(check_train(cfg, spec))
+    check = check_model(spec, cfg)
     return ((spec, cfg) if check.ok else None), check
 
 

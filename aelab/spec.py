@@ -144,3 +144,8 @@ def check_train(cfg: TrainConfig, spec: ArchSpec | None = None, n_available: int
             "loss",
         )
     return check
+
+
+def check_model(spec: ArchSpec, cfg: TrainConfig, n_available: int | None = None) -> Check:
+    """check_arch and check_train together: every message about one network and its training settings."""
+    return check_arch(spec).add(check_train(cfg, spec, n_available))

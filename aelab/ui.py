@@ -201,6 +201,37 @@ def _change_layers(key: str, delta: int, most: int) -> None:
     st.session_state[f"{key}_n"] = new
 
 
+def open_lab(form: Mapping[str, Field], name: str, title: str, intro: str, widths=(1.3, 1)):
+    """The top of a lab page: routing, the form's defaults and URL, the title and the question; returns the settings
+    column and the run column."""
+    route_through_app()
+    init_form(form)  # defaults first, so the URL holds every setting from the first run on
+    sync_query_params(form, name)  # settings <-> URL, so a link reproduces them
+    st.title(title)
+    st.markdown(intro)
+    return st.columns(list(widths), gap="large")
+
+
+def measured(summary: str, result) -> None:
+    """The head of a lab's results: what was measured (one line of numbers) and, unless it finished, why not."""
+    st.header("What was measured")
+    st.caption(summary)
+    if result.status != "done":
+        st.warning(result.message, icon="⚠️")
+
+
+def lab_settings(dataset_key: str, read: Callable[[data.DataBundle], tuple[Any, Check]],
+                 form: Mapping[str, Field] | None = None) -> tuple[data.DataBundle | None, Any, Check]:
+    """A lab page's settings column: the data set picker, then `read(bundle)` (the page's fields, -> (settings or
+    None, Check)) and its messages. With `form`, fields with a per-data-set default follow the chosen data set."""
+    bundle = dataset_picker(dataset_key)
+    if bundle is not None and form is not None:
+        follow_dataset(form, bundle.name)
+    lab, check = read(bundle) if bundle is not None else (None, Check())
+    show_check(check)
+    return bundle, lab, check
+
+
 # -- routing -----------------------------------------------------------------------------------
 def route_through_app() -> None:
     """Call first in every page: make sure app.py (router, sidebar, thread setup) runs.

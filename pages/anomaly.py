@@ -3,7 +3,7 @@ import math
 
 import streamlit as st
 
-from aelab import anomaly, data, figures, settings, ui
+from aelab import anomaly, data, fields, figures, settings, ui
 from aelab.jobs import Job
 from aelab.spec import Check
 
@@ -24,7 +24,7 @@ def read_settings(bundle: data.DataBundle) -> tuple[anomaly.AnomalySettings | No
         values |= {key: ui.field(FORM, key, check, where) for key, where in layout.items()}
         values["cfg_an_n_train"] = ui.field(FORM, "cfg_an_n_train", check, c2, help=(
             f"Drawn from all {len(bundle.x_train):,} before keeping the normal ones."))
-    return anomaly.from_values(bundle, values, check.errors)
+    return fields.build(FORM, anomaly.AnomalySettings, values, check.errors, lambda s: anomaly.check(s, bundle))
 
 
 def start(bundle: data.DataBundle, settings: anomaly.AnomalySettings) -> None:
@@ -77,13 +77,10 @@ def draw_threshold(result: anomaly.AnomalyResult) -> float:
 
 def draw_results(result: anomaly.AnomalyResult) -> None:
     s, det = result.settings, result.main
-    st.header("What was measured")
-    st.caption(f"{data.DATASETS.get(result.dataset, result.dataset)} · normal: "
-               f"{anomaly.class_list(s.normal, result.class_names)} · network "
-               f"{s.spec(result.worst_images.shape[1]).describe()} · {s.epochs} epochs · seed {s.seed} · "
-               f"{len(result.rows)} model(s) trained and measured in {result.seconds:.1f} s.")
-    if result.status != "done":
-        st.warning(result.message, icon="⚠️")
+    ui.measured(f"{data.DATASETS.get(result.dataset, result.dataset)} · normal: "
+                f"{anomaly.class_list(s.normal, result.class_names)} · network "
+                f"{s.spec(result.worst_images.shape[1]).describe()} · {s.epochs} epochs · seed {s.seed} · "
+                f"{len(result.rows)} model(s) trained and measured in {result.seconds:.1f} s.", result)
     st.subheader("1 · Normal and anomalous images get different errors")
     st.markdown(anomaly.histogram_text(result))
     st.subheader("2 · A threshold turns the error into a detector")
@@ -108,21 +105,9 @@ def draw_results(result: anomaly.AnomalyResult) -> None:
 
 
 def main() -> None:
-    ui.route_through_app()
-    ui.init_form(FORM)
-    ui.sync_query_params(FORM, "anomaly")  # settings <-> URL, so a link reproduces them
-    st.title("🚨 Anomaly detection")
-    st.markdown(
-        "**The question:** if an autoencoder only ever sees *normal* data, can its reconstruction error tell "
-        "normal from unusual? No labels of anomalies are used for training: the model learns to rebuild the "
-        "normal classes, and every held-out image is scored by how badly it comes back. Afterwards the class "
-        "labels only serve to *check* the scores."
-    )
-    col_set, col_run = st.columns([1.3, 1], gap="large")
+    col_set, col_run = ui.open_lab(FORM, "anomaly", "🚨 Anomaly detection", anomaly.INTRO)
     with col_set:
-        bundle = ui.dataset_picker("cfg_an_dataset")
-        settings, check = read_settings(bundle) if bundle is not None else (None, Check())
-        ui.show_check(check)
+        bundle, settings, check = ui.lab_settings("cfg_an_dataset", read_settings)
     with col_run:
         if settings is not None:
             st.caption(f"{len(settings.all_sizes)} models will be trained (code sizes "

@@ -130,13 +130,10 @@ def draw_ood(result: sweep.SweepResult) -> None:
 
 def draw_results(result: sweep.SweepResult) -> None:
     cfg = result.config
-    st.header("What was measured")
-    st.caption(f"{data.DATASETS.get(cfg.dataset, cfg.dataset)} · {cfg.n_train:,} training images · hidden "
-               f"{sizes_text(cfg.hidden) or 'none'} · {result.rows[0].epochs} epochs · seed {cfg.seed} · "
-               f"{len(result.rows)} models trained together in {result.train_seconds:.1f} s "
-               f"({result.seconds:.1f} s with measurements). {result.message}")
-    if result.status != "done":
-        st.warning(result.message, icon="⚠️")
+    ui.measured(f"{data.DATASETS.get(cfg.dataset, cfg.dataset)} · {cfg.n_train:,} training images · hidden "
+                f"{sizes_text(cfg.hidden) or 'none'} · {result.rows[0].epochs} epochs · seed {cfg.seed} · "
+                f"{len(result.rows)} models trained together in {result.train_seconds:.1f} s "
+                f"({result.seconds:.1f} s with measurements). {result.message}", result)
     answer_echo(result)
     st.markdown("\n".join(f"- {line}" for line in sweep.explain(result.rows, cfg.n_train)))
     c1, c2 = st.columns(2)
@@ -171,11 +168,7 @@ def main() -> None:
     col_set, col_q = st.columns([1.2, 1], gap="large")
     with col_set:
         st.subheader("Settings")
-        bundle = ui.dataset_picker("cfg_bn_dataset")
-        if bundle is not None:
-            ui.follow_dataset(FORM, bundle.name)  # the size list follows the data set until the learner edits it
-        cfg, check = (read_config(bundle) if bundle is not None else (None, Check()))
-        ui.show_check(check)
+        bundle, cfg, check = ui.lab_settings("cfg_bn_dataset", read_config, FORM)  # the sizes follow the data set
     with col_q:
         st.subheader("Predict")
         commit_box()

@@ -1,7 +1,7 @@
 """Denoising: does an autoencoder trained on noisy inputs with clean targets clean images better than a plain one?"""
 import streamlit as st
 
-from aelab import data, denoise, figures, noise, settings, ui
+from aelab import data, denoise, fields, figures, noise, settings, ui
 from aelab.jobs import Job
 from aelab.spec import Check
 
@@ -22,7 +22,7 @@ def read_settings(bundle: data.DataBundle) -> tuple[denoise.DenoiseSettings | No
         layout = {"cfg_dn_hidden": c1, "cfg_dn_bottleneck": c2, "cfg_dn_epochs": c3, "cfg_dn_copies": c1}
         values |= {key: ui.field(FORM, key, check, where) for key, where in layout.items()}
         values["cfg_dn_n_train"] = ui.field(FORM, "cfg_dn_n_train", check, c2, help=f"At most {len(bundle.x_train):,}.")
-    return denoise.from_values(bundle, values, check.errors)
+    return fields.build(FORM, denoise.DenoiseSettings, values, check.errors, lambda s: denoise.check(s, bundle))
 
 
 def preview(bundle: data.DataBundle, settings: denoise.DenoiseSettings) -> None:
@@ -60,11 +60,8 @@ def on_done(job: Job) -> None:
 
 def draw_results(result: denoise.DenoiseResult) -> None:
     s, dim = result.settings, result.examples["clean"].shape[1]
-    st.header("What was measured")
-    st.caption(f"{data.DATASETS.get(result.dataset, result.dataset)} · {s.describe(dim)} · seed {s.seed} · "
-               f"both models trained and measured in {result.seconds:.1f} s.")
-    if result.status != "done":
-        st.warning(result.message, icon="⚠️")
+    ui.measured(f"{data.DATASETS.get(result.dataset, result.dataset)} · {s.describe(dim)} · seed {s.seed} · "
+                f"both models trained and measured in {result.seconds:.1f} s.", result)
     st.markdown("\n".join(f"- {line}" for line in denoise.summary(result)))
     st.plotly_chart(denoise.example_grid(result), width="stretch", key="dn_grid")
     c1, c2 = st.columns(2)
@@ -85,22 +82,9 @@ def draw_results(result: denoise.DenoiseResult) -> None:
 
 
 def main() -> None:
-    ui.route_through_app()
-    ui.init_form(FORM)
-    ui.sync_query_params(FORM, "denoising")  # settings <-> URL, so a link reproduces them
-    st.title("🧽 Denoising")
-    st.markdown(
-        "**The question:** if you want an autoencoder that cleans up corrupted images, does it help to *train* "
-        "it on corrupted inputs, asking for the clean image as the output? Two models with the same network, "
-        "data and number of steps are trained side by side: a **plain AE** (clean in, clean out) and a "
-        "**denoising AE** (noisy in, clean out). Then both get the same noisy held-out images, and each output "
-        "is compared with the clean original."
-    )
-    col_set, col_run = st.columns([1.3, 1], gap="large")
+    col_set, col_run = ui.open_lab(FORM, "denoising", "🧽 Denoising", denoise.INTRO)
     with col_set:
-        bundle = ui.dataset_picker("cfg_dn_dataset")
-        settings, check = read_settings(bundle) if bundle is not None else (None, Check())
-        ui.show_check(check)
+        bundle, settings, check = ui.lab_settings("cfg_dn_dataset", read_settings)
     with col_run:
         if bundle is not None and settings is not None:
             preview(bundle, settings)

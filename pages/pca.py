@@ -126,9 +126,7 @@ def main() -> None:
     intro()
     col_set, col_run = st.columns([1, 1], gap="medium")
     with col_set:
-        bundle = ui.dataset_picker("cfg_pca_dataset", allow=tuple(data.DATASETS))
-        cfg, check = (None, Check()) if bundle is None else read_settings(bundle)
-        ui.show_check(check)
+        bundle, cfg, check = ui.lab_settings("cfg_pca_dataset", read_settings)
     ready = bundle is not None and cfg is not None and check.ok
     with col_run:
         if cfg is not None:
