@@ -226,3 +226,55 @@ def test_the_rule_catches_what_it_should():
 def test_pages_hold_no_limits_no_parsers_and_no_plotly(page):
     """Every page passes the rule of page_violations."""
     assert page_violations((ROOT / "pages" / f"{page}.py").read_text(encoding="utf-8")) == []
+
+
+# -- CONTRIBUTING.md's worked example runs --------------------------------------------------------------------
+EXAMPLE_SETUP = """
+from dataclasses import dataclass
+from types import SimpleNamespace
+
+import streamlit as st
+
+from aelab import fields, settings, ui
+from aelab.fields import Check
+
+_D = settings.FLOOR.dataclass_default
+
+
+@dataclass(frozen=True)
+class FloorConfig:
+    bottleneck: int = _D("bottleneck")
+    epochs: int = _D("epochs")
+
+
+floor = SimpleNamespace(FloorConfig=FloorConfig, INTRO="How low can the error go?",
+                        check=lambda cfg, bundle: Check(errors=settings.FLOOR.check(cfg, {"input_dim": bundle.input_dim})),
+                        run=lambda bundle, cfg, ctx: cfg)
+"""
+
+
+def test_the_contributing_example_page_runs(monkeypatch):
+    """The page in CONTRIBUTING.md, run as written against a small form and a stand-in lab: it shows the form's
+    defaults, refuses a bad value with the field's message, and its Run button starts the job."""
+    from conftest import wait_for_jobs
+
+    text = (ROOT / "CONTRIBUTING.md").read_text(encoding="utf-8")
+    page = text.split("```python\nFORM, JOB")[1].split("```")[0]
+    form = fields.Form({
+        "cfg_fl_dataset": settings.dataset_field("fl_data"),
+        "cfg_fl_code": fields.Field("fl_code", "int", 8, "code size", low=1, high=64, widget="text",
+                                    high_from="input_dim", arg="bottleneck"),
+        "cfg_fl_epochs": fields.Field("fl_epochs", "int", 40, "epochs", low=1, high=1000, widget="text",
+                                      arg="epochs"),
+    })
+    monkeypatch.setattr(settings, "FLOOR", form, raising=False)
+    at = AppTest.from_string(EXAMPLE_SETUP + "\nFORM, JOB" + page, default_timeout=60).run()
+    assert not at.exception, at.exception[0].value
+    assert at.text_input(key="cfg_fl_code").value == "8" and at.query_params["fl_epochs"] == "40"
+    at.text_input(key="cfg_fl_code").set_value("100").run()  # the digits have 64 values per image
+    assert "at most 64" in " ".join(e.value for e in at.error) and at.button(key="fl_run").disabled
+    at.text_input(key="cfg_fl_code").set_value("4").run()
+    at.button(key="fl_run").click().run()
+    wait_for_jobs(30)
+    at.run()
+    assert not at.exception and at.session_state["fl"].bottleneck == 4
