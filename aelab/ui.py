@@ -1,8 +1,9 @@
-"""The few Streamlit pieces several pages share (the only module in aelab that imports streamlit).
+"""The Streamlit pieces pages share (the only module in aelab that imports streamlit).
 
-Conventions: a page's widget keys that should survive switching pages start with `cfg_`
-(app.py re-asserts them on every run); per-user jobs live in a session-scoped registry that stops
-their threads when the browser tab goes away; the session's trained model is `current_run()`.
+Conventions (CONTRIBUTING.md): a page's widget keys that should survive switching pages start with `cfg_`
+(app.py re-asserts them on every run); a declared setting is drawn with `field` (aelab/settings.py); per-user
+jobs live in a session-scoped registry that stops their threads when the browser tab goes away; the session's
+trained model is `current_run()`.
 """
 from __future__ import annotations
 
@@ -201,6 +202,7 @@ def _change_layers(key: str, delta: int, most: int) -> None:
     st.session_state[f"{key}_n"] = new
 
 
+# -- a lab page's skeleton ----------------------------------------------------------------------------
 def open_lab(form: Mapping[str, Field], name: str, title: str, intro: str, widths=(1.3, 1)):
     """The top of a lab page: routing, the form's defaults and URL, the title and the question; returns the settings
     column and the run column."""
@@ -482,6 +484,7 @@ def show_check(check: Check, fields: tuple[str, ...] | None = None) -> None:
             st.info(note, icon="💡")
 
 
+# -- drawing: messages, charts, image grids, metrics, lazy tabs, clicks ----------------------------------
 def say(kind: str, text: str, icon: str | None = None) -> None:
     """A message box of this kind: "success", "info", "warning" or "error" (nothing for an empty text)."""
     if text:
@@ -546,6 +549,7 @@ def status_message(view: JobView | None) -> None:
     box(view.message or view.status)
 
 
+# -- the model a page looks at: its data, a quick model, state that lives as long as the model ------------
 def session_bundle(run: Run) -> tuple[data.DataBundle | None, str]:
     """The data set a model was trained on, or None and a message saying what is missing (the model is kept)."""
     from aelab import data
