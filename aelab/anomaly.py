@@ -160,6 +160,11 @@ class Confusion:
         return self.fp / (self.fp + self.tn) if self.fp + self.tn else float("nan")
 
 
+def percent(x: float) -> str:
+    """A share as a percentage, or a dash when it is undefined (NaN: nothing flagged, no anomalies)."""
+    return "—" if math.isnan(x) else f"{x:.0%}"
+
+
 def confusion(scores: np.ndarray, is_anomaly: np.ndarray, threshold: float) -> Confusion:
     """Counts when every image whose score is above `threshold` is flagged as an anomaly."""
     flagged = np.asarray(scores) > threshold  # (M,) bool

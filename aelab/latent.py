@@ -678,6 +678,11 @@ def code_text(z: np.ndarray, most: int = 16) -> str:
     return "Code: (" + ", ".join(f"{v:.2f}" for v in z[:most]) + (", …)" if len(z) > most else ")")
 
 
+def finite(cache: CodeCache) -> bool:
+    """Every code is a finite number (a diverged model's are not)."""
+    return bool(np.isfinite(cache.test).all() and np.isfinite(cache.train).all())
+
+
 def valid_index(idx: int | None, n: int) -> int | None:
     """idx when it is an index of n items, else None (a selection left over from another model)."""
     return idx if idx is not None and 0 <= idx < n else None

@@ -1,6 +1,4 @@
 """Anomaly detection: an autoencoder trained only on "normal" classes flags the rest by their reconstruction error."""
-import math
-
 import streamlit as st
 
 from aelab import anomaly, data, fields, figures, settings, ui
@@ -52,10 +50,6 @@ def on_done(job: Job) -> None:
         st.session_state[RESULT] = job.result
 
 
-def _fmt(x: float) -> str:
-    return "—" if math.isnan(x) else f"{x:.0%}"
-
-
 def draw_threshold(result: anomaly.AnomalyResult) -> float:
     """The threshold slider and the confusion counts it implies; returns the threshold."""
     det = result.main
@@ -68,8 +62,8 @@ def draw_threshold(result: anomaly.AnomalyResult) -> float:
     cols[1].metric("False alarms (FP)", conf.fp, help="Normal images above the threshold.")
     cols[2].metric("Passed (TN)", conf.tn, help="Normal images below the threshold.")
     cols[3].metric("Missed (FN)", conf.fn, help="Anomalies below the threshold.")
-    cols[4].metric("Precision", _fmt(conf.precision), help="Share of flagged images that are anomalies.")
-    cols[5].metric("Recall", _fmt(conf.recall), help="Share of anomalies that are flagged.")
+    cols[4].metric("Precision", anomaly.percent(conf.precision), help="Share of flagged images that are anomalies.")
+    cols[5].metric("Recall", anomaly.percent(conf.recall), help="Share of anomalies that are flagged.")
     st.markdown(anomaly.threshold_text(conf, threshold))
     st.caption(anomaly.threshold_origin_text(result))
     return threshold

@@ -1,7 +1,6 @@
 """Latent space: see, click, decode, walk and sample the code space of the session's model; AE vs VAE."""
 from functools import partial
 
-import numpy as np
 import streamlit as st
 
 from aelab import analysis, figures, latent, runs, settings, ui
@@ -92,7 +91,7 @@ def decode_panel(run: runs.Run, bundle, cache: latent.CodeCache) -> None:
     values = [cols[i % len(cols)].slider(name, float(lo[i]), float(hi[i]), key=f"latent_slider_{i}",
                                          step=float(hi[i] - lo[i]) / 200, format="%.2f")
               for i, name in enumerate(dirs.names)]
-    z = dirs.to_code(np.array(values), base)  # (k,)
+    z = dirs.to_code(values, base)  # (k,)
     images, labels = latent.decoded_with(run.model, z, bundle.x_test, idx)
     ui.images([images], bundle, "latent_decoded", png="decoded_code", col_labels=labels, height=280)
     st.caption(latent.code_text(z))
@@ -231,7 +230,7 @@ def main() -> None:
         return
     bundle, problem = ui.session_bundle(run)
     cache = codes_for("main", run, bundle) if bundle is not None else None
-    if cache is None or not (np.isfinite(cache.test).all() and np.isfinite(cache.train).all()):
+    if cache is None or not latent.finite(cache):
         st.error(problem or latent.TEXT["nan"], icon="📁" if problem else "⚠️")
         return
     if ui.forget_on_change([SELECTED, SLIDER_ORIGIN], run, "latent"):  # a new model: forget the old one's clicks
