@@ -20,26 +20,34 @@ from aelab import analysis, figures
 from aelab.data import DataBundle
 from aelab.jobs import JobContext
 from aelab.model import Autoencoder
+from aelab.fields import build, parse_values
+from aelab.limits import MAX_SIZES  # noqa: F401 - re-exported
 from aelab.progress import LabProgress, PhaseMonitor, phase_monitor
-from aelab.spec import (MAX_EPOCHS, ArchSpec, Check, SpecError, TrainConfig, check_arch, check_compute, check_train,
-                        parse_fields, parse_int, parse_widths)
+from aelab.settings import ANOMALY
+from aelab.spec import ArchSpec, Check, SpecError, TrainConfig, check_compute, check_model
 from aelab.train import History, Monitor, build_seeded, fit
 
-MAX_SIZES = 6  # code sizes in the bottleneck comparison
+_D = ANOMALY.dataclass_default  # the page's defaults (aelab/settings.py) are the lab's
 BIG_RUN = 3_000_000  # images pushed through all models (normal images x epochs x models) before we warn
 N_WORST = 8  # worst-reconstructed held-out images shown
+INTRO = (  # the page's question, asked before anything is measured
+    "**The question:** if an autoencoder only ever sees *normal* data, can its reconstruction error tell "
+    "normal from unusual? No labels of anomalies are used for training: the model learns to rebuild the "
+    "normal classes, and every held-out image is scored by how badly it comes back. Afterwards the class "
+    "labels only serve to *check* the scores."
+)
 _LAYOUT = dict(margin=dict(l=10, r=10, t=40, b=10))
 NORMAL_COLOR, ANOMALY_COLOR = figures.PALETTE[0], figures.PALETTE[3]
 
 
 @dataclass(frozen=True)
 class AnomalySettings:
-    normal: tuple[int, ...] = (0, 1, 2, 4, 5, 6, 7, 8, 9)  # class labels treated as normal (the only ones trained on)
-    encoder: tuple[int, ...] = (128,)  # hidden widths from the input to the code (the decoder mirrors them)
-    bottleneck: int = 8  # code size of the main model
-    sizes: tuple[int, ...] = (2, 4, 8, 16, 32)  # code sizes compared by AUC (the main size is always included)
-    epochs: int = 60  # passes over the normal training images, for every model
-    n_train: int | None = None  # training images drawn before keeping the normal ones (None = all)
+    normal: tuple[int, ...] = _D("normal")  # class labels treated as normal (the only ones trained on)
+    encoder: tuple[int, ...] = _D("encoder")  # hidden widths from the input to the code (the decoder mirrors them)
+    bottleneck: int = _D("bottleneck")  # code size of the main model, e.g. 8
+    sizes: tuple[int, ...] = _D("sizes")  # code sizes compared by AUC (the main size is always included)
+    epochs: int = _D("epochs")  # passes over the normal training images, for every model, e.g. 60
+    n_train: int | None = _D("n_train")  # training images drawn before keeping the normal ones (None = all)
     lr: float = 3e-3  # Adam learning rate
     batch_size: int = 64  # images per optimizer step
     seed: int = 0  # seeds weights and shuffling (the same for every code size)
@@ -153,6 +161,11 @@ class Confusion:
         return self.fp / (self.fp + self.tn) if self.fp + self.tn else float("nan")
 
 
+def percent(x: float) -> str:
+    """A share as a percentage, or a dash when it is undefined (NaN: nothing flagged, no anomalies)."""
+    return "—" if math.isnan(x) else f"{x:.0%}"
+
+
 def confusion(scores: np.ndarray, is_anomaly: np.ndarray, threshold: float) -> Confusion:
     """Counts when every image whose score is above `threshold` is flagged as an anomaly."""
     flagged = np.asarray(scores) > threshold  # (M,) bool
@@ -161,30 +174,25 @@ def confusion(scores: np.ndarray, is_anomaly: np.ndarray, threshold: float) -> C
                      tn=int((~flagged & ~pos).sum()), fn=int((~flagged & pos).sum()))
 
 
+def threshold_range(result: AnomalyResult, steps: int = 500) -> tuple[float, float, float]:
+    """The threshold slider's (lowest, highest, step): from 0 to just above the largest held-out error."""
+    top = max(float(result.main.test_errors.max()), result.default_threshold) * 1.02
+    return 0.0, top, top / steps
+
+
 def default_threshold(train_errors: np.ndarray, quantile: float = 0.95) -> float:
     """A threshold chosen without looking at any anomaly: flags (1 - quantile) of the normal training images."""
     return float(np.quantile(np.asarray(train_errors), quantile))
 
 
 # -- settings ------------------------------------------------------------------------------------------
-def parse_sizes(text: str, input_dim: int) -> tuple[int, ...]:
-    """Comma-separated code sizes for the comparison (may be empty: then only the main size is trained)."""
-    sizes = parse_widths(text, "Code size", field="sizes") if str(text).strip() else ()
-    if len(set(sizes)) > MAX_SIZES:
-        raise SpecError(f"At most {MAX_SIZES} code sizes (got {len(set(sizes))}): each one trains a model.", "sizes")
-    too_big = [s for s in sizes if s > input_dim]
-    if too_big:
-        raise SpecError(f"Code sizes must be at most the {input_dim} input numbers (got {too_big[0]}).", "sizes")
-    return tuple(sorted(set(sizes)))
-
-
 def check_classes(normal: tuple[int, ...], n_classes: int) -> list[SpecError]:
     """Errors about the choice of normal classes (none, all, or unknown ones)."""
     chosen = set(normal)
     if not chosen:
         return [SpecError("Pick at least one class as normal: the model trains on those classes only, and every "
                           "other class counts as an anomaly.", "normal")]
-    if not chosen <= set(range(n_classes)):
+    if not chosen <= set(range(n_classes)):  # a data set with fewer classes than the field allows
         return [SpecError(f"Classes go from 0 to {n_classes - 1}.", "normal")]
     if len(chosen) == n_classes:
         return [SpecError("Every class is marked normal, so no held-out image is an anomaly and there is nothing "
@@ -193,15 +201,16 @@ def check_classes(normal: tuple[int, ...], n_classes: int) -> list[SpecError]:
 
 
 def check(settings: AnomalySettings, bundle: DataBundle) -> Check:
-    """Validate the lab settings against the data set; errors say what to change, notes only inform."""
+    """Validate the lab settings against the data set; errors say what to change, notes only inform.
+
+    Every setting is checked by its page field (settings.ANOMALY), so the page, a link and this check agree."""
     n_classes, input_dim = len(bundle.class_names), bundle.input_dim
-    out = Check(errors=check_classes(settings.normal, n_classes))
-    if settings.bottleneck > input_dim:
-        out.error(f"The code size must be at most the {input_dim} input numbers.", "bottleneck")
-    spec = settings.spec(input_dim)
-    arch, train = check_arch(spec), check_train(settings.train_config(), spec)
-    out.errors += arch.errors + train.errors
-    out.notes += arch.notes + train.notes
+    out = Check(errors=ANOMALY.check(settings, {"input_dim": input_dim, "n_available": len(bundle.x_train)}))
+    if not out.errors:
+        out.errors += check_classes(settings.normal, n_classes)
+    if out.errors:
+        return out
+    out.add(check_model(settings.spec(input_dim), settings.train_config()))
     if not out.errors:
         labels = bundle.subset(settings.n_train, seed=settings.seed).y_train  # (N,) the run's training labels
         n_normal = int(torch.isin(labels, torch.tensor(settings.normal)).sum())
@@ -221,27 +230,12 @@ def check(settings: AnomalySettings, bundle: DataBundle) -> Check:
 
 def parse_settings(bundle: DataBundle, normal: list[int], hidden: str, bottleneck: str, epochs: str, sizes: str,
                    n_train: str) -> tuple[AnomalySettings | None, Check]:
-    """Turn the page's inputs into settings, or collect learner-facing errors."""
-    input_dim, n_available = bundle.input_dim, len(bundle.x_train)
-    out = Check()
-    values: dict = {"normal": tuple(sorted(int(c) for c in normal))}
-    parsers = {
-        "encoder": lambda: parse_widths(hidden, "Hidden width", field="hidden"),
-        "bottleneck": lambda: parse_int(bottleneck, "Code size", high=input_dim, field="bottleneck"),
-        "epochs": lambda: parse_int(epochs, "Epochs", high=MAX_EPOCHS, field="epochs"),
-        "sizes": lambda: parse_sizes(sizes, input_dim),
-        "n_train": lambda: (parse_int(n_train, "Training images", low=10, high=n_available, field="n_train")
-                            if str(n_train).strip() else None),
-    }
-    parsed, errors = parse_fields(parsers)
-    values.update(parsed)
-    out.errors += errors
-    out.errors += check_classes(values["normal"], len(bundle.class_names))
-    if out.errors:
-        return None, out
-    settings = AnomalySettings(**values)
-    more = check(settings, bundle)
-    return (settings if more.ok else None), more
+    """Typed texts (as the page's boxes hold them) and the chosen classes -> settings, or learner-facing errors."""
+    raws = {"cfg_an_hidden": hidden, "cfg_an_bottleneck": bottleneck, "cfg_an_epochs": epochs, "cfg_an_sizes": sizes,
+            "cfg_an_n_train": n_train}
+    values, errors = parse_values(ANOMALY, raws)
+    return build(ANOMALY, AnomalySettings, values | {"cfg_an_normal": tuple(normal)}, errors,
+                 lambda settings: check(settings, bundle))
 
 
 # -- the experiment --------------------------------------------------------------------------------------

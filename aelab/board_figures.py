@@ -15,13 +15,13 @@ from dataclasses import dataclass
 
 import plotly.graph_objects as go
 
-from aelab import catalog, sweep
+from aelab import catalog, sweep, sweep_text
 from aelab.board import SharedRun
 from aelab.board_share import BOTTLENECK_QUESTION
 from aelab.figures import PALETTE
 
 QUESTIONS = {  # predict-first question id -> (the question, answer key -> answer text)
-    BOTTLENECK_QUESTION: ("As the bottleneck grows, what happens to the error on held-out images?", sweep.TRENDS),
+    BOTTLENECK_QUESTION: ("As the bottleneck grows, what happens to the error on held-out images?", sweep_text.TRENDS),
 }
 BUDGETS = [(0, 1_000, "up to 1k"), (1_000, 10_000, "1k to 10k"), (10_000, 100_000, "10k to 100k"),
            (100_000, 1_000_000, "100k to 1M"), (1_000_000, math.inf, "over 1M")]  # parameters: [low, high)
@@ -82,7 +82,7 @@ def points(runs: list[SharedRun], dataset: str) -> list[ClassPoint]:
 
 # -- the crowd-sourced bottleneck sweep -----------------------------------------------------------
 def size_rows(pts: list[ClassPoint]) -> list[sweep.SizeResult]:
-    """The class's median train and test error per code size, as rows sweep.explain and its charts read."""
+    """The class's median train and test error per code size, as rows sweep_text.explain and its charts read."""
     by_size: dict[int, list[ClassPoint]] = {}
     for p in pts:
         if p.train_error is not None and p.test_error is not None:
@@ -98,7 +98,7 @@ def _spread(runs: list[SharedRun], dataset: str, key: str) -> list:
 
 
 def sweep_verdict(runs: list[SharedRun], dataset: str) -> list[str]:
-    """Sentences about the class's sweep on `dataset`, computed from its numbers (sweep.explain on the medians)."""
+    """Sentences about the class's sweep on `dataset`, computed from its numbers (sweep_text.explain on the medians)."""
     pts = [p for p in points(runs, dataset) if p.train_error is not None and p.test_error is not None]
     rows = size_rows(pts)
     students = len({p.name for p in pts})
@@ -119,7 +119,7 @@ def sweep_verdict(runs: list[SharedRun], dataset: str) -> list[str]:
         out.append(f"Settings other than the code size differ between runs ({'; '.join(varied)}), so part of the "
                    "differences below comes from them. Agree on the same settings for a clean comparison.")
     same_n = n_train[0] if len(n_train) == 1 and isinstance(n_train[0], int) else None
-    return out + sweep.explain(rows, same_n)
+    return out + sweep_text.explain(rows, same_n)
 
 
 def sweep_figure(pts: list[ClassPoint], height: int = 420) -> go.Figure:

@@ -11,7 +11,7 @@ from typing import Callable
 
 import numpy as np
 
-from aelab import analysis, png, sweep
+from aelab import analysis, png, sweep_text
 from aelab.board_fields import PREVIEW_MAX, Draft, Point
 from aelab.data import DataBundle, sample_indices
 from aelab.figures import tile
@@ -57,15 +57,15 @@ def from_run(run: Run, bundle: DataBundle, weights: bool = False) -> Draft:
     return Draft(kind="train", dataset=run.dataset, summary=spec.describe()[:160],
                  spec=dataclasses.asdict(spec), settings=dataclasses.asdict(run.cfg),
                  code_size=spec.bottleneck, params=spec.param_count, epochs=run.epochs_done,
-                 train_error=sweep.mean_error(run.model, data.x_train),
-                 test_error=sweep.mean_error(run.model, data.x_test),
+                 train_error=analysis.model_error(run.model, data.x_train),
+                 test_error=analysis.model_error(run.model, data.x_test),
                  seconds=float(run.seconds), preview=preview_png([x.numpy(), recon.numpy()], data.image_shape),
                  checkpoint=blob)
 
 
 def from_sweep(result: SweepResult, prediction: str | None = None) -> Draft:
     """A bottleneck experiment as one Draft: every size's errors as points, the learner's prediction and the
-    trend its own numbers show (both keys of sweep.TRENDS)."""
+    trend its own numbers show (both keys of sweep_text.TRENDS)."""
     cfg, rows = result.config, sorted(result.rows, key=lambda r: r.bottleneck)
     if not rows:
         raise ValueError("the experiment has no results")
@@ -85,8 +85,8 @@ def from_sweep(result: SweepResult, prediction: str | None = None) -> Draft:
                        "sizes": [r.bottleneck for r in rows]},
                  settings=settings, code_size=points[0].code_size, params=points[0].params, epochs=rows[0].epochs,
                  train_error=points[0].train_error, test_error=points[0].test_error, seconds=float(result.seconds),
-                 question=BOTTLENECK_QUESTION, prediction=prediction if prediction in sweep.TRENDS else None,
-                 measured=sweep.measured_trend(rows), points=tuple(points[1:]),
+                 question=BOTTLENECK_QUESTION, prediction=prediction if prediction in sweep_text.TRENDS else None,
+                 measured=sweep_text.measured_trend(rows), points=tuple(points[1:]),
                  preview=preview_png(grid, result.image_shape) if grid else None)
 
 

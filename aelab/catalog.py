@@ -1,4 +1,4 @@
-"""The data sets aelab knows, by key and label: plain constants, so light modules (share, the home
+"""The data sets aelab knows, by key, label and image size: plain constants, so light modules (share, the home
 page) can name them without importing torch or scikit-learn (aelab.data re-exports them)."""
 
 DIGITS = "digits"
@@ -9,3 +9,4 @@ DATASETS = {  # key -> label shown to the learner
     MNIST: "MNIST (28x28 handwritten digits)",
     FASHION: "Fashion-MNIST (28x28 clothing)",
 }
+INPUT_DIMS = {DIGITS: 8 * 8, MNIST: 28 * 28, FASHION: 28 * 28}  # key -> values per image (tests check data.load)

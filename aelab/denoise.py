@@ -17,18 +17,27 @@ from aelab import analysis, figures, noise
 from aelab.data import DataBundle
 from aelab.jobs import JobContext
 from aelab.model import Autoencoder
+from aelab.fields import build, parse_values
+from aelab.limits import MAX_COPIES  # noqa: F401 - re-exported
 from aelab.progress import LabProgress, phase_monitor
-from aelab.spec import (MAX_EPOCHS, ArchSpec, Check, SpecError, TrainConfig, check_arch, check_compute, check_train,
-                        parse_fields, parse_float, parse_int, parse_widths)
+from aelab.settings import DENOISING
+from aelab.spec import ArchSpec, Check, TrainConfig, check_compute, check_model
 from aelab.train import History, build_seeded, fit
 
-MAX_COPIES = 10  # noisy copies per training image
+_D = DENOISING.dataclass_default  # the page's defaults (aelab/settings.py) are the lab's
 MAX_PAIR_BYTES = 512 * 2**20  # memory for the copied training pairs (noisy inputs + clean targets, float32)
 BIG_RUN = 3_000_000  # samples seen (images x copies x epochs x 2 models) above which we warn it takes minutes
 SWEEP_LEVELS = (0.0, 0.1, 0.2, 0.3, 0.5, 0.7)  # test noise levels for the error-vs-level curve
 TRAIN_NOISE = 101  # seed offset of the training noise
 TEST_NOISE = 202  # seed offset of the held-out noise (never seen in training)
 N_EXAMPLES = 8  # images shown in the clean / noisy / plain / denoising grid
+INTRO = (  # the page's question, asked before anything is measured
+    "**The question:** if you want an autoencoder that cleans up corrupted images, does it help to *train* "
+    "it on corrupted inputs, asking for the clean image as the output? Two models with the same network, "
+    "data and number of steps are trained side by side: a **plain AE** (clean in, clean out) and a "
+    "**denoising AE** (noisy in, clean out). Then both get the same noisy held-out images, and each output "
+    "is compared with the clean original."
+)
 ROWS = {  # key of DenoiseResult.errors -> label
     "noisy": "noisy input",
     "plain": "plain AE",
@@ -39,13 +48,13 @@ ROWS = {  # key of DenoiseResult.errors -> label
 
 @dataclass(frozen=True)
 class DenoiseSettings:
-    noise: str = noise.GAUSSIAN  # kind of corruption (a key of noise.KINDS)
-    level: float = 0.3  # its strength: Gaussian std, or the fraction of corrupted pixels
-    encoder: tuple[int, ...] = (128,)  # hidden widths from the input to the code (the decoder mirrors them)
-    bottleneck: int = 16  # code size of both models
-    epochs: int = 40  # passes over the copied training set
-    copies: int = 4  # versions of each image per epoch: fresh noise (denoiser) or clean repeats (plain AE)
-    n_train: int | None = None  # training images used (None = all)
+    noise: str = _D("noise")  # kind of corruption (a key of noise.KINDS), e.g. "gaussian"
+    level: float = _D("level")  # its strength: Gaussian std, or the fraction of corrupted pixels, e.g. 0.3
+    encoder: tuple[int, ...] = _D("encoder")  # hidden widths from the input to the code (the decoder mirrors them)
+    bottleneck: int = _D("bottleneck")  # code size of both models, e.g. 16
+    epochs: int = _D("epochs")  # passes over the copied training set, e.g. 40
+    copies: int = _D("copies")  # versions of each image per epoch: fresh noise (denoiser) or clean repeats (plain AE)
+    n_train: int | None = _D("n_train")  # training images used (None = all)
     lr: float = 3e-3  # Adam learning rate
     batch_size: int = 128  # images per optimizer step
     seed: int = 0  # seeds the weights, the shuffling and the noise
@@ -87,29 +96,24 @@ class DenoiseResult:
 
 # -- settings --------------------------------------------------------------------------------------
 def check(settings: DenoiseSettings, bundle: DataBundle) -> Check:
-    """Validate the lab settings against the data set; errors say what to change, notes only inform."""
+    """Validate the lab settings against the data set; errors say what to change, notes only inform.
+
+    Every setting is checked by its page field (settings.DENOISING), so the page, a link and this check agree."""
     input_dim, n_available = bundle.input_dim, len(bundle.x_train)
-    out = Check()
-    try:
-        noise.check_level(settings.noise, settings.level)
-    except SpecError as err:
-        out.errors.append(err)
-    if not 1 <= settings.copies <= MAX_COPIES:
-        out.error(f"Copies must be between 1 and {MAX_COPIES}.", "copies")
+    out = Check(errors=DENOISING.check(settings, {"input_dim": input_dim, "n_available": n_available}))
     if bundle.image_shape is None:
         out.error("The denoising lab draws images: pick an image data set.", "dataset")
-    spec = settings.spec(input_dim)
-    arch, train = check_arch(spec), check_train(settings.train_config(), spec)
-    out.errors += arch.errors + train.errors
-    out.notes += arch.notes + train.notes
+    if out.errors:
+        return out
+    out.add(check_model(settings.spec(input_dim), settings.train_config()))
     n = min(settings.n_train or n_available, n_available)
     per_image = 2 * settings.copies * input_dim * 4  # bytes of one image's noisy copies and clean targets
-    if 1 <= settings.copies <= MAX_COPIES and n * per_image > MAX_PAIR_BYTES:
+    if n * per_image > MAX_PAIR_BYTES:
         out.error(f"{n:,} images x {settings.copies} copies would hold {n * per_image / 2**20:,.0f} MB of training "
                   f"pairs in memory: use at most {MAX_PAIR_BYTES // per_image:,} training images, or fewer copies.",
                   "n_train")
     if not out.errors:  # two models, each trained on every image's copies
-        out.errors += check_compute(2 * spec.param_count, n * settings.copies, settings.epochs,
+        out.errors += check_compute(2 * settings.spec(input_dim).param_count, n * settings.copies, settings.epochs,
                                     "training pairs (images × copies)")
     seen = 2 * n * settings.copies * settings.epochs
     if seen > BIG_RUN:
@@ -120,27 +124,10 @@ def check(settings: DenoiseSettings, bundle: DataBundle) -> Check:
 
 def parse_settings(bundle: DataBundle, kind: str, level: str, hidden: str, bottleneck: str, epochs: str,
                    copies: str, n_train: str) -> tuple[DenoiseSettings | None, Check]:
-    """Turn the page's text inputs into settings, or collect learner-facing errors."""
-    input_dim, n_available = bundle.input_dim, len(bundle.x_train)
-    out = Check()
-    values: dict = {"noise": kind}
-    parsers = {
-        "level": lambda: parse_float(level, "Noise level", field="level"),
-        "encoder": lambda: parse_widths(hidden, "Hidden width", field="hidden"),
-        "bottleneck": lambda: parse_int(bottleneck, "Code size", high=input_dim, field="bottleneck"),
-        "epochs": lambda: parse_int(epochs, "Epochs", high=MAX_EPOCHS, field="epochs"),
-        "copies": lambda: parse_int(copies, "Noisy copies", high=MAX_COPIES, field="copies"),
-        "n_train": lambda: (parse_int(n_train, "Training images", low=10, high=n_available, field="n_train")
-                            if str(n_train).strip() else None),
-    }
-    parsed, errors = parse_fields(parsers)
-    values.update(parsed)
-    out.errors += errors
-    if out.errors:
-        return None, out
-    settings = DenoiseSettings(**values)
-    more = check(settings, bundle)
-    return (settings if more.ok else None), more
+    """Typed texts (as the page's boxes hold them) -> settings, or collect learner-facing errors."""
+    raws = {"cfg_dn_noise": kind, "cfg_dn_level": level, "cfg_dn_hidden": hidden, "cfg_dn_bottleneck": bottleneck,
+            "cfg_dn_epochs": epochs, "cfg_dn_copies": copies, "cfg_dn_n_train": n_train}
+    return build(DENOISING, DenoiseSettings, *parse_values(DENOISING, raws), lambda settings: check(settings, bundle))
 
 
 # -- the experiment --------------------------------------------------------------------------------
@@ -162,6 +149,14 @@ def level_sweep(plain: Autoencoder, denoiser: Autoencoder, clean: torch.Tensor, 
                      "plain": analysis.model_error(plain, noisy, clean),
                      "denoiser": analysis.model_error(denoiser, noisy, clean)})
     return rows
+
+
+def noise_preview(bundle: DataBundle, settings: DenoiseSettings) -> tuple[np.ndarray, np.ndarray, float]:
+    """What the chosen corruption does before anything trains: (clean, noisy) example images (n, D) and the noisy
+    images' mean squared error against the clean ones (the same held-out noise the lab scores with)."""
+    clean = bundle.x_test[example_indices(bundle.y_test)]  # (n, D)
+    noisy = noise.corrupt(clean, settings.noise, settings.level, seed=settings.seed + TEST_NOISE)
+    return clean.numpy(), noisy.numpy(), float(analysis.per_sample_error(clean, noisy).mean())
 
 
 def example_indices(labels: torch.Tensor, n: int = N_EXAMPLES) -> list[int]:

@@ -103,10 +103,11 @@ def image_grid(rows: list, shape: tuple[int, int], row_labels: list[str] | None 
 
 def latent_scatter(points: np.ndarray, labels: np.ndarray, class_names, title: str = "Latent space",
                    axis_title: str = "z", indices: np.ndarray | None = None, height: int = 420,
-                   marker_size: int | None = None) -> go.Figure:
+                   marker_size: int | None = None, ring: int | None = None) -> go.Figure:
     """2D or 3D scatter of codes colored by class; hover shows the class and data-set index.
 
-    `customdata` carries the data-set index of every point, so a click selection maps back to it.
+    `customdata` carries the data-set index of every point, so a click selection maps back to it. `ring`: the
+    data-set index of a point to ring (the selected image), if it is among the points.
     """
     points = np.asarray(points)
     dims = points.shape[1]
@@ -135,7 +136,49 @@ def latent_scatter(points: np.ndarray, labels: np.ndarray, class_names, title: s
         fig.update_layout(uirevision="keep")
         fig.update_xaxes(title=f"{axis_title}1")
         fig.update_yaxes(title=f"{axis_title}2" if dims == 2 else "class (jittered)")
+    where = np.flatnonzero(idx == ring) if ring is not None else []
+    if len(where) and dims >= 2:
+        mark_point(fig, points[where[0]], int(ring))
     return fig
+
+
+def mark_point(fig: go.Figure, point: np.ndarray, index: int) -> go.Figure:
+    """Ring one point of a 2D or 3D scatter (the selected image, `index` in its hover text)."""
+    style = dict(mode="markers", name=f"#{index}", customdata=[index], showlegend=False,
+                 hovertemplate="selected · index %{customdata}<extra></extra>")
+    ring = dict(size=16, color="rgba(0,0,0,0)", line=dict(color="black", width=3))
+    if len(point) >= 3:
+        fig.add_trace(go.Scatter3d(x=[point[0]], y=[point[1]], z=[point[2]], marker=dict(ring, size=8), **style))
+    elif len(point) == 2:
+        fig.add_trace(go.Scatter(x=[point[0]], y=[point[1]], marker=ring, **style))
+    return fig
+
+
+def add_samples(fig: go.Figure, points: np.ndarray, name: str = "samples") -> go.Figure:
+    """Sampled codes (S, 2) as black crosses on top of a 2D code scatter."""
+    fig.add_trace(go.Scatter(x=points[:, 0], y=points[:, 1], mode="markers", name=name,
+                             marker=dict(symbol="x", size=8, color="black")))
+    return fig
+
+
+def samples_overlay(real: np.ndarray, labels: np.ndarray, samples: np.ndarray, axis_title: str, class_names,
+                    height: int = 400) -> go.Figure:
+    """Training codes (N, 2) colored by class with sampled codes (S, 2) as crosses on top."""
+    fig = latent_scatter(real, labels, class_names, title="Training codes and samples (×)", axis_title=axis_title,
+                         height=height, marker_size=4)
+    return add_samples(fig, samples)
+
+
+def with_height(fig: go.Figure, height: int) -> go.Figure:
+    """A copy of the figure at another height (the stored one keeps its own)."""
+    copy = go.Figure(fig)
+    copy.update_layout(height=height)
+    return copy
+
+
+def png_config(name: str) -> dict:
+    """Plotly config: the modebar camera saves the figure as a PNG with this file name."""
+    return {"toImageButtonOptions": {"format": "png", "filename": name, "scale": 2}, "displaylogo": False}
 
 
 def warm_up() -> set[str]:

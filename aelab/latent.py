@@ -16,13 +16,15 @@ import numpy as np
 import torch
 
 from aelab import analysis, pca
+from aelab.fields import Check
+from aelab.limits import SAMPLE_ROW
+from aelab.limits import TSNE_MIN  # noqa: F401 - re-exported: fewest points t-SNE is run on
 from aelab.model import Autoencoder
-from aelab.spec import ArchSpec, TrainConfig
+from aelab.spec import ArchSpec, TrainConfig, check_model
 
 MAX_POINTS = 2_000  # held-out points drawn in the scatter; larger sets are subsampled
 TSNE_CAP = 1_000  # most points t-SNE may embed (measured on a busy 2-core machine: 8 s in 2-D, 15 s in 3-D)
 TSNE_ITER = 500  # gradient steps (sklearn's minimum is 250; its default 1000 doubles the wait)
-TSNE_MIN = 20  # fewest points t-SNE is run on (its perplexity needs a neighbourhood)
 MAX_RAW_SLIDERS = 16  # codes up to this size get one slider per dimension
 PCA_SLIDERS = 8  # larger codes get sliders along this many principal directions
 QUICK_SPEC = ArchSpec(64, encoder=(64, 32), bottleneck=2)  # the page's quick model: a drawable 2-number code
@@ -405,3 +407,351 @@ def active_units(mean_codes: np.ndarray, threshold: float = 0.01) -> int:
     active when Cov_x(E_q[z_u | x]) > 0.01; inactive units ignore the input (posterior collapse).
     """
     return int(np.sum(np.var(np.asarray(mean_codes), axis=0) > threshold))
+
+
+# -- what the Latent space page shows --------------------------------------------------------------
+KIND_NAME = {"ae": "autoencoder", "vae": "VAE"}
+TEXT = {  # the page's fixed explanations (definitions; every measured statement is built from its numbers below)
+    "intro": "Every image becomes a short list of numbers, its **code**. Here you can see where the codes land, "
+             "decode any point you like, walk between two images, and draw new codes at random to generate images "
+             "— and see why that works better with a variational autoencoder.",
+    "nan": "This model's codes contain NaN or infinite values, so there is no code space to explore. Retrain it on "
+           "Build & Train with a lower learning rate.",
+    "raw sliders": "One slider per code number. They start at the selected image's code; move them and the decoder "
+                   "draws the code you set.",
+    "line grid": "A 1-number code is a line: the grid reads it row by row, from its low end to its high end.",
+    "plane grid": "The lattice spans the code range (1% of outliers ignored at each end), high z2 on top.",
+    "ae samples": "The decoder only ever saw the training codes. Where a sample falls between them, in a 'hole', "
+                  "nothing told the decoder what to draw, so samples there can look like nothing in the data set.",
+    "compare": "The autoencoder's samples come from a Gaussian fitted to its codes; the VAE's from N(0, I), the "
+               "distribution its KL term pulls its codes towards. Distances are measured against the codes each "
+               "decoder was trained on.",
+}
+
+
+def subsample_text(n: int, shown: int) -> str:
+    """Why the chart shows fewer points than the held-out set has."""
+    return (f"The held-out set has {n:,} images: the chart shows a fixed random {shown:,} of them so it stays quick "
+            "(the CSV below has all of them).")
+
+
+def lattice_text(span: float, across: str, down: str) -> str:
+    """Where a lattice over two principal directions lies."""
+    return (f"The lattice starts at the mean code and moves ±{span:g} standard deviations along {across} (across) "
+            f"and {down} (down); all other directions stay at the mean.")
+
+
+def twin_text(run) -> str:
+    """What the AE-vs-VAE tab will train: the other model type with the session model's layers."""
+    target = other_kind(run.spec)
+    return (f"To compare, train a **{KIND_NAME[target.kind]}** with the same layers ({target.describe()}) on the same "
+            "data and settings. It runs in the background; the comparison appears when it is done.")
+
+
+def model_caption(run, label: str) -> str:
+    """Which model the page explores."""
+    return (f"Session model: {KIND_NAME.get(run.spec.kind, run.spec.kind)} {run.spec.describe()} on {label}, "
+            f"{run.epochs_done} epochs, a {run.spec.bottleneck}-number code.")
+
+
+def side_caption(side: Side, mean_codes: np.ndarray, is_vae: bool) -> str:
+    """One side of the AE-vs-VAE comparison in numbers: samples in holes (and a VAE's active code numbers)."""
+    return (f"{side.holes.share_in_holes:.0%} of samples in holes" + (
+        f" · {active_units(mean_codes)} of {mean_codes.shape[1]} code numbers active" if is_vae else ""))
+
+
+def pca_sliders_text(dirs: Directions, k: int) -> str:
+    """What the sliders move along when the code has too many numbers for one slider each."""
+    return (f"The code has {k} numbers, too many for a slider each: the sliders move along the code's first "
+            f"{len(dirs.names)} principal directions ({float(dirs.explained.sum()):.0%} of its variance), starting at "
+            "the selected image's code.")
+
+
+def walk_text(path: Walk) -> str:
+    """What the two rows of an interpolation show, and where the decoded image jumps most."""
+    return (f"Top: decoding evenly spaced codes on the straight line between the two codes (so its ends are the two "
+            f"reconstructions). Bottom: blending the two pictures directly. The decoded image changes most between "
+            f"steps {path.biggest_step + 1} and {path.biggest_step + 2} ({path.jump_ratio:.1f}x the average step).")
+
+
+def active_text(mean_codes: np.ndarray) -> str:
+    """How many of a VAE's code numbers carry information (active_units), in words."""
+    active, k = active_units(mean_codes), mean_codes.shape[1]
+    return ("For a VAE the 'training codes' are draws z = μ + σ·ε: those are what its decoder learned from. "
+            f"{active} of its {k} code numbers carry information about the image (their mean varies across images "
+            "by more than 0.01); the others are ignored by the encoder."
+            + (" With none active, every code decodes to about the same average image, however well the samples "
+               "land." if active == 0 else ""))
+def view_options(k: int) -> list[str]:
+    """The code views offered for a k-number code (settings.LATENT_VIEWS lists them all)."""
+    if k == 1:
+        return ["strip (1-number code)"]
+    if k == 2:
+        return ["raw 2D"]
+    if k == 3:
+        return ["raw 3D", "PCA 2D", "t-SNE 2D"]
+    return ["PCA 2D", "PCA 3D", "t-SNE 2D", "t-SNE 3D"]
+
+
+def view_points(codes: np.ndarray, view: str) -> tuple[np.ndarray, str, str]:
+    """Codes as a raw or PCA view draws them: (points (N, k) or (N, dims), axis name, chart title)."""
+    if view.startswith("PCA") or view.startswith("t-SNE"):  # t-SNE falls back to PCA when it cannot run
+        points, label = analysis.project(codes, 3 if "3D" in view else 2)
+        return points, "PC", f"Held-out codes: {label}"
+    return codes, "z", f"Held-out codes ({codes.shape[1]}-number code)"
+
+
+@dataclass(frozen=True, eq=False)
+class PointView:
+    """One held-out image as the page shows it."""
+
+    images: np.ndarray  # (2, D): the image and its reconstruction
+    error: float  # its reconstruction error (mean squared error per value)
+    code: dict  # table columns: code dims, their values and, for a VAE, the spread sigma of each
+
+
+@torch.no_grad()
+def point_view(model: Autoencoder, x: torch.Tensor) -> PointView:
+    """The image x (1, D), its reconstruction, its error and its code values."""
+    recon = analysis.reconstruct(model, x)  # (1, D)
+    mu, logvar = model.encode_stats(x)  # (1, k) each; logvar is None for a plain autoencoder
+    table = {"code dim": [f"z{i + 1}" for i in range(mu.shape[1])], "value": mu[0].numpy().round(4)}
+    if logvar is not None:
+        table["spread σ (VAE)"] = logvar[0].mul(0.5).exp().numpy().round(4)  # sigma = exp(log(sigma^2) / 2)
+    return PointView(np.stack([x[0].numpy(), recon[0].numpy()]), float(analysis.per_sample_error(x, recon)[0]), table)
+
+
+def slider_range(dirs: Directions, base: np.ndarray, train_codes: np.ndarray) -> tuple[np.ndarray, ...]:
+    """Where the decode sliders start (at `base`) and their (low, high) ends: the training codes' range plus 15%,
+    widened to include the start: (m,) each."""
+    start = dirs.coords(base)  # (m,)
+    lo, hi = code_bounds(dirs.coords(train_codes), margin=0.15)
+    return start, np.minimum(lo, start), np.maximum(hi, start)
+
+
+def decode_one(model: Autoencoder, z: np.ndarray) -> np.ndarray:
+    """One code (k,) -> its decoded output (D,)."""
+    return analysis.decode(model, np.asarray(z, dtype=np.float32)[None, :])[0].numpy()  # (1, k) -> (D,)
+
+
+def rows_of(images: np.ndarray, per_row: int) -> list[np.ndarray]:
+    """(N, D) images as grid rows of `per_row` each (a lattice, a sample grid)."""
+    return [images[i:i + per_row] for i in range(0, len(images), per_row)]
+
+
+@dataclass(frozen=True, eq=False)
+class Walk:
+    """A straight line between two codes, decoded, beside the straight line between the two pictures."""
+
+    through_code: np.ndarray  # (steps, D) decoded codes on the line
+    cross_fade: np.ndarray  # (steps, D) the same blend of the two pictures in pixel space
+    t: np.ndarray  # (steps,) position on the line, 0 to 1
+    biggest_step: int  # i: the decoded image changes most between steps i + 1 and i + 2 (1-based)
+    jump_ratio: float  # that change against the average step's
+
+
+def walk(model: Autoencoder, codes: np.ndarray, images: torch.Tensor, a: int, b: int, steps: int) -> Walk:
+    """Interpolate from held-out image a to b through the code space and, for comparison, in pixel space."""
+    through_code = analysis.decode(model, interpolate(codes[a], codes[b], steps).astype(np.float32)).numpy()
+    t = np.linspace(0, 1, steps)[:, None]  # (steps, 1)
+    cross_fade = (1 - t) * images[a].numpy() + t * images[b].numpy()  # (steps, D)
+    jumps = np.linalg.norm(np.diff(through_code, axis=0), axis=1)  # (steps-1,) image change per step
+    return Walk(through_code, cross_fade, t[:, 0], int(jumps.argmax()), float(jumps.max() / max(jumps.mean(), 1e-12)))
+
+
+def draw_samples(cache: CodeCache, sampler: str, n: int, seed: int) -> np.ndarray:
+    """n codes from a Gaussian fitted to the training codes ("fitted") or from the prior N(0, I) ("prior")."""
+    if sampler == "prior":
+        return sample_prior(cache.train.shape[1], n, seed)
+    return sample_gaussian(fit_gaussian(cache.train), n, seed)
+
+
+def sample_holes(cache: CodeCache, sampler: str, seed: int) -> Holes:
+    """The holes measure of 500 samples, against the codes the decoder was trained on (a VAE: draws from q(z|x))."""
+    return holes(cache.train_draws, cache.test_draws, draw_samples(cache, sampler, 500, seed + 1))
+
+
+def sample_images(model: Autoencoder, cache: CodeCache, sampler: str, n: int, seed: int) -> list[np.ndarray]:
+    """n sampled codes decoded, as grid rows of SAMPLE_ROW images."""
+    return rows_of(analysis.decode(model, draw_samples(cache, sampler, n, seed).astype(np.float32)).numpy(),
+                   SAMPLE_ROW)
+
+
+def overlay_points(cache: CodeCache, samples: np.ndarray,
+                   limit: int | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray, str] | None:
+    """Training codes (up to `limit`, default MAX_POINTS) with their labels, and sampled codes, in one 2-D view
+    (raw for 2-number codes, else the training codes' first two principal directions): (N, 2), (N,), (S, 2), axis
+    name; None for a 1-number code."""
+    k = cache.train.shape[1]
+    if k == 1:
+        return None
+    shown = analysis.subsample(len(cache.train), MAX_POINTS if limit is None else limit)
+    labels = cache.train_labels[shown] if cache.train_labels is not None else np.zeros(len(shown), dtype=int)
+    if k == 2:
+        return cache.train[shown], labels, samples, "z"
+    mean, axes, _ = principal_axes(cache.train, 2)
+    return (cache.train[shown] - mean) @ axes.T, labels, (samples - mean) @ axes.T, "PC"  # (N, k) -> (N, 2)
+
+
+def held_out_recon(run) -> float:
+    """A run's last held-out reconstruction loss (a VAE's total loss also holds its KL term: take the recon part)."""
+    recon = run.history.test_terms.get("recon")
+    return recon[-1] if recon else run.test_loss
+
+
+def tsne_view(cache: CodeCache, shown: np.ndarray, dims: int, requested: int) -> tuple[np.ndarray, np.ndarray, str]:
+    """t-SNE of up to `requested` of the shown codes (capped, see tsne_plan), computed once per setting and kept in
+    the cache: (points, their held-out indices, a note on the cap or ""). ValueError when t-SNE cannot run."""
+    plan = tsne_plan(requested, len(shown))
+    key = ("tsne", plan.n, dims, len(shown))
+    if key not in cache.extra:
+        cache.extra[key] = tsne(cache.test[shown], dims, limit=plan.n)
+    points, idx = cache.extra[key]
+    return points, shown[idx], plan.note or ""
+
+
+@dataclass(frozen=True, eq=False)
+class CodeView:
+    """The held-out codes as a view draws them."""
+
+    points: np.ndarray  # (n, dims) the points drawn
+    indices: np.ndarray  # (n,) their held-out indices
+    axis: str  # axis name: "z", "PC" or "t-SNE "
+    title: str  # chart title
+    note: str = ""  # why t-SNE uses fewer points than asked ("" when it uses them all)
+    error: str = ""  # why t-SNE did not run, so the view shows PCA ("" when it ran)
+
+
+def code_view(cache: CodeCache, shown: np.ndarray, view: str, tsne_points: int | None = None,
+              refused: str = "") -> CodeView:
+    """The shown codes (held-out indices) as `view` draws them. t-SNE runs on up to `tsne_points` of them (capped,
+    cached); when it cannot (`refused` says why the requested size was refused, or t-SNE raised) the view falls
+    back to PCA and `error` says so."""
+    points, axis, title = view_points(cache.test[shown], view)
+    pca = CodeView(points, shown, axis, title)
+    if not view.startswith("t-SNE"):
+        return pca
+    if refused or tsne_points is None:
+        return replace(pca, error=f"{refused} Showing PCA meanwhile.")
+    try:
+        embedded, idx, note = tsne_view(cache, shown, 3 if "3D" in view else 2, tsne_points)
+    except ValueError as err:
+        return replace(pca, error=f"{err} Showing PCA instead.")
+    return CodeView(embedded, idx, "t-SNE ", f"Held-out codes: t-SNE of {len(idx):,} of them", note)
+
+
+def encode_run(run, bundle) -> CodeCache:
+    """A run's codes: of the held-out images, and of the training images it was trained on (its n_train subset)."""
+    train = bundle.subset(run.cfg.n_train, seed=run.cfg.seed)
+    return encode_sets(run, run.model, train.x_train, bundle.x_test, train.y_train)
+
+
+def walk_title(bundle, a: int, b: int) -> str:
+    """'**#3** (class 3) → **#9** (class 9)'."""
+    names, y = bundle.class_names, bundle.y_test
+    return f"**#{a}** (class {names[int(y[a])]}) → **#{b}** (class {names[int(y[b])]})"
+
+
+def holes_metrics(h: Holes) -> list[tuple[str, str, str]]:
+    """The holes measure as metrics: (label, value, help) each."""
+    return [("Sample → nearest training code", f"{h.sample_dist:.3g}", "Median over 500 sampled codes."),
+            ("Held-out image → nearest training code", f"{h.real_dist:.3g}", "Median over the held-out set."),
+            ("Samples in holes", f"{h.share_in_holes:.0%}",
+             f"Farther from every training code than {HOLE_QUANTILE:.0%} of held-out codes are.")]
+
+
+def decoded_with(model: Autoencoder, z: np.ndarray, x_test: torch.Tensor, idx: int | None) -> tuple[np.ndarray, list]:
+    """The code z decoded, beside held-out image idx (when one is selected): (n, D) images and their labels."""
+    images, labels = [decode_one(model, z)], ["decoded from the sliders"]
+    if idx is not None:
+        images, labels = [*images, x_test[idx].numpy()], [*labels, f"image #{idx}"]
+    return np.stack(images), labels
+
+
+def code_text(z: np.ndarray, most: int = 16) -> str:
+    """'Code: (0.12, -1.30, …)': the first `most` numbers of a code."""
+    return "Code: (" + ", ".join(f"{v:.2f}" for v in z[:most]) + (", …)" if len(z) > most else ")")
+
+
+def finite(cache: CodeCache) -> bool:
+    """Every code is a finite number (a diverged model's are not)."""
+    return bool(np.isfinite(cache.test).all() and np.isfinite(cache.train).all())
+
+
+def valid_index(idx: int | None, n: int) -> int | None:
+    """idx when it is an index of n items, else None (a selection left over from another model)."""
+    return idx if idx is not None and 0 <= idx < n else None
+
+
+def tsne_help() -> str:
+    return f"t-SNE takes seconds per few hundred points; at most {TSNE_CAP:,} are used."
+
+
+def codes_download(cache: CodeCache, bundle, dataset: str) -> dict:
+    """The held-out codes as a CSV download: st.download_button's label, data, file name, type and help."""
+    n, k = cache.test.shape
+    return dict(label="⬇️ Codes with labels (CSV)", data=codes_csv(cache.test, bundle.y_test.numpy(), bundle.class_names),
+                file_name=f"codes_{dataset}_k{k}.csv", mime="text/csv",
+                help=f"All {n:,} held-out images: index, label, class and the {k} code numbers.")
+
+
+def twin_of(entry: dict | None, run):
+    """The trained twin stored for this very session model (the other model type), or None."""
+    ok = entry and entry.get("base") is run and entry["run"].spec.kind != run.spec.kind
+    return entry["run"] if ok else None
+
+
+def twin_defaults(run) -> dict:
+    """The twin's epochs and beta start at the session model's (a new VAE at the page's default beta)."""
+    from aelab.settings import LATENT
+
+    to_vae = run.spec.kind != "vae"
+    return {"latent_other_epochs": run.cfg.epochs,
+            "latent_other_beta": LATENT["latent_other_beta"].default if to_vae else run.cfg.beta}
+
+
+def side_title(run) -> str:
+    return (f"**{'VAE' if run.spec.kind == 'vae' else 'Autoencoder'}** · held-out reconstruction loss "
+            f"{held_out_recon(run):.4f}")
+
+
+def click_text(picked: list[int], three_d: bool) -> str:
+    """How to pick an image in the code scatter (and which one is shown when several are selected)."""
+    several = f"{len(picked)} points selected; showing the first one, #{picked[0]}. " if len(picked) > 1 else ""
+    return (several + "Click a point to look at that image" + (" (in 3D views clicks may not register: type its "
+            "index below)" if three_d else "") + ". Every figure's camera button (top right) saves it as a PNG.")
+
+
+@dataclass(frozen=True, eq=False)
+class Side:
+    """One model of the AE-vs-VAE comparison, ready to draw."""
+
+    points: np.ndarray  # (n, 2) its held-out codes in 2-D (raw, or PCA of longer codes)
+    view: str  # what the 2-D view is ("raw code", "PCA of the 8-dim code (...)")
+    axis: str  # axis name: "z" for raw codes, "PC" for principal components
+    shown: np.ndarray  # (n,) the held-out indices drawn
+    sampler: str  # "prior" (a VAE) or "fitted" (an AE)
+    samples: list[np.ndarray]  # decoded samples, as grid rows
+    holes: Holes  # the holes measure of its samples
+
+
+def comparison_side(run, cache: CodeCache, seed: int, n_samples: int = 16) -> Side:
+    """A model's code space, samples from its natural sampler (VAE: the prior, AE: a fitted Gaussian), and holes."""
+    sampler = "prior" if run.spec.kind == "vae" else "fitted"
+    shown = analysis.subsample(len(cache.test), MAX_POINTS)
+    points, view = analysis.project(cache.test[shown], 2)
+    return Side(points, view, "z" if view == "raw code" else "PC", shown, sampler, sample_images(run.model, cache, sampler, n_samples, seed),
+                sample_holes(cache, sampler, seed))
+
+
+def is_twin(other, base) -> bool:
+    """`other` is a finished Run of the other model type of `base`, on the same data (AE vs VAE)."""
+    return getattr(other, "spec", None) == other_kind(base.spec) and getattr(other, "dataset", None) == base.dataset
+
+
+def other_setup(run, epochs: int, beta: float, n_available: int) -> tuple[ArchSpec, TrainConfig, Check]:
+    """The other model type with the session model's layers and settings, for `epochs` (and `beta`, a VAE's),
+    with every message about it."""
+    spec = other_kind(run.spec)
+    cfg = replace(run.cfg, epochs=epochs, beta=beta if spec.kind == "vae" else run.cfg.beta)
+    return spec, cfg, Check(errors=check_model(spec, cfg, n_available).errors)

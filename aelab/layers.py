@@ -6,9 +6,11 @@ per-layer statistics of the held-out activations, code export for a cut, and asy
 """
 from __future__ import annotations
 
+import io
 import math
 import time
 from dataclasses import dataclass
+from typing import Callable
 
 import numpy as np
 import plotly.graph_objects as go
@@ -16,14 +18,20 @@ import torch
 from plotly.subplots import make_subplots
 from torch import nn
 
-from aelab import analysis, figures, model as model_mod, pca, runs
+from aelab import analysis, data as data_mod, figures, model as model_mod, pca, runs
 from aelab.data import DataBundle
 from aelab.diagram import CODE, DEC, ENC
 from aelab.figures import PALETTE
 from aelab.jobs import Job, JobContext
+from aelab.fields import Check
 from aelab.progress import LabProgress, phase_monitor
-from aelab.spec import ArchSpec, TrainConfig
+from aelab.settings import SPLIT
+from aelab.spec import ArchSpec, TrainConfig, check_arch, check_train
 
+QUICK_SPEC = ArchSpec(64, encoder=(128, 64, 12), bottleneck=3)  # the page's quick model: the seed network on digits
+QUICK_CFG = TrainConfig(epochs=40, batch_size=64, lr=3e-3)  # about 3-5 s on one CPU core
+ALL_CUTS_POINTS = 256  # held-out inputs for the every-cut sweep (one forward pass per cut)
+PART = {"input": "⬜ input", "encoder": "🟦 encoder", "decoder": "🟩 decoder"}  # split_table's parts, as shown
 STATS_POINTS = 1000  # held-out samples used for the per-layer statistics (a fixed random subset)
 VAR_SHARE = 0.95  # "how many dimensions explain 95% of the variance"
 PROBE_TRAIN = 2 / 3  # share of the held-out activations the probes are fitted on (the rest scores them)
@@ -33,6 +41,36 @@ KNN_K = 5  # neighbours that vote in the kNN probe
 # 0.58 with 1e-3 (near-interpolation overfits when width ~ samples), 0.76 with 0.1, 0.82 with 1.0.
 RIDGE_REL = 1.0
 _LAYOUT = dict(margin=dict(l=10, r=10, t=50, b=10))
+
+
+TEXT = {  # the Encoder | Decoder page's fixed explanations (definitions; every measured statement is computed)
+    "intro": "An autoencoder is usually written as two networks, an encoder and a decoder. But the computer only "
+             "sees one chain of layers, each feeding the next, and the same chain can be written as a single "
+             "`nn.Sequential`. Where one half ends is a choice we make: by convention at the narrowest layer, "
+             "because that is where the data is most compressed. Try other cuts on your own trained model.",
+    "three points": "1. **To the computer it is one chain.** Each module's output is the next one's input. Grouping "
+                    "the modules into an encoder and a decoder, or into one `nn.Sequential`, computes exactly the "
+                    "same function; section 1 measures it for every possible cut.\n"
+                    "2. **The usual cut is a choice with a reason.** We end the encoder at the narrowest layer "
+                    "because that is where each input must squeeze through the fewest numbers: the code. Every "
+                    "layer holds some representation of the input (section 2), but the code is the most compressed "
+                    "one. Nothing forces the two halves to mirror each other (section 3).\n"
+                    "3. **In a VAE the cut is fixed.** Its encoder outputs a distribution and the decoder receives "
+                    "a random sample from it, so the boundary sits at the sampling step, not wherever we like.",
+    "vae": "Your session model is a **VAE**. Its encoder outputs a mean and a spread for every code number, and a "
+           "random code is *drawn* from them before the decoder runs. That sampling step sits between encoder and "
+           "decoder, so a VAE is not one plain chain of layers that can be cut anywhere: this page is about plain "
+           "autoencoders. Train a quick one here (your VAE stays the session model) or a plain one on Build & "
+           "Train.",
+    "every layer": "Every point of the chain holds *some* representation of the input. Below, each one's held-out "
+                   "activations are squeezed to 2D by PCA and colored by class (the labels were never used in "
+                   "training), with three measurements per layer: its width, how many directions hold "
+                   f"{VAR_SHARE:.0%} of its variance, and how well the classes can be told apart from it (kNN and "
+                   f"a linear probe, fitted on {PROBE_TRAIN:.0%} of the samples, scored on the rest).",
+    "pair": "Nothing forces the encoder and decoder to mirror each other. Train two networks with the same code size "
+            "and the same layers, once with the deep stack on the encoder side and once on the decoder side, and "
+            "compare what they reach.",
+}
 
 
 # -- the one-Sequential view and its split points ----------------------------------------------------
@@ -60,6 +98,13 @@ def bottleneck_point(widths: list[int], prefer: int | None = None) -> int:
     narrowest = min(widths[s] for s in inner)
     ties = [s for s in inner if widths[s] == narrowest]
     return prefer if prefer in ties else ties[0]
+
+
+def chain(model: model_mod.Autoencoder) -> tuple[nn.Sequential, list[int], int]:
+    """The model as one Sequential, the width at every point of it, and its bottleneck point."""
+    seq = sequential(model)
+    widths = point_widths(seq, model.spec.input_dim)
+    return seq, widths, bottleneck_point(widths, prefer=len(model.encoder))
 
 
 def whole_layer_points(seq: nn.Sequential) -> list[int]:
@@ -96,6 +141,43 @@ def split_gaps(reference: nn.Module, seq: nn.Sequential, x: torch.Tensor) -> lis
     return gaps
 
 
+def point_label(widths: list[int], point: int, bottleneck: int) -> str:
+    """How the split slider names a point: 'after module 3 · 12 wide ★' (★ = the bottleneck)."""
+    where = f"after module {point - 1}" if point else "before module 0"
+    return f"{where} · {widths[point]} wide" + (" ★" if point == bottleneck else "")
+
+
+def shown_points(seq: nn.Sequential, every: bool, at: int, bottleneck: int) -> list[int]:
+    """The points the layer grid shows: every module's output (`every`) or whole layers, plus the cut and the code."""
+    return sorted(set(range(len(seq) + 1) if every else whole_layer_points(seq)) | {at, bottleneck})
+
+
+def worst_split_gap(reference: nn.Module, seq: nn.Sequential, x: torch.Tensor,
+                    n: int = ALL_CUTS_POINTS) -> tuple[float, int]:
+    """The largest split_gap over every cut, on the first `n` inputs: (gap, inputs used)."""
+    sample = x[:n]  # (n, D)
+    return max(split_gaps(reference, seq, sample)), len(sample)
+
+
+def cut_message(widths: list[int], at: int, bottleneck: int) -> tuple[str, str]:
+    """What a cut at `at` means, from the widths: (kind "success" | "warning" | "info", sentence)."""
+    n, k = len(widths) - 1, widths[bottleneck]
+    if at == bottleneck:
+        return "success", (f"This is the usual cut: the narrowest point, a {k}-number code "
+                           f"({widths[0] / k:.1f} input numbers per code number).")
+    if at in (0, n):
+        side = "encoder" if at == 0 else "decoder"
+        return "warning", (f"The {side} is empty: the 'code' is the {'raw input' if at == 0 else 'reconstruction'} "
+                           f"({widths[at]} numbers). Still the same function, but nothing was compressed.")
+    if widths[at] == k:
+        return "success", (f"This cut also hands over {k} numbers, as few as the bottleneck: an equally good place "
+                           "to call the output the code.")
+    where = "decoder" if at < bottleneck else "encoder"
+    return "info", (f"This 'encoder' hands over {widths[at]} numbers, {widths[at] / k:.1f}x the bottleneck's {k}. "
+                    f"The output is unchanged, but the real squeeze now happens inside the {where}: calling this "
+                    "the code is legal, just not useful.")
+
+
 @torch.no_grad()
 def activations(seq: nn.Sequential, x: torch.Tensor) -> list[torch.Tensor]:
     """Every point's representation in one forward pass: [x, modules[:1](x), ..., seq(x)]."""
@@ -106,8 +188,11 @@ def activations(seq: nn.Sequential, x: torch.Tensor) -> list[torch.Tensor]:
     return outs
 
 
-def split_table(seq: nn.Sequential, input_dim: int, at: int, bottleneck: int) -> list[dict]:
-    """One row per module (plus the input): its output width, which side of the cut it is on, markers."""
+def split_table(seq: nn.Sequential, input_dim: int, at: int, bottleneck: int,
+                parts: dict[str, str] | None = None) -> list[dict]:
+    """One row per module (plus the input): its output width, which side of the cut it is on, markers.
+
+    `parts` renames the sides as shown ("encoder" -> "🟦 encoder", see PART)."""
     widths = point_widths(seq, input_dim)
     rows = [{"module": "—", "layer": "input", "output width": input_dim, "part": "input", "note": ""}]
     for i, module in enumerate(seq):
@@ -118,6 +203,8 @@ def split_table(seq: nn.Sequential, input_dim: int, at: int, bottleneck: int) ->
                      "note": " · ".join(n for n in notes if n)})
     if at == 0:
         rows[0]["note"] = "split: the encoder is empty, the code is the input itself"
+    for row in rows:
+        row["part"] = (parts or {}).get(row["part"], row["part"])
     return rows
 
 
@@ -234,6 +321,12 @@ def layer_views(seq: nn.Sequential, x: torch.Tensor, y: np.ndarray, points: list
     return [layer_stats(acts[s].numpy(), y, s, labels[s], seed) for s in points]
 
 
+def model_views(model: model_mod.Autoencoder, x: torch.Tensor, y: np.ndarray) -> tuple[list[LayerView], int]:
+    """Every whole layer's statistics of a model, and its bottleneck point."""
+    seq, _, bottleneck = chain(model)
+    return layer_views(seq, x, y, whole_layer_points(seq)), bottleneck
+
+
 def describe_views(views: list[LayerView], bottleneck: int) -> str:
     """What the measured per-layer numbers show, in a few sentences (empty if input or code is missing)."""
     by_point = {v.stats.point: v.stats for v in views}
@@ -340,6 +433,33 @@ def single_state(seq: nn.Sequential) -> dict[str, torch.Tensor]:
     return {k: v.detach().clone() for k, v in seq.state_dict().items()}
 
 
+@dataclass(frozen=True)
+class CodeExport:
+    """One way to write the cut network as PyTorch code, with its weights."""
+
+    title: str  # tab title
+    code: str  # runnable Python source
+    code_file: str  # file name of the source download
+    weights: Callable[[], bytes]  # the weights as torch.save bytes (called only when downloaded)
+    weights_file: str  # file name of the weights download
+    key: str  # widget-key prefix
+
+
+def code_exports(seq: nn.Sequential, at: int, input_dim: int) -> list[CodeExport]:
+    """The cut network as two Sequentials, and as one (split_code / single_code and their weights)."""
+    return [CodeExport(f"Two Sequentials (cut at {at})", split_code(seq, at, input_dim), "split_autoencoder.py",
+                       lambda: weights_bytes(split_state(seq, at)), "split_weights.pt", "split"),
+            CodeExport("One Sequential", single_code(seq, at, input_dim), "sequential_autoencoder.py",
+                       lambda: weights_bytes(single_state(seq)), "sequential_weights.pt", "single")]
+
+
+def weights_bytes(state: dict[str, torch.Tensor]) -> bytes:
+    """A state dict as the bytes of a torch.save file (for a download button)."""
+    buf = io.BytesIO()
+    torch.save(state, buf)
+    return buf.getvalue()
+
+
 # -- asymmetric models ------------------------------------------------------------------------------
 DEEP_ENCODER = "deep encoder · shallow decoder"
 DEEP_DECODER = "shallow encoder · deep decoder"
@@ -355,6 +475,37 @@ def asymmetric_specs(input_dim: int, bottleneck: int, deep: tuple[int, ...], sha
         DEEP_DECODER: ArchSpec(input_dim, encoder=tuple(shallow), bottleneck=bottleneck, decoder=deep_dec,
                                activation=activation, output=output),
     }
+
+
+def pair_setup(run: runs.Run, values: dict, n_available: int) -> tuple[dict[str, ArchSpec] | None,
+                                                                      TrainConfig | None, Check]:
+    """The two asymmetric models and their shared training settings, from the page's values (settings.SPLIT)
+    and the session model (its activation, output, loss, optimizer, learning rate, batch size and seed)."""
+    specs = asymmetric_specs(run.spec.input_dim, values["cfg_split_code"], values["cfg_split_deep"],
+                             values["cfg_split_shallow"], run.spec.activation, run.spec.output)
+    cfg = TrainConfig(loss=run.cfg.loss, optimizer=run.cfg.optimizer, lr=run.cfg.lr, batch_size=run.cfg.batch_size,
+                      seed=run.cfg.seed, **SPLIT.kwargs(values))
+    check = Check(errors=SPLIT.check(cfg, {"n_available": n_available}))
+    for spec in specs.values():
+        check.add(check_arch(spec))
+    params = sum(s.param_count for s in specs.values())  # both models train: the compute budget counts both
+    check.errors += check_train(cfg, None, n_available, params).errors
+    return (specs, cfg, check) if check.ok else (None, None, check)
+
+
+def pair_reconstructions(pair: dict[str, runs.Run], bundle: DataBundle) -> tuple[list[np.ndarray], list[str], list[str]]:
+    """One held-out image per class and both models' reconstructions: rows (n, D), row labels, column labels."""
+    idx = data_mod.sample_indices(bundle.y_test, per_class=1, n=10)
+    x = bundle.x_test[idx]  # (10, D)
+    rows = [x.numpy()] + [analysis.reconstruct(r.model, x).numpy() for r in pair.values()]
+    return rows, ["input", *pair], [bundle.class_names[int(bundle.y_test[i])] for i in idx]
+
+
+def stats_rows(views: list[LayerView]) -> list[dict]:
+    """The per-layer numbers as table rows."""
+    return [{"point": v.stats.label, "width": v.stats.width, "dims for 95%": v.stats.dims95,
+             "2D view shows": f"{v.stats.view_share:.0%}", "kNN": f"{v.stats.knn:.1%}",
+             "linear probe": f"{v.stats.linear:.1%}"} for v in views]
 
 
 @dataclass

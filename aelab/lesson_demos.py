@@ -544,7 +544,7 @@ def demo_vae(bundle: DataBundle, n: int = 8, radius: float = 2.0) -> Outcome:
     """Train an AE and a VAE with 2-number codes; measure where their codes live and decode N(0, 1) draws."""
     z = np.random.default_rng(0).standard_normal((4000, 2)).astype(np.float32)  # draws from N(0, I)
     draws_inside = float((np.linalg.norm(z, axis=1) < radius).mean())  # theory: 1 - exp(-radius^2 / 2)
-    cfg = TrainConfig(epochs=20, batch_size=64)
+    cfg = TrainConfig(epochs=20, batch_size=64, beta=1.0)  # the full KL weight: codes that fill N(0, I)
     values, rows = {"draws_inside": draws_inside}, []
     for kind in ("ae", "vae"):
         spec = ArchSpec(bundle.input_dim, (64,), 2, kind=kind)

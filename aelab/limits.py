@@ -1,15 +1,76 @@
-"""Size limits that must agree with one another: uploads, checkpoint files, loss histories (one definition each).
+"""What aelab allows: every numeric bound, every named choice and the size limits a shared server enforces.
 
-Everything a shared server accepts is bounded here, and derived where one limit follows from another: the
-checkpoint limit from the largest model the lab lets you train (spec.MAX_PARAMS) and the history cap, the
-server's upload limit from the widgets' limits. Torch- and Streamlit-free, so app.py can read it on every run.
+spec, settings, the labs, the URL schemas and the checkpoint and upload checks all read a bound from here, so
+changing one is one edit. Size limits that follow from another limit are derived from it (the checkpoint limit
+from the largest model you can train and the history cap; the server's upload limit from the widgets' limits).
+No imports of aelab modules (torch- and Streamlit-free): app.py reads it on every run.
 """
-from __future__ import annotations
-
 import math
 
-from aelab.spec import MAX_BATCH, MAX_EPOCHS, MAX_N_TRAIN, MAX_PARAMS, SEED_MAX, SEED_MIN
+# -- the network and its training ---------------------------------------------------------------------
+MAX_PARAMS = 20_000_000  # above this a model is too big for a teaching laptop / shared CPU server
+MAX_WIDTH = 16_384  # widest single layer we accept
+MAX_LAYERS = 8  # hidden layers per side
+MAX_EPOCHS = 1_000
+MAX_BATCH = 65_536  # samples per optimizer step
+MAX_LR = 1.0  # a larger learning rate makes training blow up (the lower bound is "above 0")
+MAX_BETA = 100.0  # a larger KL weight only makes every code equal to noise
+MAX_SEED = 2**31 - 1  # seeds run from 0 to this (what torch and numpy accept everywhere)
+SEED_MIN, SEED_MAX = 0, MAX_SEED  # the seed range (checkpoints, links and pages are held to it)
+MIN_TRAIN = 2  # fewest training images a model may train on
+MIN_LAB_TRAIN = 10  # fewest training images the denoising and anomaly labs accept
+MAX_COUNT = 1_000_000  # largest image count or index a box or link accepts; the page checks it against its data
+MAX_N_TRAIN = MAX_COUNT  # training-set size (a data set's own size caps it further)
 
+# -- convolutional and sparse autoencoders (shapes in aelab/conv.py) ------------------------------------
+MAX_CONV_LAYERS = 4  # stride-2 conv layers per side (an 8x8 image allows 3: 8 -> 4 -> 2 -> 1)
+MAX_CHANNELS = 128  # channels of one conv layer
+MAX_SPARSITY = 1.0  # weight of the L1 code penalty; above it the penalty swamps the reconstruction
+
+# -- the experiment pages ------------------------------------------------------------------------------
+MAX_RUNS = 12  # bottleneck sizes per sweep: each is a whole network to train on a shared CPU
+MAX_BOTTLENECK = 2_048  # widest code a sweep accepts (already far above any input width offered here)
+MAX_SIZES = 6  # code sizes in the anomaly lab's comparison
+MAX_COPIES = 10  # noisy copies per training image in the denoising lab
+MAX_NOISE_LEVEL = 1.0  # a noise std of 1, or a corrupted fraction of 1, already destroys the image
+MAX_CLASSES = 10  # classes of every image data set offered (digits 0-9, ten kinds of clothing)
+MAX_PCA_K = 64  # most principal components / code numbers on the PCA page (it also keeps k <= input / 2)
+MAX_SENSOR_CHANNELS = 6  # sensor channels per generated window
+MAX_SENSOR_NOISE = 0.2  # std of the generated sensor noise, relative to the largest sine amplitude
+SENSOR_NOISE_STEP = 0.01  # the sensor-noise slider's step
+MAX_SPLIT_POINT = 200  # loose bound of a split point in a link: the page explains a point its model lacks
+TSNE_MIN = 20  # fewest points t-SNE is run on (its perplexity needs a neighbourhood)
+GRID_SIZES = (3, 20)  # rows (= columns) of the decoded lattice: fewest, most
+GRID_REACH = (0.5, 4.0, 0.5)  # the lattice's reach in standard deviations: smallest, largest, step
+INTERPOLATION_STEPS = (3, 16)  # images on an interpolation path: fewest, most
+SAMPLE_ROW = 8  # sampled images per grid row: the sample count moves in whole rows
+MAX_SAMPLES = 48  # most sampled images drawn at once (6 rows)
+MAX_SAMPLE_SEED = 1_000_000  # the sampling seeds' number boxes run from 0 to this
+
+# -- named choices: key -> label shown to the learner ------------------------------------------------
+ACTIVATIONS = {
+    "relu": "ReLU",
+    "leaky_relu": "LeakyReLU",
+    "tanh": "Tanh",
+    "sigmoid": "Sigmoid",
+    "gelu": "GELU",
+    "identity": "None (linear)",
+}
+OUTPUTS = {"sigmoid": "Sigmoid (outputs in [0, 1])", "none": "None (any real value)"}
+LOSSES = {"mse": "MSE (mean squared error)", "bce": "BCE (binary cross-entropy)", "l1": "L1 (mean absolute error)"}
+OPTIMIZERS = {"adam": "Adam", "sgd": "SGD (momentum 0.9)"}
+KINDS = {"ae": "Autoencoder", "vae": "Variational autoencoder (VAE)"}
+LAYOUTS = {"dense": "Dense (every layer nn.Linear)", "conv": "Convolutional (stride-2 convs, then a dense code)"}
+NOISE_KINDS = {
+    "gaussian": "Gaussian (add random noise, then clip to [0, 1])",
+    "salt_pepper": "Salt and pepper (random pixels turn black or white)",
+    "mask": "Masking (random pixels are set to 0)",
+}
+SIGNAL_SCORES = {"mean": "Mean squared error over the window", "max": "Largest squared error at any time step"}
+SAMPLERS = {"fitted": "a Gaussian fitted to the training codes", "prior": "the prior N(0, I)"}
+
+
+# -- sizes a shared server accepts (uploads, checkpoint files, loss histories) ------------------------------
 # A "MB" as st.file_uploader's max_upload_size counts it in the browser (Linux and macOS: 10**6 bytes; Windows
 # browsers count 2**20). Streamlit's server counts server.maxUploadSize in 2**20-byte units, a little more, so
 # aelab's own checks below (in bytes) are the ones that bite, and they agree with what the browser allows.

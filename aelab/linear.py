@@ -15,10 +15,12 @@ import torch
 from aelab import analysis, figures, pca
 from aelab.data import DataBundle
 from aelab.jobs import JobContext, Relay
+from aelab.limits import MAX_PCA_K
 from aelab.pca import Pca
 from aelab.progress import LabProgress, phase_monitor
 from aelab.runs import Run
-from aelab.spec import ArchSpec, TrainConfig
+from aelab.settings import PCA
+from aelab.spec import ArchSpec, Check, TrainConfig, check_arch, check_train
 from aelab.train import FitResult, History, Monitor, Progress, build_seeded, evaluate, fit
 
 LINEAR, NONLINEAR = "linear AE", "nonlinear AE"  # names of the two models (keys in histories)
@@ -26,17 +28,20 @@ COLORS = {"PCA": "#E45756", LINEAR: "#4C78A8", NONLINEAR: "#54A24B"}
 CONVERGED = 0.05  # a linear AE within 5% of PCA's test error counts as "arrived"
 
 
+_D = PCA.dataclass_default  # the page's defaults (aelab/settings.py) are the lab's
+
+
 @dataclass(frozen=True)
 class PcaLabConfig:
-    k: int = 8  # code size: principal components kept = bottleneck width of both autoencoders
-    epochs: int = 120  # epochs for each autoencoder
-    lr: float = 0.01  # Adam's starting learning rate
+    k: int = _D("k")  # code size: principal components kept = bottleneck width of both autoencoders, e.g. 8
+    epochs: int = _D("epochs")  # epochs for each autoencoder, e.g. 120
+    lr: float = _D("lr")  # Adam's starting learning rate, e.g. 0.01
     batch_size: int = 64  # samples per optimizer step
-    decay: bool = True  # divide the learning rate by 3 after each third of the epochs
-    hidden: int = 64  # width of the nonlinear AE's one hidden layer on each side
-    activation: str = "relu"  # the nonlinear AE's activation
-    n_train: int | None = None  # training-set size (a fixed subset); None = all
-    seed: int = 0  # seeds weights and shuffling
+    decay: bool = _D("decay")  # divide the learning rate by 3 after each third of the epochs
+    hidden: int = _D("hidden")  # width of the nonlinear AE's one hidden layer on each side, e.g. 64
+    activation: str = _D("activation")  # the nonlinear AE's activation
+    n_train: int | None = _D("n_train")  # training-set size (a fixed subset; None = all), e.g. 2000
+    seed: int = _D("seed")  # seeds weights and shuffling
 
 
 @dataclass
@@ -83,6 +88,27 @@ def nonlinear_spec(input_dim: int, k: int, hidden: int, activation: str = "relu"
 def train_config(cfg: PcaLabConfig) -> TrainConfig:
     return TrainConfig(loss="mse", optimizer="adam", lr=cfg.lr, batch_size=cfg.batch_size, epochs=cfg.epochs,
                        seed=cfg.seed, n_train=cfg.n_train)
+
+
+def max_k(input_dim: int) -> int:
+    """The largest code size offered: at most MAX_PCA_K, and at most half the input (PCA must discard something)."""
+    return max(1, min(MAX_PCA_K, input_dim // 2))
+
+
+def check_config(cfg: PcaLabConfig, bundle: DataBundle) -> Check:
+    """Errors and notes about the lab's settings on this data set: its page fields (settings.PCA), both networks and
+    their training settings."""
+    d = bundle.input_dim
+    out = Check(errors=PCA.check(cfg))
+    if cfg.k > max_k(d):
+        out.error(f"The code size k may be at most {max_k(d)} here (half the {d} input values).", "k")
+    if out.errors:
+        return out
+    specs = (linear_spec(d, cfg.k), nonlinear_spec(d, cfg.k, cfg.hidden, cfg.activation))
+    for spec in specs:
+        out.errors += check_arch(spec).errors
+    # both autoencoders train: the compute budget counts both
+    return out.add(check_train(train_config(cfg), None, len(bundle.x_train), sum(s.param_count for s in specs)))
 
 
 def lr_stages(cfg: TrainConfig, decay: bool, n_stages: int = 3, factor: float = 3.0) -> list[TrainConfig]:

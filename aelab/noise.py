@@ -5,15 +5,15 @@ values stay in [0, 1], like the clean data.
 """
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 from typing import Callable
 
 import torch
 
-from aelab.spec import SpecError
-
-MAX_LEVEL = 1.0  # a std of 1 or a fraction of 1 already destroys the image
+from aelab.fields import check
+from aelab.limits import MAX_NOISE_LEVEL as MAX_LEVEL  # noqa: F401 - re-exported
+from aelab.limits import NOISE_KINDS
+from aelab.settings import DENOISING
 
 
 def generator(seed: int | torch.Generator) -> torch.Generator:
@@ -56,25 +56,20 @@ class Kind:
 
 GAUSSIAN, SALT_PEPPER, MASK = "gaussian", "salt_pepper", "mask"  # keys (pages, URLs and settings name them)
 KIND_TABLE = {
-    GAUSSIAN: Kind(label="Gaussian (add random noise, then clip to [0, 1])",
-                   level_meaning="the standard deviation of the added noise", apply=gaussian),
-    SALT_PEPPER: Kind(label="Salt and pepper (random pixels turn black or white)",
-                      level_meaning="the fraction of pixels replaced by 0 or 1", apply=salt_and_pepper),
-    MASK: Kind(label="Masking (random pixels are set to 0)", level_meaning="the fraction of pixels set to 0",
-               apply=mask),
+    GAUSSIAN: Kind(label=NOISE_KINDS[GAUSSIAN], level_meaning="the standard deviation of the added noise",
+                   apply=gaussian),
+    SALT_PEPPER: Kind(label=NOISE_KINDS[SALT_PEPPER], level_meaning="the fraction of pixels replaced by 0 or 1",
+                      apply=salt_and_pepper),
+    MASK: Kind(label=NOISE_KINDS[MASK], level_meaning="the fraction of pixels set to 0", apply=mask),
 }
 KINDS = {key: kind.label for key, kind in KIND_TABLE.items()}  # key -> label shown to the learner
 LEVEL_MEANING = {key: kind.level_meaning for key, kind in KIND_TABLE.items()}  # key -> what its level means
 
 
 def check_level(kind: str, level: float) -> None:
-    """Raise SpecError with a learner-facing message if `kind` or `level` cannot be used."""
-    if kind not in KINDS:
-        raise SpecError(f"Unknown noise type '{kind}'. Choose one of: {', '.join(KINDS)}.", "noise")
-    if not math.isfinite(level) or not 0.0 < level <= MAX_LEVEL:
-        raise SpecError(
-            f"The noise level is {LEVEL_MEANING[kind]}, so it must be above 0 and at most {MAX_LEVEL:g} "
-            f"(got {level:g}). Try 0.3.", "level")
+    """Raise SpecError with a learner-facing message if `kind` or `level` cannot be used (the page's fields)."""
+    check(DENOISING["cfg_dn_noise"], kind)
+    check(DENOISING["cfg_dn_level"], level)
 
 
 def corrupt(x: torch.Tensor, kind: str, level: float, seed: int | torch.Generator = 0) -> torch.Tensor:

@@ -8,7 +8,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from aelab import data
+from aelab.settings import BUILD_TRAIN
 from aelab.spec import ArchSpec, TrainConfig
+
+_D = BUILD_TRAIN.dataclass_default  # what a preset leaves out is the Build & Train page's default
 
 
 @dataclass(frozen=True)
@@ -19,17 +22,17 @@ class Preset:
     encoder: tuple[int, ...]  # hidden widths from the input towards the code
     bottleneck: int  # code size
     decoder: tuple[int, ...] | None = None  # None mirrors the encoder
-    activation: str = "relu"  # hidden activation (a key of spec.ACTIVATIONS)
-    output: str = "sigmoid"  # output activation: "sigmoid" or "none"
-    kind: str = "ae"  # "ae" or "vae"
-    loss: str = "mse"  # reconstruction loss
-    optimizer: str = "adam"
-    lr: float = 1e-3  # learning rate
-    batch_size: int = 64  # samples per step
-    epochs: int = 30  # passes over the training set
-    seed: int = 0  # same seed, same curves
-    n_train: int | None = None  # training-set size; None = all
-    beta: float = 1.0  # VAE only: weight of the KL term
+    activation: str = _D("activation")  # hidden activation (a key of spec.ACTIVATIONS)
+    output: str = _D("output")  # output activation: "sigmoid" or "none"
+    kind: str = _D("kind")  # "ae" or "vae"
+    loss: str = _D("loss")  # reconstruction loss
+    optimizer: str = _D("optimizer")
+    lr: float = _D("lr")  # learning rate
+    batch_size: int = _D("batch_size")  # samples per step
+    epochs: int = _D("epochs")  # passes over the training set
+    seed: int = _D("seed")  # same seed, same curves
+    n_train: int | None = _D("n_train")  # training-set size; None = all
+    beta: float = _D("beta")  # VAE only: weight of the KL term
     noise: float = 0.0  # denoising demos: std of the Gaussian noise added to inputs (0 = none)
 
 
@@ -62,8 +65,8 @@ def get(name: str) -> Preset:
 
 def apply(preset: Preset, input_dim: int) -> tuple[ArchSpec, TrainConfig]:
     """The preset's (ArchSpec, TrainConfig) for data with `input_dim` features per sample."""
-    spec = ArchSpec(input_dim, preset.encoder, preset.bottleneck, preset.decoder, preset.activation, preset.output,
-                    preset.kind)
-    cfg = TrainConfig(preset.loss, preset.optimizer, preset.lr, preset.batch_size, preset.epochs, preset.seed,
-                      preset.n_train, preset.beta)
+    spec = ArchSpec(input_dim, preset.encoder, preset.bottleneck, preset.decoder, activation=preset.activation,
+                    output=preset.output, kind=preset.kind)
+    cfg = TrainConfig(loss=preset.loss, optimizer=preset.optimizer, lr=preset.lr, batch_size=preset.batch_size,
+                      epochs=preset.epochs, seed=preset.seed, n_train=preset.n_train, beta=preset.beta)
     return spec, cfg

@@ -18,8 +18,10 @@ from plotly.subplots import make_subplots
 
 from aelab import analysis, limits, text
 from aelab.data import DataBundle
+from aelab.limits import SIGNAL_SCORES as SCORES  # noqa: F401 - re-exported: how a window becomes one score
 from aelab.runs import Run
-from aelab.spec import ArchSpec, TrainConfig
+from aelab.settings import SIGNAL_MODELS, SIGNALS
+from aelab.spec import ArchSpec, Check, TrainConfig, check_model
 
 NAME = "signals"  # DataBundle.name of the generated set
 CLASS_NAMES = ("normal", "glitch")  # label 0 and label 1 of the test windows
@@ -33,10 +35,10 @@ _LAYOUT = dict(margin=dict(l=10, r=10, t=40, b=10))
 class SignalConfig:
     n_train: int = 3000  # normal windows to train on
     n_test: int = 400  # held-out windows; a share of them get one glitch each
-    channels: int = 3  # sensors recorded together (they share one frequency, like parts of one machine)
+    channels: int = SIGNALS.dataclass_default("channels")  # sensors recorded together (they share one frequency)
     length: int = 64  # time steps per window
     glitch_fraction: float = 0.25  # share of the held-out windows with an injected glitch
-    noise: float = 0.05  # std of the sensor noise, relative to the largest sine amplitude (1)
+    noise: float = SIGNALS.dataclass_default("noise")  # std of the sensor noise, relative to the sines' largest (1)
     min_cycles: float = 1.0  # slowest signal: sine periods per window
     max_cycles: float = 3.0  # fastest signal
     seed: int = 0  # same seed = same windows and the same glitches
@@ -135,12 +137,25 @@ def make_signals(cfg: SignalConfig = SignalConfig()) -> SignalSet:
     return SignalSet(bundle, flatten(clean), glitches, cfg)
 
 
-def signal_spec(input_dim: int, encoder: tuple[int, ...] = (128, 64), bottleneck: int = 8) -> ArchSpec:
+def signal_spec(input_dim: int, encoder: tuple[int, ...] = SIGNALS["cfg_sig_hidden"].default,
+                bottleneck: int = SIGNALS["cfg_sig_bottleneck"].default) -> ArchSpec:
     """The lab's default network for windows: ReLU hidden layers, sigmoid output (values live in [0, 1])."""
     return ArchSpec(input_dim, encoder=encoder, bottleneck=bottleneck, activation="relu", output="sigmoid")
 
 
-DEFAULT_TRAIN = TrainConfig(loss="mse", optimizer="adam", lr=3e-3, batch_size=64, epochs=40)  # measured: AUC > 0.95
+DEFAULT_TRAIN = TrainConfig(loss="mse", optimizer="adam", lr=SIGNALS["cfg_sig_lr"].default, batch_size=64,
+                            epochs=SIGNALS["cfg_sig_epochs"].default)  # the page's defaults; measured: AUC > 0.95
+
+
+def model_from_values(values: dict, tab: str, input_dim: int,
+                      n_rows: int | None = None) -> tuple[tuple[ArchSpec, TrainConfig] | None, Check]:
+    """A tab's model settings (session key -> value, see settings.SIGNAL_MODELS) -> (ArchSpec, TrainConfig), with
+    every message about them (with `n_rows`, the training rows, also the compute budget)."""
+    hidden, bottleneck, epochs, lr = (values.get(k) for k in SIGNAL_MODELS[tab])
+    spec = signal_spec(input_dim, hidden, bottleneck)
+    cfg = TrainConfig(loss="mse", optimizer="adam", lr=lr, batch_size=DEFAULT_TRAIN.batch_size, epochs=epochs)
+    check = check_model(spec, cfg, n_rows)
+    return ((spec, cfg) if check.ok else None), check
 
 
 @dataclass
@@ -177,7 +192,6 @@ def examples(s: SignalSet) -> tuple[list[int], list[str], list[tuple[int, int, i
 
 
 # -- anomaly scores ---------------------------------------------------------------------------------
-SCORES = {"mean": "Mean squared error over the window", "max": "Largest squared error at any time step"}
 
 
 def scores(x: torch.Tensor, recon: torch.Tensor, how: str = "mean") -> np.ndarray:

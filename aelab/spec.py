@@ -6,57 +6,27 @@ messages (errors block training, notes only inform), so pages never show a trace
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
-from aelab import conv
-from aelab import config
+from aelab import config, conv
+from aelab.fields import Check, SpecError, parse_fields, parse_float, parse_int, parse_widths  # noqa: F401 - re-exported
+from aelab.limits import (ACTIVATIONS, KINDS, LAYOUTS, LOSSES, MAX_BATCH, MAX_BETA, MAX_CHANNELS,  # noqa: F401
+                          MAX_CONV_LAYERS, MAX_EPOCHS, MAX_LAYERS, MAX_N_TRAIN, MAX_PARAMS, MAX_SPARSITY, MAX_WIDTH,
+                          MIN_TRAIN, OPTIMIZERS, OUTPUTS, SEED_MAX, SEED_MIN)
+from aelab.settings import BUILD_TRAIN
 
-MAX_PARAMS = 20_000_000  # above this a model is too big for a teaching laptop / shared CPU server
-MAX_WIDTH = 16_384  # widest single layer we accept
-MAX_LAYERS = 8  # hidden layers per side
-MAX_EPOCHS = 1_000
-MAX_BETA = 100.0  # a larger KL weight only makes every code equal to noise
-MAX_BATCH = 65_536  # samples per optimizer step
-MAX_N_TRAIN = 1_000_000  # training-set size (a data set's own size caps it further)
-# Seeds: torch.Generator takes up to 2**64 - 1 and train.fit seeds a second generator with seed + 1; the range
-# that also fits a 32-bit int (numpy, other tools) is the one every page, link and checkpoint accepts.
-SEED_MIN, SEED_MAX = 0, 2**31 - 1
-ACTIVATIONS = {  # key -> label shown to the learner
-    "relu": "ReLU",
-    "leaky_relu": "LeakyReLU",
-    "tanh": "Tanh",
-    "sigmoid": "Sigmoid",
-    "gelu": "GELU",
-    "identity": "None (linear)",
-}
-OUTPUTS = {"sigmoid": "Sigmoid (outputs in [0, 1])", "none": "None (any real value)"}
-LOSSES = {"mse": "MSE (mean squared error)", "bce": "BCE (binary cross-entropy)", "l1": "L1 (mean absolute error)"}
-OPTIMIZERS = {"adam": "Adam", "sgd": "SGD (momentum 0.9)"}
-KINDS = {"ae": "Autoencoder", "vae": "Variational autoencoder (VAE)"}
-# -- convolutional and sparse autoencoders (issue 14; shapes in aelab/conv.py) --
-LAYOUTS = {"dense": "Dense (every layer nn.Linear)", "conv": "Convolutional (stride-2 convs, then a dense code)"}
-MAX_CONV_LAYERS = 4  # stride-2 conv layers per side (an 8x8 image allows 3: 8 -> 4 -> 2 -> 1)
-MAX_CHANNELS = 128  # channels of one conv layer
-MAX_SPARSITY = 1.0  # weight of the L1 code penalty; above it the penalty swamps the reconstruction
-
-
-class SpecError(ValueError):
-    """A learner-facing message about one input; `field` names the control it belongs to."""
-
-    def __init__(self, message: str, field: str = ""):
-        super().__init__(message)
-        self.field = field
+_D = BUILD_TRAIN.dataclass_default  # the Build & Train page's defaults are the dataclasses' defaults
 
 
 @dataclass(frozen=True)
 class ArchSpec:
     input_dim: int  # features per sample: 64 for 8x8 digits, 784 for 28x28 images
-    encoder: tuple[int, ...] = (128, 64, 12)  # hidden widths from the input towards the code
-    bottleneck: int = 3  # size of the code (the narrowest layer in a classic autoencoder)
+    encoder: tuple[int, ...] = _D("encoder")  # hidden widths from the input towards the code, e.g. (128, 64, 12)
+    bottleneck: int = _D("bottleneck")  # size of the code (the narrowest layer in a classic autoencoder), e.g. 3
     decoder: tuple[int, ...] | None = None  # hidden widths from the code outwards; None mirrors the encoder
-    activation: str = "relu"  # nonlinearity after every hidden Linear (a key of ACTIVATIONS)
-    output: str = "sigmoid"  # activation on the reconstruction: "sigmoid" or "none"
-    kind: str = "ae"  # "ae" (plain autoencoder) or "vae" (encoder outputs mean and log-variance)
+    activation: str = _D("activation")  # nonlinearity after every hidden Linear (a key of ACTIVATIONS), e.g. "relu"
+    output: str = _D("output")  # activation on the reconstruction: "sigmoid" or "none"
+    kind: str = _D("kind")  # "ae" (plain autoencoder) or "vae" (encoder outputs mean and log-variance)
     layout: str = "dense"  # "dense", or "conv": stride-2 convs before `encoder` (a key of LAYOUTS)
     channels: tuple[int, ...] = ()  # conv layout: channels of each conv, image side first, e.g. (16, 32)
     code_activation: str = "identity"  # plain AE: activation on the code itself; "relu" lets a sparse code be 0
@@ -113,95 +83,55 @@ class ArchSpec:
 
 @dataclass(frozen=True)
 class TrainConfig:
-    loss: str = "mse"  # reconstruction loss: "mse", "bce" or "l1" (a key of LOSSES)
-    optimizer: str = "adam"  # "adam" or "sgd"
-    lr: float = 1e-3  # learning rate
-    batch_size: int = 128  # samples per optimizer step
-    epochs: int = 20  # full passes over the training set
-    seed: int = 0  # seeds weights and shuffling: same seed + same settings = same curves
-    n_train: int | None = None  # training-set size (a fixed random subset); None = all
-    beta: float = 1.0  # VAE only: weight of the KL term against the reconstruction term
+    loss: str = _D("loss")  # reconstruction loss: "mse", "bce" or "l1" (a key of LOSSES)
+    optimizer: str = _D("optimizer")  # "adam" or "sgd"
+    lr: float = _D("lr")  # learning rate, e.g. 0.001
+    batch_size: int = _D("batch_size")  # samples per optimizer step, e.g. 64
+    epochs: int = _D("epochs")  # full passes over the training set, e.g. 30
+    seed: int = _D("seed")  # seeds weights and shuffling: same seed + same settings = same curves
+    n_train: int | None = _D("n_train")  # training-set size (a fixed random subset); None = all
+    beta: float = _D("beta")  # VAE only: weight of the KL term against the reconstruction term, e.g. 0.1
     sparsity: float = 0.0  # plain AE only: weight of the L1 penalty on the code (mean |code|), 0..MAX_SPARSITY
 
 
-@dataclass
-class Check:
-    """Result of validating a spec: errors block training, notes are shown but allow it."""
+def from_settings(values: dict, input_dim: int) -> tuple[ArchSpec, TrainConfig]:
+    """Build & Train's values (session key -> value, as settings.BUILD_TRAIN parses them) -> (ArchSpec, TrainConfig).
 
-    errors: list[SpecError] = field(default_factory=list)
-    notes: list[str] = field(default_factory=list)
-
-    @property
-    def ok(self) -> bool:
-        return not self.errors
-
-    def error(self, message: str, field: str = "") -> None:
-        self.errors.append(SpecError(message, field))
+    The decoder keeps its own widths only while "asymmetric decoder" is on; otherwise it mirrors the encoder."""
+    kw = BUILD_TRAIN.kwargs(values)
+    kw.pop("dataset", None)
+    if not values.get("cfg_asym", BUILD_TRAIN["cfg_asym"].default):
+        kw["decoder"] = None
+    arch = {k: kw.pop(k) for k in ("encoder", "bottleneck", "decoder", "activation", "output", "kind") if k in kw}
+    return ArchSpec(input_dim, **arch), TrainConfig(**kw)
 
 
-def parse_int(text, name: str, *, low: int = 1, high: int | None = None, field: str = "") -> int:
-    """Parse a positive whole number typed by the learner, or raise SpecError saying what to type."""
-    raw = str(text).strip()
-    if not raw:
-        raise SpecError(f"{name} is empty: type a whole number such as 64.", field)
-    try:
-        value = float(raw)
-    except ValueError:
-        raise SpecError(f"{name} must be a whole number, not '{raw[:20]}'.", field) from None
-    if not math.isfinite(value) or value != int(value):
-        raise SpecError(f"{name} must be a whole number, not '{raw[:20]}'.", field)
-    value = int(value)
-    if value < low:
-        raise SpecError(f"{name} must be at least {low} (got {value}).", field)
-    if high is not None and value > high:
-        raise SpecError(f"{name} must be at most {high:,} (got {value:,}).", field)
-    return value
+def to_settings(spec: ArchSpec, cfg: TrainConfig, dataset: str) -> dict:
+    """The Build & Train values that reproduce this architecture and training setup (the inverse of from_settings).
 
-
-def parse_float(text, name: str, *, field: str = "") -> float:
-    """Parse a real number typed by the learner, or raise SpecError."""
-    raw = str(text).strip()
-    try:
-        value = float(raw)
-    except ValueError:
-        raise SpecError(f"{name} must be a number such as 0.001, not '{raw[:20]}'.", field) from None
-    if not math.isfinite(value):
-        raise SpecError(f"{name} must be a finite number.", field)
-    return value
-
-
-def parse_widths(texts, name: str = "Layer width", field: str = "") -> tuple[int, ...]:
-    """Parse a list of widths (strings or ints, or one comma-separated string)."""
-    if isinstance(texts, str):
-        texts = [t for t in texts.replace(";", ",").split(",")] if texts.strip() else []
-    if len(texts) > MAX_LAYERS:
-        raise SpecError(f"At most {MAX_LAYERS} hidden layers per side (got {len(texts)}).", field)
-    return tuple(
-        parse_int(t, f"{name} {i + 1}", high=MAX_WIDTH, field=field) for i, t in enumerate(texts)
-    )
-
-
-def parse_fields(parsers: dict) -> tuple[dict, list[SpecError]]:
-    """Run every `name -> parse()` and collect all SpecErrors, so the learner sees every problem at once."""
-    values, errors = {}, []
-    for name, parse in parsers.items():
-        try:
-            values[name] = parse()
-        except SpecError as err:
-            errors.append(err)
-    return values, errors
+    Use with share.state_updates (fill the page's widgets) or share.encode (a link that opens the page so)."""
+    values = {"cfg_dataset": dataset, "cfg_asym": spec.decoder is not None}
+    for key, f in BUILD_TRAIN.items():
+        source = spec if hasattr(spec, f.arg) else cfg
+        if f.arg and hasattr(source, f.arg):
+            value = getattr(source, f.arg)
+            if f.arg == "decoder":
+                value = spec.decoder_widths
+            elif value is None and f.none_as is not None:
+                value = f.none_as
+            elif f.kind == "choice" and value not in f.choices:  # e.g. a training-set size the slider lacks
+                value = f.default
+            values[key] = tuple(value) if f.kind == "ints" else value
+    return values
 
 
 def check_arch(spec: ArchSpec) -> Check:
     """Validate an architecture; messages say what to change."""
     check = Check()
-    if spec.activation not in ACTIVATIONS:
-        check.error(f"Unknown activation '{spec.activation}'.", "activation")
-    if spec.output not in OUTPUTS:
-        check.error(f"Unknown output activation '{spec.output}'.", "output")
-    if spec.kind not in KINDS:
-        check.error(f"Unknown model type '{spec.kind}'.", "kind")
-    # -- issue 14: the convolutional layout (its geometry and messages are in aelab/conv.py) --
+    check.errors += BUILD_TRAIN.check(spec)  # choices, layer counts, every width and the code size in range
+    if not 1 <= spec.input_dim <= MAX_WIDTH:
+        check.error(f"The input must have between 1 and {MAX_WIDTH:,} values (got {spec.input_dim:,}).", "widths")
+    # -- the convolutional layout (its geometry and messages are in aelab/conv.py) and the code's activation --
     if not isinstance(spec.layout, str) or spec.layout not in LAYOUTS:
         check.error(f"Unknown layout '{str(spec.layout)[:20]}': choose dense or conv.", "layout")
         return check
@@ -210,19 +140,13 @@ def check_arch(spec: ArchSpec) -> Check:
     elif spec.code_activation != "identity" and spec.kind == "vae":
         check.error("A VAE's encoder outputs a mean and a log-variance, which must stay free: keep its code "
                     "activation at None (linear).", "code_activation")
-    if spec.is_conv:
+    if spec.is_conv and not check.errors:
         errors, notes = conv.check(spec.input_dim, spec.channels, MAX_CONV_LAYERS, MAX_CHANNELS)
         for message, name in errors:
             check.error(message, name)
         check.notes += notes
-        if errors:
-            return check
-    widths = [spec.input_dim, *spec.encoder, spec.bottleneck, *spec.decoder_widths]
-    if any(w < 1 for w in widths):
-        check.error("Every layer needs at least 1 unit.", "widths")
+    if check.errors:
         return check
-    if max(widths) > MAX_WIDTH:
-        check.error(f"The widest layer may have {MAX_WIDTH:,} units; make it narrower.", "widths")
     n = spec.param_count
     if n > MAX_PARAMS:
         check.error(
@@ -277,42 +201,28 @@ def check_compute(params: int, samples: int, epochs: int, what: str = "training 
                       f"server (AELAB_MAX_COMPUTE): {change}.", "epochs")]
 
 
+TRAIN_ARGS = ("loss", "optimizer", "lr", "batch_size", "epochs", "seed", "beta")  # checked by their Build & Train field
+
+
 def check_train(cfg: TrainConfig, spec: ArchSpec | None = None, n_available: int | None = None,
                 params: int | None = None) -> Check:
     """Validate training settings (optionally against the architecture and the data size).
 
+    The settings Build & Train offers are checked by their fields (the same check as the page's and the URL's).
     With the data size and the model (`spec`, or `params` when a run trains several models) it also checks
     the compute budget (check_compute).
     """
     check = Check()
-    if cfg.loss not in LOSSES:
-        check.error(f"Unknown loss '{cfg.loss}'.", "loss")
-    if cfg.optimizer not in OPTIMIZERS:
-        check.error(f"Unknown optimizer '{cfg.optimizer}'.", "optimizer")
-    if not math.isfinite(cfg.lr) or cfg.lr <= 0:
-        check.error("The learning rate must be above 0: try 0.001 for Adam or 0.1 for SGD.", "lr")
-    elif cfg.lr > 1:
-        check.error(f"A learning rate of {cfg.lr:g} makes training blow up: use at most 1 (0.001 is typical for Adam).", "lr")
-    elif cfg.optimizer == "adam" and cfg.lr > 0.05:
+    check.errors += BUILD_TRAIN.check(cfg, args=TRAIN_ARGS)  # the same check as the page's and the URL's
+    if cfg.optimizer == "adam" and cfg.lr > 0.05 and not check.errors:
         check.notes.append(f"A learning rate of {cfg.lr:g} is high for Adam; the loss may jump around or diverge.")
-    if not 1 <= cfg.batch_size <= MAX_BATCH:
-        check.error(f"The batch size must be between 1 and {MAX_BATCH:,}.", "batch_size")
-    if not 1 <= cfg.epochs <= MAX_EPOCHS:
-        check.error(f"Epochs must be between 1 and {MAX_EPOCHS}.", "epochs")
-    if not SEED_MIN <= cfg.seed <= SEED_MAX:
-        check.error(f"The seed must be a whole number from {SEED_MIN} to {SEED_MAX:,}.", "seed")
-    if cfg.n_train is not None and cfg.n_train < 2:
-        check.error("The training set needs at least 2 images.", "n_train")
+    if cfg.n_train is not None and cfg.n_train < MIN_TRAIN:
+        check.error(f"The training set needs at least {MIN_TRAIN} images.", "n_train")
     elif cfg.n_train is not None and cfg.n_train > MAX_N_TRAIN:
         check.error(f"The training set can have at most {MAX_N_TRAIN:,} samples.", "n_train")
     if n_available is not None and cfg.n_train is not None and cfg.n_train > n_available:
         check.error(f"The data set has only {n_available:,} training samples; pick at most that many.", "n_train")
-    if not math.isfinite(cfg.beta) or cfg.beta < 0:
-        check.error("Beta (the KL weight) must be 0 or more.", "beta")
-    elif cfg.beta > MAX_BETA:
-        check.error(f"Beta (the KL weight) must be at most {MAX_BETA:g}: with more, the KL term swamps the "
-                    "reconstruction and every code becomes noise. Try 0.1 to 4.", "beta")
-    # -- issue 14: the sparse autoencoder's L1 code penalty --
+    # -- the sparse autoencoder's L1 code penalty --
     if not isinstance(cfg.sparsity, (int, float)) or isinstance(cfg.sparsity, bool) or not math.isfinite(cfg.sparsity) \
             or cfg.sparsity < 0:
         check.error("The sparsity weight must be a number, 0 or more (0 switches the penalty off).", "sparsity")
@@ -340,3 +250,8 @@ def check_train(cfg: TrainConfig, spec: ArchSpec | None = None, n_available: int
             "loss",
         )
     return check
+
+
+def check_model(spec: ArchSpec, cfg: TrainConfig, n_available: int | None = None) -> Check:
+    """check_arch and check_train together: every message about one network and its training settings."""
+    return check_arch(spec).add(check_train(cfg, spec, n_available))

@@ -17,14 +17,15 @@ import torch
 from aelab import analysis, data
 from aelab.data import DataBundle
 from aelab.model import Autoencoder, pick_device
+from aelab.fields import parse
+from aelab.limits import MAX_BOTTLENECK, MAX_RUNS  # noqa: F401 - re-exported: the page's limits are in aelab/limits
 from aelab.progress import LabProgress, Relay
+from aelab.settings import BOTTLENECK, sweep_sizes
+from aelab.spec import ArchSpec, Check, SpecError, TrainConfig, check_arch, check_compute
 from aelab.stacked import SweepNetwork, train_stacked
-from aelab.spec import ArchSpec, Check, SpecError, TrainConfig, check_arch, check_compute, parse_int
 from aelab.train import History, Progress, build_seeded, fit
 
-MAX_RUNS = 12  # models per experiment: each is a whole network to train on a shared CPU
-MAX_BOTTLENECK = 2048  # widest code we accept (already far above any input width offered here)
-MAX_SWEEP_EPOCHS = 1000  # same ceiling as Build & Train (spec.MAX_EPOCHS)
+_D = BOTTLENECK.dataclass_default  # the page's defaults (aelab/settings.py) are the experiment's
 OTHER = {data.MNIST: data.FASHION, data.FASHION: data.MNIST}  # data set -> the one used as "never seen"
 TRAINING, MEASURING = "Training all models together", "Measuring each model"  # a batched run's two phases
 OOD_LABELS = {"shuffled": "shuffled pixels", "noise": "uniform noise", data.MNIST: "MNIST digits",
@@ -33,14 +34,14 @@ OOD_LABELS = {"shuffled": "shuffled pixels", "noise": "uniform noise", data.MNIS
 
 @dataclass(frozen=True)
 class SweepConfig:
-    dataset: str = data.DIGITS  # data set key (see data.DATASETS)
-    sizes: tuple[int, ...] = (2, 4, 8, 16, 32, 64, 128)  # bottleneck sizes, one model each (ascending)
-    n_train: int = 500  # training images (a fixed random subset; the same for every model)
-    hidden: tuple[int, ...] = (256,)  # encoder hidden widths; the decoder mirrors them
-    epochs: int = 150  # full passes over the training subset
-    batch_size: int = 64  # images per optimizer step
-    lr: float = 1e-3  # Adam learning rate
-    seed: int = 0  # seeds the subset, the weights, the batch order and the out-of-distribution images
+    dataset: str = _D("dataset")  # data set key (see data.DATASETS)
+    sizes: tuple[int, ...] = _D("sizes")  # bottleneck sizes, one model each (ascending), e.g. 2, 4, ..., 128
+    n_train: int = _D("n_train")  # training images (a fixed random subset; the same for every model), e.g. 500
+    hidden: tuple[int, ...] = _D("hidden")  # encoder hidden widths; the decoder mirrors them, e.g. (256,)
+    epochs: int = _D("epochs")  # full passes over the training subset, e.g. 150
+    batch_size: int = _D("batch_size")  # images per optimizer step, e.g. 64
+    lr: float = _D("lr")  # Adam learning rate, e.g. 0.001
+    seed: int = _D("seed")  # seeds the subset, the weights, the batch order and the out-of-distribution images
     activation: str = "relu"  # hidden nonlinearity (a key of spec.ACTIVATIONS)
     n_examples: int = 8  # images per reconstruction grid
     n_ood: int = 1000  # images per out-of-distribution set
@@ -105,41 +106,22 @@ def run_name(size: int) -> str:
 
 
 # -- input -------------------------------------------------------------------------------------
-def parse_sizes(text: str, high: int = MAX_BOTTLENECK, max_runs: int = MAX_RUNS) -> tuple[int, ...]:
-    """'2, 4, 8' -> (2, 4, 8), sorted; raises SpecError saying what to fix."""
-    parts = [p.strip() for p in str(text).replace(";", ",").replace(" ", ",").split(",") if p.strip()]
-    if not parts:
-        raise SpecError("The list of bottleneck sizes is empty: type sizes such as 2, 4, 8, 16.", "sizes")
-    if len(parts) > max_runs:
-        raise SpecError(f"At most {max_runs} sizes per experiment (you typed {len(parts)}): every size is a "
-                        "whole network to train, and the experiment should finish while you watch. "
-                        "Drop some sizes, e.g. keep every other one.", "sizes")
-    sizes = [parse_int(p, f"Bottleneck size {i + 1}", low=1, high=high, field="sizes") for i, p in enumerate(parts)]
-    dupes = sorted({s for s in sizes if sizes.count(s) > 1})
-    if dupes:
-        raise SpecError(f"Each size may appear once; {', '.join(map(str, dupes))} appears more than once.", "sizes")
-    return tuple(sorted(sizes))
+def parse_sizes(text: str) -> tuple[int, ...]:
+    """'2, 4, 8' -> (2, 4, 8), sorted; raises SpecError saying what to fix (the page's field, settings.BOTTLENECK)."""
+    return tuple(sorted(parse(BOTTLENECK["cfg_bn_sizes"], text)))
 
 
-def default_sizes(input_dim: int) -> tuple[int, ...]:
-    """Powers of two from 2 to 128, plus the input width when that is larger (a code that could copy)."""
-    base = (2, 4, 8, 16, 32, 64, 128)
-    return base if input_dim <= base[-1] else (*base, input_dim)
+default_sizes = sweep_sizes  # powers of two up to 128, plus the input width when larger (a code that could copy)
 
 
 def check_config(cfg: SweepConfig, bundle: DataBundle) -> Check:
-    """Errors that block the experiment and notes that explain it, in the learner's words."""
+    """Errors that block the experiment and notes that explain it, in the learner's words.
+
+    Every setting is checked by its page field (settings.BOTTLENECK), so the page, a link and this check agree."""
     check = Check()
-    if not cfg.sizes:
-        check.error("Give at least one bottleneck size.", "sizes")
+    check.errors += BOTTLENECK.check(cfg, {"n_available": len(bundle.x_train)})
+    if check.errors:
         return check
-    if len(cfg.sizes) > MAX_RUNS:
-        check.error(f"At most {MAX_RUNS} sizes per experiment.", "sizes")
-    if not 2 <= cfg.n_train <= len(bundle.x_train):
-        check.error(f"The training-set size must be between 2 and {len(bundle.x_train):,} "
-                    f"(this data set's training images); got {cfg.n_train:,}.", "n_train")
-    if not 1 <= cfg.epochs <= MAX_SWEEP_EPOCHS:
-        check.error(f"Epochs must be between 1 and {MAX_SWEEP_EPOCHS}.", "epochs")
     for err in check_arch(cfg.spec(max(cfg.sizes), bundle.input_dim)).errors:
         check.errors.append(err)
     if not check.errors:  # every size trains its own model on the same images

@@ -1,9 +1,10 @@
-"""The few Streamlit pieces several pages share (the only module in aelab that imports streamlit).
+"""The Streamlit pieces pages share (the only module in aelab that imports streamlit).
 
-Conventions: a page's widget keys that should survive switching pages start with `cfg_`
-(app.py re-asserts them on every run); per-user jobs live in a session-scoped registry that stops
-their threads when the browser tab goes away; the session's trained model is `current_run()`, kept
-on the server for this browser (`browser_token()`, aelab.store) so a reload or a restart finds it again.
+Conventions (CONTRIBUTING.md): a page's widget keys that should survive switching pages start with `cfg_`
+(app.py re-asserts them on every run); a declared setting is drawn with `field` (aelab/settings.py); per-user
+jobs live in a session-scoped registry that stops their threads when the browser tab goes away; the session's
+trained model is `current_run()`, kept on the server for this browser (`browser_token()`, aelab.store) so a
+reload or a restart finds it again.
 """
 from __future__ import annotations
 
@@ -11,13 +12,13 @@ import math
 import sys
 import threading
 import time
-from typing import TYPE_CHECKING, Callable
+from typing import TYPE_CHECKING, Any, Callable, Mapping
 
 import streamlit as st
 from streamlit.runtime.memory_uploaded_file_manager import MemoryUploadedFileManager
 
-from aelab import limits, text
-from aelab.spec import Check
+from aelab import fields, limits, settings, text
+from aelab.fields import Check, Field, SpecError
 
 if TYPE_CHECKING:  # these import torch: the home page renders without it (see warm_up_in_background)
     from aelab import data
@@ -61,9 +62,7 @@ def dataset_picker(key: str = "cfg_dataset", label: str = "Data set", allow: tup
     options = list(allow or data.DATASETS)
     if st.session_state.get(key) not in options:
         st.session_state[key] = options[0]
-    name = st.selectbox(label, options, format_func=data.DATASETS.get, key=key,
-                        help=help or "Digits is built in (8x8 pixels, 1,797 images). MNIST and Fashion-MNIST "
-                                     "are 28x28 and are read from the data folder.")
+    name = st.selectbox(label, options, format_func=data.DATASETS.get, key=key, help=help or settings.DATASET_HELP)
     if not data.is_available(name):
         st.warning(data.missing_message(name), icon="📁")
         if st.button(f"Download {data.DATASETS[name]} (about 30 MB)", key=f"{key}_download"):
@@ -85,6 +84,167 @@ def dataset_picker(key: str = "cfg_dataset", label: str = "Data set", allow: tup
         st.error(f"Could not read {data.DATASETS[name]}: {exc}. Delete its folder under {data.data_dir()} "
                  "and download it again.")
         return None
+
+
+# -- settings: one widget per declared field (aelab/settings.py) ---------------------------------------
+def _has_state(key: str, f: Field) -> bool:
+    return (f"{key}_n" if f.widget == "layers" else key) in st.session_state
+
+
+def init_form(form: Mapping[str, Field], dataset: str | None = None, skip: tuple[str, ...] = ()) -> None:
+    """Give every field of `form` its default (on `dataset`) in session state, once, as its widget holds it.
+
+    Call at the top of the page, before ui.sync_query_params: the URL then holds every setting from the first run.
+    `skip`: keys whose default depends on the model; the page sets those itself."""
+    from aelab import share
+
+    missing = {k: f.default_for(dataset) for k, f in form.items() if k not in skip and not _has_state(k, f)}
+    st.session_state.update(share.state_updates(form, missing))
+
+
+def follow_defaults(form: Mapping[str, Field], defaults: Mapping[str, Any], tag: str) -> None:
+    """Fields the learner left at their default take a new default (the data set or the model changed).
+
+    `defaults` are the new defaults (key -> value); `tag` names what they follow (one memory per tag). A field
+    whose widget holds anything else keeps it: the learner's own choice, or a shared link's."""
+    from aelab import share
+
+    memory = st.session_state.setdefault("_followed_defaults", {})
+    last = memory.get(tag) or {k: form[k].default for k in defaults}
+    for key, value in defaults.items():
+        old, new = share.state_updates(form, {key: last.get(key)}), share.state_updates(form, {key: value})
+        if not _has_state(key, form[key]) or all(st.session_state.get(k) == v for k, v in old.items()):
+            st.session_state.update(new)
+    memory[tag] = dict(defaults)
+
+
+def follow_dataset(form: Mapping[str, Field], dataset: str) -> None:
+    """Fields with a per-data-set default (Field.by_dataset) follow the chosen data set (see follow_defaults)."""
+    keys = [k for k, f in form.items() if f.by_dataset]
+    follow_defaults(form, {k: form[k].default_for(dataset) for k in keys}, "dataset:" + ",".join(keys))
+
+
+def field(form: Mapping[str, Field], key: str, check: Check | None = None, where=None, *, options=None,
+          format_func=None, high: float | None = None, context: Mapping | None = None, label: str | None = None,
+          help: str | None = None, **widget_args) -> Any:
+    """Draw the setting `key` of `form` by its widget kind (Field.widget) and return its value, or None after
+    adding the learner-facing message to `check` (without a `check`, the message shows under the widget at once).
+
+    The value is parsed and checked by fields.parse / fields.check, the same path as a link's and the lab's. A
+    page may narrow a field for its data or model: `options` (the choices offered), `high` (the largest value),
+    `context` (data-set bounds, see fields.CONTEXT); `label`/`help` replace the declared ones."""
+    f = form[key]
+    where = where if where is not None else st
+    label = f.label if label is None else label
+    help = (f.help or None) if help is None else help
+    try:
+        if f.widget == "text":
+            return fields.parse(f, where.text_input(label, key=key, help=help, **widget_args), context, high)
+        if f.widget == "layers":
+            return _layers(f, key, label, help, context)
+        value = _value_widget(f, key, where, label, help, options, format_func, high, widget_args)
+        fields.check(f, value, context, high)
+        return value
+    except SpecError as err:
+        if check is None:
+            where.error(str(err), icon="⚠️")
+        else:
+            check.errors.append(err)
+        return None
+
+
+def _value_widget(f: Field, key: str, where, label: str, help: str | None, options, format_func,
+                  high: float | None, widget_args: dict) -> Any:
+    """The widgets that hold the value itself (not text)."""
+    state = st.session_state
+    show = format_func or f.show
+    if f.widget in ("select", "radio", "select_slider", "multiselect"):
+        opts = list(f.choices if options is None else options)
+        if f.widget == "multiselect":
+            state[key] = [c for c in state.get(key, []) if c in opts]
+            return tuple(where.multiselect(label, opts, format_func=show, key=key, help=help, **widget_args))
+        if state.get(key) not in opts:  # e.g. a training-set size this data set does not have
+            state[key] = f.default if f.default in opts else (f.none_as if f.none_as in opts else opts[0])
+        draw = {"select": where.selectbox, "radio": where.radio, "select_slider": where.select_slider}[f.widget]
+        extra = {"horizontal": True} if f.widget == "radio" else {}
+        return draw(label, opts, format_func=show, key=key, help=help, **extra, **widget_args)
+    if f.widget == "toggle":
+        return where.toggle(label, key=key, help=help, **widget_args)
+    top = f.high if high is None else high
+    if f.widget == "log_slider":
+        grid = log_grid(f.low, top)
+        if state.get(key) not in grid:
+            state[key] = min(grid, key=lambda v: abs(v - float(state.get(key, f.default))))
+        return where.select_slider(label, grid, format_func=lambda v: f"{v:g}", key=key, help=help, **widget_args)
+    number = int if f.kind == "int" else float
+    low, top = number(f.low), number(top)
+    if key in state and isinstance(state[key], (int, float)) and not low <= state[key] <= top:
+        state[key] = min(max(number(state[key]), low), top)  # e.g. the model allows fewer than the link asked
+    step = None if f.step is None else number(f.step)
+    draw = where.slider if f.widget == "slider" else where.number_input
+    return draw(label, low, top, step=step, key=key, help=help, **widget_args)
+
+
+def log_grid(low: float | None, high: float, decades: int = 6) -> list[float]:
+    """1, 2, 5 steps per decade up to `high`: the values of a log-scale slider (a learning rate)."""
+    top = math.floor(math.log10(high))
+    values = [round(m * 10.0 ** e, 12) for e in range(top - decades, top + 1) for m in (1, 2, 5)]
+    return [v for v in values if v <= high and (low is None or v > low)]
+
+
+def _layers(f: Field, key: str, label: str, help: str | None, context: Mapping | None) -> tuple[int, ...]:
+    """One text box per hidden layer plus + and - buttons (state: key_n and key_0, key_1, ... as text)."""
+    n = st.session_state[f"{key}_n"]
+    side = key.removeprefix("cfg_")
+    st.markdown(f"**{label}** hidden layers ({n})", help=help)
+    cols = st.columns(max(n, 1) + 2)
+    texts = [cols[i].text_input(f"{label} layer {i + 1} width", key=f"{key}_{i}", label_visibility="collapsed",
+                                help=f"{label} layer {i + 1}: units") for i in range(n)]
+    cols[-2].button("+", key=f"{side}_add", on_click=_change_layers, args=(key, 1, f.max_items), help="Add a layer",
+                    disabled=n >= f.max_items)
+    cols[-1].button("-", key=f"{side}_remove", on_click=_change_layers, args=(key, -1, f.max_items),
+                    help="Remove the last layer", disabled=n == 0)
+    return fields.parse_items(f, texts, context)
+
+
+def _change_layers(key: str, delta: int, most: int) -> None:
+    n = st.session_state[f"{key}_n"]
+    new = min(max(n + delta, 0), most)
+    if new > n:  # a new layer starts as wide as its neighbour towards the code
+        st.session_state[f"{key}_{n}"] = st.session_state.get(f"{key}_{n - 1}", "32") if n else "32"
+    st.session_state[f"{key}_n"] = new
+
+
+# -- a lab page's skeleton ----------------------------------------------------------------------------
+def open_lab(form: Mapping[str, Field], name: str, title: str, intro: str, widths=(1.3, 1)):
+    """The top of a lab page: routing, the form's defaults and URL, the title and the question; returns the settings
+    column and the run column."""
+    route_through_app()
+    init_form(form)  # defaults first, so the URL holds every setting from the first run on
+    sync_query_params(form, name)  # settings <-> URL, so a link reproduces them
+    st.title(title)
+    st.markdown(intro)
+    return st.columns(list(widths), gap="large")
+
+
+def measured(summary: str, result) -> None:
+    """The head of a lab's results: what was measured (one line of numbers) and, unless it finished, why not."""
+    st.header("What was measured")
+    st.caption(summary)
+    if result.status != "done":
+        st.warning(result.message, icon="⚠️")
+
+
+def lab_settings(dataset_key: str, read: Callable[[data.DataBundle], tuple[Any, Check]],
+                 form: Mapping[str, Field] | None = None) -> tuple[data.DataBundle | None, Any, Check]:
+    """A lab page's settings column: the data set picker, then `read(bundle)` (the page's fields, -> (settings or
+    None, Check)) and its messages. With `form`, fields with a per-data-set default follow the chosen data set."""
+    bundle = dataset_picker(dataset_key)
+    if bundle is not None and form is not None:
+        follow_dataset(form, bundle.name)
+    lab, check = read(bundle) if bundle is not None else (None, Check())
+    show_check(check)
+    return bundle, lab, check
 
 
 # -- routing -----------------------------------------------------------------------------------
@@ -473,6 +633,26 @@ def run_controls(key: str, button: str, button_key: str, ready: bool, help: str,
     copy_link_button(page)
 
 
+def job_button(key: str, label: str, button_key: str, ready: bool, start: Callable[[], None],
+               what: str = "training") -> bool:
+    """A primary button that calls `start()` (disabled while the job under `key` runs or while not `ready`), with
+    Pause/Stop beside it. True while the job runs."""
+    running = job_is_active(key)
+    c1, c2 = st.columns([1, 2])
+    if c1.button(label, key=button_key, type="primary", disabled=running or not ready, width="stretch",
+                 help=None if ready else "Fix the messages first."):
+        start()
+    with c2:
+        job_controls(key, what)
+    return running
+
+
+def start_and_rerun(key: str, job: Job) -> None:
+    """Register a job started elsewhere (runs.start_training, layers.start_pair) and rerun, so polling begins."""
+    set_job(key, job)
+    st.rerun()
+
+
 def job_controls(key: str, label: str = "training") -> None:
     """Pause/Resume and Stop buttons for the job under `key` (disabled when nothing runs)."""
     job = get_job(key)
@@ -553,6 +733,62 @@ def show_check(check: Check, fields: tuple[str, ...] | None = None) -> None:
             st.info(note, icon="💡")
 
 
+# -- drawing: messages, charts, image grids, metrics, lazy tabs, clicks ----------------------------------
+def say(kind: str, text: str, icon: str | None = None) -> None:
+    """A message box of this kind: "success", "info", "warning" or "error" (nothing for an empty text)."""
+    if text:
+        {"success": st.success, "info": st.info, "warning": st.warning, "error": st.error}[kind](text, icon=icon)
+
+
+def chart(fig, key: str, where=None, png: str | None = None, **kw) -> None:
+    """A plotly figure at full width; `png` names the file its camera button saves (figures.png_config)."""
+    from aelab import figures
+
+    (where or st).plotly_chart(fig, key=key, width="stretch", config=figures.png_config(png) if png else None, **kw)
+
+
+def images(rows, bundle: data.DataBundle, key: str, where=None, png: str | None = None, **grid) -> None:
+    """An image grid (figures.image_grid) of samples of `bundle`: its images, or one row of values per sample."""
+    from aelab import figures
+
+    chart(figures.image_grid(rows, bundle.image_shape or (1, bundle.input_dim), **grid), key, where, png=png)
+
+
+def start_sliders(prefix: str, start, origin: object, reset: bool = False) -> None:
+    """Move the sliders `prefix_0`, `prefix_1`, ... to `start` when `origin` (what they start from) changed or on
+    `reset`; otherwise they keep where the learner put them."""
+    seen = f"_{prefix}_origin"
+    if reset or st.session_state.get(seen) != origin:
+        st.session_state.update({f"{prefix}_{i}": float(v) for i, v in enumerate(start)})
+        st.session_state[seen] = origin
+
+
+def lazy_tabs(labels, key: str, sections, *args) -> None:
+    """Tabs of which only the open one runs (a tab switch reruns the page): `sections[i](*args)` draws tab i. The
+    closed tabs' widgets keep their values meanwhile when the page registers them with keep_keys."""
+    for tab, draw in zip(st.tabs(list(labels), key=key, on_change="rerun"), sections):
+        if tab.open is not False:  # None: a Streamlit that does not track tabs runs them all
+            with tab:
+                draw(*args)
+
+
+def clicked(chart_key: str, n: int, into: str) -> list[int]:
+    """The points clicked in the chart `chart_key` (their customdata indices below n); a new click also goes into
+    session key `into` (read before drawing, so the chart can ring the point). Returns every point picked."""
+    from aelab import latent
+
+    picked = latent.selected_indices(st.session_state.get(chart_key), n)
+    if picked and tuple(picked) != st.session_state.get(f"_{into}_event"):
+        st.session_state[f"_{into}_event"], st.session_state[into] = tuple(picked), picked[0]
+    return picked
+
+
+def metrics(items, where=None) -> None:
+    """A row of st.metric, one column each: (label, value) or (label, value, help)."""
+    for col, (label, value, *help) in zip((where or st).columns(len(items)), items):
+        col.metric(label, value, help=help[0] if help else None)
+
+
 def status_message(view: JobView | None) -> None:
     """A colored box for how a finished job ended."""
     if view is None or view.active:
@@ -560,6 +796,79 @@ def status_message(view: JobView | None) -> None:
     box = {"done": st.success, "stopped": st.info, "diverged": st.warning, "error": st.error}.get(view.status,
                                                                                                  st.info)
     box(view.message or view.status)
+
+
+# -- the model a page looks at: its data, a quick model, state that lives as long as the model ------------
+def session_bundle(run: Run) -> tuple[data.DataBundle | None, str]:
+    """The data set a model was trained on, or None and a message saying what is missing (the model is kept)."""
+    from aelab import data
+
+    label = data.DATASETS.get(run.dataset, run.dataset)
+    try:
+        bundle = get_bundle(run.dataset)
+    except Exception as exc:  # noqa: BLE001 - missing or unreadable files: say so, keep the model
+        return None, (f"Your session model was trained on **{label}**, which cannot be read on this machine, so it "
+                      f"is not available here: {exc}")
+    if bundle.input_dim != run.spec.input_dim:
+        return None, (f"Your session model expects {run.spec.input_dim} inputs but {label} has {bundle.input_dim}; "
+                      "retrain it on Build & Train.")
+    return bundle, ""
+
+
+def train_button(key: str, button: str, bundle: Callable[[], data.DataBundle] | data.DataBundle, spec, cfg,
+                 label: str, on_done: Callable[[Job], None], ready: bool = True, button_key: str = "",
+                 controls: bool = False) -> None:
+    """A button that trains `spec` with `cfg` on `bundle` in the background (disabled while that job runs or while
+    not `ready`), then its progress and, with `controls`, Pause/Stop; `on_done(job)` runs once when it ends."""
+    from aelab import runs
+
+    if st.button(button, key=button_key or f"{key}_train", disabled=job_is_active(key) or not ready, type="primary",
+                 help=f"{spec.describe()}, {cfg.epochs} epochs, in the background." if ready else None):
+        start_and_rerun(key, runs.start_training(bundle() if callable(bundle) else bundle, spec, cfg,
+                                                 name=key.replace("_", "-"), student=student_key()))
+    if get_job(key) is not None:
+        if controls:
+            job_controls(key)
+        live_job(key, lambda view: (progress_bar(view, label), status_message(view)), on_done)
+
+
+def quick_model(key: str, spec, cfg, button: str, label: str, store: str | None = None) -> None:
+    """A button that trains a small model on the built-in digits in the background, and its progress.
+
+    The finished Run is kept under session key `store` (when given) and becomes the session model unless the
+    learner already has one. The job runs under `key`; the button's key is `{key}_train`."""
+    from aelab import catalog, runs
+
+    def done(job: Job) -> None:
+        if isinstance(job.result, runs.Run):
+            if store:
+                st.session_state[store] = job.result
+            if current_run() is None:  # never replace a model the learner trained
+                set_run(job.result)
+
+    train_button(key, button, lambda: get_bundle(catalog.DIGITS), spec, cfg, label, done)
+
+
+def forget_on_change(keys, owner: object, tag: str) -> bool:
+    """Forget these session keys when `owner` (the model a page looks at) is a new object; the first owner keeps
+    them (values from a link). True when the owner is new (the first one too)."""
+    seen = f"_owner_{tag}"
+    previous = st.session_state.get(seen)
+    if previous is owner:
+        return False
+    st.session_state[seen] = owner
+    if previous is not None:
+        for key in keys:
+            st.session_state.pop(key, None)
+    return True
+
+
+def memo(key: str, owner: object) -> dict:
+    """A dict in session state that lives as long as `owner` (the model it describes) stays the same object."""
+    entry = st.session_state.get(key)
+    if entry is None or entry[0] is not owner:
+        entry = st.session_state[key] = (owner, {})
+    return entry[1]
 
 
 def no_model_notice(page_hint: str = "") -> None:
@@ -732,11 +1041,9 @@ def classroom_toggle() -> bool:
 
     A `classroom=1` in the URL switches it on, so a teacher's link can open in classroom mode.
     """
-    from aelab import share
-
-    sync_query_params(share.APP, "app")
-    return st.sidebar.toggle("🎓 Classroom mode", key=CLASSROOM_KEY,
-                             help="For a projector: larger figures and fewer advanced controls.")
+    sync_query_params(settings.APP, "app")
+    f = settings.APP[CLASSROOM_KEY]
+    return st.sidebar.toggle(f.label, key=CLASSROOM_KEY, help=f.help)
 
 
 def classroom_mode() -> bool:

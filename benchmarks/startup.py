@@ -87,7 +87,7 @@ def open_page(page, click, timeout_ms: int) -> float:
 def train_model(page, epochs: int, timeout_ms: int) -> None:
     page.get_by_role("link", name="Build & Train").first.click()
     page.get_by_role("button", name="🚀 Train").wait_for(timeout=timeout_ms)
-    box = page.get_by_label("Epochs")
+    box = page.get_by_label("Epochs", exact=True)
     box.fill(str(epochs))
     box.press("Enter")
     page.wait_for_function(IDLE, timeout=timeout_ms)

@@ -1,47 +1,28 @@
 """Anomaly detection: an autoencoder trained only on "normal" classes flags the rest by their reconstruction error."""
-import math
-
 import streamlit as st
 
-from aelab import anomaly, data, figures, share, ui
+from aelab import anomaly, data, fields, figures, settings, ui
 from aelab.jobs import Job
 from aelab.spec import Check
 
 JOB = "anomaly"  # key of this page's job in the session registry
 RESULT = "an_result"  # session key: the last finished anomaly.AnomalyResult
-_D = anomaly.AnomalySettings()
-DEFAULTS = {
-    "cfg_an_normal": list(_D.normal), "cfg_an_hidden": ", ".join(map(str, _D.encoder)),
-    "cfg_an_bottleneck": str(_D.bottleneck), "cfg_an_epochs": str(_D.epochs),
-    "cfg_an_sizes": ", ".join(map(str, _D.sizes)), "cfg_an_n_train": "",
-}
-
-
-def init_state() -> None:
-    for k, v in DEFAULTS.items():
-        st.session_state.setdefault(k, v)
+FORM = settings.ANOMALY  # this page's settings (widgets, URL, defaults, anomaly.AnomalySettings)
 
 
 def read_settings(bundle: data.DataBundle) -> tuple[anomaly.AnomalySettings | None, Check]:
     """The lab's settings from the widgets; every problem comes back as a message."""
+    check = Check()
     names = bundle.class_names
-    options = list(range(len(names)))
-    st.session_state["cfg_an_normal"] = [c for c in st.session_state["cfg_an_normal"] if c in options]
-    normal = st.multiselect("Normal classes (the only ones the model trains on)", options, key="cfg_an_normal",
-                            format_func=lambda c: names[c],
-                            help="Every class you leave out counts as an anomaly in the held-out set.")
+    values = {"cfg_an_normal": ui.field(FORM, "cfg_an_normal", check, options=range(len(names)),
+                                        format_func=lambda c: names[c])}
     with st.expander("Model and training"):
         c1, c2, c3 = st.columns(3)
-        hidden = c1.text_input("Hidden widths", key="cfg_an_hidden",
-                               help="Encoder hidden layers, e.g. 128 or 128, 64; the decoder mirrors them.")
-        bottleneck = c2.text_input("Code size", key="cfg_an_bottleneck", help="Numbers in the main model's code.")
-        epochs = c3.text_input("Epochs", key="cfg_an_epochs", help="Passes over the normal training images.")
-        sizes = c1.text_input("Code sizes to compare", key="cfg_an_sizes",
-                              help=f"Comma-separated, at most {anomaly.MAX_SIZES}; one model each, same settings "
-                                   "and seed. The main code size is always included.")
-        n_train = c2.text_input("Training images (blank = all)", key="cfg_an_n_train",
-                                help=f"Drawn from all {len(bundle.x_train):,} before keeping the normal ones.")
-    return anomaly.parse_settings(bundle, normal, hidden, bottleneck, epochs, sizes, n_train)
+        layout = {"cfg_an_hidden": c1, "cfg_an_bottleneck": c2, "cfg_an_epochs": c3, "cfg_an_sizes": c1}
+        values |= {key: ui.field(FORM, key, check, where) for key, where in layout.items()}
+        values["cfg_an_n_train"] = ui.field(FORM, "cfg_an_n_train", check, c2, help=(
+            f"Drawn from all {len(bundle.x_train):,} before keeping the normal ones."))
+    return fields.build(FORM, anomaly.AnomalySettings, values, check.errors, lambda s: anomaly.check(s, bundle))
 
 
 def start(bundle: data.DataBundle, settings: anomaly.AnomalySettings) -> None:
@@ -62,24 +43,20 @@ def on_done(job: Job) -> None:
         st.session_state[RESULT] = job.result
 
 
-def _fmt(x: float) -> str:
-    return "—" if math.isnan(x) else f"{x:.0%}"
-
-
 def draw_threshold(result: anomaly.AnomalyResult) -> float:
     """The threshold slider and the confusion counts it implies; returns the threshold."""
     det = result.main
-    top = max(float(det.test_errors.max()), result.default_threshold) * 1.02
-    threshold = st.slider("Threshold: flag images whose error is above", 0.0, top, result.default_threshold,
-                          step=top / 500, format="%.4f", key=f"cfg_an_threshold_{result.token}")
+    low, top, step = anomaly.threshold_range(result)
+    threshold = st.slider("Threshold: flag images whose error is above", low, top, result.default_threshold,
+                          step=step, format="%.4f", key=f"cfg_an_threshold_{result.token}")
     conf = anomaly.confusion(det.test_errors, det.is_anomaly, threshold)
     cols = st.columns(6)
     cols[0].metric("Caught (TP)", conf.tp, help="Anomalies above the threshold.")
     cols[1].metric("False alarms (FP)", conf.fp, help="Normal images above the threshold.")
     cols[2].metric("Passed (TN)", conf.tn, help="Normal images below the threshold.")
     cols[3].metric("Missed (FN)", conf.fn, help="Anomalies below the threshold.")
-    cols[4].metric("Precision", _fmt(conf.precision), help="Share of flagged images that are anomalies.")
-    cols[5].metric("Recall", _fmt(conf.recall), help="Share of anomalies that are flagged.")
+    cols[4].metric("Precision", anomaly.percent(conf.precision), help="Share of flagged images that are anomalies.")
+    cols[5].metric("Recall", anomaly.percent(conf.recall), help="Share of anomalies that are flagged.")
     st.markdown(anomaly.threshold_text(conf, threshold))
     st.caption(anomaly.threshold_origin_text(result))
     return threshold
@@ -87,13 +64,10 @@ def draw_threshold(result: anomaly.AnomalyResult) -> float:
 
 def draw_results(result: anomaly.AnomalyResult) -> None:
     s, det = result.settings, result.main
-    st.header("What was measured")
-    st.caption(f"{data.DATASETS.get(result.dataset, result.dataset)} · normal: "
-               f"{anomaly.class_list(s.normal, result.class_names)} · network "
-               f"{s.spec(result.worst_images.shape[1]).describe()} · {s.epochs} epochs · seed {s.seed} · "
-               f"{len(result.rows)} model(s) trained and measured in {result.seconds:.1f} s.")
-    if result.status != "done":
-        st.warning(result.message, icon="⚠️")
+    ui.measured(f"{data.DATASETS.get(result.dataset, result.dataset)} · normal: "
+                f"{anomaly.class_list(s.normal, result.class_names)} · network "
+                f"{s.spec(result.worst_images.shape[1]).describe()} · {s.epochs} epochs · seed {s.seed} · "
+                f"{len(result.rows)} model(s) trained and measured in {result.seconds:.1f} s.", result)
     st.subheader("1 · Normal and anomalous images get different errors")
     st.markdown(anomaly.histogram_text(result))
     st.subheader("2 · A threshold turns the error into a detector")
@@ -118,21 +92,9 @@ def draw_results(result: anomaly.AnomalyResult) -> None:
 
 
 def main() -> None:
-    ui.route_through_app()
-    init_state()
-    ui.sync_query_params(share.ANOMALY, "anomaly")  # settings <-> URL, so a link reproduces them
-    st.title("🚨 Anomaly detection")
-    st.markdown(
-        "**The question:** if an autoencoder only ever sees *normal* data, can its reconstruction error tell "
-        "normal from unusual? No labels of anomalies are used for training: the model learns to rebuild the "
-        "normal classes, and every held-out image is scored by how badly it comes back. Afterwards the class "
-        "labels only serve to *check* the scores."
-    )
-    col_set, col_run = st.columns([1.3, 1], gap="large")
+    col_set, col_run = ui.open_lab(FORM, "anomaly", "🚨 Anomaly detection", anomaly.INTRO)
     with col_set:
-        bundle = ui.dataset_picker("cfg_an_dataset")
-        settings, check = read_settings(bundle) if bundle is not None else (None, Check())
-        ui.show_check(check)
+        bundle, settings, check = ui.lab_settings("cfg_an_dataset", read_settings)
     with col_run:
         if settings is not None:
             st.caption(f"{len(settings.all_sizes)} models will be trained (code sizes "

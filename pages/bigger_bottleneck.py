@@ -1,90 +1,35 @@
 """Does a bigger bottleneck memorize? One model per code size, same data and seed, measured side by side."""
 import streamlit as st
 
-from aelab import data, share, sweep, sweep_figures, sweep_text, ui
+from aelab import data, settings, sweep, sweep_figures, sweep_text, ui
 from aelab.jobs import Job
-from aelab.spec import Check, SpecError, parse_float, parse_int, parse_widths
+from aelab.spec import Check
 
 JOB = "bottleneck"  # key of this page's job in the session registry
 RESULT = "bn_result"  # session key: the last finished sweep.SweepResult
 ANSWER = "bn_answer"  # session key: the learner's committed prediction (a key of sweep_text.TRENDS)
 META = "bn_meta"  # session key: the settings of the experiment that is running
-_D = sweep.SweepConfig()
-DEFAULTS = {
-    "cfg_bn_n_train": str(_D.n_train), "cfg_bn_hidden": ", ".join(map(str, _D.hidden)),
-    "cfg_bn_epochs": str(_D.epochs), "cfg_bn_seed": str(_D.seed), "cfg_bn_batch": str(_D.batch_size),
-    "cfg_bn_lr": str(_D.lr), "cfg_bn_sizes": ", ".join(map(str, _D.sizes)),
-}
+FORM = settings.BOTTLENECK  # this page's settings (widgets, URL, defaults, sweep.SweepConfig)
 
 
 def sizes_text(sizes) -> str:
     return ", ".join(str(s) for s in sizes)
 
 
-def init_state(bundle: data.DataBundle | None) -> None:
-    """Defaults once; the size list follows the data set until the learner edits it."""
-    for k, v in DEFAULTS.items():
-        st.session_state.setdefault(k, v)
-    if bundle is None:
-        return
-    previous = st.session_state.get("bn_sizes_for")
-    if previous != bundle.input_dim:
-        old_default = sizes_text(sweep.default_sizes(previous)) if previous else DEFAULTS["cfg_bn_sizes"]
-        if st.session_state["cfg_bn_sizes"] in (old_default, DEFAULTS["cfg_bn_sizes"]):
-            st.session_state["cfg_bn_sizes"] = sizes_text(sweep.default_sizes(bundle.input_dim))
-        st.session_state["bn_sizes_for"] = bundle.input_dim
-
-
 def read_config(bundle: data.DataBundle) -> tuple[sweep.SweepConfig | None, Check]:
     """The experiment's settings from the widgets, every problem as a message."""
     check = Check()
-    values = {}
     c1, c2 = st.columns(2)
-    fields = [
-        (c1, "cfg_bn_n_train", "Training-set size", "n_train",
-         "Images every model trains on (the same ones for all). Small sets make memorization easier to see."),
-        (c2, "cfg_bn_hidden", "Hidden widths", "hidden",
-         "Encoder hidden layers, e.g. 256 or 256, 64; the decoder mirrors them."),
-        (c1, "cfg_bn_epochs", "Epochs", "epochs", "Passes over the training set, the same for every model."),
-        (c2, "cfg_bn_seed", "Seed", "seed", "Same seed = same subset, same starting weights, same batches."),
-    ]
-    for col, key, label, name, help_text in fields:
-        text = col.text_input(label, key=key, help=help_text)
-        try:
-            if name == "hidden":
-                values[name] = parse_widths(text, "Hidden width", field=name)
-            elif name == "seed":
-                values[name] = parse_int(text, label, low=0, high=2**31 - 1, field=name)
-            elif name == "epochs":
-                values[name] = parse_int(text, label, high=sweep.MAX_SWEEP_EPOCHS, field=name)
-            else:
-                values[name] = parse_int(text, label, low=2, field=name)
-        except SpecError as exc:
-            check.errors.append(exc)
-    text = st.text_input("Bottleneck sizes", key="cfg_bn_sizes",
-                         help=f"Comma-separated code sizes, one model each (at most {sweep.MAX_RUNS}). "
-                              f"This data set's images have {bundle.input_dim} pixels.")
-    try:
-        values["sizes"] = sweep.parse_sizes(text)
-    except SpecError as exc:
-        check.errors.append(exc)
+    layout = {"cfg_bn_n_train": c1, "cfg_bn_hidden": c2, "cfg_bn_epochs": c1, "cfg_bn_seed": c2}
+    values = {key: ui.field(FORM, key, check, where) for key, where in layout.items()}
+    values["cfg_bn_sizes"] = ui.field(FORM, "cfg_bn_sizes", check, help=f"{FORM['cfg_bn_sizes'].help} This data "
+                                                                         f"set's images have {bundle.input_dim} pixels.")
     with st.expander("Optimizer settings"):
         c1, c2 = st.columns(2)
-        try:
-            values["batch_size"] = parse_int(c1.text_input("Batch size", key="cfg_bn_batch"), "Batch size",
-                                             high=65536, field="batch_size")
-        except SpecError as exc:
-            check.errors.append(exc)
-        try:
-            lr = parse_float(c2.text_input("Learning rate (Adam)", key="cfg_bn_lr"), "The learning rate")
-            if not 0 < lr <= 1:
-                raise SpecError("The learning rate must be above 0 and at most 1 (0.001 is typical for Adam).")
-            values["lr"] = lr
-        except SpecError as exc:
-            check.errors.append(exc)
-    if check.errors:
+        values |= {key: ui.field(FORM, key, check, where) for key, where in (("cfg_bn_batch", c1), ("cfg_bn_lr", c2))}
+    if not check.ok:
         return None, check
-    cfg = sweep.SweepConfig(dataset=bundle.name, **values)
+    cfg = sweep.SweepConfig(**FORM.kwargs(values | {"cfg_bn_dataset": bundle.name}))
     return cfg, sweep.check_config(cfg, bundle)
 
 
@@ -176,13 +121,10 @@ def draw_ood(result: sweep.SweepResult) -> None:
 
 def draw_results(result: sweep.SweepResult) -> None:
     cfg = result.config
-    st.header("What was measured")
-    st.caption(f"{data.DATASETS.get(cfg.dataset, cfg.dataset)} · {cfg.n_train:,} training images · hidden "
-               f"{sizes_text(cfg.hidden) or 'none'} · {result.rows[0].epochs} epochs · seed {cfg.seed} · "
-               f"{len(result.rows)} models trained together in {result.train_seconds:.1f} s "
-               f"({result.seconds:.1f} s with measurements). {result.message}")
-    if result.status != "done":
-        st.warning(result.message, icon="⚠️")
+    ui.measured(f"{data.DATASETS.get(cfg.dataset, cfg.dataset)} · {cfg.n_train:,} training images · hidden "
+                f"{sizes_text(cfg.hidden) or 'none'} · {result.rows[0].epochs} epochs · seed {cfg.seed} · "
+                f"{len(result.rows)} models trained together in {result.train_seconds:.1f} s "
+                f"({result.seconds:.1f} s with measurements). {result.message}", result)
     answer_echo(result)
     st.markdown("\n".join(f"- {line}" for line in sweep_text.explain(result.rows, cfg.n_train)))
     c1, c2 = st.columns(2)
@@ -205,9 +147,8 @@ def draw_results(result: sweep.SweepResult) -> None:
 
 def main() -> None:
     ui.route_through_app()
-    init_state(None)  # defaults first, so the URL holds every setting from the first run on
-    st.session_state.setdefault("cfg_bn_dataset", data.DIGITS)
-    ui.sync_query_params(share.BOTTLENECK, "bigger_bottleneck")  # settings <-> URL, so a link reproduces them
+    ui.init_form(FORM)  # defaults first, so the URL holds every setting from the first run on
+    ui.sync_query_params(FORM, "bigger_bottleneck")  # settings <-> URL, so a link reproduces them
     st.title("🔬 Does a bigger bottleneck memorize?")
     st.markdown(
         "A common claim: *a bigger bottleneck lets an autoencoder memorize its training images instead of "
@@ -218,10 +159,7 @@ def main() -> None:
     col_set, col_q = st.columns([1.2, 1], gap="large")
     with col_set:
         st.subheader("Settings")
-        bundle = ui.dataset_picker("cfg_bn_dataset")
-        init_state(bundle)
-        cfg, check = (read_config(bundle) if bundle is not None else (None, Check()))
-        ui.show_check(check)
+        bundle, cfg, check = ui.lab_settings("cfg_bn_dataset", read_config, FORM)  # the sizes follow the data set
     with col_q:
         st.subheader("Predict")
         commit_box()

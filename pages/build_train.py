@@ -2,36 +2,22 @@
 
 import streamlit as st
 
-from aelab import analysis, data, diagram, figures, presets, runs, share, text, ui
+from aelab import analysis, catalog, data, diagram, figures, presets, runs, settings, share, text, ui
 from aelab.model import pytorch_code
-from aelab.spec import (ACTIVATIONS, KINDS, LOSSES, OPTIMIZERS, OUTPUTS, ArchSpec, Check, SpecError, TrainConfig,
-                        check_arch, check_train, parse_float, parse_int, parse_widths)
+from aelab.spec import ArchSpec, Check, TrainConfig, check_arch, check_train, from_settings, to_settings
 
 JOB = "train"  # key of this page's job in the session registry
 LATENT_KEY = "_train_latent_run"  # session key: the run whose code space the live view has started drawing
-N_TRAIN_OPTIONS = [100, 200, 500, 1000, 2000, 5000, 10000, 20000]
+FORM = settings.BUILD_TRAIN  # this page's settings: widgets, URL, defaults and TrainConfig/ArchSpec all come from it
 PRESETS = [p for p in presets.PRESETS if not p.noise]  # the denoising preset belongs to the Denoising page
-DEFAULTS = {
-    "cfg_kind": "ae", "cfg_enc_n": 3, "cfg_enc_0": "128", "cfg_enc_1": "64", "cfg_enc_2": "12",
-    "cfg_bottleneck": "3", "cfg_asym": False, "cfg_dec_n": 3, "cfg_dec_0": "12", "cfg_dec_1": "64",
-    "cfg_dec_2": "128", "cfg_activation": "relu", "cfg_output": "sigmoid", "cfg_loss": "mse",
-    "cfg_optimizer": "adam", "cfg_lr": "0.001", "cfg_batch": "64", "cfg_epochs": "30", "cfg_seed": "0",
-    "cfg_beta": "0.1", "cfg_n_train": "all", "cfg_latent_dims": "2D",
-}
-
-
-def init_state() -> None:
-    for k, v in DEFAULTS.items():
-        st.session_state.setdefault(k, v)
 
 
 def apply_preset() -> None:
     """Fill the page's settings from the chosen preset (its data set only when it is available)."""
     preset = presets.get(st.session_state["cfg_preset"])
     dataset = preset.dataset if data.is_available(preset.dataset) else st.session_state.get("cfg_dataset", data.DIGITS)
-    spec, cfg = presets.apply(preset, 64 if dataset == data.DIGITS else 784)
-    settings = share.build_train_settings(spec, cfg, dataset)
-    st.session_state.update(share.state_updates(share.BUILD_TRAIN, settings))
+    spec, cfg = presets.apply(preset, catalog.INPUT_DIMS[dataset])
+    st.session_state.update(share.state_updates(FORM, to_settings(spec, cfg, dataset)))
 
 
 def advanced():
@@ -39,114 +25,49 @@ def advanced():
     return st.expander("Advanced settings") if ui.classroom_mode() else st.container()
 
 
-def change_layers(side: str, delta: int) -> None:
-    n = st.session_state[f"cfg_{side}_n"]
-    new = min(max(n + delta, 0), 8)
-    if new > n:  # a new layer starts as wide as its neighbour towards the code
-        prev = st.session_state.get(f"cfg_{side}_{n - 1}", "32") if n else "32"
-        st.session_state[f"cfg_{side}_{n}"] = prev
-    st.session_state[f"cfg_{side}_n"] = new
-
-
-def width_inputs(side: str, label: str) -> tuple[tuple[int, ...] | None, list[str]]:
-    """One text box per hidden layer plus +/- buttons; returns the parsed widths (or None) and errors."""
-    n = st.session_state[f"cfg_{side}_n"]
-    st.markdown(f"**{label}** hidden layers ({n})")
-    errors: list[str] = []
-    cols = st.columns(max(n, 1) + 2)
-    texts = []
-    for i in range(n):
-        texts.append(cols[i].text_input(f"{label} layer {i + 1} width", key=f"cfg_{side}_{i}",
-                                        label_visibility="collapsed", help=f"{label} layer {i + 1}: units"))
-    cols[-2].button("+", key=f"{side}_add", on_click=change_layers, args=(side, 1), help="Add a layer",
-                    disabled=n >= 8)
-    cols[-1].button("-", key=f"{side}_remove", on_click=change_layers, args=(side, -1),
-                    help="Remove the last layer", disabled=n == 0)
-    try:
-        return parse_widths(texts, f"{label} layer"), errors
-    except SpecError as exc:
-        return None, [str(exc)]
-
-
 def read_arch(input_dim: int) -> tuple[ArchSpec | None, Check]:
     """Build the ArchSpec from the widgets, collecting every message."""
-    check = Check()
+    check, values = Check(), {}
     st.selectbox("Preset", [p.name for p in PRESETS], key="cfg_preset",
                  help=" ".join(f"**{p.name}**: {p.description}" for p in PRESETS))
     st.button("Apply preset", on_click=apply_preset, help="Fill the data, network and training settings from "
                                                            "the preset")
-    st.radio("Model type", list(KINDS), format_func=KINDS.get, key="cfg_kind", horizontal=True,
-             help="A VAE's encoder outputs a mean and a log-variance per code number and is trained to keep "
-                  "its codes close to a standard normal distribution (see the Latent space page).")
-    enc, errs = width_inputs("enc", "Encoder")
-    for e in errs:
-        check.error(e, "widths")
-    bottleneck_text = st.text_input("Bottleneck (code size)", key="cfg_bottleneck",
-                                    help="How many numbers the encoder may use to describe each input.")
-    try:
-        bottleneck = parse_int(bottleneck_text, "The bottleneck size", high=16384)
-    except SpecError as exc:
-        check.error(str(exc), "bottleneck")
-        bottleneck = None
+    for key in ("cfg_kind", "cfg_enc", "cfg_bottleneck"):
+        values[key] = ui.field(FORM, key, check)
     with advanced():
-        asym = st.toggle("Asymmetric decoder (its own widths)", key="cfg_asym",
-                         help="Off: the decoder mirrors the encoder. On: choose the decoder's widths yourself.")
-        dec = None
-        if asym:
-            dec, errs = width_inputs("dec", "Decoder")
-            for e in errs:
-                check.error(e, "widths")
+        values["cfg_asym"] = ui.field(FORM, "cfg_asym", check)
+        if values["cfg_asym"]:
+            values["cfg_dec"] = ui.field(FORM, "cfg_dec", check)
         c1, c2 = st.columns(2)
-        act = c1.selectbox("Activation", list(ACTIVATIONS), format_func=ACTIVATIONS.get, key="cfg_activation")
-        out = c2.selectbox("Output activation", list(OUTPUTS), format_func=OUTPUTS.get, key="cfg_output",
-                           help="Sigmoid keeps reconstructions in [0, 1] like the pixels.")
-    if check.errors or enc is None or bottleneck is None or (asym and dec is None):
+        values["cfg_activation"] = ui.field(FORM, "cfg_activation", check, c1)
+        values["cfg_output"] = ui.field(FORM, "cfg_output", check, c2)
+    if not check.ok:
         return None, check
-    spec = ArchSpec(input_dim, enc, bottleneck, dec if asym else None, act, out, st.session_state["cfg_kind"])
-    arch_check = check_arch(spec)
-    return spec, arch_check
+    spec, _ = from_settings(values, input_dim)
+    return spec, check_arch(spec)
 
 
 def read_train(bundle: data.DataBundle, spec: ArchSpec | None) -> tuple[TrainConfig | None, Check]:
-    check = Check()
+    check, values = Check(), {}
     n_total = len(bundle.x_train)
-    options = [n for n in N_TRAIN_OPTIONS if n < n_total] + ["all"]
-    if st.session_state.get("cfg_n_train") not in options:
-        st.session_state["cfg_n_train"] = "all"
-    n_train = st.select_slider("Training-set size", options, key="cfg_n_train",
-                               format_func=lambda v: f"all {n_total:,}" if v == "all" else f"{v:,}",
-                               help="Small training sets make memorization visible: the train loss keeps "
-                                    "falling while the test loss stalls.")
+    values["cfg_n_train"] = ui.field(FORM, "cfg_n_train", check, options=[
+        n for n in FORM["cfg_n_train"].choices if n == "all" or n < n_total],
+        format_func=lambda v: f"all {n_total:,}" if v == "all" else f"{v:,}")
     c1, c2 = st.columns(2)
-    fields = [(c1, "cfg_lr", "Learning rate", "lr"), (c2, "cfg_epochs", "Epochs", "epochs")]
+    layout = {"cfg_lr": c1, "cfg_epochs": c2}
     with advanced():
         c3, c4 = st.columns(2)
-        loss = c3.selectbox("Loss", list(LOSSES), format_func=LOSSES.get, key="cfg_loss")
-        opt = c4.selectbox("Optimizer", list(OPTIMIZERS), format_func=OPTIMIZERS.get, key="cfg_optimizer")
         c5, c6 = st.columns(2)
-    values = {}
-    fields += [(c5, "cfg_batch", "Batch size", "batch_size"), (c6, "cfg_seed", "Seed", "seed")]
+    layout |= {"cfg_loss": c3, "cfg_optimizer": c4, "cfg_batch": c5, "cfg_seed": c6}
     if st.session_state["cfg_kind"] == "vae":
-        fields.append((st, "cfg_beta", "β (weight of the KL term)", "beta"))
         st.caption("β trades sharp reconstructions against an orderly code space. With a large β the KL "
                    "term wins: the encoder ignores the image and every code looks like noise (measured on "
                    "Digits: β=1 left the mean codes almost constant, β=0.1 kept them informative).")
-    for col, key, label, name in fields:
-        text = col.text_input(label, key=key)
-        try:
-            if name in ("lr", "beta"):
-                values[name] = parse_float(text, label)
-            elif name == "seed":
-                values[name] = parse_int(text, label, low=0, high=2**31 - 1)
-            elif name == "epochs":
-                values[name] = parse_int(text, label, high=1000)
-            else:
-                values[name] = parse_int(text, label, high=65536)
-        except SpecError as exc:
-            check.error(str(exc), name)
-    if check.errors:
+        layout["cfg_beta"] = st.container()
+    values |= {key: ui.field(FORM, key, check, where) for key, where in layout.items()}
+    if not check.ok:
         return None, check
-    cfg = TrainConfig(loss=loss, optimizer=opt, n_train=None if n_train == "all" else int(n_train), **values)
+    _, cfg = from_settings(values, bundle.input_dim)
     return cfg, check_train(cfg, spec, n_total)
 
 
@@ -243,7 +164,7 @@ def draw_latent(model, spec: ArchSpec, show: data.DataBundle, live: bool = False
     k = spec.bottleneck
     dims = k if k <= 3 else (3 if st.session_state.get("cfg_latent_dims") == "3D" else 2)
     if k > 3:
-        st.radio("Projection of the code", ["2D", "3D"], key="cfg_latent_dims", horizontal=True,
+        ui.field(FORM, "cfg_latent_dims", Check(),
                  help=f"The code has {k} numbers; PCA shows its two or three main directions.")
     job = ui.get_job(JOB)
     run_id = job.id if job is not None else None  # unique per Train press
@@ -259,8 +180,8 @@ def draw_latent(model, spec: ArchSpec, show: data.DataBundle, live: bool = False
 
 def main() -> None:
     ui.route_through_app()
-    init_state()
-    ui.sync_query_params(share.BUILD_TRAIN, "build_train")  # settings <-> URL, so a link reproduces them
+    ui.init_form(FORM)
+    ui.sync_query_params(FORM, "build_train")  # settings <-> URL, so a link reproduces them
     st.title("🏗️ Build & Train")
     st.caption("Design an autoencoder, press Train, and watch it learn. Training runs in the background: "
                "the page stays usable, and Pause/Stop work at any moment.")

@@ -1,56 +1,35 @@
 """Denoising: does an autoencoder trained on noisy inputs with clean targets clean images better than a plain one?"""
 import streamlit as st
 
-from aelab import analysis, data, denoise, figures, noise, share, ui
+from aelab import data, denoise, fields, figures, noise, settings, ui
 from aelab.jobs import Job
 from aelab.spec import Check
 
 JOB = "denoise"  # key of this page's job in the session registry
 RESULT = "dn_result"  # session key: the last finished denoise.DenoiseResult
-_D = denoise.DenoiseSettings()
-DEFAULTS = {
-    "cfg_dn_noise": _D.noise, "cfg_dn_level": f"{_D.level:g}", "cfg_dn_hidden": ", ".join(map(str, _D.encoder)),
-    "cfg_dn_bottleneck": str(_D.bottleneck), "cfg_dn_epochs": str(_D.epochs), "cfg_dn_copies": str(_D.copies),
-    "cfg_dn_n_train": "",
-}
-
-
-def init_state() -> None:
-    for k, v in DEFAULTS.items():
-        st.session_state.setdefault(k, v)
+FORM = settings.DENOISING  # this page's settings (widgets, URL, defaults, denoise.DenoiseSettings)
 
 
 def read_settings(bundle: data.DataBundle) -> tuple[denoise.DenoiseSettings | None, Check]:
     """The lab's settings from the widgets; every problem comes back as a message."""
+    check = Check()
     c1, c2 = st.columns([1.4, 1])
-    kind = c1.selectbox("Noise", list(noise.KINDS), format_func=noise.KINDS.get, key="cfg_dn_noise")
-    level = c2.text_input("Noise level", key="cfg_dn_level",
-                          help=f"Above 0 and at most 1: {noise.LEVEL_MEANING[kind]}.")
+    kind = ui.field(FORM, "cfg_dn_noise", check, c1)
+    values = {"cfg_dn_noise": kind, "cfg_dn_level": ui.field(FORM, "cfg_dn_level", check, c2, help=(
+        f"Above 0 and at most {noise.MAX_LEVEL:g}: {noise.LEVEL_MEANING[kind]}."))}
     with st.expander("Model and training"):
         c1, c2, c3 = st.columns(3)
-        hidden = c1.text_input("Hidden widths", key="cfg_dn_hidden",
-                               help="Encoder hidden layers, e.g. 128 or 128, 64; the decoder mirrors them. "
-                                    "Both models get the same network.")
-        bottleneck = c2.text_input("Code size", key="cfg_dn_bottleneck", help="Numbers in the bottleneck.")
-        epochs = c3.text_input("Epochs", key="cfg_dn_epochs", help="Passes over the copied training set.")
-        copies = c1.text_input("Noisy copies per image", key="cfg_dn_copies",
-                               help="Each epoch the denoiser sees this many differently corrupted versions of every "
-                                    "training image; the plain AE sees as many clean repeats, so both take the "
-                                    "same number of steps.")
-        n_train = c2.text_input("Training images (blank = all)", key="cfg_dn_n_train",
-                                help=f"At most {len(bundle.x_train):,}.")
-    return denoise.parse_settings(bundle, kind, level, hidden, bottleneck, epochs, copies, n_train)
+        layout = {"cfg_dn_hidden": c1, "cfg_dn_bottleneck": c2, "cfg_dn_epochs": c3, "cfg_dn_copies": c1}
+        values |= {key: ui.field(FORM, key, check, where) for key, where in layout.items()}
+        values["cfg_dn_n_train"] = ui.field(FORM, "cfg_dn_n_train", check, c2, help=f"At most {len(bundle.x_train):,}.")
+    return fields.build(FORM, denoise.DenoiseSettings, values, check.errors, lambda s: denoise.check(s, bundle))
 
 
 def preview(bundle: data.DataBundle, settings: denoise.DenoiseSettings) -> None:
     """What the chosen corruption does, before anything is trained."""
-    idx = denoise.example_indices(bundle.y_test)
-    clean = bundle.x_test[idx]  # (8, D)
-    noisy = noise.corrupt(clean, settings.noise, settings.level, seed=settings.seed + denoise.TEST_NOISE)
-    err = analysis.mean_error(clean, noisy)
-    st.plotly_chart(figures.image_grid([clean.numpy(), noisy.numpy()], bundle.image_shape,
-                                       row_labels=["clean", "noisy"], height=200, title="Preview of the noise"),
-                    width="stretch", key="dn_preview")
+    clean, noisy, err = denoise.noise_preview(bundle, settings)
+    st.plotly_chart(figures.image_grid([clean, noisy], bundle.image_shape, row_labels=["clean", "noisy"], height=200,
+                                       title="Preview of the noise"), width="stretch", key="dn_preview")
     st.caption(f"Mean squared error of these noisy images against the clean ones: {err:.4f}.")
 
 
@@ -71,11 +50,8 @@ def on_done(job: Job) -> None:
 
 def draw_results(result: denoise.DenoiseResult) -> None:
     s, dim = result.settings, result.examples["clean"].shape[1]
-    st.header("What was measured")
-    st.caption(f"{data.DATASETS.get(result.dataset, result.dataset)} · {s.describe(dim)} · seed {s.seed} · "
-               f"both models trained and measured in {result.seconds:.1f} s.")
-    if result.status != "done":
-        st.warning(result.message, icon="⚠️")
+    ui.measured(f"{data.DATASETS.get(result.dataset, result.dataset)} · {s.describe(dim)} · seed {s.seed} · "
+                f"both models trained and measured in {result.seconds:.1f} s.", result)
     st.markdown("\n".join(f"- {line}" for line in denoise.summary(result)))
     st.plotly_chart(denoise.example_grid(result), width="stretch", key="dn_grid")
     c1, c2 = st.columns(2)
@@ -96,22 +72,9 @@ def draw_results(result: denoise.DenoiseResult) -> None:
 
 
 def main() -> None:
-    ui.route_through_app()
-    init_state()
-    ui.sync_query_params(share.DENOISING, "denoising")  # settings <-> URL, so a link reproduces them
-    st.title("🧽 Denoising")
-    st.markdown(
-        "**The question:** if you want an autoencoder that cleans up corrupted images, does it help to *train* "
-        "it on corrupted inputs, asking for the clean image as the output? Two models with the same network, "
-        "data and number of steps are trained side by side: a **plain AE** (clean in, clean out) and a "
-        "**denoising AE** (noisy in, clean out). Then both get the same noisy held-out images, and each output "
-        "is compared with the clean original."
-    )
-    col_set, col_run = st.columns([1.3, 1], gap="large")
+    col_set, col_run = ui.open_lab(FORM, "denoising", "🧽 Denoising", denoise.INTRO)
     with col_set:
-        bundle = ui.dataset_picker("cfg_dn_dataset")
-        settings, check = read_settings(bundle) if bundle is not None else (None, Check())
-        ui.show_check(check)
+        bundle, settings, check = ui.lab_settings("cfg_dn_dataset", read_settings)
     with col_run:
         if bundle is not None and settings is not None:
             preview(bundle, settings)

@@ -28,7 +28,7 @@ def offer_model() -> None:
     if st.button("✏️ Train a small Digits autoencoder", key="draw_quick_train", type="primary", disabled=busy,
                  help=f"{latent.QUICK_SPEC.describe()}, {latent.QUICK_CFG.epochs} epochs, in the background."):
         ui.set_job(QUICK_JOB, runs.start_training(ui.get_bundle(data.DIGITS), latent.QUICK_SPEC, latent.QUICK_CFG,
-                                                  name="draw-quick"))
+                                                  name="draw-quick", student=ui.student_key()))
         st.rerun()
 
     def keep(job) -> None:

@@ -1,8 +1,7 @@
 """Lessons: the seed documents' ideas in order. Commit to an answer, then run the measurement that settles it."""
-import plotly.graph_objects as go
 import streamlit as st
 
-from aelab import data, lessons, share, ui
+from aelab import data, figures, lessons, settings, ui
 from aelab.jobs import Job
 from aelab.lessons import STEPS, Outcome, Step
 
@@ -12,7 +11,7 @@ RESULTS = "lessons_results"  # step key -> Outcome of its experiment
 RUNNING = "lessons_running"  # key of the step whose experiment the job runs
 FAILED = "lessons_failed"  # (step key, error text) of an experiment that raised
 JOB = "lesson"  # this page's job in the session registry: one experiment at a time
-URL = {STEP_KEY: share.Field("step", "int", 1, "lesson step", low=1, high=len(STEPS))}
+URL = settings.lessons_form(len(STEPS))  # the open step, in the URL
 
 
 def commit(step: Step) -> None:
@@ -63,10 +62,9 @@ def show_outcome(outcome: Outcome) -> None:
     if outcome.code:
         st.caption("What PyTorch said:")
         st.code(outcome.code, language=None, wrap_lines=True)
-    if outcome.figure is not None:
-        fig = go.Figure(outcome.figure)  # a copy: the stored one keeps its base height
-        fig.update_layout(height=ui.figure_height(outcome.figure.layout.height or 300))
-        st.plotly_chart(fig, width="stretch")
+    if outcome.figure is not None:  # a copy at the classroom height: the stored one keeps its base height
+        st.plotly_chart(figures.with_height(outcome.figure, ui.figure_height(outcome.figure.layout.height or 300)),
+                        width="stretch")
     st.info(outcome.summary, icon="📏")
     st.caption(f"Measured on this machine in {outcome.seconds:.1f} s.")
 

@@ -2,21 +2,13 @@
 
 import streamlit as st
 
-from aelab import data, figures, linear, share, ui
+from aelab import data, figures, linear, settings, ui
 from aelab.jobs import Job
-from aelab.spec import ACTIVATIONS, Check, SpecError, check_arch, check_train, parse_float, parse_int
+from aelab.spec import ACTIVATIONS, Check
 
 JOB = "pca"  # key of this page's job in the session registry
 RESULT = "pca_result"  # session_state key of the finished linear.PcaLabResult
-N_TRAIN_OPTIONS = [500, 1000, 2000, 5000, 10000]
-DEFAULTS = {"cfg_pca_k": 8, "cfg_pca_epochs": "120", "cfg_pca_lr": "0.01", "cfg_pca_decay": True,
-            "cfg_pca_hidden": "64", "cfg_pca_activation": "relu", "cfg_pca_n_train": 2000, "cfg_pca_seed": "0"}
-NONLINEAR_ACTS = [a for a in ACTIVATIONS if a != "identity"]
-
-
-def init_state() -> None:
-    for k, v in DEFAULTS.items():
-        st.session_state.setdefault(k, v)
+FORM = settings.PCA  # this page's settings (widgets, URL, defaults, linear.PcaLabConfig)
 
 
 def intro() -> None:
@@ -34,54 +26,22 @@ def intro() -> None:
 def read_settings(bundle: data.DataBundle) -> tuple[linear.PcaLabConfig | None, Check]:
     """The lab's settings from the widgets, with every problem as a message."""
     check = Check()
-    d = bundle.input_dim
-    k_max = max(1, min(64, d // 2))
-    if st.session_state["cfg_pca_k"] > k_max:
-        st.session_state["cfg_pca_k"] = k_max
-    k = st.slider("Code size k (= principal components kept)", 1, k_max, key="cfg_pca_k",
-                  help="The bottleneck of both autoencoders and the number of principal directions PCA keeps.")
     n_total = len(bundle.x_train)
-    options = [n for n in N_TRAIN_OPTIONS if n < n_total] + ["all"]
-    if st.session_state.get("cfg_pca_n_train") not in options:
-        st.session_state["cfg_pca_n_train"] = "all" if n_total <= 2000 else 2000
-    n_train = st.select_slider("Training samples", options, key="cfg_pca_n_train",
-                               format_func=lambda v: f"all {n_total:,}" if v == "all" else f"{v:,}",
-                               help="PCA and both autoencoders use the same samples. More samples = slower epochs.")
+    values = {
+        "cfg_pca_k": ui.field(FORM, "cfg_pca_k", check, high=linear.max_k(bundle.input_dim)),
+        "cfg_pca_n_train": ui.field(FORM, "cfg_pca_n_train", check, options=[
+            n for n in FORM["cfg_pca_n_train"].choices if n == "all" or n < n_total],
+            format_func=lambda v: f"all {n_total:,}" if v == "all" else f"{v:,}"),
+    }
     c1, c2, c3 = st.columns(3)
-    values = {}
-    fields = [(c1, "cfg_pca_epochs", "Epochs", "epochs"), (c2, "cfg_pca_lr", "Learning rate (Adam)", "lr"),
-              (c3, "cfg_pca_hidden", "Nonlinear AE hidden width", "hidden")]
-    for col, key, label, name in fields:
-        text = col.text_input(label, key=key)
-        try:
-            if name == "lr":
-                values[name] = parse_float(text, label)
-            else:
-                values[name] = parse_int(text, label, high=1000 if name == "epochs" else 4096)
-        except SpecError as exc:
-            check.error(str(exc), name)
+    layout = {"cfg_pca_epochs": c1, "cfg_pca_lr": c2, "cfg_pca_hidden": c3}
     c1, c2, c3 = st.columns(3)
-    decay = c1.toggle("Lower the learning rate in steps", key="cfg_pca_decay",
-                      help="Divide the learning rate by 3 after each third of the epochs. The last few percent "
-                           "towards PCA come from the small-variance directions, which need small, calm steps.")
-    act = c2.selectbox("Nonlinear AE activation", NONLINEAR_ACTS, format_func=ACTIVATIONS.get, key="cfg_pca_activation")
-    seed_text = c3.text_input("Seed", key="cfg_pca_seed")
-    try:
-        seed = parse_int(seed_text, "Seed", low=0, high=2**31 - 1)
-    except SpecError as exc:
-        check.error(str(exc), "seed")
-        seed = 0
-    if check.errors:
+    layout |= {"cfg_pca_decay": c1, "cfg_pca_activation": c2, "cfg_pca_seed": c3}
+    values |= {key: ui.field(FORM, key, check, where) for key, where in layout.items()}
+    if not check.ok:
         return None, check
-    cfg = linear.PcaLabConfig(k=k, epochs=values["epochs"], lr=values["lr"], decay=decay, hidden=values["hidden"],
-                              activation=act, n_train=None if n_train == "all" else int(n_train), seed=seed)
-    specs = (linear.linear_spec(d, k), linear.nonlinear_spec(d, k, cfg.hidden, act))
-    for spec in specs:
-        check.errors += check_arch(spec).errors
-    train_check = check_train(linear.train_config(cfg), None, n_total, sum(s.param_count for s in specs))
-    check.errors += train_check.errors
-    check.notes += train_check.notes
-    return cfg, check
+    cfg = linear.PcaLabConfig(**{k: v for k, v in FORM.kwargs(values).items() if k != "dataset"})
+    return cfg, check.add(linear.check_config(cfg, bundle))
 
 
 def start(bundle: data.DataBundle, cfg: linear.PcaLabConfig) -> None:
@@ -154,14 +114,12 @@ def draw_result(result: linear.PcaLabResult, cfg_now: linear.PcaLabConfig | None
 
 def main() -> None:
     ui.route_through_app()
-    init_state()
-    ui.sync_query_params(share.PCA, "pca")  # settings <-> URL, so a link reproduces them
+    ui.init_form(FORM)
+    ui.sync_query_params(FORM, "pca")  # settings <-> URL, so a link reproduces them
     intro()
     col_set, col_run = st.columns([1, 1], gap="medium")
     with col_set:
-        bundle = ui.dataset_picker("cfg_pca_dataset", allow=tuple(data.DATASETS))
-        cfg, check = (None, Check()) if bundle is None else read_settings(bundle)
-        ui.show_check(check)
+        bundle, cfg, check = ui.lab_settings("cfg_pca_dataset", read_settings)
     ready = bundle is not None and cfg is not None and check.ok
     with col_run:
         if cfg is not None:

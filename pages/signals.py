@@ -1,50 +1,23 @@
 """Not only images: the same autoencoder machinery on generated sensor signals (glitch detection) and on a CSV."""
-from dataclasses import replace
-
 import streamlit as st
 
-from aelab import analysis, figures, limits, runs, share, signals, text, ui
+from aelab import analysis, figures, limits, runs, settings, signals, text, ui
 from aelab.jobs import Job
-from aelab.spec import Check, SpecError, check_arch, check_train, parse_float, parse_int, parse_widths
+from aelab.spec import Check
 
 SIG_JOB, CSV_JOB = "signals", "signals_csv"  # job keys in the session registry
 SIG_RESULT, CSV_DATA, CSV_RESULT = "signals_result", "signals_csv_data", "signals_csv_result"  # session keys
-DEFAULTS = {
-    "cfg_sig_channels": 3, "cfg_sig_noise": 0.05, "cfg_sig_hidden": "128, 64", "cfg_sig_bottleneck": "8",
-    "cfg_sig_epochs": str(signals.DEFAULT_TRAIN.epochs), "cfg_sig_lr": str(signals.DEFAULT_TRAIN.lr),
-    "cfg_sig_score": "max", "cfg_csv_hidden": "32", "cfg_csv_bottleneck": "3", "cfg_csv_epochs": "150",
-    "cfg_csv_lr": "0.003",
-}
+FORM = settings.SIGNALS  # this page's settings (widgets, URL, defaults, signals.SignalConfig and each tab's model)
 
 
-def init_state() -> None:
-    for k, v in DEFAULTS.items():
-        st.session_state.setdefault(k, v)
-
-
-def read_model(prefix: str, input_dim: int, check: Check, n_rows: int | None = None):
-    """Hidden widths, bottleneck, epochs and learning rate from a tab's widgets -> (ArchSpec, TrainConfig) or None."""
-    c1, c2, c3, c4 = st.columns(4)
-    texts = {name: col.text_input(label, key=f"cfg_{prefix}_{name}", help=hint) for col, name, label, hint in [
-        (c1, "hidden", "Hidden widths", "Encoder hidden layers, e.g. 128, 64 (the decoder mirrors them)."),
-        (c2, "bottleneck", "Bottleneck", "Numbers in the code."),
-        (c3, "epochs", "Epochs", "Passes over the training rows."),
-        (c4, "lr", "Learning rate (Adam)", "Adam's step size; the default is 0.003."),
-    ]}
-    try:
-        hidden = parse_widths(texts["hidden"], "Hidden layer")
-        bottleneck = parse_int(texts["bottleneck"], "The bottleneck", high=4096)
-        epochs = parse_int(texts["epochs"], "Epochs", high=1000)
-        lr = parse_float(texts["lr"], "The learning rate")
-    except SpecError as exc:
-        check.error(str(exc))
-        return None
-    spec = signals.signal_spec(input_dim, hidden, bottleneck)
-    cfg = replace(signals.DEFAULT_TRAIN, epochs=epochs, lr=lr)
-    for part in (check_arch(spec), check_train(cfg, spec, n_rows)):  # n_rows: for the compute budget
-        check.errors += part.errors
-        check.notes += part.notes
-    return spec, cfg
+def read_model(tab: str, input_dim: int, n_rows: int):
+    """A tab's model settings from its widgets -> ((ArchSpec, TrainConfig) or None, Check); `n_rows` (training
+    rows) for the compute budget."""
+    check = Check()
+    values = {key: ui.field(FORM, key, check, col) for key, col in zip(settings.SIGNAL_MODELS[tab], st.columns(4))}
+    if not check.ok:
+        return None, check
+    return signals.model_from_values(values, tab, input_dim, n_rows)
 
 
 def start(key: str, bundle, spec, cfg, source) -> None:
@@ -53,6 +26,13 @@ def start(key: str, bundle, spec, cfg, source) -> None:
         st.session_state[f"{key}_epochs"] = cfg.epochs
     ui.start_job(key, lambda ctx: signals.LabRun(runs.train_run(bundle, spec, cfg, ctx), source), key, "training",
                  ready=lambda view: view.progress is not None)  # wait for the first loss point
+
+
+def train_controls(key: str, label: str, button_key: str, model, check: Check, bundle, source) -> bool:
+    """A tab's messages, its Train button and Pause/Stop; True while the tab's job runs."""
+    ui.show_check(check)
+    return ui.job_button(key, label, button_key, model is not None and check.ok,
+                         lambda: start(key, bundle, *model, source))
 
 
 def draw_progress(key: str, view, idle: str) -> None:
@@ -88,27 +68,16 @@ def signals_tab() -> None:
         "below measure how often that suspicion is right."
     )
     c1, c2 = st.columns(2)
-    channels = c1.slider("Channels per window", 1, 6, key="cfg_sig_channels")
-    noise = c2.slider("Sensor noise", 0.0, 0.2, step=0.01, key="cfg_sig_noise",
-                      help="Standard deviation of the noise, relative to the largest sine amplitude.")
+    channels = ui.field(FORM, "cfg_sig_channels", Check(), c1)
+    noise = ui.field(FORM, "cfg_sig_noise", Check(), c2)
     sig_cfg = signals.SignalConfig(channels=channels, noise=noise)
     sigset = _signal_set(sig_cfg)
     bundle = sigset.bundle
     st.caption(f"{len(bundle.x_train):,} normal training windows and {len(bundle.x_test):,} held-out windows "
                f"({int(bundle.y_test.sum())} glitched) of {channels} × {sig_cfg.length} = {bundle.input_dim} "
                "numbers each, scaled into [0, 1].")
-    check = Check()
-    model = read_model("sig", bundle.input_dim, check, len(bundle.x_train))
-    ui.show_check(check)
-    ready = model is not None and check.ok
-    running = ui.job_is_active(SIG_JOB)
-    c1, c2 = st.columns([1, 2])
-    if c1.button("🚀 Train on signals", key="sig_train_btn", type="primary", disabled=running or not ready,
-                 width="stretch"):
-        spec, cfg = model
-        start(SIG_JOB, bundle, spec, cfg, sig_cfg)
-    with c2:
-        ui.job_controls(SIG_JOB)
+    model, check = read_model("sig", bundle.input_dim, len(bundle.x_train))
+    running = train_controls(SIG_JOB, "🚀 Train on signals", "sig_train_btn", model, check, bundle, sig_cfg)
     ui.live_job(SIG_JOB, lambda v: draw_progress(SIG_JOB, v, "" if st.session_state.get(SIG_RESULT) else
                                                  "Press **Train on signals**: it takes a few seconds."),
                 on_done=store(SIG_RESULT))
@@ -127,8 +96,7 @@ def signal_results(result: signals.LabRun) -> None:
     bundle = sigset.bundle
     st.caption(f"Trained {run.spec.describe()} for {run.epochs_done} epochs in {run.seconds:.1f} s on "
                f"{sig_cfg.channels}-channel windows with noise {sig_cfg.noise:g}. {run.message}")
-    how = st.radio("Anomaly score", list(signals.SCORES), format_func=signals.SCORES.get, key="cfg_sig_score",
-                   horizontal=True, help="Change it and watch the AUC of each glitch kind; no retraining needed.")
+    how = ui.field(FORM, "cfg_sig_score", Check())
     recon_test = analysis.reconstruct(run.model, bundle.x_test)  # (M, D)
     recon_train = analysis.reconstruct(run.model, bundle.x_train)  # (N, D)
     test_scores = signals.scores(bundle.x_test, recon_test, how)
@@ -192,18 +160,8 @@ def csv_tab() -> None:
         st.warning(text.md(note), icon="✂️")
     with st.expander("The first rows as the model sees them (scaled to [0, 1])"):
         st.dataframe({c: b.x_train[:8, j].numpy() for j, c in enumerate(table.columns)})
-    check = Check()
-    model = read_model("csv", b.input_dim, check, len(b.x_train))
-    ui.show_check(check)
-    ready = model is not None and check.ok
-    running = ui.job_is_active(CSV_JOB)
-    c1, c2 = st.columns([1, 2])
-    if c1.button("🚀 Train on the table", key="csv_train_btn", type="primary", disabled=running or not ready,
-                 width="stretch"):
-        spec, cfg = model
-        start(CSV_JOB, b, spec, cfg, table)
-    with c2:
-        ui.job_controls(CSV_JOB)
+    model, check = read_model("csv", b.input_dim, len(b.x_train))
+    running = train_controls(CSV_JOB, "🚀 Train on the table", "csv_train_btn", model, check, b, table)
     ui.live_job(CSV_JOB, lambda v: draw_progress(CSV_JOB, v, ""), on_done=store(CSV_RESULT))
     result = st.session_state.get(CSV_RESULT)
     if result is not None and not running:
@@ -229,8 +187,8 @@ def csv_results(result: signals.LabRun) -> None:
 
 def main() -> None:
     ui.route_through_app()
-    init_state()
-    ui.sync_query_params(share.SIGNALS, "signals")  # settings <-> URL (not the uploaded CSV itself)
+    ui.init_form(FORM)
+    ui.sync_query_params(FORM, "signals")  # settings <-> URL (not the uploaded CSV itself)
     st.title("📈 Not only images")
     ui.copy_link_button("signals")
     tab_sig, tab_csv = st.tabs(["Sensor signals (built in)", "Your CSV table"])

@@ -160,7 +160,7 @@ def test_stopping_during_the_sweep_keeps_the_measured_sizes(digits):
 @pytest.mark.parametrize("normal,needle", [
     ([], "Pick at least one class"),
     (list(range(10)), "Every class is marked normal"),
-    ([0, 12], "Classes go from 0 to 9"),
+    ([0, 12], "'12' is not one of the normal classes"),
 ])
 def test_bad_class_choices_are_refused_with_a_message(digits, normal, needle):
     """No class, every class, or an unknown class as 'normal' gives an error and no settings."""
@@ -170,7 +170,7 @@ def test_bad_class_choices_are_refused_with_a_message(digits, normal, needle):
 
 @pytest.mark.parametrize("field,value,needle", [
     ("sizes", "2, 4, 8, 16, 32, 48, 64", "At most 6"),
-    ("sizes", "2, 100", "at most the 64"),
+    ("sizes", "2, 100", "at most 64, the number of values in one input"),
     ("sizes", "two", "whole number"),
     ("bottleneck", "0", "at least 1"),
     ("epochs", "x", "whole number"),

@@ -1,6 +1,6 @@
 """What a page shares and what the board computes from it: the PNG writer (checked by decoding with Pillow), previews
 within 20 KB, a Run's and a sweep's Draft (errors equal sweep.mean_error, the reference), and the board's
-verdicts (class medians through sweep.explain, budgets, predicted vs measured) against hand-computed numbers.
+verdicts (class medians through sweep_text.explain, budgets, predicted vs measured) against hand-computed numbers.
 
 Run: python -m pytest -q tests/test_board_share.py
 """
@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 from aelab import board_figures as bf
-from aelab import board_share, png, sweep
+from aelab import analysis, board_share, png, sweep, sweep_text
 from aelab.board import SharedRun
 from aelab.board_fields import PREVIEW_MAX, Draft, Point, clean_draft
 
@@ -70,8 +70,8 @@ def test_a_run_is_shared_with_errors_measured_like_the_bottleneck_lab(tiny_run, 
     spec, settings and preview survive the board's checks; no weights unless asked."""
     d = clean_draft(board_share.from_run(tiny_run, digits))
     sub = digits.subset(200, seed=1)
-    assert d.train_error == pytest.approx(sweep.mean_error(tiny_run.model, sub.x_train), rel=1e-6)
-    assert d.test_error == pytest.approx(sweep.mean_error(tiny_run.model, digits.x_test), rel=1e-6)
+    assert d.train_error == pytest.approx(analysis.model_error(tiny_run.model, sub.x_train), rel=1e-6)
+    assert d.test_error == pytest.approx(analysis.model_error(tiny_run.model, digits.x_test), rel=1e-6)
     assert (d.kind, d.dataset, d.code_size, d.params, d.epochs) == ("train", "digits", 3, tiny_run.spec.param_count, 2)
     assert d.spec["encoder"] == [16] and d.settings["n_train"] == 200 and d.checkpoint is None
     assert d.preview is not None and png.check(d.preview) == (10 * 9 - 1, 2 * 9 - 1)  # 10 images, input + output
@@ -86,7 +86,7 @@ def test_a_sweep_is_shared_with_every_size_and_its_answer(digits):
     got = [(p.code_size, p.train_error, p.test_error) for p in [Point(d.code_size, d.params, d.train_error,
                                                                         d.test_error), *d.points]]
     assert got == [(r.bottleneck, r.train_error, r.test_error) for r in result.rows]
-    assert (d.question, d.prediction, d.measured) == ("bigger_bottleneck", "rises", sweep.measured_trend(result.rows))
+    assert (d.question, d.prediction, d.measured) == ("bigger_bottleneck", "rises", sweep_text.measured_trend(result.rows))
     assert board_share.from_sweep(result, prediction="not-an-answer").prediction is None
     with pytest.raises(TypeError):
         board_share.summarize(object(), lambda name: digits)
@@ -100,14 +100,14 @@ def shared(i: int, name: str, code_size: int, train: float, test: float, params:
 
 
 def test_the_class_sweep_verdict_is_sweep_explain_on_the_class_medians():
-    """Per code size the median of the students' errors; the verdict's sentences are sweep.explain's on them."""
+    """Per code size the median of the students' errors; the verdict's sentences are sweep_text.explain's on them."""
     runs = [shared(1, "a", 2, 0.04, 0.05), shared(2, "b", 2, 0.02, 0.03), shared(3, "c", 2, 0.03, 0.04),
             shared(4, "d", 32, 0.002, 0.02), shared(5, "e", 32, 0.004, 0.03)]
     rows = bf.size_rows(bf.points(runs, "digits"))
     assert [(r.bottleneck, r.train_error, r.test_error) for r in rows] == [(2, 0.03, 0.04), (32, 0.003, 0.025)]
     lines = bf.sweep_verdict(runs, "digits")
     assert lines[0].startswith("5 models from 5 students at 2 code sizes (2, 32)")
-    assert lines[1:] == sweep.explain(rows, 500)
+    assert lines[1:] == sweep_text.explain(rows, 500)
 
 
 def test_the_sweep_verdict_says_what_is_missing_or_mixed():
@@ -145,9 +145,9 @@ def test_predicted_vs_measured_counts():
     assert (a.right, a.committed) == (1, 2)
     text = bf.answers_verdict(a)
     assert "1 of 2 who committed an answer measured what they predicted" in text
-    assert f'3 predictions; most often "{sweep.TRENDS["rises"]}" (2).' in text
+    assert f'3 predictions; most often "{sweep_text.TRENDS["rises"]}" (2).' in text
     runs.append(shared(5, "e", 2, 0.1, 0.1, question=q, prediction="levels", measured="falls"))
-    assert f'most often "{sweep.TRENDS["rises"]}" and "{sweep.TRENDS["levels"]}" (2 each)' in \
+    assert f'most often "{sweep_text.TRENDS["rises"]}" and "{sweep_text.TRENDS["levels"]}" (2 each)' in \
         bf.answers_verdict(bf.answers(runs)[0])
     fig = bf.answers_figure(a)
     assert list(fig.data[0].x) == [0, 1, 2, 0] and list(fig.data[1].x) == [0, 2, 0, 0]  # falls, levels, rises, flat

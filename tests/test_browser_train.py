@@ -69,7 +69,7 @@ def test_train_default_model_in_a_real_browser():
 
         page.get_by_role("link", name="Build & Train").first.click()
         page.get_by_role("button", name="🚀 Train").wait_for(timeout=30_000)
-        seed = page.get_by_label("Seed")
+        seed = page.get_by_label("Seed", exact=True)
         seed.fill("3")
         seed.press("Enter")
         page.wait_for_timeout(500)
@@ -93,7 +93,7 @@ def test_train_default_model_in_a_real_browser():
         assert page.get_by_text("Session model:").count() >= 1  # the sidebar summary
         page.get_by_role("link", name="Build & Train").first.click()
         page.get_by_text("Showing the session model").first.wait_for(timeout=15_000)
-        assert page.get_by_label("Seed").input_value() == "4"  # settings survive the round trip
+        assert page.get_by_label("Seed", exact=True).input_value() == "4"  # settings survive the round trip
         no_exception(page)
         print(f"\nBROWSER home page rendered {startup:.2f} s after navigation; "
               f"Train -> first loss point + reconstruction on screen: {first_update:.2f} s (fresh server), "

@@ -20,7 +20,7 @@ def wait_until(cond, timeout=20.0):
 
 def test_job_trains_and_returns_a_run(digits):
     """A training job publishes progress and ends with a Run whose history has every epoch."""
-    job = runs.start_training(digits, SPEC, TrainConfig(epochs=3))
+    job = runs.start_training(digits, SPEC, TrainConfig(epochs=3, batch_size=128))
     assert job.join(60)
     view = job.view()
     assert view.status == "done" and view.state is not None and view.progress.epoch == 3
@@ -78,7 +78,7 @@ def test_queue_keeps_arrival_order_with_positions(monkeypatch):
 
 def test_snapshots_are_copies(digits):
     """The published weights are a copy: changing them does not touch the job's model."""
-    job = runs.start_training(digits, SPEC, TrainConfig(epochs=2))
+    job = runs.start_training(digits, SPEC, TrainConfig(epochs=2, batch_size=128))
     job.join(30)
     state = job.view().state
     key = next(iter(state))

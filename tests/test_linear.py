@@ -32,7 +32,7 @@ class _StopAfter:
 @pytest.fixture(scope="module")
 def lab(digits):
     """The lab's default settings on the built-in digits (k = 8), trained once for this module."""
-    return linear.run_lab(digits, linear.PcaLabConfig())
+    return linear.run_lab(digits, linear.PcaLabConfig(n_train=None))
 
 
 @pytest.mark.parametrize("k", [1, 8, 20])
@@ -113,7 +113,7 @@ def test_staged_history_is_one_continuous_run(digits):
 def test_stop_keeps_partial_result_and_publishes(digits):
     """Stop during the linear AE: status 'stopped', the linear AE is kept, the nonlinear one never starts."""
     ctx = _StopAfter(5)
-    res = linear.run_lab(digits, linear.PcaLabConfig(epochs=30), ctx)
+    res = linear.run_lab(digits, linear.PcaLabConfig(epochs=30, n_train=None), ctx)
     assert res.status == "stopped"
     assert res.linear is not None and res.nonlinear is None
     assert "pca_test" in ctx.extra and (ctx.lab.phase_index, ctx.lab.phase_total) == (1, 2)

@@ -94,7 +94,7 @@ def test_no_or_all_normal_classes_give_a_message_and_keep_results(earlier, norma
 
 @pytest.mark.parametrize("key,value,needle", [
     ("cfg_an_sizes", "2, 4, 8, 16, 32, 48, 64", "At most 6"),
-    ("cfg_an_sizes", "2, 500", "at most the 64"),
+    ("cfg_an_sizes", "2, 500", "at most 64, the number of values in one input"),
     ("cfg_an_bottleneck", "eight", "whole number"),
 ])
 def test_bad_text_input_shows_a_message(earlier, key, value, needle):

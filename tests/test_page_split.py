@@ -100,7 +100,7 @@ def test_bad_pair_input_shows_a_message(app_path, trained):
 
 def test_vae_model_is_explained_and_kept(app_path, digits):
     """A VAE: the page explains the sampling step, offers a quick model, and keeps the VAE as session model."""
-    vae = runs.train_run(digits, ArchSpec(64, (16,), 2, kind="vae"), TrainConfig(epochs=1))
+    vae = runs.train_run(digits, ArchSpec(64, (16,), 2, kind="vae"), TrainConfig(epochs=1, batch_size=128, beta=1.0))
     at = page(app_path)
     at.session_state["aelab_run"] = vae
     at.run()
@@ -132,9 +132,9 @@ def test_pair_results_from_another_data_set_are_shown_on_their_own_data(app_path
     """Pair results trained on digits stay drawable (on digits) after the session model moves to MNIST."""
     monkeypatch.setenv("AELAB_DATA_DIR", str(real_data_root))
     mnist = data.load("mnist", real_data_root)
-    mnist_run = runs.train_run(mnist, ArchSpec(784, (32,), 4), TrainConfig(epochs=1, n_train=200))
+    mnist_run = runs.train_run(mnist, ArchSpec(784, (32,), 4), TrainConfig(epochs=1, batch_size=128, n_train=200))
     specs = layers.asymmetric_specs(64, 2, (16,), ())
-    pair = {k: runs.train_run(digits, s, TrainConfig(epochs=1, n_train=100)) for k, s in specs.items()}
+    pair = {k: runs.train_run(digits, s, TrainConfig(epochs=1, batch_size=128, n_train=100)) for k, s in specs.items()}
     at = page(app_path)
     at.session_state["aelab_run"] = mnist_run
     at.session_state["split_pair_result"] = {"runs": pair, "message": ""}

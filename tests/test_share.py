@@ -2,7 +2,6 @@
 
 Run: python -m pytest tests/test_share.py
 """
-import ast
 import random
 from pathlib import Path
 
@@ -10,8 +9,9 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from aelab import data, presets, share
-from aelab.share import BUILD_TRAIN
-from aelab.spec import ArchSpec, TrainConfig, check_arch, check_train
+from aelab import settings
+from aelab.settings import BUILD_TRAIN
+from aelab.spec import check_arch, check_train, from_settings, to_settings
 
 ROOT = Path(__file__).resolve().parents[1]
 DEFAULTS = {k: f.default for k, f in BUILD_TRAIN.items()}
@@ -23,13 +23,13 @@ CUSTOM = {
 }
 
 
-@pytest.mark.parametrize("settings", [DEFAULTS, CUSTOM], ids=["defaults", "custom"])
-def test_url_round_trip_build_train(settings):
+@pytest.mark.parametrize("values", [DEFAULTS, CUSTOM], ids=["defaults", "custom"])
+def test_url_round_trip_build_train(values):
     """encode -> decode gives back exactly the same Build & Train settings, with no notes."""
-    query = share.encode(settings, BUILD_TRAIN)
+    query = share.encode(values, BUILD_TRAIN)
     assert all(isinstance(v, str) for v in query.values())
     back, notes = share.decode(query, BUILD_TRAIN)
-    assert back == settings and notes == []
+    assert back == values and notes == []
 
 
 def test_widget_state_round_trip():
@@ -43,8 +43,8 @@ def test_widget_state_round_trip():
 def test_half_typed_widget_values_are_not_shared():
     """A widget holding text that does not parse is left out of the URL rather than shared broken."""
     state = share.state_updates(BUILD_TRAIN, DEFAULTS) | {"cfg_lr": "0.0", "cfg_enc_1": "abc"}
-    settings = share.read_state(BUILD_TRAIN, state)
-    assert "cfg_lr" not in settings and "cfg_enc" not in settings and settings["cfg_seed"] == 0
+    values = share.read_state(BUILD_TRAIN, state)
+    assert "cfg_lr" not in values and "cfg_enc" not in values and values["cfg_seed"] == 0
 
 
 def test_missing_and_unknown_parameters():
@@ -109,27 +109,22 @@ def test_link_building():
 
 def test_omitted_default_keeps_links_clean():
     """The app-wide classroom flag appears in the URL only when switched on."""
-    assert share.encode({"cfg_classroom": False}, share.APP) == {}
-    assert share.encode({"cfg_classroom": True}, share.APP) == {"classroom": "1"}
+    assert share.encode({"cfg_classroom": False}, settings.APP) == {}
+    assert share.encode({"cfg_classroom": True}, settings.APP) == {"classroom": "1"}
 
 
-def test_schema_defaults_match_the_build_train_page():
-    """BUILD_TRAIN's defaults, as widget state, equal the DEFAULTS dict of pages/build_train.py."""
-    page = ROOT / "pages" / "build_train.py"
-    tree = ast.parse(page.read_text())
-    found = [n for n in tree.body if isinstance(n, ast.Assign) and getattr(n.targets[0], "id", "") == "DEFAULTS"]
-    if not found:
-        pytest.skip("pages/build_train.py has no DEFAULTS dict")
-    page_defaults = ast.literal_eval(found[0].value)
-    from_page = share.read_state(BUILD_TRAIN, page_defaults)
-    assert from_page == {k: v for k, v in DEFAULTS.items() if k != "cfg_dataset"}
+def test_a_fresh_build_train_page_holds_the_form_defaults():
+    """A fresh Build & Train page's widgets hold exactly settings.BUILD_TRAIN's defaults (the page has no defaults of
+    its own since the settings layer), and its URL carries them from the second run on."""
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60)
+    at.run()
+    at.switch_page("pages/build_train.py").run()
+    assert not at.exception
+    state = {k: at.session_state[k] for k in share.state_updates(BUILD_TRAIN, DEFAULTS) if k in at.session_state}
+    assert share.read_state(BUILD_TRAIN, state) == DEFAULTS
     assert DEFAULTS["cfg_dataset"] == next(iter(data.DATASETS))  # the data set picker starts on the first one
-    state = share.state_updates(BUILD_TRAIN, DEFAULTS)
-    for key, value in state.items():
-        if key in page_defaults:
-            assert type(page_defaults[key]) is type(value), key
-    widget_keys = {k for k in page_defaults if not k.endswith(("_n", "_0", "_1", "_2"))}
-    assert widget_keys - {"cfg_preset"} <= set(BUILD_TRAIN) | {"cfg_enc", "cfg_dec"}
+    at.run()
+    assert share.decode(share.restrict(dict(at.query_params), BUILD_TRAIN), BUILD_TRAIN) == (DEFAULTS, [])
 
 
 # -- presets -----------------------------------------------------------------------------------
@@ -159,22 +154,17 @@ def test_seed_preset_is_the_seed_network():
 def test_preset_link_round_trip(preset):
     """A preset turned into Build & Train settings survives the URL and rebuilds the same spec and config."""
     spec, cfg = presets.apply(preset, 64)
-    settings = share.build_train_settings(spec, cfg, preset.dataset)
-    back, notes = share.decode(share.encode(settings, BUILD_TRAIN), BUILD_TRAIN)
-    assert notes == [] and back == DEFAULTS | settings
-    rebuilt = ArchSpec(64, back["cfg_enc"], back["cfg_bottleneck"], back["cfg_dec"] if back["cfg_asym"] else None,
-                       back["cfg_activation"], back["cfg_output"], back["cfg_kind"])
-    assert rebuilt == spec
-    assert TrainConfig(back["cfg_loss"], back["cfg_optimizer"], back["cfg_lr"], back["cfg_batch"],
-                       back["cfg_epochs"], back["cfg_seed"],
-                       None if back["cfg_n_train"] == "all" else back["cfg_n_train"], back["cfg_beta"]) == cfg
+    values = to_settings(spec, cfg, preset.dataset)
+    back, notes = share.decode(share.encode(values, BUILD_TRAIN), BUILD_TRAIN)
+    assert notes == [] and back == DEFAULTS | values
+    assert from_settings(back, 64) == (spec, cfg)
 
 
 # -- the Streamlit side: sync, copy link, classroom mode ----------------------------------------
 SCRIPT = """
 import streamlit as st
 from aelab import share, ui
-SCHEMA = {"cfg_t_lr": share.Field("lr", "float", 0.001, "learning rate", low=1e-7, high=1.0, as_text=True),
+SCHEMA = {"cfg_t_lr": share.Field("lr", "float", 0.001, "learning rate", low=0.0, above=True, high=1.0, widget="text"),
           "cfg_t_act": share.Field("act", "choice", "relu", "activation", choices=("relu", "tanh"))}
 st.session_state.setdefault("cfg_t_lr", "0.001")
 st.session_state.setdefault("cfg_t_act", "relu")

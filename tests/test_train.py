@@ -34,7 +34,7 @@ def test_same_seed_same_curves_different_seed_different(digits):
 def test_vae_same_seed_same_curves(digits):
     """The VAE's sampling noise is seeded too, so its curves repeat exactly."""
     spec = ArchSpec(64, (32,), 2, kind="vae")
-    cfg = TrainConfig(epochs=2, batch_size=64, n_train=200)
+    cfg = TrainConfig(epochs=2, batch_size=64, n_train=200, beta=1.0)
     a, b = runs.train_run(digits, spec, cfg).history, runs.train_run(digits, spec, cfg).history
     assert a.train == b.train and a.terms["kl"] == b.terms["kl"]
 
@@ -86,7 +86,7 @@ class _StopAfter:
 def test_monitor_can_stop_and_sees_updates(digits):
     """A monitor's stop request ends fit early with status 'stopped' after progress was published."""
     mon = _StopAfter(5)
-    res = fit(build_seeded(SMALL, 0), digits.x_train, digits.x_test, TrainConfig(epochs=50), monitor=mon)
+    res = fit(build_seeded(SMALL, 0), digits.x_train, digits.x_test, TrainConfig(epochs=50, batch_size=128), monitor=mon)
     assert res.status == "stopped" and mon.updates >= 1
 
 
