@@ -17,6 +17,8 @@ from aelab import png
 
 NAME_MAX = 32  # characters in a display name
 TITLE_MAX = 60  # characters in a class title
+CODE_INPUT_MAX = 20  # characters a typed join code may have (9 symbols, with dashes or spaces between groups)
+KEY_INPUT_MAX = 60  # characters a typed teacher key may have (28 symbols, with dashes or spaces)
 SUMMARY_MAX = 160  # characters in an architecture summary
 JSON_MAX = 2000  # characters of a share's spec or settings as JSON
 POINTS_MAX = 32  # models in one shared run (a lab that trains several)

@@ -213,8 +213,8 @@ class CodeTrails:
         t, n, k = stack.shape
         if k <= dims:
             return stack, "raw code"
-        flat, ratio = analysis.pca(stack.reshape(t * n, k), dims)  # (T*n, k) -> (T*n, dims)
-        return flat.reshape(t, n, dims), f"PCA of the {k}-dim code ({ratio.sum():.0%} of its variance)"
+        flat, how = analysis.project(stack.reshape(t * n, k), dims)  # (T*n, k) -> (T*n, dims), one PCA basis
+        return flat.reshape(t, n, dims), how
 
 
 def trail_points(labels: torch.Tensor, limit: int = TRAIL_POINTS) -> np.ndarray:

@@ -7,7 +7,7 @@ import streamlit as st
 from aelab import board_figures as bf
 from aelab import codes, ui
 from aelab.board import BoardError, DatabaseError, NotAllowed, RateLimited
-from aelab.board_fields import NAME_MAX, TITLE_MAX
+from aelab.board_fields import CODE_INPUT_MAX, KEY_INPUT_MAX, NAME_MAX, TITLE_MAX
 
 POLL_S = 1.0  # the teacher's board re-reads the database this often
 ROLE = "cfg_board_role"  # widget key: student or teacher view
@@ -37,7 +37,7 @@ def read_or_forget(key: str, read):
 # -- students --------------------------------------------------------------------------------------
 def join_form(b) -> None:
     with st.form("board_join"):
-        code = st.text_input("Join code", max_chars=20, placeholder="7KQ-M2X-D9R", help="Your teacher shows it.")
+        code = st.text_input("Join code", max_chars=CODE_INPUT_MAX, placeholder="7KQ-M2X-D9R", help="Your teacher shows it.")
         name = st.text_input("Your name on the board", max_chars=NAME_MAX, placeholder="a first name or a nickname",
                              help="The class sees it next to your runs. No e-mail, no phone or student numbers.")
         if st.form_submit_button("Join the class", type="primary"):
@@ -88,7 +88,7 @@ def teacher_entry(b) -> None:
                 refused(exc)
     with c2, st.form("board_open"):
         st.subheader("Open my class")
-        key = st.text_input("Teacher key", type="password", max_chars=60, help="Shown once when you started it.")
+        key = st.text_input("Teacher key", type="password", max_chars=KEY_INPUT_MAX, help="Shown once when you started it.")
         if st.form_submit_button("Open the board"):
             try:
                 st.session_state[ui.BOARD_TEACHER] = b.open_class(ui.board_client(), key)
