@@ -216,6 +216,11 @@ class Job:
         self._thread.start()
         return self
 
+    @property
+    def pause_requested(self) -> bool:
+        """Pause was pressed and Resume not yet (true at once, before the thread reaches its next check)."""
+        return not self._resume.is_set() and not self._stop.is_set()
+
     def pause(self) -> None:
         """Pause at the next check; the job gives its slot to the next one at once."""
         with self._lock:

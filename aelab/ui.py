@@ -658,7 +658,7 @@ def job_controls(key: str, label: str = "training") -> None:
     job = get_job(key)
     alive = job is not None and job.alive
     c1, c2 = st.columns(2)
-    paused = alive and job.view().status == "paused"
+    paused = alive and job.pause_requested  # what was pressed, not yet what the thread has reached
     if c1.button("▶ Resume" if paused else "⏸ Pause", key=f"{key}_pause", disabled=not alive,
                  width="stretch", help=f"Pause or resume the {label}; nothing is lost."):
         job.resume() if paused else job.pause()

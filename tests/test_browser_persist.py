@@ -35,7 +35,7 @@ def test_model_survives_reload_new_tab_and_server_restart(tmp_path):
         with streamlit_server(env=env) as (url, *_):
             page.goto(f"{url}/build_train")
             page.get_by_role("button", name="🚀 Train").wait_for(timeout=60_000)
-            epochs = page.get_by_label("Epochs")
+            epochs = page.get_by_label("Epochs", exact=True)
             epochs.fill("4")
             epochs.press("Enter")
             page.wait_for_timeout(500)

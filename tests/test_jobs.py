@@ -84,3 +84,20 @@ def test_snapshots_are_copies(digits):
     key = next(iter(state))
     state[key].add_(100.0)
     assert not (job.result.model.state_dict()[key] == state[key]).all()
+
+
+def test_pause_request_shows_at_once_and_ends_with_resume_or_stop():
+    """pause_requested is True as soon as Pause is pressed (before the thread's next check), False after Resume or
+    Stop: the page's Pause/Resume button follows what was pressed, not a status the thread has yet to reach."""
+    gate = threading.Event()
+    job = jobs.Job(lambda ctx: gate.wait(10), name="t-pause-flag", use_slots=False).start()
+    assert not job.pause_requested
+    job.pause()
+    assert job.pause_requested and job.status == "running"  # the thread has not checked in yet
+    job.resume()
+    assert not job.pause_requested
+    job.pause()
+    job.stop()
+    assert not job.pause_requested
+    gate.set()
+    assert job.join(5)
