@@ -46,9 +46,12 @@ class ClientStats:
 class StreamlitSession:
     """One browser tab: `await open()`, `goto(page)`, `set_text(key, v)`, `click(key)`, `close()`."""
 
-    def __init__(self, base_url: str, name: str = "session"):
+    def __init__(self, base_url: str, name: str = "session", cookies: dict[str, str] | None = None):
         self.url = base_url.replace("http://", "ws://", 1).rstrip("/") + "/_stcore/stream"
         self.name = name
+        # cookies the tab's browser sends (st.context.cookies reads them): tabs given the same aelab_token are
+        # one browser, one student for the fair scheduler
+        self.cookies = dict(cookies or {})
         self.stats = ClientStats()
         self.pages: dict[str, str] = {}  # url path name -> page script hash (from the navigation message)
         self.page_hash = ""
@@ -71,8 +74,9 @@ class StreamlitSession:
     # -- connection ------------------------------------------------------------------------------
     async def open(self, timeout: float = 60.0) -> float:
         """Connect and run the app's main page, as a new tab does; returns the seconds it took."""
+        headers = {"Cookie": "; ".join(f"{k}={v}" for k, v in self.cookies.items())} if self.cookies else None
         self._ws = await connect(self.url, subprotocols=["streamlit"], max_size=None, open_timeout=timeout,
-                                 ping_interval=None)
+                                 ping_interval=None, additional_headers=headers)
         self._reader = asyncio.create_task(self._read(), name=f"read-{self.name}")
         return await self._rerun("open", timeout=timeout)
 
