@@ -320,9 +320,6 @@ def filters(result: CompareResult, kind: str, max_filters: int = 32):
     r = result.get(kind)
     if r is None:
         return None
-    state = r.model.state_dict()
-    enc, dec = inside.filter_sets(state, r.spec.input_dim, None if r.spec.is_conv else result.mask, max_filters)
-    n = state[next(k for k in state if k.endswith("weight"))].shape[0]  # rows of the first Linear / conv channels
-    fig = inside.weights_figure(enc, dec)
-    fig.update_layout(title=f"{r.label}: weights as images")
-    return fig, " ".join(inside.describe(fs, n, result.roughness) for fs in (enc, dec))
+    fig, captions = inside.weights_view(r.model.state_dict(), r.spec.input_dim, result.mask, result.roughness,
+                                        max_filters, title=f"{r.label}: weights as images")
+    return fig, " ".join(captions)

@@ -67,6 +67,10 @@ TEXT = {  # the Encoder | Decoder page's fixed explanations (definitions; every 
                    "training), with three measurements per layer: its width, how many directions hold "
                    f"{VAR_SHARE:.0%} of its variance, and how well the classes can be told apart from it (kNN and "
                    f"a linear probe, fitted on {PROBE_TRAIN:.0%} of the samples, scored on the rest).",
+    "weights": "**Weights as images.** Each small image is one unit's weights in the first encoder layer (its weight "
+               "on every pixel: the pattern that makes the unit fire most) or in the last decoder layer (the "
+               "pattern it adds to the output); a convolutional model shows its first and last 3x3 filters. "
+               "Strongest first; red is positive, blue negative.",
     "pair": "Nothing forces the encoder and decoder to mirror each other. Train two networks with the same code size "
             "and the same layers, once with the deep stack on the encoder side and once on the decoder side, and "
             "compare what they reach.",
