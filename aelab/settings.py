@@ -8,8 +8,9 @@ from __future__ import annotations
 
 from aelab import catalog
 from aelab.fields import Field, Form
-from aelab.limits import (ACTIVATIONS, GRID_REACH, GRID_SIZES, INTERPOLATION_STEPS, KINDS, LOSSES, MAX_BATCH,
-                          MAX_BETA, MAX_BOTTLENECK, MAX_SENSOR_CHANNELS, MAX_CLASSES, MAX_COPIES, MAX_COUNT, MAX_EPOCHS,
+from aelab.limits import (ACTIVATIONS, GRID_REACH, GRID_SIZES, INTERPOLATION_STEPS, KINDS, LAYOUTS, LOSSES, MAX_BATCH,
+                          MAX_BETA, MAX_BOTTLENECK, MAX_CHANNELS, MAX_CONV_LAYERS, MAX_SENSOR_CHANNELS, MAX_CLASSES,
+                          MAX_COPIES, MAX_COUNT, MAX_EPOCHS,
                           MAX_LR, MAX_NOISE_LEVEL, MAX_PCA_K, MAX_RUNS, MAX_SAMPLE_SEED, MAX_SAMPLES, MAX_SEED,
                           MAX_SENSOR_NOISE, MAX_SIZES, MAX_SPLIT_POINT, MAX_WIDTH, MIN_LAB_TRAIN, MIN_TRAIN,
                           NOISE_KINDS, OPTIMIZERS, OUTPUTS, SAMPLE_ROW, SAMPLERS, SENSOR_NOISE_STEP, SIGNAL_SCORES,
@@ -59,6 +60,23 @@ def _code(param: str, default: int, help: str, label: str = "Code size", name: s
           **kw) -> Field:
     return Field(param, "int", default, name or label.lower(), low=1, high=MAX_WIDTH, widget="text", label=label,
                  arg=arg, help=help, **kw)
+
+
+def _layout(param: str, **kw) -> Field:
+    """Dense or convolutional autoencoder (ArchSpec.layout)."""
+    return Field(param, "choice", "dense", "layout", choices=tuple(LAYOUTS), labels=LAYOUTS, widget="radio",
+                 arg="layout", help="Dense: every layer is nn.Linear and sees the image as a list of numbers. "
+                                    "Convolutional: stride-2 convolutions slide small 3x3 filters over the image, "
+                                    "each halving its side, before the hidden layers and the code; the decoder "
+                                    "mirrors them with transposed convolutions.", **kw)
+
+
+def _channels(param: str, default: tuple = (16, 32), **kw) -> Field:
+    """Channels of each stride-2 conv, image side first (ArchSpec.channels)."""
+    return Field(param, "ints", default, "conv channels", low=1, high=MAX_CHANNELS, max_items=MAX_CONV_LAYERS,
+                 min_items=1, widget="text", item="conv channel count", items="convolutional layers", arg="channels",
+                 help="One stride-2 convolution per number, image side first, e.g. 16, 32: more channels learn "
+                      "more kinds of strokes and take longer (8x8 images allow 3 layers, 28x28 allow 4).", **kw)
 
 
 HIDDEN_HELP = "Encoder hidden layers, e.g. 128 or 128, 64; the decoder mirrors them."
@@ -213,6 +231,8 @@ DENOISING = Form({  # pages/denoising.py: denoise.DenoiseSettings
     "cfg_dn_hidden": _widths("dn_hid", (128,), "hidden widths", HIDDEN_HELP + " Both models get the same network.",
                              arg="encoder"),
     "cfg_dn_bottleneck": _code("dn_code", 16, "Numbers in the bottleneck.", high_from="input_dim"),
+    "cfg_dn_layout": _layout("dn_layout"),  # issue 14: both models convolutional
+    "cfg_dn_channels": _channels("dn_ch"),
     "cfg_dn_epochs": _epochs("dn_epochs", 40, "Passes over the copied training set."),
     "cfg_dn_copies": Field("dn_copies", "int", 4, "noisy copies", low=1, high=MAX_COPIES, widget="text",
                            label="Noisy copies per image", arg="copies",
@@ -232,6 +252,8 @@ ANOMALY = Form({  # pages/anomaly.py: anomaly.AnomalySettings
                            help="Every class you leave out counts as an anomaly in the held-out set."),
     "cfg_an_hidden": _widths("an_hid", (128,), "hidden widths", HIDDEN_HELP, arg="encoder"),
     "cfg_an_bottleneck": _code("an_code", 8, "Numbers in the main model's code.", high_from="input_dim"),
+    "cfg_an_layout": _layout("an_layout"),  # issue 14: every detector convolutional
+    "cfg_an_channels": _channels("an_ch"),
     "cfg_an_epochs": _epochs("an_epochs", 60, "Passes over the normal training images."),
     "cfg_an_sizes": Field("an_sizes", "ints", (2, 4, 8, 16, 32), "compared code sizes", low=1, high=MAX_WIDTH,
                           high_from="input_dim", max_items=MAX_SIZES, widget="text", item="code size",

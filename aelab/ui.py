@@ -185,6 +185,16 @@ def _value_widget(f: Field, key: str, where, label: str, help: str | None, optio
     return draw(label, low, top, step=step, key=key, help=help, **widget_args)
 
 
+def layout_fields(form: Mapping[str, Field], layout_key: str, channels_key: str, check: Check | None = None,
+                  where=None) -> dict[str, Any]:
+    """The layout choice (dense or convolutional) and, for a convolutional model, its channel counts: key -> value
+    (a dense model leaves the channels at their default, which ArchSpec ignores)."""
+    values = {layout_key: field(form, layout_key, check, where)}
+    if values[layout_key] == "conv":
+        values[channels_key] = field(form, channels_key, check, where)
+    return values
+
+
 def log_grid(low: float | None, high: float, decades: int = 6) -> list[float]:
     """1, 2, 5 steps per decade up to `high`: the values of a log-scale slider (a learning rate)."""
     top = math.floor(math.log10(high))
