@@ -8,10 +8,10 @@ from __future__ import annotations
 
 from aelab import catalog
 from aelab.fields import Field, Form
-from aelab.limits import (ACTIVATIONS, GRID_REACH, GRID_SIZES, INTERPOLATION_STEPS, KINDS, LAYOUTS, LOSSES, MAX_BATCH,
+from aelab.limits import (ACTIVATIONS, BUDGETS, COMPARED_KINDS, GRID_REACH, GRID_SIZES, INTERPOLATION_STEPS, KINDS, LAYOUTS, LOSSES, MAX_BATCH,
                           MAX_BETA, MAX_BOTTLENECK, MAX_CHANNELS, MAX_CONV_LAYERS, MAX_SENSOR_CHANNELS, MAX_CLASSES,
                           MAX_COPIES, MAX_COUNT, MAX_EPOCHS,
-                          MAX_LR, MAX_NOISE_LEVEL, MAX_PCA_K, MAX_RUNS, MAX_SAMPLE_SEED, MAX_SAMPLES, MAX_SEED,
+                          MAX_KIND_SECONDS, MAX_LR, MAX_NOISE_LEVEL, MAX_SPARSITY, MIN_KIND_SECONDS, MAX_PCA_K, MAX_RUNS, MAX_SAMPLE_SEED, MAX_SAMPLES, MAX_SEED,
                           MAX_SENSOR_NOISE, MAX_SIZES, MAX_SPLIT_POINT, MAX_WIDTH, MIN_LAB_TRAIN, MIN_TRAIN,
                           NOISE_KINDS, OPTIMIZERS, OUTPUTS, SAMPLE_ROW, SAMPLERS, SENSOR_NOISE_STEP, SIGNAL_SCORES,
                           TSNE_MIN)
@@ -318,6 +318,44 @@ SIGNAL_MODELS = {  # tab -> its model's keys in SIGNALS: hidden widths, bottlene
     "sig": ("cfg_sig_hidden", "cfg_sig_bottleneck", "cfg_sig_epochs", "cfg_sig_lr"),
     "csv": ("cfg_csv_hidden", "cfg_csv_bottleneck", "cfg_csv_epochs", "cfg_csv_lr"),
 }
+
+
+COMPARE = Form({  # pages/compare.py (Kinds side by side): kinds.CompareSettings
+    "cfg_cmp_dataset": dataset_field("cmp_data"),
+    "cfg_cmp_kinds": Field("cmp_kinds", "choices", tuple(COMPARED_KINDS), "kinds", choices=tuple(COMPARED_KINDS),
+                           labels=COMPARED_KINDS, label="Kinds", arg="kinds",
+                           help="Trained one after the other on the same images, each with the CPU to itself."),
+    "cfg_cmp_budget": Field("cmp_budget", "choice", "seconds", "budget", choices=tuple(BUDGETS), labels=BUDGETS,
+                            widget="radio", arg="budget",
+                            help="Same seconds: what each kind makes of equal compute (a cheap model runs more epochs; "
+                                 "numbers vary a little with the server's load). Same epochs: every run reproducible."),
+    "cfg_cmp_seconds": Field("cmp_seconds", "float", 2.5, "seconds per kind", low=MIN_KIND_SECONDS,
+                             high=MAX_KIND_SECONDS, widget="text", arg="seconds",
+                             help="Training time of each kind (time spent waiting for your turn does not count)."),
+    "cfg_cmp_epochs": Field("cmp_epochs", "int", 30, "epochs per kind", low=1, high=MAX_EPOCHS, widget="text",
+                            arg="epochs", help="Passes over the training images, the same for every kind."),
+    "cfg_cmp_bottleneck": _code("cmp_code", 8, "Of the dense, convolutional and VAE models.", high_from="input_dim"),
+    "cfg_cmp_hidden": Field("cmp_hid", "int", 128, "hidden width", low=1, high=MAX_WIDTH, widget="text", arg="hidden",
+                            help="One hidden layer each side: dense AE, VAE."),
+    "cfg_cmp_channels": _channels("cmp_ch"),
+    "cfg_cmp_wide": Field("cmp_wide", "int", None, "wide code size", low=1, high=MAX_WIDTH, blank=True, widget="text",
+                          label="Wide code size (blank = 4x input)", arg="wide",
+                          help="Code of the sparse AE and of the same code without penalty."),
+    "cfg_cmp_sparsity": Field("cmp_l1", "float", 0.1, "sparsity weight", low=0.0, high=MAX_SPARSITY, widget="text",
+                              arg="sparsity", help="Weight of the L1 penalty on the sparse AE's code (mean |code|).",
+                              hint="a weight too large makes the penalty outweigh the reconstruction: every code "
+                                   "number is pushed to 0 and every reconstruction becomes the same average image. "
+                                   "Try 0.001 to 0.1."),
+    "cfg_cmp_beta": Field("cmp_beta", "float", 0.1, "beta", low=0.0, high=MAX_BETA, widget="text", label="β (VAE)",
+                          arg="beta", help="Weight of the VAE's KL term."),
+})
+
+DRAW = Form({  # pages/draw.py (Draw your own input)
+    "cfg_draw_view": Field("dr_view", "choice", "2D", "code projection", choices=("2D", "3D"), widget="radio",
+                           label="Projection of the code",
+                           help="A code of more than 3 numbers cannot be drawn as it is: PCA shows its two or three "
+                                "main directions, and your drawing's code is projected the same way."),
+})
 
 
 def lessons_form(n_steps: int) -> Form:

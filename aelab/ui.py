@@ -880,8 +880,8 @@ def weights_images(state: dict, bundle: data.DataBundle, key: str, title: str = 
         ref["rough"] = inside.data_roughness(bundle.x_test, bundle.image_shape) if bundle.image_shape else None
     fig, captions = inside.weights_view(state, bundle.input_dim, ref["mask"], ref["rough"], title=title)
     chart(fig, key)
-    for text in captions:
-        st.caption(text)
+    for caption in captions:
+        st.caption(caption)
 
 
 def live_weights(view: JobView, bundle: data.DataBundle, key: str) -> None:
