@@ -120,13 +120,15 @@ def parse_settings(bundle: DataBundle, raws: dict[str, str]) -> tuple[CompareSet
 
 
 # -- the experiment ------------------------------------------------------------------------------
-class _Budget(Relay):
-    """The train.fit monitor of one kind: reports the kind's phase and curve (progress.phase_monitor) and, under the
-    time budget, stops the fit after `seconds` of training (time spent paused or waiting for a turn not counted);
-    its progress then counts those seconds instead of the epochs."""
+class TimeBudget(Relay):
+    """The train.fit monitor of one kind: with `seconds`, stops the fit after that much training (time spent paused or
+    waiting for a turn not counted); with a job context and its `lab` progress, reports the kind's phase and curve
+    (progress.phase_monitor, as `run`), its progress then counting those seconds instead of the epochs."""
 
-    def __init__(self, ctx: JobContext | None, lab: LabProgress, run: str, seconds: float | None):
-        self.ctx, self.seconds, self.phase = ctx, seconds, phase_monitor(ctx, lab, run)
+    def __init__(self, seconds: float | None, ctx: JobContext | None = None, lab: LabProgress | None = None,
+                 run: str = ""):
+        self.ctx, self.seconds = ctx, seconds
+        self.phase = phase_monitor(ctx, lab, run) if lab is not None else None
         self.start: float | None = None  # the clock starts at the first step, after the one-off set-up
         self.waited_before = 0.0
         self.out_of_time = False
@@ -203,7 +205,7 @@ def run(bundle: DataBundle, settings: CompareSettings, ctx: JobContext | None = 
                           histories={r.label: r.history for r in results})
         spec, cfg = settings.spec(kind, bundle.input_dim), settings.config(kind)
         model = build_seeded(spec, cfg.seed)
-        budget = _Budget(ctx, lab, KINDS[kind], settings.seconds if settings.budget == "seconds" else None)
+        budget = TimeBudget(settings.seconds if settings.budget == "seconds" else None, ctx, lab, KINDS[kind])
         fit_result = fit(model, data.x_train, x_test, cfg, monitor=budget)
         model.cpu().eval()
         if fit_result.status == "stopped" and not budget.out_of_time:  # the learner pressed Stop

@@ -80,7 +80,7 @@ def test_seconds_budget_counts_training_time_and_reports_its_share(digits, monke
     clock = [0.0]
     monkeypatch.setattr(kinds.time, "perf_counter", lambda: clock[0])
     ctx = Recorder()
-    budget = kinds._Budget(ctx, kinds.LabProgress("Dense AE", 1, 1), "Dense AE", seconds=2.0)
+    budget = kinds.TimeBudget(2.0, ctx, kinds.LabProgress("Dense AE", 1, 1), "Dense AE")
     assert not budget.should_stop()  # the clock starts at the first step
     clock[0], ctx.waited = 3.0, 2.0  # 3 s later, 2 of them spent waiting for a turn: 1 s of training
     assert budget.trained() == 1.0 and not budget.should_stop()
