@@ -98,7 +98,8 @@ def _fields() -> list[Field]:
         Field(key="cfg_csv_hidden", invalid=BLANK_OK, **cv), Field(key="cfg_csv_bottleneck", **cv),
         Field(key="cfg_csv_epochs", **cv), Field(key="cfg_csv_lr", **cv),
         Field(key="cfg_cmp_seconds", **cmp), Field(key="cfg_cmp_epochs", state=EPOCHS, **cmp),
-        Field(key="cfg_cmp_bottleneck", **cmp), Field(key="cfg_cmp_hidden", **cmp), Field(key="cfg_cmp_channels", **cmp),
+        Field(key="cfg_cmp_bottleneck", **cmp), Field(key="cfg_cmp_hidden", **cmp),
+        Field(key="cfg_cmp_channels", **cmp),
         Field(key="cfg_cmp_wide", invalid=BLANK_OK, **cmp), Field(key="cfg_cmp_sparsity", invalid=FROM_ZERO, **cmp),
         Field(key="cfg_cmp_beta", invalid=FROM_ZERO, **cmp),
     ]

@@ -124,16 +124,13 @@ def test_conv_layout_control_trains_conv_detectors():
     """The layout radio and, for conv, the channel box: a tiny run trains convolutional detectors and says so."""
     at = page()
     at.radio(key="cfg_an_layout").set_value("conv").run()
-    at.text_input(key="cfg_an_channels").set_value("4, 8")
-    at.text_input(key="cfg_an_hidden").set_value("")
-    at.text_input(key="cfg_an_epochs").set_value("1")
-    at.text_input(key="cfg_an_n_train").set_value("300")
-    at.text_input(key="cfg_an_sizes").set_value("2").run()
-    at.button(key="an_run").click().run()
+    typed = {"cfg_an_channels": "4, 8", "cfg_an_hidden": "", "cfg_an_epochs": "1", "cfg_an_n_train": "300",
+             "cfg_an_sizes": "2"}
+    for key, value in typed.items():
+        at.text_input(key=key).set_value(value)
+    at.run().button(key="an_run").click().run()
     wait_for_jobs()
-    at.run()
-    at.run()
-    assert not at.exception
+    assert not at.run().run().exception
     result = at.session_state["an_result"]
     assert result.main.model.spec.channels == (4, 8) and "64-c4-c8-8-c8-c4-64" in texts(at.caption)
 

@@ -107,19 +107,17 @@ def test_conv_layout_control_shows_channels_and_trains_conv_models():
     """Choosing the convolutional layout shows the channel box (the dense layout hides it); a tiny run trains two
     convolutional models and the results name their conv layers."""
     at = page()
-    assert at.radio(key="cfg_dn_layout").value == "dense" and not [t for t in at.text_input if t.key == "cfg_dn_channels"]
+    assert at.radio(key="cfg_dn_layout").value == "dense"
+    assert not [t for t in at.text_input if t.key == "cfg_dn_channels"]
     at.radio(key="cfg_dn_layout").set_value("conv").run()
     assert at.text_input(key="cfg_dn_channels").value == "16, 32"
-    at.text_input(key="cfg_dn_channels").set_value("4")
-    at.text_input(key="cfg_dn_epochs").set_value("1")
-    at.text_input(key="cfg_dn_copies").set_value("1")
-    at.text_input(key="cfg_dn_n_train").set_value("200").run()
-    assert at.query_params["dn_layout"] == "conv" and at.query_params["dn_ch"] == "4"
+    typed = {"cfg_dn_channels": "4", "cfg_dn_epochs": "1", "cfg_dn_copies": "1", "cfg_dn_n_train": "200"}
+    for key, value in typed.items():
+        at.text_input(key=key).set_value(value)
+    assert at.run().query_params["dn_layout"] == "conv" and at.query_params["dn_ch"] == "4"
     at.button(key="dn_run").click().run()
     wait_for_jobs()
-    at.run()
-    at.run()
-    assert not at.exception
+    assert not at.run().run().exception
     result = at.session_state["dn_result"]
     assert result.settings.channels == (4,) and result.denoiser.spec.layout == "conv"
     assert "c4" in texts(at.caption)

@@ -1,5 +1,6 @@
 """AppTest of the two new pages, Draw your own input and Kinds side by side: every control, bad input that keeps the
-model or the earlier result, the measurements they show, their links (dr_, cmp_) and the typed live progress. Run: python -m pytest -q tests/test_page_draw_compare.py
+model or the earlier result, the measurements they show, their links (dr_, cmp_) and the typed live progress.
+Run: python -m pytest -q tests/test_page_draw_compare.py
 """
 import dataclasses
 import time

@@ -5,6 +5,7 @@ Run: python -m pytest -q tests/test_page_split.py
 """
 from __future__ import annotations
 
+import contextlib
 import time
 
 import pytest
@@ -189,12 +190,23 @@ def test_dense_session_model_weights_as_images_with_computed_captions(app_path, 
     assert "Decoder (columns of the last Linear (64, 32))" in captions
 
 
-def pause_with_weights(job, timeout: float = 30.0) -> None:
-    """Pause a training job once it has published weights, so the page's next run sees it in progress."""
-    deadline = time.time() + timeout
-    while job.view().state is None and time.time() < deadline:
-        time.sleep(0.05)
-    job.pause()
+@contextlib.contextmanager
+def paused_while_training(at: AppTest, button: str, job_key: str, timeout: float = 30.0):
+    """Press `button`, pause its job once it has published weights and run the page again, which then draws the
+    job in progress (AppTest fires no run_every fragment); the job is stopped at the end."""
+    at.button(key=button).click().run()
+    job = at.session_state["_aelab_jobs"][job_key]
+    try:
+        deadline = time.time() + timeout
+        while job.view().state is None and time.time() < deadline:
+            time.sleep(0.05)
+        job.pause()
+        at.run()
+        assert not at.exception
+        yield job
+    finally:
+        job.stop()
+        wait_for_jobs(60)
 
 
 def test_pair_weights_are_redrawn_while_it_trains(app_path, trained):
@@ -204,29 +216,13 @@ def test_pair_weights_are_redrawn_while_it_trains(app_path, trained):
     at.session_state["aelab_run"] = trained
     at.run()
     at.text_input(key="cfg_split_epochs").set_value("200").run()
-    at.button(key="split_pair_train").click().run()
-    job = at.session_state["_aelab_jobs"]["split_pair"]
-    try:
-        pause_with_weights(job)
-        at.run()
-        assert not at.exception
+    with paused_while_training(at, "split_pair_train", "split_pair"):
         assert f"Weights as images while training: {layers.DEEP_ENCODER}" in chart_titles(at)
-    finally:
-        job.stop()
-        wait_for_jobs(60)
 
 
 def test_quick_model_weights_are_drawn_live(app_path):
     """The quick model's live view adds its weights as images while it trains (paused to look)."""
     at = page(app_path)
     at.run()
-    at.button(key="split_quick_train").click().run()
-    job = at.session_state["_aelab_jobs"]["split_quick"]
-    try:
-        pause_with_weights(job)
-        at.run()
-        assert not at.exception
+    with paused_while_training(at, "split_quick_train", "split_quick"):
         assert "Weights as images while training" in chart_titles(at)
-    finally:
-        job.stop()
-        wait_for_jobs(60)
