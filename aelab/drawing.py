@@ -140,6 +140,19 @@ def upsample(image: np.ndarray, side: int, mode: str = "nearest") -> np.ndarray:
     return F.interpolate(img, size=(GRID, GRID), mode=mode, **kw)[0, 0].clamp(0, 1).numpy()
 
 
+def random_test_index(n: int) -> int:
+    """A random held-out index (0..n-1), for 'Try a test image instead'."""
+    return int(np.random.default_rng().integers(n))
+
+
+def test_image_ink(bundle, i: int) -> tuple[np.ndarray, str]:
+    """Held-out image `i` of a DataBundle drawn on the canvas's grid, (GRID, GRID), and how to name it: the same path
+    a drawing takes, so its preprocessing gives it (nearly) back."""
+    ink = upsample(bundle.x_test[i].numpy(), bundle.image_shape[0], "bilinear")
+    return ink, (f"held-out image #{i} ({bundle.class_names[int(bundle.y_test[i])]}), drawn on the canvas's grid and "
+                 "put through the same preprocessing")
+
+
 # -- what the model makes of it ------------------------------------------------------------------
 @dataclass(eq=False)
 class Reference:

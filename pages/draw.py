@@ -7,7 +7,6 @@ ships a 412 kB Fabric.js bundle, returns the whole canvas as an RGBA PNG (decodi
 extra) and would be a new dependency. About sixty lines of canvas code need no dependency and no npm build, and
 send exactly the 112x112 ink bitmap that aelab/drawing.py preprocesses (and its tests check).
 """
-import numpy as np
 import streamlit as st
 
 from aelab import data, drawing, latent, runs, settings, ui
@@ -55,25 +54,20 @@ def reference_for(run: runs.Run, bundle: data.DataBundle, dims: int) -> drawing.
 
 def pick_test_image(n: int) -> None:
     """Show a random held-out image through the same path instead of the canvas (until the next stroke)."""
-    rng = np.random.default_rng()
-    st.session_state[SOURCE] = {"test": int(rng.integers(n))}
+    st.session_state[SOURCE] = {"test": drawing.random_test_index(n)}
     st.session_state[SEEN] = (st.session_state.get(LAST) or {}).get("ink")
 
 
-def current_ink(payload: dict | None, bundle: data.DataBundle) -> tuple[np.ndarray, str]:
-    """The ink to judge and where it came from; DrawingError when there is nothing usable."""
+def current_ink(payload: dict | None, bundle: data.DataBundle):
+    """The ink to judge, (GRID, GRID), and where it came from; DrawingError when there is nothing usable."""
     source = st.session_state.get(SOURCE)
     if source and (payload or {}).get("ink") == st.session_state.get(SEEN):  # no new stroke since the pick
-        i = source["test"]
-        side = bundle.image_shape[0]
-        return drawing.upsample(bundle.x_test[i].numpy(), side, "bilinear"), \
-            f"held-out image #{i} ({bundle.class_names[int(bundle.y_test[i])]}), drawn on the canvas's grid " \
-            "and put through the same preprocessing"
+        return drawing.test_image_ink(bundle, source["test"])
     st.session_state.pop(SOURCE, None)
     return drawing.decode(payload), "your drawing"
 
 
-def show(run: runs.Run, bundle: data.DataBundle, ink: np.ndarray, what: str, dims: int) -> None:
+def show(run: runs.Run, bundle: data.DataBundle, ink, what: str, dims: int) -> None:
     """Reconstruction, percentile, sentence, code space (projected to `dims`) and error histogram."""
     ref = reference_for(run, bundle, dims)
     v = drawing.judge(ink, run.model, ref, bundle.class_names)
