@@ -45,6 +45,8 @@ class AnomalySettings:
     normal: tuple[int, ...] = _D("normal")  # class labels treated as normal (the only ones trained on)
     encoder: tuple[int, ...] = _D("encoder")  # hidden widths from the input to the code (the decoder mirrors them)
     bottleneck: int = _D("bottleneck")  # code size of the main model, e.g. 8
+    layout: str = _D("layout")  # "dense", or "conv": stride-2 convs before the hidden layers (a key of LAYOUTS)
+    channels: tuple[int, ...] = _D("channels")  # conv layout: channels of each conv, image side first, e.g. (16, 32)
     sizes: tuple[int, ...] = _D("sizes")  # code sizes compared by AUC (the main size is always included)
     epochs: int = _D("epochs")  # passes over the normal training images, for every model, e.g. 60
     n_train: int | None = _D("n_train")  # training images drawn before keeping the normal ones (None = all)
@@ -54,7 +56,8 @@ class AnomalySettings:
     quantile: float = 0.95  # starting threshold: this quantile of the training images' errors
 
     def spec(self, input_dim: int, bottleneck: int | None = None) -> ArchSpec:
-        return ArchSpec(input_dim=input_dim, encoder=self.encoder, bottleneck=bottleneck or self.bottleneck)
+        return ArchSpec(input_dim, self.encoder, bottleneck or self.bottleneck, layout=self.layout,
+                        channels=self.channels)
 
     def train_config(self) -> TrainConfig:
         return TrainConfig(loss="mse", optimizer="adam", lr=self.lr, batch_size=self.batch_size,

@@ -42,18 +42,27 @@ def build(spec: ArchSpec) -> tuple[nn.Sequential, nn.Sequential]:
     return nn.Sequential(*enc), nn.Sequential(*dec)
 
 
+def module_text(layer: nn.Module) -> str | None:
+    """The expression that rebuilds one of the conv layout's modules: 'nn.Conv2d(1, 16, 3, stride=2, padding=1)'
+    (None for a module this file does not make: Linear layers and activations)."""
+    if isinstance(layer, nn.Unflatten):
+        return f"nn.Unflatten(1, {tuple(layer.unflattened_size)})"
+    if isinstance(layer, nn.Flatten):
+        return "nn.Flatten()"
+    if isinstance(layer, (nn.Conv2d, nn.ConvTranspose2d)):
+        extra = f", output_padding={layer.output_padding[0]}" if isinstance(layer, nn.ConvTranspose2d) else ""
+        return (f"nn.{type(layer).__name__}({layer.in_channels}, {layer.out_channels}, {layer.kernel_size[0]}, "
+                f"stride={layer.stride[0]}, padding={layer.padding[0]}{extra})")
+    return None
+
+
 def layer_code(layer: nn.Module) -> str | None:
-    """Source text that rebuilds one of the layers above (None for a layer this module does not make)."""
+    """Source line that rebuilds one of the layers above, with a shape comment on the reshapes (None for a layer
+    this module does not make)."""
+    text = module_text(layer)
     if isinstance(layer, nn.Unflatten):
         size = tuple(layer.unflattened_size)
-        n = size[0] * size[1] * size[2]
-        return f"nn.Unflatten(1, {size}),  # (B, {n}) -> (B, {', '.join(map(str, size))})"
+        return f"{text},  # (B, {size[0] * size[1] * size[2]}) -> (B, {', '.join(map(str, size))})"
     if isinstance(layer, nn.Flatten):
-        return "nn.Flatten(),  # (B, C, H, W) -> (B, C*H*W)"
-    if isinstance(layer, nn.ConvTranspose2d):
-        return (f"nn.ConvTranspose2d({layer.in_channels}, {layer.out_channels}, {layer.kernel_size[0]}, "
-                f"stride={layer.stride[0]}, padding={layer.padding[0]}, output_padding={layer.output_padding[0]}),")
-    if isinstance(layer, nn.Conv2d):
-        return (f"nn.Conv2d({layer.in_channels}, {layer.out_channels}, {layer.kernel_size[0]}, "
-                f"stride={layer.stride[0]}, padding={layer.padding[0]}),")
-    return None
+        return f"{text},  # (B, C, H, W) -> (B, C*H*W)"
+    return None if text is None else text + ","

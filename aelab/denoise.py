@@ -52,6 +52,8 @@ class DenoiseSettings:
     level: float = _D("level")  # its strength: Gaussian std, or the fraction of corrupted pixels, e.g. 0.3
     encoder: tuple[int, ...] = _D("encoder")  # hidden widths from the input to the code (the decoder mirrors them)
     bottleneck: int = _D("bottleneck")  # code size of both models, e.g. 16
+    layout: str = _D("layout")  # "dense", or "conv": stride-2 convs before the hidden layers (a key of LAYOUTS)
+    channels: tuple[int, ...] = _D("channels")  # conv layout: channels of each conv, image side first, e.g. (16, 32)
     epochs: int = _D("epochs")  # passes over the copied training set, e.g. 40
     copies: int = _D("copies")  # versions of each image per epoch: fresh noise (denoiser) or clean repeats (plain AE)
     n_train: int | None = _D("n_train")  # training images used (None = all)
@@ -61,7 +63,7 @@ class DenoiseSettings:
 
     def spec(self, input_dim: int) -> ArchSpec:
         """The architecture both models share."""
-        return ArchSpec(input_dim=input_dim, encoder=self.encoder, bottleneck=self.bottleneck)
+        return ArchSpec(input_dim, self.encoder, self.bottleneck, layout=self.layout, channels=self.channels)
 
     def train_config(self) -> TrainConfig:
         return TrainConfig(loss="mse", optimizer="adam", lr=self.lr, batch_size=self.batch_size,

@@ -140,6 +140,19 @@ def upsample(image: np.ndarray, side: int, mode: str = "nearest") -> np.ndarray:
     return F.interpolate(img, size=(GRID, GRID), mode=mode, **kw)[0, 0].clamp(0, 1).numpy()
 
 
+def random_test_index(n: int) -> int:
+    """A random held-out index (0..n-1), for 'Try a test image instead'."""
+    return int(np.random.default_rng().integers(n))
+
+
+def test_image_ink(bundle, i: int) -> tuple[np.ndarray, str]:
+    """Held-out image `i` of a DataBundle drawn on the canvas's grid, (GRID, GRID), and how to name it: the same path
+    a drawing takes, so its preprocessing gives it (nearly) back."""
+    ink = upsample(bundle.x_test[i].numpy(), bundle.image_shape[0], "bilinear")
+    return ink, (f"held-out image #{i} ({bundle.class_names[int(bundle.y_test[i])]}), drawn on the canvas's grid and "
+                 "put through the same preprocessing")
+
+
 # -- what the model makes of it ------------------------------------------------------------------
 @dataclass(eq=False)
 class Reference:
@@ -234,14 +247,18 @@ def images_figure(v: Verdict, shape: tuple[int, int], height: int = 230) -> go.F
 
 
 def code_figure(ref: Reference, v: Verdict, class_names, height: int = 420) -> go.Figure:
-    """The held-out codes colored by class, and the drawing's code as a black star."""
+    """The held-out codes colored by class, and the drawing's code as a black star (a diamond in 3D)."""
     fig = figures.latent_scatter(ref.points, ref.labels, class_names, title=f"Your drawing in the code space: "
                                  f"{ref.how}", indices=ref.indices, height=height)
     point = np.atleast_1d(v.point)
+    common = dict(mode="markers", name="your drawing", hovertemplate="your drawing<extra></extra>")
+    if len(point) >= 3:  # a 3D view: a black diamond (3D markers have no star)
+        fig.add_trace(go.Scatter3d(x=[point[0]], y=[point[1]], z=[point[2]], **common,
+                                   marker=dict(symbol="diamond", size=9, color="#000")))
+        return fig
     y = point[1] if len(point) > 1 else -1.0  # a 1-number code: below the class strips
-    fig.add_trace(go.Scatter(x=[point[0]], y=[y], mode="markers", name="your drawing",
-                             marker=dict(symbol="star", size=18, color="#000", line=dict(color="#fff", width=1)),
-                             hovertemplate="your drawing<extra></extra>"))
+    fig.add_trace(go.Scatter(x=[point[0]], y=[y], **common,
+                             marker=dict(symbol="star", size=18, color="#000", line=dict(color="#fff", width=1))))
     return fig
 
 

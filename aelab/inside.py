@@ -33,6 +33,7 @@ class FilterSet:
     norms: np.ndarray  # (n,) L2 norm of each image, descending
     shape: tuple[int, int]  # (h, w) of one image
     mask: np.ndarray | None  # (h*w,) bool: the pixels the roughness is measured on (None = all)
+    total: int = 0  # filters the layer has (the images are the strongest MAX_FILTERS of them)
 
     @property
     def near_zero(self) -> int:
@@ -102,7 +103,7 @@ def _ordered(name: str, what: str, w: torch.Tensor, shape, mask, max_filters: in
     images = w.detach().float().cpu().numpy()  # (n, h*w)
     norms = np.linalg.norm(images, axis=1)
     order = np.argsort(-norms, kind="stable")[:max_filters]
-    return FilterSet(name, what, images[order], order, norms[order], tuple(shape), mask)
+    return FilterSet(name, what, images[order], order, norms[order], tuple(shape), mask, len(images))
 
 
 def describe(fs: FilterSet, total: int | None = None, reference: float | None = None) -> str:
@@ -112,7 +113,7 @@ def describe(fs: FilterSet, total: int | None = None, reference: float | None = 
     MNIST digits 0.22, so "smooth" is judged against the images rather than a fixed number when it is given.
     """
     n = len(fs.norms)
-    total = total or n
+    total = total or fs.total or n
     shown = f"the {n} strongest of {total} shown" if total > n else f"all {n} shown"
     zero = fs.near_zero
     zero_text = ("none is near zero" if zero == 0 else f"{zero} {'is' if zero == 1 else 'are'} near zero "
@@ -174,6 +175,17 @@ def weights_figure(enc: FilterSet, dec: FilterSet, cols: int | None = None, heig
                              tickvals=ticks, ticktext=labels), uirevision="weights")
     trace = dict(type="heatmap", z=q, colorscale=_SCALE, zmin=GAP, zmax=127, showscale=False, hoverinfo="skip")
     return go.Figure(dict(data=[trace], layout=layout))
+
+
+def weights_view(state: dict, input_dim: int, mask: np.ndarray | None = None, reference: float | None = None,
+                 max_filters: int = MAX_FILTERS, title: str = "") -> tuple[go.Figure, list[str]]:
+    """What a page draws of a state dict (a finished model's, or a live job's latest copy): both filter sets as one
+    figure (weights_figure) and a caption per set computed from them (describe; `mask` and `reference` as there)."""
+    enc, dec = filter_sets(state, input_dim, mask, max_filters)
+    fig = weights_figure(enc, dec)
+    if title:
+        fig.update_layout(title=title)
+    return fig, [describe(fs, reference=reference) for fs in (enc, dec)]
 
 
 GAP = -128  # the int8 value of the gaps between filters

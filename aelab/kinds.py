@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import time
 import uuid
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 import plotly.graph_objects as go
@@ -16,42 +16,47 @@ import torch
 
 from aelab import analysis, conv, figures, inside, sparse
 from aelab.data import DataBundle
+from aelab.fields import build, parse_values
 from aelab.jobs import JobContext
+from aelab.limits import BUDGETS, COMPARED_KINDS, MAX_EPOCHS  # noqa: F401 - BUDGETS re-exported
 from aelab.model import Autoencoder
-from aelab.spec import (MAX_CHANNELS, MAX_CONV_LAYERS, MAX_EPOCHS, ArchSpec, Check, SpecError,
-                        TrainConfig, check_arch, check_train, parse_fields, parse_float, parse_int, parse_widths)
+from aelab.progress import LabProgress, Relay, phase_monitor
+from aelab.settings import COMPARE
+from aelab.spec import ArchSpec, Check, TrainConfig, check_arch, check_compute, check_train
 from aelab.train import History, Progress, build_seeded, fit
 
-KINDS = {  # key -> label
-    "dense": "Dense AE",
-    "conv": "Convolutional AE",
-    "sparse": "Sparse AE (wide code + L1)",
-    "wide": "Wide code, no penalty",
-    "vae": "VAE",
-}
-BUDGETS = {"seconds": "Same seconds for each", "epochs": "Same epochs for each"}
-MAX_SECONDS = 60.0  # training seconds per kind
+KINDS = COMPARED_KINDS  # key -> label, in the order the kinds train
 MAX_TEST = 2000  # held-out images measured per kind (the probe compares codes pairwise)
 N_EXAMPLES = 8  # images in the reconstruction grid
 CLOSE = 0.05  # relative differences below this count as "about the same"
+INTRO = ("The autoencoders the field uses, trained on the same images with the same budget: a **dense** AE, a "
+         "**convolutional** AE (stride-2 convolutions, then a dense code), a **sparse** AE (a code wider than the "
+         "input with an L1 penalty on its activity), the **same wide code without the penalty**, and a **VAE**. Then "
+         "each is measured on the same held-out images.")
+_D = COMPARE.dataclass_default  # the page's defaults (aelab/settings.py) are the comparison's
 
 
 @dataclass(frozen=True)
 class CompareSettings:
-    kinds: tuple[str, ...] = tuple(KINDS)  # which kinds to train, in KINDS order
-    budget: str = "seconds"  # "seconds": each kind trains for `seconds`; "epochs": for `epochs`
-    seconds: float = 2.5  # training seconds per kind (budget "seconds")
-    epochs: int = 30  # epochs per kind (budget "epochs")
-    bottleneck: int = 8  # code size of the dense, convolutional and VAE models
-    hidden: int = 128  # hidden width of the dense AE and the VAE (one layer each side)
-    channels: tuple[int, ...] = (16, 32)  # conv channels, image side first
-    wide: int | None = None  # code size of the sparse and wide models; None = 4x the input, at most 1,024
-    sparsity: float = 0.1  # L1 weight of the sparse AE
-    beta: float = 0.1  # KL weight of the VAE
+    kinds: tuple[str, ...] = _D("kinds")  # which kinds to train (keys of KINDS), trained in KINDS order
+    budget: str = _D("budget")  # "seconds": each kind trains for `seconds`; "epochs": for `epochs`
+    seconds: float = _D("seconds")  # training seconds per kind (budget "seconds"), e.g. 2.5
+    epochs: int = _D("epochs")  # epochs per kind (budget "epochs"), e.g. 30
+    bottleneck: int = _D("bottleneck")  # code size of the dense, convolutional and VAE models, e.g. 8
+    hidden: int = _D("hidden")  # hidden width of the dense AE and the VAE (one layer each side), e.g. 128
+    channels: tuple[int, ...] = _D("channels")  # conv channels, image side first, e.g. (16, 32)
+    wide: int | None = _D("wide")  # code size of the sparse and wide models; None = 4x the input, at most 1,024
+    sparsity: float = _D("sparsity")  # L1 weight of the sparse AE, e.g. 0.1
+    beta: float = _D("beta")  # KL weight of the VAE, e.g. 0.1
     n_train: int | None = None  # training images (None = all)
     lr: float = 3e-3  # Adam learning rate, every kind
     batch_size: int = 64  # every kind
     seed: int = 0  # weights and shuffling, every kind
+
+    def __post_init__(self):  # the kinds train in KINDS order, whatever order they were picked in
+        kinds = tuple(self.kinds)
+        object.__setattr__(self, "kinds", tuple(k for k in KINDS if k in kinds) + tuple(k for k in kinds
+                                                                                         if k not in KINDS))
 
     def wide_size(self, input_dim: int) -> int:
         return self.wide or min(4 * input_dim, 1024)
@@ -69,88 +74,86 @@ class CompareSettings:
         return TrainConfig(lr=self.lr, batch_size=self.batch_size, epochs=epochs, seed=self.seed,
                            n_train=self.n_train, beta=self.beta, sparsity=self.sparsity if kind == "sparse" else 0.0)
 
+    def params(self, input_dim: int) -> int:
+        """Parameters of every chosen kind together (the compute budget counts them all)."""
+        return sum(self.spec(kind, input_dim).param_count for kind in self.kinds)
+
     def describe(self) -> str:
         return (f"{self.seconds:g} s per kind" if self.budget == "seconds" else f"{self.epochs} epochs per kind") + \
             f" · code {self.bottleneck} · Adam lr {self.lr:g}, batch {self.batch_size}, seed {self.seed}"
 
 
 def check(settings: CompareSettings, bundle: DataBundle) -> Check:
-    """Validate the settings against the data; errors say what to change, notes only inform."""
-    out = Check()
+    """Validate the settings against the data; errors say what to change, notes only inform.
+
+    Every setting the page offers is checked by its field (settings.COMPARE), so the page, a link and this check
+    agree; then every kind's network, and the compute budget of all kinds together (AELAB_MAX_COMPUTE). Under the
+    time budget the seconds bound the work instead, and the job's own charge stops a run that would pass the limit.
+    """
+    out = Check(errors=COMPARE.check(settings, {"input_dim": bundle.input_dim}))
     if bundle.image_shape is None or conv.image_side(bundle.input_dim) is None:
         out.error("This comparison includes a convolutional model, which needs images: choose Digits, MNIST or "
                   "Fashion-MNIST.", "dataset")
-        return out
     if not settings.kinds:
         out.error("Choose at least one kind to train.", "kinds")
-    if settings.budget == "seconds" and not 0.5 <= settings.seconds <= MAX_SECONDS:
-        out.error(f"Seconds per kind must be between 0.5 and {MAX_SECONDS:g}.", "seconds")
+    if out.errors:
+        return out
     for kind in settings.kinds:
         spec = settings.spec(kind, bundle.input_dim)
-        arch, train = check_arch(spec), check_train(settings.config(kind), spec, len(bundle.x_train))
+        # params=0: this kind's compute is not checked alone; all kinds together are, below
+        arch, train = check_arch(spec), check_train(settings.config(kind), spec, params=0)
         for err in arch.errors + train.errors:
             if str(err) not in {str(e) for e in out.errors}:
                 out.errors.append(err)
         out.notes += [n for n in arch.notes + train.notes if n not in out.notes and kind != "wide"]
+    if settings.budget == "epochs" and not out.errors:
+        n = len(bundle.subset(settings.n_train, seed=settings.seed).x_train)
+        out.errors += check_compute(settings.params(bundle.input_dim), n, settings.epochs, "training images")
     return out
 
 
-def parse_settings(bundle: DataBundle, kinds, budget: str, amount: str, bottleneck: str, hidden: str, channels: str,
-                   wide: str, sparsity: str, beta: str) -> tuple[CompareSettings | None, Check]:
-    """The page's controls -> settings, or every problem as a message."""
-    d = bundle.input_dim
-    parsers = {
-        "bottleneck": lambda: parse_int(bottleneck, "Code size", high=d, field="bottleneck"),
-        "hidden": lambda: parse_int(hidden, "Hidden width", high=4096, field="hidden"),
-        "channels": lambda: _channels(channels),
-        "wide": lambda: parse_int(wide, "Wide code size", high=4096, field="wide") if str(wide).strip() else None,
-        "sparsity": lambda: parse_float(sparsity, "Sparsity weight", field="sparsity"),
-        "beta": lambda: parse_float(beta, "β", field="beta"),
-    }
-    if budget == "seconds":
-        parsers["seconds"] = lambda: parse_float(amount, "Seconds per kind", field="seconds")
-    else:
-        parsers["epochs"] = lambda: parse_int(amount, "Epochs per kind", high=MAX_EPOCHS, field="epochs")
-    values, errors = parse_fields(parsers)
-    out = Check(errors=errors)
-    if errors:
-        return None, out
-    settings = CompareSettings(kinds=tuple(k for k in KINDS if k in kinds), budget=budget, **values)
-    more = check(settings, bundle)
-    return (settings if more.ok else None), more
-
-
-def _channels(text: str) -> tuple[int, ...]:
-    chans = parse_widths(text, "Channels", field="channels")
-    if len(chans) > MAX_CONV_LAYERS:
-        raise SpecError(f"At most {MAX_CONV_LAYERS} convolutional layers (got {len(chans)}).", "channels")
-    if chans and max(chans) > MAX_CHANNELS:
-        raise SpecError(f"At most {MAX_CHANNELS} channels per layer (got {max(chans)}).", "channels")
-    return chans
+def parse_settings(bundle: DataBundle, raws: dict[str, str]) -> tuple[CompareSettings | None, Check]:
+    """Texts as the page's boxes (or a link) hold them, session key -> text (settings.COMPARE) -> the settings, or
+    every problem as a message; keys left out take their defaults."""
+    context = {"input_dim": bundle.input_dim}
+    return build(COMPARE, CompareSettings, *parse_values(COMPARE, raws, context), lambda s: check(s, bundle))
 
 
 # -- the experiment ------------------------------------------------------------------------------
-class _Budget:
-    """A training monitor that also stops the run after `seconds` (and passes progress on to the job)."""
+class TimeBudget(Relay):
+    """The train.fit monitor of one kind: with `seconds`, stops the fit after that much training (time spent paused or
+    waiting for a turn not counted); with a job context and its `lab` progress, reports the kind's phase and curve
+    (progress.phase_monitor, as `run`), its progress then counting those seconds instead of the epochs."""
 
-    def __init__(self, ctx: JobContext | None, seconds: float | None):
+    def __init__(self, seconds: float | None, ctx: JobContext | None = None, lab: LabProgress | None = None,
+                 run: str = ""):
         self.ctx, self.seconds = ctx, seconds
+        self.phase = phase_monitor(ctx, lab, run) if lab is not None else None
         self.start: float | None = None  # the clock starts at the first step, after the one-off set-up
+        self.waited_before = 0.0
         self.out_of_time = False
 
+    def trained(self) -> float:
+        """Seconds of training so far: since the first step, less the time spent waiting."""
+        return 0.0 if self.start is None else time.perf_counter() - self.start - (self.waited - self.waited_before)
+
     def should_stop(self) -> bool:
-        if self.ctx is not None and self.ctx.should_stop():
+        if super().should_stop():
             return True
-        now = time.perf_counter()
-        self.start = now if self.start is None else self.start
-        if self.seconds is not None and now - self.start >= self.seconds:
+        if self.start is None:
+            self.start, self.waited_before = time.perf_counter(), self.waited
+        if self.seconds is not None and self.trained() >= self.seconds:
             self.out_of_time = True
             return True
         return False
 
     def update(self, progress: Progress, history: History, state: dict | None) -> None:
-        if self.ctx is not None:
-            self.ctx.update(progress, history, state)
+        if self.phase is None:
+            return
+        share = min(1.0, self.trained() / self.seconds) if self.seconds else 0.0
+        if share > 0:  # the steps this kind will have taken when its seconds are up, at its pace so far
+            progress = replace(progress, total_steps=max(progress.step, round(progress.step / share)))
+        self.phase.update(progress, history, state)
 
 
 @dataclass
@@ -198,11 +201,11 @@ def run(bundle: DataBundle, settings: CompareSettings, ctx: JobContext | None = 
     examples = x_test[show]  # (N_EXAMPLES, D)
     results, status, message = [], "done", "All kinds trained and measured."
     for i, kind in enumerate(settings.kinds):
-        if ctx is not None:
-            ctx.publish(phase=KINDS[kind], phase_index=i + 1, phases=len(settings.kinds), phase_start=time.time())
+        lab = LabProgress(KINDS[kind], i + 1, len(settings.kinds), unit="Kind",
+                          histories={r.label: r.history for r in results})
         spec, cfg = settings.spec(kind, bundle.input_dim), settings.config(kind)
         model = build_seeded(spec, cfg.seed)
-        budget = _Budget(ctx, settings.seconds if settings.budget == "seconds" else None)
+        budget = TimeBudget(settings.seconds if settings.budget == "seconds" else None, ctx, lab, KINDS[kind])
         fit_result = fit(model, data.x_train, x_test, cfg, monitor=budget)
         model.cpu().eval()
         if fit_result.status == "stopped" and not budget.out_of_time:  # the learner pressed Stop
@@ -320,9 +323,6 @@ def filters(result: CompareResult, kind: str, max_filters: int = 32):
     r = result.get(kind)
     if r is None:
         return None
-    state = r.model.state_dict()
-    enc, dec = inside.filter_sets(state, r.spec.input_dim, None if r.spec.is_conv else result.mask, max_filters)
-    n = state[next(k for k in state if k.endswith("weight"))].shape[0]  # rows of the first Linear / conv channels
-    fig = inside.weights_figure(enc, dec)
-    fig.update_layout(title=f"{r.label}: weights as images")
-    return fig, " ".join(inside.describe(fs, n, result.roughness) for fs in (enc, dec))
+    fig, captions = inside.weights_view(r.model.state_dict(), r.spec.input_dim, result.mask, result.roughness,
+                                        max_filters, title=f"{r.label}: weights as images")
+    return fig, " ".join(captions)

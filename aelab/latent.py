@@ -301,8 +301,11 @@ def compare_sentence(ae: Holes, vae: Holes) -> str:
 
 
 def other_kind(spec: ArchSpec) -> ArchSpec:
-    """The same architecture as the other model type: an AE becomes a VAE and a VAE an AE."""
-    return replace(spec, kind="ae" if spec.kind == "vae" else "vae")
+    """The same architecture as the other model type: an AE becomes a VAE and a VAE an AE (a VAE's code stays free
+    of an activation: a sparse AE's ReLU code is left out of its twin)."""
+    if spec.kind == "vae":
+        return replace(spec, kind="ae")
+    return replace(spec, kind="vae", code_activation="identity")
 
 
 # -- t-SNE -------------------------------------------------------------------------------------
@@ -753,5 +756,6 @@ def other_setup(run, epochs: int, beta: float, n_available: int) -> tuple[ArchSp
     """The other model type with the session model's layers and settings, for `epochs` (and `beta`, a VAE's),
     with every message about it."""
     spec = other_kind(run.spec)
-    cfg = replace(run.cfg, epochs=epochs, beta=beta if spec.kind == "vae" else run.cfg.beta)
+    vae = spec.kind == "vae"  # a VAE's KL term already pulls its code to 0: no sparsity penalty on top
+    cfg = replace(run.cfg, epochs=epochs, beta=beta if vae else run.cfg.beta, sparsity=0.0 if vae else run.cfg.sparsity)
     return spec, cfg, Check(errors=check_model(spec, cfg, n_available).errors)

@@ -18,7 +18,7 @@ import torch
 from plotly.subplots import make_subplots
 from torch import nn
 
-from aelab import analysis, data as data_mod, figures, model as model_mod, pca, runs
+from aelab import analysis, convnet, data as data_mod, figures, model as model_mod, pca, runs
 from aelab.data import DataBundle
 from aelab.diagram import CODE, DEC, ENC
 from aelab.figures import PALETTE
@@ -67,6 +67,10 @@ TEXT = {  # the Encoder | Decoder page's fixed explanations (definitions; every 
                    "training), with three measurements per layer: its width, how many directions hold "
                    f"{VAR_SHARE:.0%} of its variance, and how well the classes can be told apart from it (kNN and "
                    f"a linear probe, fitted on {PROBE_TRAIN:.0%} of the samples, scored on the rest).",
+    "weights": "**Weights as images.** Each small image is one unit's weights in the first encoder layer (its weight "
+               "on every pixel: the pattern that makes the unit fire most) or in the last decoder layer (the "
+               "pattern it adds to the output); a convolutional model shows its first and last 3x3 filters. "
+               "Strongest first; red is positive, blue negative.",
     "pair": "Nothing forces the encoder and decoder to mirror each other. Train two networks with the same code size "
             "and the same layers, once with the deep stack on the encoder side and once on the decoder side, and "
             "compare what they reach.",
@@ -79,12 +83,19 @@ def sequential(model: model_mod.Autoencoder) -> nn.Sequential:
     return model_mod.as_sequential(model)
 
 
+WEIGHTED = (nn.Linear, nn.Conv2d, nn.ConvTranspose2d)  # modules with weights: a whole layer starts with one
+RESHAPES = (nn.Flatten, nn.Unflatten)  # modules that only rearrange the numbers (the conv layout's two ends)
+
+
+def point_shapes(seq: nn.Sequential, input_dim: int) -> list[tuple[int, ...]]:
+    """Shape of one sample at each split point 0..n: (64,) for a flat layer, (16, 4, 4) for a conv feature map."""
+    return model_mod.point_shapes(seq, input_dim)
+
+
 def point_widths(seq: nn.Sequential, input_dim: int) -> list[int]:
-    """Width of the representation at each split point 0..n: point s is the output of modules[:s]."""
-    widths = [input_dim]
-    for module in seq:
-        widths.append(module.out_features if isinstance(module, nn.Linear) else widths[-1])
-    return widths
+    """Width of the representation at each split point 0..n: point s is the output of modules[:s]; a feature map
+    of C channels, H x W pixels is C*H*W numbers wide."""
+    return [math.prod(shape) for shape in point_shapes(seq, input_dim)]
 
 
 def point_labels(seq: nn.Sequential) -> list[str]:
@@ -108,11 +119,19 @@ def chain(model: model_mod.Autoencoder) -> tuple[nn.Sequential, list[int], int]:
 
 
 def whole_layer_points(seq: nn.Sequential) -> list[int]:
-    """Points that end a whole layer (Linear + its activation); the point between the two is skipped."""
+    """Points that end a whole layer (a Linear or a conv with its activation): the point between a layer and its
+    activation is skipped, and so is a point that only reshapes its neighbour (Flatten / Unflatten keep the numbers,
+    so of such points the first is kept, or the output)."""
     mods = list(seq)
     n = len(mods)
-    return [s for s in range(n + 1)
-            if s in (0, n) or not (isinstance(mods[s - 1], nn.Linear) and not isinstance(mods[s], nn.Linear))]
+
+    def inside_layer(s: int) -> bool:  # between a weighted module and the activation that follows it
+        return isinstance(mods[s - 1], WEIGHTED) and not isinstance(mods[s], (*WEIGHTED, *RESHAPES))
+
+    def reshaped(s: int) -> bool:  # the same numbers as the point before (after a reshape) or after (the output's)
+        return isinstance(mods[s - 1], RESHAPES) or all(isinstance(m, RESHAPES) for m in mods[s:])
+
+    return [s for s in range(n + 1) if s in (0, n) or not (inside_layer(s) or reshaped(s))]
 
 
 def split(seq: nn.Sequential, at: int) -> tuple[nn.Sequential, nn.Sequential]:
@@ -141,10 +160,13 @@ def split_gaps(reference: nn.Module, seq: nn.Sequential, x: torch.Tensor) -> lis
     return gaps
 
 
-def point_label(widths: list[int], point: int, bottleneck: int) -> str:
-    """How the split slider names a point: 'after module 3 · 12 wide ★' (★ = the bottleneck)."""
+def point_label(widths: list[int], point: int, bottleneck: int, shapes: list[tuple[int, ...]] | None = None) -> str:
+    """How the split slider names a point: 'after module 3 · 12 wide ★' (★ = the bottleneck); with the points'
+    `shapes`, a feature map shows them: 'after module 2 · 16×4×4 = 256 wide'."""
     where = f"after module {point - 1}" if point else "before module 0"
-    return f"{where} · {widths[point]} wide" + (" ★" if point == bottleneck else "")
+    shape = shapes[point] if shapes is not None else (widths[point],)
+    size = f"{model_mod.shape_text(shape)} = {widths[point]}" if len(shape) > 1 else f"{widths[point]}"
+    return f"{where} · {size} wide" + (" ★" if point == bottleneck else "")
 
 
 def shown_points(seq: nn.Sequential, every: bool, at: int, bottleneck: int) -> list[int]:
@@ -193,14 +215,18 @@ def split_table(seq: nn.Sequential, input_dim: int, at: int, bottleneck: int,
     """One row per module (plus the input): its output width, which side of the cut it is on, markers.
 
     `parts` renames the sides as shown ("encoder" -> "🟦 encoder", see PART)."""
-    widths = point_widths(seq, input_dim)
+    shapes = point_shapes(seq, input_dim)
+    maps = any(len(shape) > 1 for shape in shapes)  # a conv model: its table also gives each output's shape
     rows = [{"module": "—", "layer": "input", "output width": input_dim, "part": "input", "note": ""}]
     for i, module in enumerate(seq):
         notes = ["split: the code is this output" if i + 1 == at else "",
                  "bottleneck (narrowest)" if i + 1 == bottleneck else ""]
         rows.append({"module": str(i), "layer": _module_code(module).removeprefix("nn."),
-                     "output width": widths[i + 1], "part": "encoder" if i < at else "decoder",
+                     "output width": math.prod(shapes[i + 1]), "part": "encoder" if i < at else "decoder",
                      "note": " · ".join(n for n in notes if n)})
+    if maps:
+        for row, shape in zip(rows, shapes):
+            row["output shape"] = model_mod.shape_text(shape)
     if at == 0:
         rows[0]["note"] = "split: the encoder is empty, the code is the input itself"
     for row in rows:
@@ -357,20 +383,27 @@ def _module_code(module: nn.Module) -> str:
     if isinstance(module, nn.Linear):
         bias = "" if module.bias is not None else ", bias=False"
         return f"nn.Linear({module.in_features}, {module.out_features}{bias})"
-    return f"nn.{module!r}"
+    return convnet.module_text(module) or f"nn.{module!r}"
 
 
-def _module_lines(mods: list[nn.Module], widths: list[int], first: int, indent: str, name: str = "") -> list[str]:
+def _batch(shape: tuple[int, ...]) -> str:
+    """A shape comment with the batch: (B, 64) or (B, 16, 4, 4)."""
+    return f"(B, {', '.join(map(str, shape))})"
+
+
+def _module_lines(mods: list[nn.Module], shapes: list[tuple[int, ...]], first: int, indent: str,
+                  name: str = "") -> list[str]:
     """One line per module with its index and a shape comment: 'nn.Linear(64, 128),  # [0] (B, 64) -> (B, 128)'."""
-    return [f"{indent}{_module_code(m)},  # {name}[{i}] (B, {widths[first + i]}) -> (B, {widths[first + i + 1]})"
+    return [f"{indent}{_module_code(m)},  # {name}[{i}] {_batch(shapes[first + i])} -> {_batch(shapes[first + i + 1])}"
             for i, m in enumerate(mods)]
 
 
 def split_code(seq: nn.Sequential, at: int, input_dim: int) -> str:
     """Runnable PyTorch source: the network as an encoder and a decoder Sequential, cut at point `at`."""
-    widths, mods = point_widths(seq, input_dim), list(seq)
-    d, k = input_dim, widths[at]
-    shape = "-".join(str(widths[s]) for s in whole_layer_points(seq))
+    shapes, mods = point_shapes(seq, input_dim), list(seq)
+    widths = [math.prod(s) for s in shapes]
+    d, k, code = input_dim, widths[at], _batch(shapes[at])
+    shape = "-".join(model_mod.shape_text(shapes[s]) for s in whole_layer_points(seq))
     cut = f"cut after module {at - 1}" if at else "cut before module 0 (an empty encoder)"
     lines = [
         "import torch",
@@ -382,16 +415,16 @@ def split_code(seq: nn.Sequential, at: int, input_dim: int) -> str:
         "",
         "    def __init__(self):",
         "        super().__init__()",
-        f"        self.encoder = nn.Sequential(  # (B, {d}) -> (B, {k})",
-        *_module_lines(mods[:at], widths, 0, " " * 12, "encoder"),
+        f"        self.encoder = nn.Sequential(  # (B, {d}) -> {code}",
+        *_module_lines(mods[:at], shapes, 0, " " * 12, "encoder"),
         "        )",
-        f"        self.decoder = nn.Sequential(  # (B, {k}) -> (B, {d})",
-        *_module_lines(mods[at:], widths, at, " " * 12, "decoder"),
+        f"        self.decoder = nn.Sequential(  # {code} -> (B, {d})",
+        *_module_lines(mods[at:], shapes, at, " " * 12, "decoder"),
         "        )",
         "",
         "    def forward(self, x):",
         f"        x = x.view(x.size(0), -1)  # (B, ...) -> (B, {d})",
-        f"        code = self.encoder(x)  # (B, {k})",
+        f"        code = self.encoder(x)  # {code}",
         f"        return self.decoder(code)  # (B, {d})",
         "",
         "",
@@ -403,19 +436,19 @@ def split_code(seq: nn.Sequential, at: int, input_dim: int) -> str:
 
 def single_code(seq: nn.Sequential, at: int, input_dim: int) -> str:
     """Runnable PyTorch source: the same network as ONE Sequential, with the cut shown as slicing."""
-    widths, mods = point_widths(seq, input_dim), list(seq)
+    shapes, mods = point_shapes(seq, input_dim), list(seq)
     lines = [
         "import torch",
         "from torch import nn",
         "",
-        f"network = nn.Sequential(  # (B, {input_dim}) -> (B, {widths[-1]})",
-        *_module_lines(mods, widths, 0, " " * 4, "network"),
+        f"network = nn.Sequential(  # (B, {input_dim}) -> {_batch(shapes[-1])}",
+        *_module_lines(mods, shapes, 0, " " * 4, "network"),
         ")",
         '# network.load_state_dict(torch.load("sequential_weights.pt"))  # the trained weights from this page',
         "",
         "# The encoder/decoder split is a convention: slicing shares the modules, so",
         "# decoder(encoder(x)) == network(x) for ANY cut. The usual cut is the narrowest layer.",
-        f"encoder, decoder = network[:{at}], network[{at}:]  # code width {widths[at]}",
+        f"encoder, decoder = network[:{at}], network[{at}:]  # the code: {_batch(shapes[at])}",
     ]
     return "\n".join(lines) + "\n"
 

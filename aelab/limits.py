@@ -27,6 +27,10 @@ MAX_CONV_LAYERS = 4  # stride-2 conv layers per side (an 8x8 image allows 3: 8 -
 MAX_CHANNELS = 128  # channels of one conv layer
 MAX_SPARSITY = 1.0  # weight of the L1 code penalty; above it the penalty swamps the reconstruction
 
+# -- Kinds side by side (aelab/kinds.py) -----------------------------------------------------------------
+MIN_KIND_SECONDS = 0.5  # training seconds per kind: fewer leave a 28x28 conv model a handful of steps
+MAX_KIND_SECONDS = 60.0  # ... and at most this many: five kinds then take five minutes
+
 # -- the experiment pages ------------------------------------------------------------------------------
 MAX_RUNS = 12  # bottleneck sizes per sweep: each is a whole network to train on a shared CPU
 MAX_BOTTLENECK = 2_048  # widest code a sweep accepts (already far above any input width offered here)
@@ -60,6 +64,14 @@ OUTPUTS = {"sigmoid": "Sigmoid (outputs in [0, 1])", "none": "None (any real val
 LOSSES = {"mse": "MSE (mean squared error)", "bce": "BCE (binary cross-entropy)", "l1": "L1 (mean absolute error)"}
 OPTIMIZERS = {"adam": "Adam", "sgd": "SGD (momentum 0.9)"}
 KINDS = {"ae": "Autoencoder", "vae": "Variational autoencoder (VAE)"}
+COMPARED_KINDS = {  # the kinds Kinds side by side trains, in its order
+    "dense": "Dense AE",
+    "conv": "Convolutional AE",
+    "sparse": "Sparse AE (wide code + L1)",
+    "wide": "Wide code, no penalty",
+    "vae": "VAE",
+}
+BUDGETS = {"seconds": "Same seconds for each", "epochs": "Same epochs for each"}  # Kinds side by side's budgets
 LAYOUTS = {"dense": "Dense (every layer nn.Linear)", "conv": "Convolutional (stride-2 convs, then a dense code)"}
 NOISE_KINDS = {
     "gaussian": "Gaussian (add random noise, then clip to [0, 1])",

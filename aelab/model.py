@@ -6,6 +6,7 @@ equivalent PyTorch source code a learner can copy.
 from __future__ import annotations
 
 import functools
+import math
 
 import torch
 from torch import nn
@@ -100,16 +101,48 @@ def as_sequential(model: Autoencoder) -> nn.Sequential:
     return nn.Sequential(*model.encoder, *model.decoder)
 
 
+def out_shape(module: nn.Module, shape: tuple[int, ...]) -> tuple[int, ...]:
+    """The shape of one sample after `module`, given its shape before (no batch dimension): (784,) -> (128,) for a
+    Linear, (1, 28, 28) -> (16, 14, 14) for a stride-2 Conv2d, back up for a ConvTranspose2d, (784,) <-> (1, 28, 28)
+    for Unflatten / Flatten; an activation keeps the shape. Computed from the module's settings, runs nothing."""
+    if isinstance(module, nn.Linear):
+        return (module.out_features,)
+    if isinstance(module, (nn.Conv2d, nn.ConvTranspose2d)):
+        k, s, p, d = module.kernel_size, module.stride, module.padding, module.dilation
+        if isinstance(module, nn.ConvTranspose2d):  # side -> (side - 1) s - 2p + d (k - 1) + output_padding + 1
+            op = module.output_padding
+            sides = [(n - 1) * s[i] - 2 * p[i] + d[i] * (k[i] - 1) + op[i] + 1 for i, n in enumerate(shape[1:])]
+        else:  # side -> floor((side + 2p - d (k - 1) - 1) / s) + 1
+            sides = [(n + 2 * p[i] - d[i] * (k[i] - 1) - 1) // s[i] + 1 for i, n in enumerate(shape[1:])]
+        return (module.out_channels, *sides)
+    if isinstance(module, nn.Unflatten):  # aelab models unflatten dim 1, the first one after the batch
+        return tuple(module.unflattened_size)
+    if isinstance(module, nn.Flatten):
+        return (math.prod(shape),)
+    return shape
+
+
+def point_shapes(modules, input_dim: int) -> list[tuple[int, ...]]:
+    """The shape of one sample before the first module and after each one: [(784,), (1, 28, 28), ...]."""
+    shapes = [(input_dim,)]
+    for module in modules:
+        shapes.append(out_shape(module, shapes[-1]))
+    return shapes
+
+
+def shape_text(shape: tuple[int, ...]) -> str:
+    """'12' for a flat layer, '16×14×14' for a feature map (channels × height × width)."""
+    return "×".join(map(str, shape))
+
+
 def layer_table(model: Autoencoder) -> list[dict]:
-    """One row per module of the one-Sequential view: index, layer text, output width, side."""
-    rows, width = [], model.spec.input_dim
+    """One row per module of the one-Sequential view: index, layer text, output width (C×H×W numbers for a feature
+    map), output shape, side."""
+    mods = [*model.encoder, *model.decoder]
+    shapes = point_shapes(mods, model.spec.input_dim)[1:]
     n_enc = len(model.encoder)
-    for i, layer in enumerate([*model.encoder, *model.decoder]):
-        if isinstance(layer, nn.Linear):
-            width = layer.out_features
-        rows.append({"index": i, "layer": repr(layer), "width": width,
-                     "side": "encoder" if i < n_enc else "decoder"})
-    return rows
+    return [{"index": i, "layer": repr(layer), "width": math.prod(shape), "shape": shape_text(shape),
+             "side": "encoder" if i < n_enc else "decoder"} for i, (layer, shape) in enumerate(zip(mods, shapes))]
 
 
 def _layer_code(layers: list[nn.Module], indent: str) -> str:

@@ -8,12 +8,13 @@ from __future__ import annotations
 
 from aelab import catalog
 from aelab.fields import Field, Form
-from aelab.limits import (ACTIVATIONS, GRID_REACH, GRID_SIZES, INTERPOLATION_STEPS, KINDS, LOSSES, MAX_BATCH,
-                          MAX_BETA, MAX_BOTTLENECK, MAX_SENSOR_CHANNELS, MAX_CLASSES, MAX_COPIES, MAX_COUNT, MAX_EPOCHS,
-                          MAX_LR, MAX_NOISE_LEVEL, MAX_PCA_K, MAX_RUNS, MAX_SAMPLE_SEED, MAX_SAMPLES, MAX_SEED,
-                          MAX_SENSOR_NOISE, MAX_SIZES, MAX_SPLIT_POINT, MAX_WIDTH, MIN_LAB_TRAIN, MIN_TRAIN,
-                          NOISE_KINDS, OPTIMIZERS, OUTPUTS, SAMPLE_ROW, SAMPLERS, SENSOR_NOISE_STEP, SIGNAL_SCORES,
-                          TSNE_MIN)
+from aelab.limits import (ACTIVATIONS, BUDGETS, COMPARED_KINDS, GRID_REACH, GRID_SIZES, INTERPOLATION_STEPS, KINDS,
+                          LAYOUTS, LOSSES, MAX_BATCH, MAX_BETA, MAX_BOTTLENECK, MAX_CHANNELS, MAX_CLASSES,
+                          MAX_CONV_LAYERS, MAX_COPIES, MAX_COUNT, MAX_EPOCHS, MAX_KIND_SECONDS, MAX_LR,
+                          MAX_NOISE_LEVEL, MAX_PCA_K, MAX_RUNS, MAX_SAMPLES, MAX_SAMPLE_SEED, MAX_SEED,
+                          MAX_SENSOR_CHANNELS, MAX_SENSOR_NOISE, MAX_SIZES, MAX_SPARSITY, MAX_SPLIT_POINT, MAX_WIDTH,
+                          MIN_KIND_SECONDS, MIN_LAB_TRAIN, MIN_TRAIN, NOISE_KINDS, OPTIMIZERS, OUTPUTS, SAMPLERS,
+                          SAMPLE_ROW, SENSOR_NOISE_STEP, SIGNAL_SCORES, TSNE_MIN)
 
 
 DATASET_HELP = ("Digits is built in (8x8 pixels, 1,797 images). MNIST and Fashion-MNIST are 28x28 and are read from "
@@ -59,6 +60,23 @@ def _code(param: str, default: int, help: str, label: str = "Code size", name: s
           **kw) -> Field:
     return Field(param, "int", default, name or label.lower(), low=1, high=MAX_WIDTH, widget="text", label=label,
                  arg=arg, help=help, **kw)
+
+
+def _layout(param: str, **kw) -> Field:
+    """Dense or convolutional autoencoder (ArchSpec.layout)."""
+    return Field(param, "choice", "dense", "layout", choices=tuple(LAYOUTS), labels=LAYOUTS, widget="radio",
+                 arg="layout", help="Dense: every layer is nn.Linear and sees the image as a list of numbers. "
+                                    "Convolutional: stride-2 convolutions slide small 3x3 filters over the image, "
+                                    "each halving its side, before the hidden layers and the code; the decoder "
+                                    "mirrors them with transposed convolutions.", **kw)
+
+
+def _channels(param: str, default: tuple = (16, 32), **kw) -> Field:
+    """Channels of each stride-2 conv, image side first (ArchSpec.channels)."""
+    return Field(param, "ints", default, "conv channels", low=1, high=MAX_CHANNELS, max_items=MAX_CONV_LAYERS,
+                 min_items=1, widget="text", item="conv channel count", items="convolutional layers", arg="channels",
+                 help="One stride-2 convolution per number, image side first, e.g. 16, 32: more channels learn "
+                      "more kinds of strokes and take longer (8x8 images allow 3 layers, 28x28 allow 4).", **kw)
 
 
 HIDDEN_HELP = "Encoder hidden layers, e.g. 128 or 128, 64; the decoder mirrors them."
@@ -213,6 +231,8 @@ DENOISING = Form({  # pages/denoising.py: denoise.DenoiseSettings
     "cfg_dn_hidden": _widths("dn_hid", (128,), "hidden widths", HIDDEN_HELP + " Both models get the same network.",
                              arg="encoder"),
     "cfg_dn_bottleneck": _code("dn_code", 16, "Numbers in the bottleneck.", high_from="input_dim"),
+    "cfg_dn_layout": _layout("dn_layout"),  # issue 14: both models convolutional
+    "cfg_dn_channels": _channels("dn_ch"),
     "cfg_dn_epochs": _epochs("dn_epochs", 40, "Passes over the copied training set."),
     "cfg_dn_copies": Field("dn_copies", "int", 4, "noisy copies", low=1, high=MAX_COPIES, widget="text",
                            label="Noisy copies per image", arg="copies",
@@ -232,6 +252,8 @@ ANOMALY = Form({  # pages/anomaly.py: anomaly.AnomalySettings
                            help="Every class you leave out counts as an anomaly in the held-out set."),
     "cfg_an_hidden": _widths("an_hid", (128,), "hidden widths", HIDDEN_HELP, arg="encoder"),
     "cfg_an_bottleneck": _code("an_code", 8, "Numbers in the main model's code.", high_from="input_dim"),
+    "cfg_an_layout": _layout("an_layout"),  # issue 14: every detector convolutional
+    "cfg_an_channels": _channels("an_ch"),
     "cfg_an_epochs": _epochs("an_epochs", 60, "Passes over the normal training images."),
     "cfg_an_sizes": Field("an_sizes", "ints", (2, 4, 8, 16, 32), "compared code sizes", low=1, high=MAX_WIDTH,
                           high_from="input_dim", max_items=MAX_SIZES, widget="text", item="code size",
@@ -296,6 +318,44 @@ SIGNAL_MODELS = {  # tab -> its model's keys in SIGNALS: hidden widths, bottlene
     "sig": ("cfg_sig_hidden", "cfg_sig_bottleneck", "cfg_sig_epochs", "cfg_sig_lr"),
     "csv": ("cfg_csv_hidden", "cfg_csv_bottleneck", "cfg_csv_epochs", "cfg_csv_lr"),
 }
+
+
+COMPARE = Form({  # pages/compare.py (Kinds side by side): kinds.CompareSettings
+    "cfg_cmp_dataset": dataset_field("cmp_data"),
+    "cfg_cmp_kinds": Field("cmp_kinds", "choices", tuple(COMPARED_KINDS), "kinds", choices=tuple(COMPARED_KINDS),
+                           labels=COMPARED_KINDS, label="Kinds", arg="kinds",
+                           help="Trained one after the other on the same images, each with the CPU to itself."),
+    "cfg_cmp_budget": Field("cmp_budget", "choice", "seconds", "budget", choices=tuple(BUDGETS), labels=BUDGETS,
+                            widget="radio", arg="budget",
+                            help="Same seconds: what each kind makes of equal compute (a cheap model runs more epochs; "
+                                 "numbers vary a little with the server's load). Same epochs: every run reproducible."),
+    "cfg_cmp_seconds": Field("cmp_seconds", "float", 2.5, "seconds per kind", low=MIN_KIND_SECONDS,
+                             high=MAX_KIND_SECONDS, widget="text", arg="seconds",
+                             help="Training time of each kind (time spent waiting for your turn does not count)."),
+    "cfg_cmp_epochs": Field("cmp_epochs", "int", 30, "epochs per kind", low=1, high=MAX_EPOCHS, widget="text",
+                            arg="epochs", help="Passes over the training images, the same for every kind."),
+    "cfg_cmp_bottleneck": _code("cmp_code", 8, "Of the dense, convolutional and VAE models.", high_from="input_dim"),
+    "cfg_cmp_hidden": Field("cmp_hid", "int", 128, "hidden width", low=1, high=MAX_WIDTH, widget="text", arg="hidden",
+                            help="One hidden layer each side: dense AE, VAE."),
+    "cfg_cmp_channels": _channels("cmp_ch"),
+    "cfg_cmp_wide": Field("cmp_wide", "int", None, "wide code size", low=1, high=MAX_WIDTH, blank=True, widget="text",
+                          label="Wide code size (blank = 4x input)", arg="wide",
+                          help="Code of the sparse AE and of the same code without penalty."),
+    "cfg_cmp_sparsity": Field("cmp_l1", "float", 0.1, "sparsity weight", low=0.0, high=MAX_SPARSITY, widget="text",
+                              arg="sparsity", help="Weight of the L1 penalty on the sparse AE's code (mean |code|).",
+                              hint="a weight too large makes the penalty outweigh the reconstruction: every code "
+                                   "number is pushed to 0 and every reconstruction becomes the same average image. "
+                                   "Try 0.001 to 0.1."),
+    "cfg_cmp_beta": Field("cmp_beta", "float", 0.1, "beta", low=0.0, high=MAX_BETA, widget="text", label="β (VAE)",
+                          arg="beta", help="Weight of the VAE's KL term."),
+})
+
+DRAW = Form({  # pages/draw.py (Draw your own input)
+    "cfg_draw_view": Field("dr_view", "choice", "2D", "code projection", choices=("2D", "3D"), widget="radio",
+                           label="Projection of the code",
+                           help="A code of more than 3 numbers cannot be drawn as it is: PCA shows its two or three "
+                                "main directions, and your drawing's code is projected the same way."),
+})
 
 
 def lessons_form(n_steps: int) -> Form:

@@ -28,13 +28,15 @@ class ArchSpec:
     output: str = _D("output")  # activation on the reconstruction: "sigmoid" or "none"
     kind: str = _D("kind")  # "ae" (plain autoencoder) or "vae" (encoder outputs mean and log-variance)
     layout: str = "dense"  # "dense", or "conv": stride-2 convs before `encoder` (a key of LAYOUTS)
-    channels: tuple[int, ...] = ()  # conv layout: channels of each conv, image side first, e.g. (16, 32)
+    channels: tuple[int, ...] = ()  # conv layout: channels of each conv, image side first, e.g. (16, 32); dense: ()
     code_activation: str = "identity"  # plain AE: activation on the code itself; "relu" lets a sparse code be 0
 
     def __post_init__(self):
         # a checkpoint stores tuples as lists: keep the spec hashable (it keys caches)
         if isinstance(self.channels, list):
             object.__setattr__(self, "channels", tuple(self.channels))
+        if self.layout == "dense" and self.channels:  # a lab's channel field counts only in the conv layout
+            object.__setattr__(self, "channels", ())
 
     @property
     def is_conv(self) -> bool:

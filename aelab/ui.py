@@ -185,6 +185,16 @@ def _value_widget(f: Field, key: str, where, label: str, help: str | None, optio
     return draw(label, low, top, step=step, key=key, help=help, **widget_args)
 
 
+def layout_fields(form: Mapping[str, Field], layout_key: str, channels_key: str, check: Check | None = None,
+                  where=None) -> dict[str, Any]:
+    """The layout choice (dense or convolutional) and, for a convolutional model, its channel counts: key -> value
+    (a dense model leaves the channels at their default, which ArchSpec ignores)."""
+    values = {layout_key: field(form, layout_key, check, where)}
+    if values[layout_key] == "conv":
+        values[channels_key] = field(form, channels_key, check, where)
+    return values
+
+
 def log_grid(low: float | None, high: float, decades: int = 6) -> list[float]:
     """1, 2, 5 steps per decade up to `high`: the values of a log-scale slider (a learning rate)."""
     top = math.floor(math.log10(high))
@@ -817,9 +827,10 @@ def session_bundle(run: Run) -> tuple[data.DataBundle | None, str]:
 
 def train_button(key: str, button: str, bundle: Callable[[], data.DataBundle] | data.DataBundle, spec, cfg,
                  label: str, on_done: Callable[[Job], None], ready: bool = True, button_key: str = "",
-                 controls: bool = False) -> None:
+                 controls: bool = False, draw: Callable[[JobView], None] | None = None) -> None:
     """A button that trains `spec` with `cfg` on `bundle` in the background (disabled while that job runs or while
-    not `ready`), then its progress and, with `controls`, Pause/Stop; `on_done(job)` runs once when it ends."""
+    not `ready`), then its progress and, with `controls`, Pause/Stop; `on_done(job)` runs once when it ends.
+    `draw(view)` adds to the live view while the job runs (e.g. its weights as images)."""
     from aelab import runs
 
     if st.button(button, key=button_key or f"{key}_train", disabled=job_is_active(key) or not ready, type="primary",
@@ -829,11 +840,19 @@ def train_button(key: str, button: str, bundle: Callable[[], data.DataBundle] | 
     if get_job(key) is not None:
         if controls:
             job_controls(key)
-        live_job(key, lambda view: (progress_bar(view, label), status_message(view)), on_done)
+        def live(view: JobView | None) -> None:
+            progress_bar(view, label)
+            status_message(view)
+            if draw is not None and view is not None and view.active:
+                draw(view)
+
+        live_job(key, live, on_done)
 
 
-def quick_model(key: str, spec, cfg, button: str, label: str, store: str | None = None) -> None:
-    """A button that trains a small model on the built-in digits in the background, and its progress.
+def quick_model(key: str, spec, cfg, button: str, label: str, store: str | None = None,
+                draw: Callable[[JobView], None] | None = None) -> None:
+    """A button that trains a small model on the built-in digits in the background, and its progress (and, with
+    `draw`, what `draw(view)` adds to the live view).
 
     The finished Run is kept under session key `store` (when given) and becomes the session model unless the
     learner already has one. The job runs under `key`; the button's key is `{key}_train`."""
@@ -846,7 +865,31 @@ def quick_model(key: str, spec, cfg, button: str, label: str, store: str | None 
             if current_run() is None:  # never replace a model the learner trained
                 set_run(job.result)
 
-    train_button(key, button, lambda: get_bundle(catalog.DIGITS), spec, cfg, label, done)
+    train_button(key, button, lambda: get_bundle(catalog.DIGITS), spec, cfg, label, done, draw=draw)
+
+
+def weights_images(state: dict, bundle: data.DataBundle, key: str, title: str = "") -> None:
+    """A model's weights as images (its first encoder and last decoder layer, strongest first, inside.weights_view)
+    with a caption per set computed from them. `state` is a state dict: a finished model's, or the latest copy a
+    live job published (a fragment redraws it with every update)."""
+    from aelab import inside
+
+    ref = memo("_weights_reference", bundle)  # per data set: the pixels it inks and its images' roughness
+    if "mask" not in ref:
+        ref["mask"] = inside.pixel_mask(bundle.x_train)
+        ref["rough"] = inside.data_roughness(bundle.x_test, bundle.image_shape) if bundle.image_shape else None
+    fig, captions = inside.weights_view(state, bundle.input_dim, ref["mask"], ref["rough"], title=title)
+    chart(fig, key)
+    for caption in captions:
+        st.caption(caption)
+
+
+def live_weights(view: JobView, bundle: data.DataBundle, key: str) -> None:
+    """weights_images of the model a job is training now (the latest weights it published), titled with the lab's
+    phase; call it from the job's live view (live_job), which redraws it with every update."""
+    if view.state:
+        phase = f": {view.lab.phase}" if view.lab is not None else ""
+        weights_images(view.state, bundle, key, title=f"Weights as images while training{phase}")
 
 
 def forget_on_change(keys, owner: object, tag: str) -> bool:

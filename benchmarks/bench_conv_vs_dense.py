@@ -49,7 +49,7 @@ def main() -> None:
     for name, spec in specs.items():
         cfg = replace(settings.config(name), sparsity=0.0)
         model = build_seeded(spec, cfg.seed)
-        budget = kinds._Budget(None, args.seconds)
+        budget = kinds.TimeBudget(args.seconds)
         res = fit(model, x, x_test[:1000], cfg, monitor=budget)
         model.cpu().eval()
         mse = float(analysis.per_sample_error(x_test, analysis.reconstruct(model, x_test)).mean())

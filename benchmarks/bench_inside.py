@@ -2,8 +2,10 @@
 
 Drawing: the work the Draw page does after a stroke ends (decode the canvas bitmap, preprocess, reconstruct,
 encode, rank the error, build the three figures and serialize them as Streamlit does), on a trained MNIST model
-(784-128-16 with the test set's reference measured once beforehand) and on Digits. Weights: filter_sets +
-weights_figure + JSON for 784-128 weights (what a live view would redraw twice a second).
+(784-128-16 with the test set's reference measured once beforehand) and on Digits. Weights: inside.weights_view
+(filter_sets + weights_figure + the two computed captions, with the pixel mask and the images' roughness as
+ui.weights_images passes them) + JSON for 784-128 weights: what the live views of Build & Train and Encoder |
+Decoder redraw with every update (twice a second).
 
 Run: python benchmarks/bench_inside.py [--repeats 50]
 """
@@ -64,12 +66,17 @@ def main() -> None:
     torch.set_num_threads(1)
     state = Autoencoder(ArchSpec(784, (128,), 16)).state_dict()
 
+    rng = np.random.default_rng(0)
+    images = (rng.random((1000, 784)) < 0.2).astype(np.float32)  # stand-in data: only the shapes matter for time
+    mask = images.max(axis=0) > 0
+    reference = float(np.median(inside.roughness(images, (28, 28))))
+
     def weights() -> None:
-        enc, dec = inside.filter_sets(state, 784)
-        pio.to_json(inside.weights_figure(enc, dec), validate=False)
+        fig, captions = inside.weights_view(state, 784, mask, reference)
+        pio.to_json(fig, validate=False)
 
     med, p95 = timed(weights, args.repeats)
-    print(f"RESULT weights-as-images figure, 784-128 (64+64 filters, int8 heatmap): median {med:.1f} ms, "
+    print(f"RESULT weights-as-images figure + captions, 784-128 (64+64 filters, int8 heatmap): median {med:.1f} ms, "
           f"p95 {p95:.1f} ms")
     med, p95 = drawing_latency(data.load_digits(), ArchSpec(64, (64, 32), 2), args.repeats)
     print(f"RESULT drawing -> reconstruction, code, percentile and 3 figures, Digits 64-64-32-2: median {med:.1f} ms, "
@@ -83,6 +90,7 @@ def main() -> None:
     med, p95 = drawing_latency(mnist, ArchSpec(784, (128,), 16), args.repeats)
     print(f"RESULT drawing -> ..., {source} 784-128-16 (10,000 test errors, 2,000 codes): median {med:.1f} ms, "
           f"p95 {p95:.1f} ms")
+
 
 if __name__ == "__main__":
     main()

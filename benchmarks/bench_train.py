@@ -7,7 +7,7 @@ While the job trains, a "UI" thread polls job.view() every 0.5 s and, like the p
 latest weight snapshot and reconstructs 10 images.
 
 With --model conv the same comparison runs the convolutional autoencoder (784-c16-c32-3 on MNIST, 64-c16-c32-3
-with --data digits, where the loop is repeated over the 1,437 training images).
+with --data digits, where the loop is repeated over the 1,438 training images).
 
 Run: python benchmarks/bench_train.py [--epochs 3] [--repeats 3] [--model dense|conv] [--data mnist|digits]
 """

@@ -22,6 +22,7 @@ def read_settings(bundle: data.DataBundle) -> tuple[anomaly.AnomalySettings | No
         values |= {key: ui.field(FORM, key, check, where) for key, where in layout.items()}
         values["cfg_an_n_train"] = ui.field(FORM, "cfg_an_n_train", check, c2, help=(
             f"Drawn from all {len(bundle.x_train):,} before keeping the normal ones."))
+        values |= ui.layout_fields(FORM, "cfg_an_layout", "cfg_an_channels", check)
     return fields.build(FORM, anomaly.AnomalySettings, values, check.errors, lambda s: anomaly.check(s, bundle))
 
 

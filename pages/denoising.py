@@ -22,6 +22,7 @@ def read_settings(bundle: data.DataBundle) -> tuple[denoise.DenoiseSettings | No
         layout = {"cfg_dn_hidden": c1, "cfg_dn_bottleneck": c2, "cfg_dn_epochs": c3, "cfg_dn_copies": c1}
         values |= {key: ui.field(FORM, key, check, where) for key, where in layout.items()}
         values["cfg_dn_n_train"] = ui.field(FORM, "cfg_dn_n_train", check, c2, help=f"At most {len(bundle.x_train):,}.")
+        values |= ui.layout_fields(FORM, "cfg_dn_layout", "cfg_dn_channels", check)
     return fields.build(FORM, denoise.DenoiseSettings, values, check.errors, lambda s: denoise.check(s, bundle))
 
 

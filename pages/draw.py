@@ -7,37 +7,25 @@ ships a 412 kB Fabric.js bundle, returns the whole canvas as an RGBA PNG (decodi
 extra) and would be a new dependency. About sixty lines of canvas code need no dependency and no npm build, and
 send exactly the 112x112 ink bitmap that aelab/drawing.py preprocesses (and its tests check).
 """
-import numpy as np
 import streamlit as st
 
-from aelab import data, drawing, latent, runs, ui
+from aelab import data, drawing, latent, runs, settings, ui
 
 CANVAS_KEY = "draw_canvas"  # widget key of the canvas (its value: the last bitmap it sent)
 QUICK_JOB = "draw_quick"  # job key: the small model this page trains when the session has none
-REF_KEY = "draw_reference"  # session key: drawing.Reference of the session model
+REF_KEY = "draw_reference"  # session key: drawing.Reference of the session model, per projection
 SOURCE = "draw_source"  # session key: {"test": index} while a test image is shown instead of the canvas
 SEEN = "draw_seen_ink"  # session key: the canvas bitmap that was current when a test image was picked
 LAST = "draw_last_payload"  # session key: the canvas's last bitmap (painted back after a page switch)
+FORM = settings.DRAW  # this page's settings (widgets, URL, defaults)
 
 
 def offer_model() -> None:
     """No session model: say so, and offer a small Digits autoencoder trained right here (a few seconds)."""
     st.info("Your drawing is shown to the model trained in this session, and there is none yet. Train one on "
             "**Build & Train**, or train a small Digits autoencoder here in a few seconds.", icon="🧪")
-    busy = ui.job_is_active(QUICK_JOB)
-    if st.button("✏️ Train a small Digits autoencoder", key="draw_quick_train", type="primary", disabled=busy,
-                 help=f"{latent.QUICK_SPEC.describe()}, {latent.QUICK_CFG.epochs} epochs, in the background."):
-        ui.set_job(QUICK_JOB, runs.start_training(ui.get_bundle(data.DIGITS), latent.QUICK_SPEC, latent.QUICK_CFG,
-                                                  name="draw-quick", student=ui.student_key()))
-        st.rerun()
-
-    def keep(job) -> None:
-        if isinstance(job.result, runs.Run) and ui.current_run() is None:
-            ui.set_run(job.result)
-
-    if ui.get_job(QUICK_JOB) is not None:
-        ui.live_job(QUICK_JOB, lambda view: (ui.progress_bar(view, "Small Digits autoencoder"),
-                                             ui.status_message(view)), keep)
+    ui.quick_model(QUICK_JOB, latent.QUICK_SPEC, latent.QUICK_CFG, "✏️ Train a small Digits autoencoder",
+                   "Small Digits autoencoder")
 
 
 def usable_bundle(run: runs.Run) -> data.DataBundle | None:
@@ -55,39 +43,33 @@ def usable_bundle(run: runs.Run) -> data.DataBundle | None:
         return None
 
 
-def reference_for(run: runs.Run, bundle: data.DataBundle) -> drawing.Reference:
-    """The test set's errors and codes for this model, computed once per model."""
-    ref = st.session_state.get(REF_KEY)
-    if ref is None or ref.owner is not run:
+def reference_for(run: runs.Run, bundle: data.DataBundle, dims: int) -> drawing.Reference:
+    """The test set's errors and codes for this model, projected to `dims`, computed once per model and projection."""
+    cache = ui.memo(REF_KEY, run)
+    if dims not in cache:
         with st.spinner("Measuring the test images once for this model…"):
-            ref = drawing.reference(run, run.model, bundle.x_test, bundle.y_test)
-        st.session_state[REF_KEY] = ref
-    return ref
+            cache[dims] = drawing.reference(run, run.model, bundle.x_test, bundle.y_test, dims)
+    return cache[dims]
 
 
 def pick_test_image(n: int) -> None:
     """Show a random held-out image through the same path instead of the canvas (until the next stroke)."""
-    rng = np.random.default_rng()
-    st.session_state[SOURCE] = {"test": int(rng.integers(n))}
+    st.session_state[SOURCE] = {"test": drawing.random_test_index(n)}
     st.session_state[SEEN] = (st.session_state.get(LAST) or {}).get("ink")
 
 
-def current_ink(payload: dict | None, bundle: data.DataBundle) -> tuple[np.ndarray, str]:
-    """The ink to judge and where it came from; DrawingError when there is nothing usable."""
+def current_ink(payload: dict | None, bundle: data.DataBundle):
+    """The ink to judge, (GRID, GRID), and where it came from; DrawingError when there is nothing usable."""
     source = st.session_state.get(SOURCE)
     if source and (payload or {}).get("ink") == st.session_state.get(SEEN):  # no new stroke since the pick
-        i = source["test"]
-        side = bundle.image_shape[0]
-        return drawing.upsample(bundle.x_test[i].numpy(), side, "bilinear"), \
-            f"held-out image #{i} ({bundle.class_names[int(bundle.y_test[i])]}), drawn on the canvas's grid " \
-            "and put through the same preprocessing"
+        return drawing.test_image_ink(bundle, source["test"])
     st.session_state.pop(SOURCE, None)
     return drawing.decode(payload), "your drawing"
 
 
-def show(run: runs.Run, bundle: data.DataBundle, ink: np.ndarray, what: str) -> None:
-    """Reconstruction, percentile, sentence, code space and error histogram."""
-    ref = reference_for(run, bundle)
+def show(run: runs.Run, bundle: data.DataBundle, ink, what: str, dims: int) -> None:
+    """Reconstruction, percentile, sentence, code space (projected to `dims`) and error histogram."""
+    ref = reference_for(run, bundle, dims)
     v = drawing.judge(ink, run.model, ref, bundle.class_names)
     c1, c2 = st.columns([1, 1.2])
     c1.plotly_chart(drawing.images_figure(v, bundle.image_shape), width="stretch", key="draw_images")
@@ -103,6 +85,8 @@ def show(run: runs.Run, bundle: data.DataBundle, ink: np.ndarray, what: str) -> 
 
 def main() -> None:
     ui.route_through_app()
+    ui.init_form(FORM)
+    ui.sync_query_params(FORM, "draw")  # settings <-> URL, so a link reproduces them
     st.title("✏️ Draw your own input")
     st.markdown("Draw a digit, or anything else, and see what the session model makes of it: its reconstruction, "
                 "where its code lands among the test images' codes, and how unusual its reconstruction error is. "
@@ -124,10 +108,13 @@ def main() -> None:
         st.button("🎲 Try a test image instead", key="draw_test_image", on_click=pick_test_image,
                   args=(len(bundle.x_test),), help="A real held-out image goes through the same preprocessing: it "
                                                    "comes back (nearly) unchanged, and its error is typical.")
+        ui.copy_link_button("draw")
     with right:
+        wide = run.spec.bottleneck >= 3  # a code of 3 or more numbers can be shown in 2D or 3D
+        dims = 3 if wide and ui.field(FORM, "cfg_draw_view") == "3D" else 2
         try:
             ink, what = current_ink(payload, bundle)
-            show(run, bundle, ink, what)
+            show(run, bundle, ink, what, dims)
         except drawing.DrawingError as err:
             st.info(str(err), icon="✏️")
 

@@ -30,7 +30,8 @@ def pick_subject() -> tuple[runs.Run | None, data.DataBundle | None]:
         if run is None:
             ui.no_model_notice(", or train a quick one right here")
         ui.quick_model(QUICK_JOB, layers.QUICK_SPEC, layers.QUICK_CFG,
-                       "✂️ Train a quick model here (8x8 digits, a few seconds)", "Quick model", store=QUICK_KEY)
+                       "✂️ Train a quick model here (8x8 digits, a few seconds)", "Quick model", store=QUICK_KEY,
+                       draw=lambda view: ui.live_weights(view, ui.get_bundle(data.DIGITS), "split_quick_weights"))
         quick = st.session_state.get(QUICK_KEY)
     if quick is None:
         return None, None
@@ -61,8 +62,9 @@ def split_section(run: runs.Run, seq, x, widths: list[int], bottleneck: int) -> 
                 "starting at the bottleneck instead.", icon="🔗")
         st.session_state.pop("split_at", None)
     st.session_state.setdefault("split_at", bottleneck)
+    shapes = layers.point_shapes(seq, widths[0])  # a conv model's points are feature maps: C×H×W
     at = ui.field(FORM, "split_at", Check(), options=list(range(n + 1)),
-                  format_func=lambda point: layers.point_label(widths, point, bottleneck))
+                  format_func=lambda point: layers.point_label(widths, point, bottleneck, shapes))
     gap, worst, n_all = split_gaps(run, seq, x, at)
     c1, c2, c3, c4 = st.columns(4)
     c1.metric("Encoder", f"{at} modules")
@@ -139,10 +141,12 @@ def _pair_done(job) -> None:
         st.session_state[PAIR_KEY] = {"runs": result.runs, "message": result.message}
 
 
-def _draw_pair(view) -> None:
+def _draw_pair(view, bundle: data.DataBundle) -> None:
     ui.lab_progress(view, PAIR_JOB)
     for name, r in (view.extra.get("finished", {}) if view is not None else {}).items():
         st.caption(f"✓ {name}: {r.spec.describe()}, held-out loss {r.test_loss:.4f} after {r.seconds:.1f} s")
+    if view is not None and view.active:
+        ui.live_weights(view, bundle, "split_pair_weights")
 
 
 def pair_section(run: runs.Run, bundle: data.DataBundle) -> None:
@@ -157,7 +161,7 @@ def pair_section(run: runs.Run, bundle: data.DataBundle) -> None:
                   lambda: ui.start_and_rerun(PAIR_JOB, layers.start_pair(bundle, specs, cfg, student=ui.student_key())),
                   "training of both models")
     if ui.get_job(PAIR_JOB) is not None:
-        ui.live_job(PAIR_JOB, _draw_pair, _pair_done)
+        ui.live_job(PAIR_JOB, lambda view: _draw_pair(view, bundle), _pair_done)
     result = st.session_state.get(PAIR_KEY)
     if result:
         pair_results(result["runs"], bundle)
@@ -232,6 +236,8 @@ def main() -> None:
     x, y = layers.held_out(bundle)
     at = split_section(run, seq, x, widths, bottleneck)
     layers_section(run, bundle, seq, x, y, at, bottleneck)
+    st.markdown(layers.TEXT["weights"])
+    ui.weights_images(run.model.state_dict(), bundle, "split_weights")
     pair_section(run, bundle)
     code_section(seq, at, run.spec.input_dim)
 

@@ -246,3 +246,40 @@ def test_figures_show_both_groups_the_roc_and_every_size(small):
     assert list(anomaly.auc_figure(res.rows, 8).data[0].x) == [2, 8]
     assert len(anomaly.sweep_errors_figure(res.rows).data) == 2
     assert anomaly.worst_grid(res).data[0].z.shape == (2 * 9 - 1, anomaly.N_WORST * 9 - 1)
+
+
+# -- a convolutional detector (issue 14) ------------------------------------------------------------------------
+CONV = dataclasses.replace(SMALL, encoder=(), layout="conv", channels=(4, 8), sizes=(2,), epochs=1, n_train=300)
+
+
+def test_conv_layout_trains_convolutional_detectors(digits):
+    """With the conv layout every detector is a convolutional autoencoder of its code size, and the lab measures it."""
+    assert anomaly.check(CONV, digits).ok
+    result = anomaly.run_lab(digits, CONV)
+    assert result.main.model.spec == CONV.spec(64) and result.main.model.spec.channels == (4, 8)
+    assert any(isinstance(m, torch.nn.Conv2d) for m in result.main.model.encoder)
+    assert [r.bottleneck for r in result.rows] == [2, 8] and 0 <= result.main.auc <= 1
+    assert CONV.spec(64).describe() == "64-c4-c8-8-c8-c4-64"
+
+
+def test_conv_on_non_image_data_gets_a_clear_message():
+    """Conv layout on samples that are not one of the known images: refused, naming the dense layout as the fix."""
+    blobs = two_blobs(d=10)
+    errors = anomaly.check(dataclasses.replace(CONV, normal=(0,), bottleneck=2, n_train=None), blobs).errors
+    assert [e.field for e in errors] == ["layout"] and "Choose the dense layout" in str(errors[0])
+
+
+@pytest.mark.parametrize("channels,needle", [((500,), "at most 128"), ((4, 4, 4, 4), "too many"),
+                                             ((), "list of conv channels is empty")])
+def test_conv_channel_counts_over_the_limits_are_refused(digits, channels, needle):
+    """Too many channels, more conv layers than an 8x8 image allows, or none: a message that says what to change."""
+    check = anomaly.check(dataclasses.replace(CONV, channels=channels), digits)
+    assert not check.ok and needle in " ".join(map(str, check.errors))
+
+
+def test_conv_compute_budget_counts_every_conv_detector(digits, monkeypatch):
+    """The compute check sums the conv detectors' parameters (one model per code size)."""
+    params = sum(CONV.spec(64, b).param_count for b in CONV.all_sizes)
+    monkeypatch.setenv("AELAB_MAX_COMPUTE", "1000")
+    errors = anomaly.check(CONV, digits).errors
+    assert len(errors) == 1 and f"{params:,} parameters" in str(errors[0])

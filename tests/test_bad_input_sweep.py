@@ -39,6 +39,8 @@ INTERPOLATE = "interpolate"  # Latent space: the Interpolate tab open (only the 
 GENERATE = "generate"  # Latent space: the Generate tab open
 COMPARE = "compare"  # Latent space: the AE-vs-VAE tab open, no twin yet
 CSV = "csv"  # Not only images: a loaded CSV table (the table's model inputs)
+CONV = "conv"  # Denoising / Anomaly detection: the convolutional layout (channel counts input)
+EPOCHS = "epochs"  # Kinds side by side: the same-epochs budget (epochs input)
 
 
 @dataclass(frozen=True)
@@ -63,6 +65,7 @@ def _fields() -> list[Field]:
     pc = dict(page="pca", button="pca_train_btn")
     sg = dict(page="signals", button="sig_train_btn")
     cv = dict(page="signals", button="csv_train_btn", state=CSV)
+    cmp = dict(page="compare", button="cmp_run")
     return [
         *(Field(key=f"cfg_enc_{i}", **bt) for i in range(3)),
         Field(key="cfg_bottleneck", **bt),
@@ -84,22 +87,27 @@ def _fields() -> list[Field]:
         Field("latent", "latent_cmp_seed", number=True, state=TWIN),
         Field(key="cfg_dn_level", **dn), Field(key="cfg_dn_hidden", invalid=BLANK_OK, **dn),
         Field(key="cfg_dn_bottleneck", **dn), Field(key="cfg_dn_epochs", **dn), Field(key="cfg_dn_copies", **dn),
-        Field(key="cfg_dn_n_train", invalid=BLANK_OK, **dn),
+        Field(key="cfg_dn_n_train", invalid=BLANK_OK, **dn), Field(key="cfg_dn_channels", state=CONV, **dn),
         Field(key="cfg_an_hidden", invalid=BLANK_OK, **an), Field(key="cfg_an_bottleneck", **an),
         Field(key="cfg_an_epochs", **an), Field(key="cfg_an_sizes", invalid=BLANK_OK, **an),
-        Field(key="cfg_an_n_train", invalid=BLANK_OK, **an),
+        Field(key="cfg_an_n_train", invalid=BLANK_OK, **an), Field(key="cfg_an_channels", state=CONV, **an),
         Field(key="cfg_pca_epochs", **pc), Field(key="cfg_pca_lr", **pc), Field(key="cfg_pca_hidden", **pc),
         Field(key="cfg_pca_seed", invalid=FROM_ZERO, **pc),
         Field(key="cfg_sig_hidden", invalid=BLANK_OK, **sg), Field(key="cfg_sig_bottleneck", **sg),
         Field(key="cfg_sig_epochs", **sg), Field(key="cfg_sig_lr", **sg),
         Field(key="cfg_csv_hidden", invalid=BLANK_OK, **cv), Field(key="cfg_csv_bottleneck", **cv),
         Field(key="cfg_csv_epochs", **cv), Field(key="cfg_csv_lr", **cv),
+        Field(key="cfg_cmp_seconds", **cmp), Field(key="cfg_cmp_epochs", state=EPOCHS, **cmp),
+        Field(key="cfg_cmp_bottleneck", **cmp), Field(key="cfg_cmp_hidden", **cmp),
+        Field(key="cfg_cmp_channels", **cmp),
+        Field(key="cfg_cmp_wide", invalid=BLANK_OK, **cmp), Field(key="cfg_cmp_sparsity", invalid=FROM_ZERO, **cmp),
+        Field(key="cfg_cmp_beta", invalid=FROM_ZERO, **cmp),
     ]
 
 
 FIELDS = _fields()
 PAGES = ["home", "build_train", "lessons", "bigger_bottleneck", "split", "latent", "denoising", "anomaly", "pca",
-         "signals", "model_io"]
+         "signals", "model_io", "compare", "draw"]
 # Defects the sweep found, (key, category) -> what happens. The lead fixes the page and removes the entry.
 # (A huge beta, found here first, is refused since spec.MAX_BETA.)
 DEFECTS: dict[tuple[str, str], str] = {}
@@ -126,6 +134,8 @@ def state_for(name: str, models) -> dict:
         GENERATE: {"cfg_latent_tab": "🎲 Generate"},
         COMPARE: {"cfg_latent_tab": "⚖️ AE vs VAE"},
         CSV: {"signals_csv_data": signals.read_csv(signals.sample_csv(), "wine.csv")},
+        CONV: {"cfg_dn_layout": "conv", "cfg_an_layout": "conv"},
+        EPOCHS: {"cfg_cmp_budget": "epochs"},
     }
     return {**base, **extra.get(name, {})}
 

@@ -167,3 +167,28 @@ def test_histories_are_kept_for_both_models(small):
     """Both loss curves are stored, one test point per epoch plus the start."""
     for hist in (small.plain_history, small.denoiser_history):
         assert isinstance(hist, History) and hist.epoch_x == list(range(SMALL.epochs + 1))
+
+
+# -- a convolutional pair (issue 14) ---------------------------------------------------------------------------
+def test_conv_layout_trains_two_convolutional_models(digits):
+    """With the conv layout both models are the same convolutional autoencoder; the lab measures them as before."""
+    conv = dataclasses.replace(SMALL, encoder=(), layout="conv", channels=(4,), epochs=1, copies=1, n_train=200)
+    assert denoise.check(conv, digits).ok
+    result = denoise.run_lab(digits, conv)
+    assert result.plain.spec == result.denoiser.spec == conv.spec(64) and conv.spec(64).describe() == "64-c4-16-c4-64"
+    assert any(isinstance(m, torch.nn.Conv2d) for m in result.denoiser.encoder)
+    assert np.isfinite(result.mean("denoiser")) and result.status == "done"
+
+
+@pytest.mark.parametrize("channels,needle", [((129,), "at most 128"), ((4, 4, 4, 4), "too many")])
+def test_conv_channel_counts_over_the_limits_are_refused(digits, channels, needle):
+    """Channel counts over the limit or deeper than the image allows: a clear message, no settings."""
+    check = denoise.check(dataclasses.replace(SMALL, layout="conv", channels=channels), digits)
+    assert not check.ok and needle in " ".join(map(str, check.errors))
+
+
+def test_conv_on_non_image_data_gets_a_clear_message(digits):
+    """Samples that are not images: the lab says it needs images before anything else."""
+    flat = dataclasses.replace(digits, image_shape=None)
+    check = denoise.check(dataclasses.replace(SMALL, layout="conv"), flat)
+    assert [e.field for e in check.errors] == ["dataset"] and "pick an image data set" in str(check.errors[0])

@@ -116,3 +116,12 @@ def test_sentence_branches(error, needle):
     errors = np.linspace(0.0, 0.1, 1001)
     pct = float((errors < error).mean() * 100)
     assert needle in drawing.sentence(pct, error, errors, "7")
+
+
+def test_test_image_ink_is_the_bilinear_path_and_names_the_image(digits):
+    """'Try a test image' hands the page held-out image i enlarged bilinearly onto the canvas grid (the smooth path
+    measured above) and a description naming its index and class; random indices stay in range."""
+    ink, what = drawing.test_image_ink(digits, 5)
+    assert np.array_equal(ink, drawing.upsample(digits.x_test[5].numpy(), 8, "bilinear"))
+    assert what.startswith(f"held-out image #5 ({digits.class_names[int(digits.y_test[5])]})")
+    assert {drawing.random_test_index(3) for _ in range(50)} <= {0, 1, 2}

@@ -89,3 +89,14 @@ def test_trails_figure_draws_points_and_fading_segments(k, dims):
     opacities = [float(t.line.color.split(",")[-1].rstrip(")")) for t in lines]
     assert opacities == sorted(opacities, reverse=True)
     assert ("PCA" in fig.layout.title.text) == (k > dims)
+
+
+def test_weights_view_names_the_total_and_draws_one_figure():
+    """weights_view: one figure with the given title and a caption per set that counts every filter of the layer
+    ('the 64 strongest of 128 shown'), the same captions describe gives."""
+    state = Autoencoder(ArchSpec(784, (128,), 8)).state_dict()
+    fig, captions = inside.weights_view(state, 784, title="live")
+    enc, dec = inside.filter_sets(state, 784)
+    assert fig.layout.title.text == "live" and len(fig.data) == 1 and enc.total == dec.total == 128
+    assert captions == [inside.describe(enc), inside.describe(dec)]
+    assert "the 64 strongest of 128 shown" in captions[0]

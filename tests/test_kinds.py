@@ -5,11 +5,12 @@ from dataclasses import replace
 
 import numpy as np
 import pytest
+import torch
 
 from aelab import kinds, sparse
 from aelab.model import Autoencoder
 from aelab.spec import MAX_SPARSITY
-from aelab.train import History
+from aelab.train import History, Progress
 
 FAST = kinds.CompareSettings(budget="epochs", epochs=2, n_train=300)
 
@@ -38,19 +39,69 @@ def test_seconds_budget_trains_each_kind_for_its_seconds(digits):
 
 def test_stop_ends_the_comparison_with_what_was_done(digits):
     """A learner's Stop ends the run as 'stopped'; kinds not reached are not in the result."""
-    class Stopped:
-        def should_stop(self):
-            return True
-
-        def update(self, *a):
-            pass
-
-        def publish(self, **kw):
-            pass
-
-    result = kinds.run(digits, FAST, Stopped())
+    result = kinds.run(digits, FAST, Recorder(stop=True))
     assert result.status == "stopped" and result.results == []
     assert "nothing to compare" in kinds.verdict(result, 64)[0]
+
+
+class Recorder:
+    """A job context that records the typed progress and the fit updates (and can stop at once, or wait)."""
+
+    def __init__(self, stop: bool = False):
+        self.stop, self.labs, self.updates, self.waited = stop, [], [], 0.0
+
+    def should_stop(self):
+        return self.stop
+
+    def update(self, progress, history, state):
+        self.updates.append(progress)
+
+    def publish(self, **kw):
+        pass
+
+    def report(self, lab):
+        self.labs.append(lab)
+
+
+def test_progress_is_typed_kind_by_kind_with_every_finished_curve(digits):
+    """The comparison reports a LabProgress per kind ('Kind 2 of 2: VAE'), carrying the curves of the kinds that
+    finished before it and its own; no free-form phase keys."""
+    ctx = Recorder()
+    kinds.run(digits, replace(FAST, kinds=("dense", "vae"), epochs=1, n_train=200), ctx)
+    starts = [lab for lab in ctx.labs if lab.phase not in lab.histories]
+    assert [(lab.label, sorted(lab.histories)) for lab in starts] == [("Kind 1 of 2: Dense AE", []),
+                                                                      ("Kind 2 of 2: VAE", ["Dense AE"])]
+    assert sorted(ctx.labs[-1].histories) == ["Dense AE", "VAE"]
+
+
+def test_seconds_budget_counts_training_time_and_reports_its_share(digits, monkeypatch):
+    """Under the time budget the fit stops once `seconds` of training passed, time spent waiting for a turn left
+    out; the reported progress is that share of the seconds (step / total_steps), never above 1."""
+    clock = [0.0]
+    monkeypatch.setattr(kinds.time, "perf_counter", lambda: clock[0])
+    ctx = Recorder()
+    budget = kinds.TimeBudget(2.0, ctx, kinds.LabProgress("Dense AE", 1, 1), "Dense AE")
+    assert not budget.should_stop()  # the clock starts at the first step
+    clock[0], ctx.waited = 3.0, 2.0  # 3 s later, 2 of them spent waiting for a turn: 1 s of training
+    assert budget.trained() == 1.0 and not budget.should_stop()
+    budget.update(Progress(0, 50, 10_000, 1.0, 3.0), History(), None)
+    assert ctx.updates[-1].total_steps == 100  # 50 steps in half the seconds: 100 when they are up
+    clock[0] = 4.0
+    assert budget.should_stop() and budget.out_of_time
+
+
+def test_epochs_budget_checks_the_compute_of_every_kind_together(digits, monkeypatch):
+    """The compute budget sums every chosen kind's parameters (same epochs each); the time budget is bounded by its
+    seconds instead."""
+    settings = replace(FAST, kinds=("dense", "conv"), epochs=10, n_train=300)
+    params = settings.params(64)
+    assert params == settings.spec("dense", 64).param_count + settings.spec("conv", 64).param_count
+    monkeypatch.setenv("AELAB_MAX_COMPUTE", str(params * 300 * 10 - 1))
+    errors = kinds.check(settings, digits).errors
+    assert len(errors) == 1 and f"{params:,} parameters × 300 training images × 10 epochs" in str(errors[0])
+    monkeypatch.setenv("AELAB_MAX_COMPUTE", str(params * 300 * 10))
+    assert kinds.check(settings, digits).ok
+    assert kinds.check(replace(settings, budget="seconds"), digits).ok
 
 
 def _kind(kind: str, mse: float, epochs=10.0, seconds=1.0, **m) -> kinds.KindResult:
@@ -96,9 +147,22 @@ def test_bad_settings_get_messages(digits):
     assert "needs images" in str(kinds.check(FAST, signals).errors[0])
     assert kinds.check(replace(FAST, kinds=()), digits).errors
     assert any("too large" in str(e) for e in kinds.check(replace(FAST, sparsity=MAX_SPARSITY * 5), digits).errors)
-    _, check = kinds.parse_settings(digits, ["conv"], "epochs", "2", "8", "64", "8, 8, 8, 8", "", "0.1", "0.1")
+    _, check = kinds.parse_settings(digits, {"cfg_cmp_kinds": "conv", "cfg_cmp_budget": "epochs",
+                                             "cfg_cmp_epochs": "2", "cfg_cmp_channels": "8, 8, 8, 8"})
     assert any("too many" in str(e) for e in check.errors)
-    settings, check = kinds.parse_settings(digits, ["dense"], "seconds", "fast", "8", "64", "16", "", "0.1", "0.1")
+    settings, check = kinds.parse_settings(digits, {"cfg_cmp_kinds": "dense", "cfg_cmp_seconds": "fast"})
     assert settings is None and "Seconds per kind" in str(check.errors[0])
-    settings, check = kinds.parse_settings(digits, ["dense", "vae"], "seconds", "2", "8", "64", "16", "", "0.1", "0.1")
-    assert check.ok and settings.kinds == ("dense", "vae")
+    settings, check = kinds.parse_settings(digits, {"cfg_cmp_kinds": "vae, dense", "cfg_cmp_seconds": "2",
+                                                    "cfg_cmp_channels": "16", "cfg_cmp_hidden": "64"})
+    assert check.ok and settings.kinds == ("dense", "vae") and settings.hidden == 64
+    _, check = kinds.parse_settings(digits, {"cfg_cmp_bottleneck": "65"})  # wider than the 64 pixels
+    assert "at most 64" in str(check.errors[0])
+
+
+def test_default_time_budget_on_all_of_mnist_is_allowed(digits):
+    """The default comparison on MNIST's 60,000 training images passes the check: under the time budget no kind is
+    charged for the 1,000-epoch ceiling a deadline ends (the sparse 784-1024 model alone would need 9.6e13)."""
+    x = torch.zeros(1, 784).expand(60_000, 784)  # (60000, 784) without the memory: only its size is read
+    mnist = replace(digits, name="mnist", x_train=x, x_test=x[:10], image_shape=(28, 28))
+    assert kinds.check(kinds.CompareSettings(), mnist).ok
+    assert not kinds.check(kinds.CompareSettings(budget="epochs", epochs=1000), mnist).ok

@@ -222,19 +222,25 @@ def test_code_export_runs_and_reproduces_outputs(activation):
     expected = model(x)
     widths = layers.point_widths(seq, 20)
     for at in (0, layers.bottleneck_point(widths, len(model.encoder)), 2, len(seq)):
-        ns: dict = {}
-        exec(compile(layers.split_code(seq, at, 20), "split.py", "exec"), ns)
-        split_model = ns["SplitAutoencoder"]()
-        split_model.load_state_dict(layers.split_state(seq, at))
-        assert len(split_model.encoder) == at
-        with torch.no_grad():
-            assert torch.allclose(split_model(x), expected, atol=1e-6)
-        ns = {}
-        exec(compile(layers.single_code(seq, at, 20), "single.py", "exec"), ns)
-        ns["network"].load_state_dict(layers.single_state(seq))
-        with torch.no_grad():
-            assert torch.allclose(ns["network"](x), expected, atol=1e-6)
-            assert torch.allclose(ns["decoder"](ns["encoder"](x)), expected, atol=1e-6)
+        assert_exports_reproduce(seq, at, x, expected)
+
+
+def assert_exports_reproduce(seq: nn.Sequential, at: int, x: torch.Tensor, expected: torch.Tensor) -> None:
+    """split_code and single_code, cut at `at`, exec with their exported weights and give `expected` for x."""
+    d = x.shape[1]
+    ns: dict = {}
+    exec(compile(layers.split_code(seq, at, d), "split.py", "exec"), ns)
+    split_model = ns["SplitAutoencoder"]()
+    split_model.load_state_dict(layers.split_state(seq, at))
+    assert len(split_model.encoder) == at
+    with torch.no_grad():
+        assert torch.allclose(split_model(x), expected, atol=1e-6)
+    ns = {}
+    exec(compile(layers.single_code(seq, at, d), "single.py", "exec"), ns)
+    ns["network"].load_state_dict(layers.single_state(seq))
+    with torch.no_grad():
+        assert torch.allclose(ns["network"](x), expected, atol=1e-6)
+        assert torch.allclose(ns["decoder"](ns["encoder"](x)), expected, atol=1e-6)
 
 
 # -- asymmetric models ---------------------------------------------------------------------------------
@@ -333,3 +339,89 @@ def test_figures_have_the_expected_traces(digits):
     specs = layers.asymmetric_specs(64, 3, (32,), ())
     losses = layers.compare_losses({k: _run(s, [0.1, 0.05]) for k, s in specs.items()})
     assert len(losses.data) == 4 and losses.layout.yaxis.type == "log"
+
+
+# -- convolutional models: Conv2d / ConvTranspose2d / Flatten / Unflatten in the one-Sequential view ----------------
+def conv_specs() -> list[ArchSpec]:
+    """Conv autoencoders on 8x8 and 28x28 images at every allowed depth, with and without dense hidden layers, a
+    free decoder, a ReLU code and another activation."""
+    from aelab import conv
+    from aelab.limits import MAX_CONV_LAYERS
+
+    out = []
+    for d in (64, 784):
+        for depth in range(1, min(conv.max_depth(conv.image_side(d)), MAX_CONV_LAYERS) + 1):
+            chans = tuple(3 + 2 * i for i in range(depth))
+            out += [ArchSpec(d, (), 4, layout="conv", channels=chans),
+                    ArchSpec(d, (12,), 3, decoder=(7, 9), activation="tanh", layout="conv", channels=chans,
+                             code_activation="relu")]
+    return out
+
+
+@pytest.mark.parametrize("spec", conv_specs(), ids=lambda s: s.describe())
+def test_conv_split_invariance_at_every_point(spec):
+    """For conv architectures (every depth, 8x8 and 28x28), decoder(encoder(x)) equals the model's output at EVERY
+    split point, including cuts inside the feature maps (a 4-D code)."""
+    model = build_seeded(spec, 0).eval()
+    seq = layers.sequential(model)
+    x = torch.rand(6, spec.input_dim)
+    gaps = layers.split_gaps(model, seq, x)
+    assert len(gaps) == len(seq) + 1 and max(gaps) < 1e-6
+
+
+@pytest.mark.parametrize("spec", conv_specs()[:4], ids=lambda s: s.describe())
+def test_conv_point_shapes_are_the_forward_pass_shapes(spec):
+    """point_shapes (computed from the modules' settings) equal the shapes a real forward pass produces; a point's
+    width is C*H*W; the narrowest inner point is the code; the layer table agrees."""
+    from aelab.model import layer_table
+
+    model = build_seeded(spec, 0).eval()
+    seq, widths, bottleneck = layers.chain(model)
+    acts = layers.activations(seq, torch.rand(3, spec.input_dim))
+    assert layers.point_shapes(seq, spec.input_dim) == [tuple(a.shape[1:]) for a in acts]
+    assert widths == [a[0].numel() for a in acts]
+    assert widths[bottleneck] == spec.bottleneck and bottleneck == len(model.encoder)
+    assert [r["width"] for r in layer_table(model)] == widths[1:]
+
+
+def test_conv_whole_layer_points_skip_activations_and_reshapes():
+    """Whole layers of a conv model: each conv with its activation, the code, the output; the points a Flatten or
+    Unflatten only reshapes are left out (their numbers are those of a neighbour)."""
+    model = Autoencoder(ArchSpec(64, (), 8, layout="conv", channels=(16, 32)))
+    seq = layers.sequential(model)  # U C R C R F L | L R U T R T S F
+    assert layers.whole_layer_points(seq) == [0, 3, 5, 7, 9, 12, 15]
+    shapes = layers.point_shapes(seq, 64)
+    assert [shapes[s] for s in (3, 5, 7, 9, 12, 15)] == [(16, 4, 4), (32, 2, 2), (8,), (128,), (16, 4, 4), (64,)]
+    widths = layers.point_widths(seq, 64)
+    assert layers.point_label(widths, 3, 7, shapes) == "after module 2 · 16×4×4 = 256 wide"
+    assert layers.point_label(widths, 7, 7, shapes) == "after module 6 · 8 wide ★"
+    rows = layers.split_table(seq, 64, at=3, bottleneck=7)
+    assert rows[2]["layer"] == "Conv2d(1, 16, 3, stride=2, padding=1)" and rows[2]["output shape"] == "16×4×4"
+    assert rows[2]["output width"] == 256 and "split" in rows[3]["note"] and "bottleneck" in rows[7]["note"]
+
+
+@pytest.mark.parametrize("d,channels", [(64, (4, 6)), (784, (3,))])
+def test_conv_code_export_runs_and_reproduces_outputs(d, channels):
+    """The exported sources of a conv model, cut at every whole layer (also inside the feature maps), exec, load
+    the exported weights and give the model's outputs; the comments carry the feature-map shapes."""
+    model = build_seeded(ArchSpec(d, (10,), 3, layout="conv", channels=channels), 2).eval()
+    seq = layers.sequential(model)
+    x = torch.rand(4, d)
+    with torch.no_grad():
+        expected = model(x)
+    for at in layers.whole_layer_points(seq):
+        assert_exports_reproduce(seq, at, x, expected)
+    side = {64: 8, 784: 28}[d]
+    assert f"(B, 1, {side}, {side})" in layers.split_code(seq, 3, d)
+
+
+def test_conv_layer_views_measure_every_whole_layer(digits):
+    """Per-layer statistics of a conv model: one view per whole layer, widths C*H*W, finite probe accuracies."""
+    model = runs.train_run(digits, ArchSpec(64, (), 4, layout="conv", channels=(4, 8)),
+                           TrainConfig(epochs=1, batch_size=128)).model
+    x, y = layers.held_out(digits, limit=200)
+    views, bottleneck = layers.model_views(model, x, y)
+    seq = layers.sequential(model)
+    assert [v.stats.point for v in views] == layers.whole_layer_points(seq)
+    assert [v.stats.width for v in views] == [64, 64, 32, 4, 32, 64, 64]
+    assert all(0 <= v.stats.knn <= 1 for v in views) and layers.describe_views(views, bottleneck)

@@ -117,3 +117,28 @@ def test_a_stopped_run_is_shown_with_a_warning(earlier):
     """A partial result says so in a warning."""
     at = page(dataclasses.replace(earlier, status="stopped", message="Stopped during the code-size comparison."))
     assert "Stopped during" in texts(at.warning)
+
+
+# -- the convolutional layout (issue 14) ------------------------------------------------------------------------
+def test_conv_layout_control_trains_conv_detectors():
+    """The layout radio and, for conv, the channel box: a tiny run trains convolutional detectors and says so."""
+    at = page()
+    at.radio(key="cfg_an_layout").set_value("conv").run()
+    typed = {"cfg_an_channels": "4, 8", "cfg_an_hidden": "", "cfg_an_epochs": "1", "cfg_an_n_train": "300",
+             "cfg_an_sizes": "2"}
+    for key, value in typed.items():
+        at.text_input(key=key).set_value(value)
+    at.run().button(key="an_run").click().run()
+    wait_for_jobs()
+    assert not at.run().run().exception
+    result = at.session_state["an_result"]
+    assert result.main.model.spec.channels == (4, 8) and "64-c4-c8-8-c8-c4-64" in texts(at.caption)
+
+
+def test_bad_channel_counts_give_a_message_and_keep_results(earlier):
+    """Channel counts over the limit: a message, the button off, the earlier results kept."""
+    at = page(earlier)
+    at.radio(key="cfg_an_layout").set_value("conv").run()
+    at.text_input(key="cfg_an_channels").set_value("16, 999").run()
+    assert not at.exception and "at most 128" in texts(at.error) and at.button(key="an_run").disabled
+    assert at.session_state["an_result"] is earlier

@@ -100,3 +100,35 @@ def test_a_stopped_run_is_shown_with_a_warning(earlier):
                                                                     "partly trained models.")
     at = page(stopped)
     assert "partly trained" in texts(at.warning)
+
+
+# -- the convolutional layout (issue 14) ------------------------------------------------------------------------
+def test_conv_layout_control_shows_channels_and_trains_conv_models():
+    """Choosing the convolutional layout shows the channel box (the dense layout hides it); a tiny run trains two
+    convolutional models and the results name their conv layers."""
+    at = page()
+    assert at.radio(key="cfg_dn_layout").value == "dense"
+    assert not [t for t in at.text_input if t.key == "cfg_dn_channels"]
+    at.radio(key="cfg_dn_layout").set_value("conv").run()
+    assert at.text_input(key="cfg_dn_channels").value == "16, 32"
+    typed = {"cfg_dn_channels": "4", "cfg_dn_epochs": "1", "cfg_dn_copies": "1", "cfg_dn_n_train": "200"}
+    for key, value in typed.items():
+        at.text_input(key=key).set_value(value)
+    assert at.run().query_params["dn_layout"] == "conv" and at.query_params["dn_ch"] == "4"
+    at.button(key="dn_run").click().run()
+    wait_for_jobs()
+    assert not at.run().run().exception
+    result = at.session_state["dn_result"]
+    assert result.settings.channels == (4,) and result.denoiser.spec.layout == "conv"
+    assert "c4" in texts(at.caption)
+
+
+@pytest.mark.parametrize("value,needle", [("200", "at most 128"), ("8, 8, 8, 8", "too many"), ("x", "whole number")])
+def test_bad_channel_counts_give_a_message_and_keep_results(earlier, value, needle):
+    """Channel counts over the limit, deeper than 8x8 images allow, or not numbers: a message, the button off, the
+    earlier results kept."""
+    at = page(earlier)
+    at.radio(key="cfg_dn_layout").set_value("conv").run()
+    at.text_input(key="cfg_dn_channels").set_value(value).run()
+    assert not at.exception and needle in texts(at.error) and at.button(key="dn_run").disabled
+    assert at.session_state["dn_result"] is earlier

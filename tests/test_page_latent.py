@@ -1,4 +1,5 @@
-"""AppTest of pages/latent.py (Latent space): no model, an AE run, a VAE run, odd code sizes, bad input.
+"""AppTest of pages/latent.py (Latent space): no model, an AE run, a VAE run, odd code sizes, bad input, conv and sparse
+session models.
 
 Run: python -m pytest -q tests/test_page_latent.py
 """
@@ -258,3 +259,36 @@ def test_tab_widgets_keep_their_values_while_another_page_is_open(ae_run):
     assert at.number_input(key="latent_seed").value == 42  # the Generate tab is still the open one
     open_tab(at, INTERPOLATE)
     assert (at.text_input(key="latent_from").value, at.text_input(key="latent_to").value) == ("5", "9")
+
+
+# -- convolutional and sparse session models (issue 14) ----------------------------------------------------------
+def test_conv_session_model_works_on_every_tab_and_gets_a_conv_vae_twin(digits):
+    """A convolutional session model: every tab draws without an exception (code space, decode sliders, grid,
+    interpolation, samples), and the AE-vs-VAE tab trains a convolutional VAE with the same layers."""
+    conv = runs.train_run(digits, ArchSpec(64, (), 2, layout="conv", channels=(4, 8)), TrainConfig(epochs=2))
+    at = click_point(page(conv), 3)
+    assert not at.exception and at.selectbox(key="cfg_latent_view").value == "raw 2D"
+    for tab in (DECODE, INTERPOLATE, GENERATE):
+        open_tab(at, tab)
+        assert not at.exception, tab
+        assert at.get("plotly_chart"), tab
+    open_tab(at, COMPARE)
+    at.text_input(key="latent_other_epochs").set_value("1").run()
+    at.button(key="latent_other_train").click().run()
+    wait_for_jobs(90)
+    at.run()
+    at.run()
+    assert not at.exception
+    other = at.session_state["latent_other_run"]["run"]
+    assert other.spec.kind == "vae" and other.spec.layout == "conv" and other.spec.channels == (4, 8)
+    assert [m.label for m in at.metric].count(RATIO) == 2 and at.session_state["aelab_run"] is conv
+
+
+def test_sparse_session_model_gets_a_plain_vae_twin(digits):
+    """A sparse session model (ReLU code, L1 penalty): its VAE twin drops what a VAE cannot have (the code's ReLU and
+    the penalty) instead of refusing with a message the learner cannot act on."""
+    sparse = runs.train_run(digits, ArchSpec(64, (32,), 2, code_activation="relu"),
+                            TrainConfig(epochs=1, sparsity=0.01))
+    spec, cfg, check = latent.other_setup(sparse, 1, 0.1, len(digits.x_train))
+    assert check.ok and spec.kind == "vae" and spec.code_activation == "identity" and cfg.sparsity == 0
+    assert latent.other_kind(spec) == replace(sparse.spec, code_activation="identity")

@@ -1,8 +1,12 @@
-"""AppTest of pages/split.py (Encoder | Decoder): no model, a trained model, a VAE, a missing data set.
+"""AppTest of pages/split.py (Encoder | Decoder): no model, a trained model, a VAE, a missing data set, a conv model,
+weights as images (also live while the quick model and the pair train).
 
 Run: python -m pytest -q tests/test_page_split.py
 """
 from __future__ import annotations
+
+import contextlib
+import time
 
 import pytest
 from streamlit.testing.v1 import AppTest
@@ -143,3 +147,82 @@ def test_pair_results_from_another_data_set_are_shown_on_their_own_data(app_path
     assert metrics(at)["Code width at the split"] == "4"
     assert any("trained earlier on Digits" in c.value for c in at.caption)
     assert any("held-out loss" in m.value for m in at.markdown)
+
+
+# -- conv models and weights as images (issue 14) -------------------------------------------------------------
+def chart_titles(at: AppTest) -> list[str]:
+    import json
+
+    return [str(json.loads(c.proto.spec)["layout"].get("title", {}).get("text", "")) for c in at.get("plotly_chart")]
+
+
+def test_conv_session_model_splits_anywhere_with_feature_map_shapes(app_path, digits):
+    """A convolutional session model: the slider names feature maps C×H×W, a cut inside them hands over C*H*W
+    numbers with the output unchanged, the table gives shapes, the code export has the convs, and its 3x3 filters
+    are drawn as images with a caption."""
+    conv = runs.train_run(digits, ArchSpec(64, (), 4, layout="conv", channels=(4, 8)), TrainConfig(epochs=1))
+    at = page(app_path)
+    at.session_state["aelab_run"] = conv
+    at.run()
+    assert not at.exception
+    assert metrics(at)["Code width at the split"] == "4" and float(metrics(at)[GAP_LABEL]) < 1e-5
+    assert any("4×4×4 = 64 wide" in o for o in at.select_slider(key="split_at").options)
+    assert "output shape" in at.dataframe[0].value.columns
+    assert any("nn.Conv2d(1, 4, 3, stride=2, padding=1)" in c.value for c in at.code)
+    assert any(t.startswith("Weights as images") for t in chart_titles(at))
+    assert any("3x3 filters" in c.value for c in at.caption)
+    at.select_slider(key="split_at").set_value(3).run()  # after the first conv and its ReLU: a 4×4×4 feature map
+    assert not at.exception
+    assert metrics(at)["Code width at the split"] == "64" and float(metrics(at)[GAP_LABEL]) < 1e-5
+    assert any("code = self.encoder(x)  # (B, 4, 4, 4)" in c.value for c in at.code)
+    assert at.session_state["aelab_run"] is conv
+
+
+def test_dense_session_model_weights_as_images_with_computed_captions(app_path, trained):
+    """The session model's first and last layer as images, each with a caption computed from its weights."""
+    at = page(app_path)
+    at.session_state["aelab_run"] = trained
+    at.run()
+    assert not at.exception
+    assert any(t.startswith("Weights as images") for t in chart_titles(at))
+    captions = " ".join(c.value for c in at.caption)
+    assert "Encoder (rows of the first Linear (32, 64)), all 32 shown" in captions
+    assert "Decoder (columns of the last Linear (64, 32))" in captions
+
+
+@contextlib.contextmanager
+def paused_while_training(at: AppTest, button: str, job_key: str, timeout: float = 30.0):
+    """Press `button`, pause its job once it has published weights and run the page again, which then draws the
+    job in progress (AppTest fires no run_every fragment); the job is stopped at the end."""
+    at.button(key=button).click().run()
+    job = at.session_state["_aelab_jobs"][job_key]
+    try:
+        deadline = time.time() + timeout
+        while job.view().state is None and time.time() < deadline:
+            time.sleep(0.05)
+        job.pause()
+        at.run()
+        assert not at.exception
+        yield job
+    finally:
+        job.stop()
+        wait_for_jobs(60)
+
+
+def test_pair_weights_are_redrawn_while_it_trains(app_path, trained):
+    """While the asymmetric pair trains, its live view draws the weights of the model in training, titled with it
+    (the job is paused so the page's run sees it in progress)."""
+    at = page(app_path)
+    at.session_state["aelab_run"] = trained
+    at.run()
+    at.text_input(key="cfg_split_epochs").set_value("200").run()
+    with paused_while_training(at, "split_pair_train", "split_pair"):
+        assert f"Weights as images while training: {layers.DEEP_ENCODER}" in chart_titles(at)
+
+
+def test_quick_model_weights_are_drawn_live(app_path):
+    """The quick model's live view adds its weights as images while it trains (paused to look)."""
+    at = page(app_path)
+    at.run()
+    with paused_while_training(at, "split_quick_train", "split_quick"):
+        assert "Weights as images while training" in chart_titles(at)

@@ -12,18 +12,20 @@ import dataclasses
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from aelab import anomaly, denoise, fields, linear, presets, settings, share, signals, spec, sweep
+from aelab import anomaly, denoise, fields, kinds, linear, presets, settings, share, signals, spec, sweep
 from conftest import ROOT
 
 APP = str(ROOT / "app.py")
 FORMS = {"build_train": settings.BUILD_TRAIN, "bigger_bottleneck": settings.BOTTLENECK, "split": settings.SPLIT,
          "latent": settings.LATENT, "denoising": settings.DENOISING, "anomaly": settings.ANOMALY,
-         "pca": settings.PCA, "signals": settings.SIGNALS, "app": settings.APP}
+         "pca": settings.PCA, "signals": settings.SIGNALS, "app": settings.APP, "compare": settings.COMPARE,
+         "draw": settings.DRAW}
 DATACLASSES = [(settings.BUILD_TRAIN, spec.TrainConfig), (settings.BUILD_TRAIN, lambda: spec.ArchSpec(64)),
                (settings.BUILD_TRAIN, lambda: presets.Preset("p", "d", "digits", (32,), 2)),
                (settings.BOTTLENECK, sweep.SweepConfig),
                (settings.DENOISING, denoise.DenoiseSettings), (settings.ANOMALY, anomaly.AnomalySettings),
-               (settings.PCA, linear.PcaLabConfig), (settings.SIGNALS, signals.SignalConfig)]
+               (settings.PCA, linear.PcaLabConfig), (settings.SIGNALS, signals.SignalConfig),
+               (settings.COMPARE, kinds.CompareSettings)]
 
 
 def open_page(page: str, query: dict | None = None) -> AppTest:
@@ -59,6 +61,8 @@ CHANGES = [  # (page, form, key, new default, widget text, dataclass, its argume
     ("build_train", settings.BUILD_TRAIN, "cfg_beta", 0.5, "0.5", spec.TrainConfig, "beta"),
     ("bigger_bottleneck", settings.BOTTLENECK, "cfg_bn_epochs", 90, "90", sweep.SweepConfig, "epochs"),
     ("denoising", settings.DENOISING, "cfg_dn_level", 0.25, "0.25", denoise.DenoiseSettings, "level"),
+    ("anomaly", settings.ANOMALY, "cfg_an_channels", (8,), "8", anomaly.AnomalySettings, "channels"),
+    ("compare", settings.COMPARE, "cfg_cmp_seconds", 4.0, "4.0", kinds.CompareSettings, "seconds"),
 ]
 
 
@@ -72,6 +76,8 @@ def test_a_default_changed_at_its_one_definition_shows_everywhere(monkeypatch, p
     at = open_page(page)
     if key == "cfg_beta":  # drawn only for a VAE
         at.radio(key="cfg_kind").set_value("vae").run()
+    if key == "cfg_an_channels":  # drawn only for the convolutional layout
+        at.radio(key="cfg_an_layout").set_value("conv").run()
     assert at.text_input(key=key).value == text  # the page
     at.run()
     assert at.query_params[field.param] == share.format_value(field, value)  # the page's URL

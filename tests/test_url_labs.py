@@ -30,9 +30,11 @@ def defaults(schema) -> dict:
 
 CUSTOM = {  # a setting other than the defaults in every field
     "denoising": {"cfg_dn_dataset": "fashion", "cfg_dn_noise": "mask", "cfg_dn_level": 0.55, "cfg_dn_hidden": (64, 32),
-                  "cfg_dn_bottleneck": 10, "cfg_dn_epochs": 7, "cfg_dn_copies": 2, "cfg_dn_n_train": 500},
+                  "cfg_dn_bottleneck": 10, "cfg_dn_epochs": 7, "cfg_dn_copies": 2, "cfg_dn_n_train": 500,
+                  "cfg_dn_layout": "conv", "cfg_dn_channels": (8, 16, 32)},
     "anomaly": {"cfg_an_dataset": "mnist", "cfg_an_normal": (5, 1, 3), "cfg_an_hidden": (), "cfg_an_bottleneck": 4,
-                "cfg_an_epochs": 9, "cfg_an_sizes": (2, 4), "cfg_an_n_train": 300},
+                "cfg_an_epochs": 9, "cfg_an_sizes": (2, 4), "cfg_an_n_train": 300, "cfg_an_layout": "conv",
+                "cfg_an_channels": (4,)},
     "pca": {"cfg_pca_dataset": "mnist", "cfg_pca_k": 5, "cfg_pca_n_train": "all", "cfg_pca_epochs": 7,
             "cfg_pca_lr": 0.0375, "cfg_pca_decay": False, "cfg_pca_hidden": 32, "cfg_pca_activation": "tanh",
             "cfg_pca_seed": 2**31 - 1},
@@ -132,14 +134,14 @@ def test_schema_defaults_match_the_lab_modules():
     assert defaults(DENOISING) == {
         "cfg_dn_dataset": DIGITS, "cfg_dn_noise": d.noise, "cfg_dn_level": d.level, "cfg_dn_hidden": d.encoder,
         "cfg_dn_bottleneck": d.bottleneck, "cfg_dn_epochs": d.epochs, "cfg_dn_copies": d.copies,
-        "cfg_dn_n_train": d.n_train}
+        "cfg_dn_n_train": d.n_train, "cfg_dn_layout": d.layout, "cfg_dn_channels": d.channels}
     assert DENOISING["cfg_dn_noise"].choices == tuple(noise.KINDS)
     assert DENOISING["cfg_dn_copies"].high == denoise.MAX_COPIES
     assert DENOISING["cfg_dn_level"].high == noise.MAX_LEVEL
     assert defaults(ANOMALY) == {
         "cfg_an_dataset": DIGITS, "cfg_an_normal": a.normal, "cfg_an_hidden": a.encoder,
         "cfg_an_bottleneck": a.bottleneck, "cfg_an_epochs": a.epochs, "cfg_an_sizes": a.sizes,
-        "cfg_an_n_train": a.n_train}
+        "cfg_an_n_train": a.n_train, "cfg_an_layout": a.layout, "cfg_an_channels": a.channels}
     assert defaults(SIGNALS)["cfg_sig_epochs"] == signals.DEFAULT_TRAIN.epochs
     assert defaults(SIGNALS)["cfg_sig_lr"] == signals.DEFAULT_TRAIN.lr
     assert SIGNALS["cfg_sig_score"].choices == tuple(signals.SCORES)
@@ -174,10 +176,12 @@ def test_a_fresh_page_shows_the_schema_defaults_and_writes_them_to_the_url(page)
 # -- a shared link opens the page with its settings -------------------------------------------------------
 LINKS = {  # page -> (query string of a teacher's link, widget kind -> {key: value shown})
     "denoising": ({"dn_noise": "mask", "dn_level": "0.55", "dn_hid": "64,32", "dn_code": "10", "dn_epochs": "7",
-                   "dn_copies": "2", "dn_n": "500", "dn_data": "digits"},
+                   "dn_copies": "2", "dn_n": "500", "dn_data": "digits", "dn_layout": "conv", "dn_ch": "8,16"},
                   {"selectbox": {"cfg_dn_noise": "mask", "cfg_dn_dataset": "digits"},
+                   "radio": {"cfg_dn_layout": "conv"},
                    "text_input": {"cfg_dn_level": "0.55", "cfg_dn_hidden": "64, 32", "cfg_dn_bottleneck": "10",
-                                  "cfg_dn_epochs": "7", "cfg_dn_copies": "2", "cfg_dn_n_train": "500"}}),
+                                  "cfg_dn_epochs": "7", "cfg_dn_copies": "2", "cfg_dn_n_train": "500",
+                                  "cfg_dn_channels": "8, 16"}}),
     "anomaly": ({"an_normal": "1,3,5", "an_hid": "", "an_code": "4", "an_epochs": "9", "an_sizes": "2,4",
                  "an_n": "300"},
                 {"multiselect": {"cfg_an_normal": [1, 3, 5]},
