@@ -16,7 +16,7 @@ import torch
 from scipy.stats import rankdata
 from sklearn.metrics import roc_curve
 
-from aelab import analysis, figures
+from aelab import analysis, colors, figures
 from aelab.data import DataBundle
 from aelab.jobs import JobContext
 from aelab.model import Autoencoder
@@ -456,10 +456,10 @@ def roc_figure(result: AnomalyResult, threshold: float | None = None, height: in
     fpr, tpr, _ = roc_curve(det.is_anomaly, det.test_errors)
     fig = go.Figure()
     fig.add_trace(go.Scatter(x=[0, 1], y=[0, 1], mode="lines", name="guessing",
-                             line=dict(color="#AAA", dash="dot")))
+                             line=dict(color=colors.NEUTRAL, dash="dot")))
     fig.add_trace(go.Scatter(x=fpr, y=tpr, mode="lines", name=f"AUC {det.auc:.3f}",
                              line=dict(color=ANOMALY_COLOR, width=2.5), fill="tozeroy",
-                             fillcolor="rgba(228,87,86,0.1)"))
+                             fillcolor=colors.rgba(ANOMALY_COLOR, 0.1)))
     if threshold is not None:
         c = confusion(det.test_errors, det.is_anomaly, threshold)
         fig.add_trace(go.Scatter(x=[c.false_positive_rate], y=[c.recall], mode="markers", name="your threshold",

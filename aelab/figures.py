@@ -8,11 +8,11 @@ import numpy as np
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
+from aelab.colors import NEUTRAL, PALETTE, SYMBOLS, SYMBOLS_3D
+
 if TYPE_CHECKING:  # aelab.train imports torch; pages that only draw (Home) start faster without it
     from aelab.train import History
 
-PALETTE = ["#4C78A8", "#F58518", "#54A24B", "#E45756", "#72B7B2", "#EECA3B", "#B279A2", "#FF9DA6",
-           "#9D755D", "#BAB0AC"]
 _LAYOUT = dict(margin=dict(l=10, r=10, t=40, b=10))
 
 
@@ -48,7 +48,7 @@ def run_curves(histories: Mapping[str, History], title: str = "Loss of each mode
     right = total_epochs or max((h.epoch_x[-1] for h in histories.values() if h.epoch_x), default=1)
     for name, level in (levels or {}).items():
         fig.add_trace(go.Scatter(x=[0, right], y=[level, level], mode="lines", name=name,
-                                 line=dict(color=colors.get(name, "#888888"), dash="dash")))
+                                 line=dict(color=colors.get(name, NEUTRAL), dash="dash")))
     fig.update_layout(**_LAYOUT, height=height, title=title, legend=dict(orientation="h", y=-0.25, x=0))
     fig.update_xaxes(title="epoch", range=[0, total_epochs] if total_epochs else None)
     fig.update_yaxes(title="loss per feature", type="log")
@@ -101,6 +101,12 @@ def image_grid(rows: list, shape: tuple[int, int], row_labels: list[str] | None 
     return fig
 
 
+def class_marker(c, three_d: bool = False) -> dict:
+    """Class c's marker colour and symbol (aelab.colors): the symbol tells the classes apart without colour too."""
+    symbols = SYMBOLS_3D if three_d else SYMBOLS
+    return dict(color=PALETTE[int(c) % len(PALETTE)], symbol=symbols[int(c) % len(symbols)])
+
+
 def latent_scatter(points: np.ndarray, labels: np.ndarray, class_names, title: str = "Latent space",
                    axis_title: str = "z", indices: np.ndarray | None = None, height: int = 420,
                    marker_size: int | None = None, ring: int | None = None) -> go.Figure:
@@ -118,16 +124,16 @@ def latent_scatter(points: np.ndarray, labels: np.ndarray, class_names, title: s
         name = str(class_names[int(c)]) if int(c) < len(class_names) else str(c)
         common = dict(mode="markers", name=name, customdata=idx[m],
                       hovertemplate=f"class {name}<br>index %{{customdata}}<extra></extra>")
-        color = PALETTE[int(c) % len(PALETTE)]
         if dims >= 3:
             fig.add_trace(go.Scatter3d(x=points[m, 0], y=points[m, 1], z=points[m, 2],
-                                       marker=dict(size=marker_size or 3, color=color, opacity=0.8), **common))
+                                       marker=dict(size=marker_size or 3, opacity=0.8, **class_marker(c, True)),
+                                       **common))
         elif dims == 2:
             fig.add_trace(go.Scatter(x=points[m, 0], y=points[m, 1],
-                                     marker=dict(size=marker_size or 6, color=color, opacity=0.75), **common))
+                                     marker=dict(size=marker_size or 6, opacity=0.75, **class_marker(c)), **common))
         else:  # a 1-dim code: a strip plot, jittered by class
             fig.add_trace(go.Scatter(x=points[m, 0], y=np.full(m.sum(), int(c)) + np.linspace(-0.3, 0.3, m.sum()),
-                                     marker=dict(size=marker_size or 5, color=color, opacity=0.75), **common))
+                                     marker=dict(size=marker_size or 5, opacity=0.75, **class_marker(c)), **common))
     fig.update_layout(**_LAYOUT, height=height, title=title, legend_title="class")
     if dims >= 3:
         fig.update_layout(scene=dict(xaxis_title=f"{axis_title}1", yaxis_title=f"{axis_title}2",

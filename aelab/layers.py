@@ -21,7 +21,7 @@ from torch import nn
 from aelab import analysis, data as data_mod, figures, model as model_mod, pca, runs
 from aelab.data import DataBundle
 from aelab.diagram import CODE, DEC, ENC
-from aelab.figures import PALETTE
+from aelab.figures import PALETTE, class_marker
 from aelab.jobs import Job, JobContext
 from aelab.fields import Check
 from aelab.progress import LabProgress, phase_monitor
@@ -607,7 +607,7 @@ def pca_grid(views: list[LayerView], y: np.ndarray, class_names, at: int, bottle
         name = str(class_names[int(cls)]) if int(cls) < len(class_names) else str(cls)
         traces.append(dict(type="scatter", x=xs[:, m].ravel(), y=ys[:, m].ravel(), mode="markers", name=name,
                            customdata=np.repeat(labels, m.sum()), marker=dict(size=4, opacity=0.7,
-                                                                           color=PALETTE[int(cls) % 10]),
+                                                                           **class_marker(cls)),
                            hovertemplate=f"class {name}<extra>%{{customdata}}</extra>"))
     hidden = dict(visible=False, fixedrange=True)
     layout = dict(margin=dict(l=10, r=10, t=20, b=10), height=row_height * rows + 30, legend=dict(title="class"),

@@ -13,6 +13,7 @@ import plotly.graph_objects as go
 import torch
 
 from aelab import analysis, figures, pca
+from aelab.colors import PALETTE
 from aelab.data import DataBundle
 from aelab.jobs import JobContext, Relay
 from aelab.limits import MAX_PCA_K
@@ -24,7 +25,7 @@ from aelab.spec import ArchSpec, Check, TrainConfig, check_arch, check_train
 from aelab.train import FitResult, History, Monitor, Progress, build_seeded, evaluate, fit
 
 LINEAR, NONLINEAR = "linear AE", "nonlinear AE"  # names of the two models (keys in histories)
-COLORS = {"PCA": "#E45756", LINEAR: "#4C78A8", NONLINEAR: "#54A24B"}
+COLORS = {"PCA": PALETTE[3], LINEAR: PALETTE[0], NONLINEAR: PALETTE[2]}
 CONVERGED = 0.05  # a linear AE within 5% of PCA's test error counts as "arrived"
 
 
