@@ -93,12 +93,17 @@ def image_grid(rows: list, shape: tuple[int, int], row_labels: list[str] | None 
     fig.update_yaxes(autorange="reversed", scaleanchor="x", showgrid=False, zeroline=False,
                      tickvals=[i * (h + 1) + h / 2 for i in range(r)] if row_labels else [],
                      ticktext=row_labels or [])
-    fig.update_xaxes(showgrid=False, zeroline=False, side="top",
+    fig.update_xaxes(showgrid=False, zeroline=False, side="bottom",  # column labels under the images, off the title
                      tickvals=[j * (w + 1) + w / 2 for j in range(c)] if col_labels else [],
                      ticktext=col_labels or [])
-    fig.update_layout(**{**_LAYOUT, "margin": dict(l=10, r=10, t=70 if col_labels else 40, b=10)},
-                      title=title, height=height or max(160, 80 + 70 * r), plot_bgcolor="white")
+    fig.update_layout(**{**_LAYOUT, "margin": dict(l=10, r=10, t=40, b=40 if col_labels else 10)},
+                      title=title, height=height or grid_height(r), plot_bgcolor="white")
     return fig
+
+
+def grid_height(rows: int) -> int:
+    """image_grid's height in px when none is given: 70 px a row, plus room for the title."""
+    return max(160, 80 + 70 * rows)
 
 
 def class_marker(c, three_d: bool = False) -> dict:
@@ -180,11 +185,6 @@ def with_height(fig: go.Figure, height: int) -> go.Figure:
     copy = go.Figure(fig)
     copy.update_layout(height=height)
     return copy
-
-
-def png_config(name: str) -> dict:
-    """Plotly config: the modebar camera saves the figure as a PNG with this file name."""
-    return {"toImageButtonOptions": {"format": "png", "filename": name, "scale": 2}, "displaylogo": False}
 
 
 def warm_up() -> set[str]:
