@@ -61,10 +61,9 @@ def on_done(job: Job) -> None:
 def commit_box() -> None:
     st.markdown("**Commit your answer first.** As the bottleneck grows from the smallest to the largest size, "
                 "what happens to the reconstruction error on *held-out* images the models never trained on?")
-    c1, c2 = st.columns([4, 1])
-    guess = c1.radio("Your prediction", list(sweep_text.TRENDS), format_func=sweep_text.TRENDS.get, index=None,
+    guess = st.radio("Your prediction", list(sweep_text.TRENDS), format_func=sweep_text.TRENDS.get, index=None,
                      key="bn_guess", label_visibility="collapsed")
-    if c2.button("Commit", key="bn_commit", disabled=guess is None, width="stretch"):
+    if st.button("Commit", key="bn_commit", disabled=guess is None):  # under the choices (a column cut it to "Co…")
         st.session_state[ANSWER] = guess
     if st.session_state.get(ANSWER):
         st.caption(f"Your committed answer: **{sweep_text.TRENDS[st.session_state[ANSWER]]}**")
@@ -158,10 +157,10 @@ def main() -> None:
     )
     col_set, col_q = st.columns([1.2, 1], gap="large")
     with col_set:
-        st.subheader("Settings")
+        st.header("Settings")
         bundle, cfg, check = ui.lab_settings("cfg_bn_dataset", read_config, FORM)  # the sizes follow the data set
     with col_q:
-        st.subheader("Predict")
+        st.header("Predict")
         commit_box()
         ready = bundle is not None and cfg is not None and check.ok
         ui.run_controls(JOB, "🔬 Run experiment", "bn_run", ready,

@@ -31,7 +31,7 @@ image through a handful of numbers, the network must discover what matters about
 Drawn layer by layer, the widths shrink and then grow again: a sandglass.
 """
 )
-rest.subheader("Where to go")
+rest.header("Where to go")
 rest.page_link("pages/build_train.py", label="**Build & Train** — design a network, train it live, watch it learn",
               icon=":material/construction:")
 rest.markdown(

@@ -71,7 +71,7 @@ def draw_live(view) -> None:
 
 def draw_result(result: linear.PcaLabResult, cfg_now: linear.PcaLabConfig | None) -> None:
     """The finished lab: numbers, curves, what they show, the spectrum and the reconstructions."""
-    st.subheader("What the measurements show")
+    st.header("What the measurements show")
     if cfg_now is not None and cfg_now != result.cfg:
         st.caption(f"These results are for k = {result.cfg.k}, {result.cfg.epochs} epochs. You changed settings: "
                    "press Train to measure again.")

@@ -52,7 +52,7 @@ def split_gaps(run: runs.Run, seq, x, at: int) -> tuple[float, float, int]:
 
 def split_section(run: runs.Run, seq, x, widths: list[int], bottleneck: int) -> int:
     """The split slider, its measured proof of invariance and the module table; returns the split point."""
-    st.subheader("1 · One network, one chain of modules: cut it anywhere")
+    st.header("1 · One network, one chain of modules: cut it anywhere")
     n, k = len(seq), widths[bottleneck]
     ui.forget_on_change(["split_at"], run, "split")  # a new model starts at its bottleneck
     linked = st.session_state.get("split_at")
@@ -94,7 +94,7 @@ def cached_views(run: runs.Run, seq, x, y, points: list[int]) -> list[layers.Lay
 
 
 def layers_section(run: runs.Run, bundle: data.DataBundle, seq, x, y, at: int, bottleneck: int) -> None:
-    st.subheader("2 · What every layer represents")
+    st.header("2 · What every layer represents")
     st.markdown(layers.TEXT["every layer"])
     pre = not ui.classroom_mode() and ui.field(FORM, "cfg_split_preact", Check())
     points = layers.shown_points(seq, pre, at, bottleneck)
@@ -146,7 +146,7 @@ def _draw_pair(view) -> None:
 
 
 def pair_section(run: runs.Run, bundle: data.DataBundle) -> None:
-    st.subheader("3 · Same code size, depth on opposite sides")
+    st.header("3 · Same code size, depth on opposite sides")
     st.markdown(layers.TEXT["pair"])
     specs, cfg, check = read_pair(run, bundle)
     ui.show_check(check)
@@ -200,7 +200,7 @@ def pair_results(pair: dict, bundle: data.DataBundle) -> None:
 
 # -- 4 · code -----------------------------------------------------------------------------------------
 def code_section(seq, at: int, input_dim: int) -> None:
-    st.subheader("4 · The same network in PyTorch, cut where you chose")
+    st.header("4 · The same network in PyTorch, cut where you chose")
     exports = layers.code_exports(seq, at, input_dim)
     for tab, export in zip(st.tabs([e.title for e in exports]), exports):
         with tab:
