@@ -21,6 +21,7 @@ SYMBOLS = ["circle", "square", "diamond", "triangle-up", "x", "cross", "triangle
 SYMBOLS_3D = ["circle", "square", "diamond", "cross", "x", "circle-open", "square-open", "diamond-open"]
 ENC, CODE, DEC = PALETTE[0], PALETTE[3], PALETTE[2]  # encoder (blue), code (red), decoder (teal) on every page
 NEUTRAL = "#666666"  # reference lines and annotations that are no class (5.7:1 on white)
+INK = "#222222"  # chart text in Classroom mode (Streamlit's chart theme draws ticks in light grey; 15.9:1 on white)
 
 # Machado, Oliveira & Fernandes (2009), "A Physiologically-based Model for Simulation of Color Vision
 # Deficiency", IEEE TVCG 15(6), 1291-1298: the matrices for severity 1.0 (the full dichromacy), as published with

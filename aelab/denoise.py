@@ -311,7 +311,7 @@ def level_curve(result: DenoiseResult) -> go.Figure:
                   annotation_text="trained at", annotation_position="top")
     fig.update_layout(margin=dict(l=10, r=10, t=40, b=10), height=340,
                       title="Error against the clean image at other test noise levels",
-                      legend=dict(orientation="h", y=-0.25))
+                      legend=figures.LEGEND_BELOW)
     fig.update_xaxes(title=f"test noise level ({noise.LEVEL_MEANING[result.settings.noise]})")
     fig.update_yaxes(title="mean squared error per pixel", rangemode="tozero")
     return fig

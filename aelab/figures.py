@@ -14,6 +14,10 @@ if TYPE_CHECKING:  # aelab.train imports torch; pages that only draw (Home) star
     from aelab.train import History
 
 _LAYOUT = dict(margin=dict(l=10, r=10, t=40, b=10))
+# A horizontal legend under the chart, below its x-axis title: plotly grows the bottom margin to hold it (legends
+# above the plot, or at a fraction of the plot's height below it, ran into the title or the axis title once the
+# text grew in Classroom mode or the column narrowed).
+LEGEND_BELOW = dict(orientation="h", yref="container", y=0, yanchor="bottom", x=0, xanchor="left")
 
 
 def loss_curves(history: History, title: str = "Loss", log_y: bool = True, total_epochs: int | None = None,
@@ -24,8 +28,7 @@ def loss_curves(history: History, title: str = "Loss", log_y: bool = True, total
                              line=dict(color=PALETTE[0], width=1.5)))
     fig.add_trace(go.Scatter(x=history.epoch_x, y=history.test, mode="lines+markers", name="test (held out)",
                              line=dict(color=PALETTE[1], width=2.5), marker_size=5))
-    fig.update_layout(**_LAYOUT, height=height, title=title, legend=dict(orientation="h", y=1.02, x=1,
-                                                                          xanchor="right", yanchor="bottom"))
+    fig.update_layout(**_LAYOUT, height=height, title=title, legend=LEGEND_BELOW)
     fig.update_xaxes(title="epoch", range=[0, total_epochs] if total_epochs else None)
     fig.update_yaxes(title="loss per feature", type="log" if log_y else "linear")
     return fig
@@ -49,7 +52,7 @@ def run_curves(histories: Mapping[str, History], title: str = "Loss of each mode
     for name, level in (levels or {}).items():
         fig.add_trace(go.Scatter(x=[0, right], y=[level, level], mode="lines", name=name,
                                  line=dict(color=colors.get(name, NEUTRAL), dash="dash")))
-    fig.update_layout(**_LAYOUT, height=height, title=title, legend=dict(orientation="h", y=-0.25, x=0))
+    fig.update_layout(**_LAYOUT, height=height, title=title, legend=LEGEND_BELOW)
     fig.update_xaxes(title="epoch", range=[0, total_epochs] if total_epochs else None)
     fig.update_yaxes(title="loss per feature", type="log")
     return fig
@@ -90,10 +93,10 @@ def image_grid(rows: list, shape: tuple[int, int], row_labels: list[str] | None 
     big = tile(np.clip(arr, 0, 1), shape)
     fig = go.Figure(go.Heatmap(z=big, colorscale="gray", zmin=0, zmax=1, showscale=False,
                                hovertemplate="%{z:.2f}<extra></extra>"))
-    fig.update_yaxes(autorange="reversed", scaleanchor="x", showgrid=False, zeroline=False,
+    fig.update_yaxes(autorange="reversed", scaleanchor="x", showgrid=False, zeroline=False, constrain="domain",
                      tickvals=[i * (h + 1) + h / 2 for i in range(r)] if row_labels else [],
                      ticktext=row_labels or [])
-    fig.update_xaxes(showgrid=False, zeroline=False, side="bottom",  # column labels under the images, off the title
+    fig.update_xaxes(showgrid=False, zeroline=False, side="bottom", constrain="domain",  # labels hug the images
                      tickvals=[j * (w + 1) + w / 2 for j in range(c)] if col_labels else [],
                      ticktext=col_labels or [])
     fig.update_layout(**{**_LAYOUT, "margin": dict(l=10, r=10, t=40, b=40 if col_labels else 10)},

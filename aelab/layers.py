@@ -21,7 +21,7 @@ from torch import nn
 from aelab import analysis, data as data_mod, figures, model as model_mod, pca, runs
 from aelab.data import DataBundle
 from aelab.diagram import CODE, DEC, ENC
-from aelab.figures import PALETTE, class_marker
+from aelab.figures import LEGEND_BELOW, PALETTE, class_marker
 from aelab.jobs import Job, JobContext
 from aelab.fields import Check
 from aelab.progress import LabProgress, phase_monitor
@@ -640,7 +640,7 @@ def stats_chart(views: list[LayerView], at: int, bottleneck: int, title: str = "
     if at in points:
         for r in (1, 2, 3):
             fig.add_vline(x=points.index(at), line_dash="dash", line_color=CODE, row=r, col=1)
-    fig.update_layout(**_LAYOUT, height=height, title=title, legend=dict(orientation="h", y=-0.1, x=0))
+    fig.update_layout(**_LAYOUT, height=height, title=title, legend=LEGEND_BELOW)
     return fig
 
 

@@ -345,7 +345,7 @@ def spectrum_figure(eigenvalues: np.ndarray, k: int, height: int = 280) -> go.Fi
     fig.add_trace(go.Bar(x=idx[k:], y=ev[k:], name=f"dropped: sum / {len(ev)} = {ev[k:].sum() / len(ev):.4f}",
                          marker_color=COLORS["PCA"]))
     fig.update_layout(**_LAYOUT, height=height, barmode="overlay", title="Variance along each principal direction",
-                      legend=dict(orientation="h", y=1.02, x=1, xanchor="right", yanchor="bottom"))
+                      legend=figures.LEGEND_BELOW)
     fig.update_xaxes(title="principal direction (largest variance first)")
     fig.update_yaxes(title="eigenvalue", type="log")
     return fig

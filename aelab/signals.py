@@ -18,6 +18,7 @@ from plotly.subplots import make_subplots
 
 from aelab import analysis, limits, text
 from aelab.colors import NEUTRAL, PALETTE
+from aelab.figures import LEGEND_BELOW
 from aelab.data import DataBundle
 from aelab.limits import SIGNAL_SCORES as SCORES  # noqa: F401 - re-exported: how a window becomes one score
 from aelab.runs import Run
@@ -281,8 +282,7 @@ def signals_figure(x: np.ndarray, recon: np.ndarray | None, channels: int, title
             fig.add_vrect(x0=start - 0.5, x1=stop - 0.5, fillcolor=PALETTE[3], opacity=0.15, line_width=0,
                           row=i + 1, col=1)
     fig.update_layout(**{**_LAYOUT, "margin": dict(l=10, r=10, t=40, b=70)}, height=110 + height_per_row * n,
-                      legend=dict(orientation="h", yref="container", y=0.0, yanchor="bottom", x=0.5,
-                                  xanchor="center"))
+                      legend=LEGEND_BELOW)
     fig.update_yaxes(range=[-0.05, 1.05])
     fig.update_xaxes(title="time step", row=n, col=1)
     return fig
@@ -315,7 +315,7 @@ def roc_figure(fpr: np.ndarray, tpr: np.ndarray, auc: float, height: int = 320) 
     fig.add_trace(go.Scatter(x=fpr, y=tpr, mode="lines", name=f"autoencoder (AUC {auc:.3f})",
                              line=dict(color=PALETTE[3], width=2.5)))
     fig.update_layout(**_LAYOUT, height=height, title="ROC curve",
-                      legend=dict(orientation="h", y=1.02, x=1, xanchor="right", yanchor="bottom"))
+                      legend=LEGEND_BELOW)
     fig.update_xaxes(title="false alarms (share of normal windows flagged)", range=[0, 1])
     fig.update_yaxes(title="glitches caught", range=[0, 1.02])
     return fig

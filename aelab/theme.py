@@ -1,18 +1,21 @@
 """How aelab looks on screen and on a projector: the page's CSS (Classroom mode's larger text, labels that never end
 in "…", text only screen readers see), and `for_screen`, the one step every chart passes on its way to the page
-(chart text >= 16 px and bigger markers in Classroom mode; never taller than a 1280x720 screen).
+(chart text >= 16 px, dark, and bigger markers in Classroom mode; never taller than a 1280x720 screen).
 """
 from __future__ import annotations
 
 import plotly.graph_objects as go
 
-from aelab.colors import CODE, DEC, ENC
+from aelab.colors import CODE, DEC, ENC, INK
 
 SCREEN = (1280, 720)  # px: the smallest screen every page must fit (a common projector resolution)
 MAX_FIGURE_HEIGHT = 560  # px: 720 less Streamlit's header (60 px) and room for a heading or caption above a figure
 CLASSROOM_SCALE = 1.5  # figures are this much taller in Classroom mode (then capped at MAX_FIGURE_HEIGHT)
 CHART_FONT = 16  # px: the smallest chart text in Classroom mode (ticks, legends, annotations, hover labels)
-CHART_TITLE_FONT = 20  # px: chart titles in Classroom mode
+CHART_TITLE_FONT = 18  # px: chart titles in Classroom mode
+TITLE_CHARS = 36  # Classroom mode wraps chart and x-axis titles longer than this: a half-width column at 1280x720
+# holds about 36 characters of 18 px text (longer titles ran past the chart's edge and were cut)
+TITLE_LINE = 24  # px: one line of a wrapped title
 MARKER_SCALE = 1.5  # Classroom mode's markers are this much larger (points of a code scatter read at the back)
 PAGE_FONT = 18  # px: the page's root font size in Classroom mode (Streamlit's default is 16; its sizes are in rem)
 SR_ONLY = "aelab-sr-only"  # CSS class of text that only screen readers see (a chart's text summary)
@@ -77,9 +80,30 @@ def for_screen(fig: go.Figure, classroom: bool) -> go.Figure:
     return out
 
 
+def wrap(text: str, width: int = TITLE_CHARS) -> str:
+    """Plotly rich text broken into lines (<br>) of at most `width` visible characters, at spaces; a word longer
+    than that keeps a line to itself, and breaks the text already has stay."""
+    from aelab.alt_text import plain
+
+    lines = []
+    for part in str(text).split("<br>"):
+        line = ""
+        for word in part.split(" "):
+            if line and len(plain(f"{line} {word}")) > width:
+                lines.append(line)
+                line = word
+            else:
+                line = f"{line} {word}" if line else word
+        lines.append(line)
+    return "<br>".join(lines)
+
+
 def _bigger(font, size: int) -> None:
-    """Raise a font's size to at least `size` (a larger size a figure chose stays)."""
+    """Raise a font's size to at least `size` (a larger size a figure chose stays); ink it dark unless the figure
+    chose a colour."""
     font.size = max(font.size or 0, size)
+    if font.color is None:
+        font.color = INK
 
 
 def _enlarge(fig: go.Figure) -> None:
@@ -87,13 +111,27 @@ def _enlarge(fig: go.Figure) -> None:
     for font in (layout.font, layout.legend.font, layout.legend.title.font, layout.hoverlabel.font):
         _bigger(font, CHART_FONT)
     _bigger(layout.title.font, CHART_TITLE_FONT)
+    if layout.title.text:
+        layout.title.text = wrap(layout.title.text)
+        lines = layout.title.text.count("<br>") + 1
+        if lines > 1:  # from the top down: the lines, then room for the plot's highest tick label
+            layout.title.update(yref="container", y=1, yanchor="top", pad_t=8)
+            layout.margin.t = max(layout.margin.t or 0, 8 + TITLE_LINE * lines + 16)
     for note in layout.annotations:  # subplot titles, labels, the sandglass's widths and roles
         _bigger(note.font, CHART_FONT)
-    axes = [layout[k] for k in layout if k.startswith(("xaxis", "yaxis"))]  # every 2-D axis, also subplots'
-    axes += [layout[k][a] for k in layout if k.startswith("scene") for a in ("xaxis", "yaxis", "zaxis")]
-    for axis in axes or [layout.xaxis, layout.yaxis]:
+    axes = {k: layout[k] for k in layout if k.startswith(("xaxis", "yaxis"))}  # every 2-D axis, also subplots'
+    axes |= {f"{k}.{a}": layout[k][a] for k in layout if k.startswith("scene") for a in ("xaxis", "yaxis", "zaxis")}
+    for key, axis in (axes or {"xaxis": layout.xaxis, "yaxis": layout.yaxis}).items():
         _bigger(axis.tickfont, CHART_FONT)
         _bigger(axis.title.font, CHART_FONT)
+        if key.startswith("xaxis") and axis.title.text:
+            axis.title.text = wrap(axis.title.text)  # horizontal: it must fit the chart's width
+        elif key.startswith("yaxis") and axis.title.text:
+            # vertical: it must fit the plot's height, about the figure's less 150 px, at about 9 px a character
+            axis.title.text = wrap(axis.title.text, max(12, ((layout.height or 450) - 150) // 9))
+        if axis.type == "log" and not axis.tickformat and not axis.ticktext:
+            axis.tickformat = "~g"  # plotly draws a log axis's in-between labels (2, 3, 5) at 3/4 of the tick font
+            # unless the labels have a format of their own
     for trace in fig.data:
         marker = getattr(trace, "marker", None)
         size = getattr(marker, "size", None)  # bars' and heatmaps' markers have no size

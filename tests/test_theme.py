@@ -63,6 +63,23 @@ def test_classroom_chart_text_is_large(make):
     assert fig.to_json() == before
 
 
+def test_classroom_titles_wrap_and_log_labels_stay_large():
+    """In Classroom mode a long chart title wraps (lines of at most TITLE_CHARS characters, the top margin grown to
+    hold them), a long x-axis title wraps too, a log axis gets a tick format (plotly draws the in-between labels of
+    an unformatted log axis at 3/4 size), and the text is inked dark unless a figure chose a colour."""
+    h = History(step_x=[0.5, 1.0], train=[0.1, 0.05], epoch_x=[1.0], test=[0.06])
+    fig = figures.run_curves({"a": h}, title="Loss of each model: held out (solid), training (dotted)")
+    fig.update_xaxes(title="principal direction (largest variance first) of the held-out codes")
+    big = theme.for_screen(fig, classroom=True)
+    lines = big.layout.title.text.split("<br>")
+    assert len(lines) == 2 and all(len(line) <= theme.TITLE_CHARS for line in lines)
+    assert " ".join(lines) == fig.layout.title.text and big.layout.margin.t >= theme.TITLE_LINE * 2
+    assert all(len(line) <= theme.TITLE_CHARS for line in big.layout.xaxis.title.text.split("<br>"))
+    assert big.layout.yaxis.type == "log" and big.layout.yaxis.tickformat
+    assert big.layout.font.color == colors.INK and big.layout.xaxis.tickfont.color == colors.INK
+    assert theme.wrap("a<br>b c", 3) == "a<br>b c" and theme.wrap("<b>bold</b> words", 4) == "<b>bold</b><br>words"
+
+
 def test_figures_fit_the_screen():
     """A figure taller than MAX_FIGURE_HEIGHT is shown at that height in both modes (the 3D code view was 840 px);
     one that fits is passed through unchanged outside Classroom mode; fit_height scales and caps."""
