@@ -24,6 +24,8 @@ from browser_util import ROOT, chromium, new_tab, require_browser, shot, streaml
 AXE = ROOT / "node_modules" / "axe-core" / "axe.min.js"
 require_browser({"axe-core (run `npm ci`)": AXE.exists()})
 
+from test_e2e_pages import expand, type_into  # noqa: E402 - the learner's steps, as the end-to-end test takes them
+
 from aelab import theme  # noqa: E402
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
@@ -75,10 +77,7 @@ def session(tmp_path_factory):
         tab.goto(f"{server.url}/?classroom=1")
         main(tab).locator("h1").first.wait_for()
         open_page(tab, "Build & Train")
-        box = main(tab).get_by_label("Epochs", exact=True).first
-        box.fill("3")
-        box.press("Enter")
-        settle(tab)
+        type_into(tab, "Epochs", "3")
         main(tab).get_by_role("button", name=re.compile("Train$")).first.click()
         main(tab).get_by_text("Finished 3 epochs.").first.wait_for()
         settle(tab)
@@ -86,6 +85,7 @@ def session(tmp_path_factory):
 
 
 def main(tab):
+    """The page's main area (not the sidebar)."""
     return tab.get_by_test_id("stMain")
 
 
@@ -251,21 +251,6 @@ def test_page(session, title):
     assert not problems, "\n".join(problems)
 
 
-def fill(tab, label: str, value: str) -> None:
-    """Type into a text box of the main area and commit it with Enter."""
-    box = main(tab).get_by_label(label, exact=True).first
-    box.fill(value)
-    box.press("Enter")
-    settle(tab)
-
-
-def unfold(tab, label: str) -> None:
-    details = main(tab).get_by_test_id("stExpander").filter(has_text=label).first.locator("details")
-    if details.get_attribute("open") is None:
-        details.locator("summary").click()
-    settle(tab)
-
-
 def press(tab, button: str, done: str) -> None:
     """Press a button of the main area and wait for the text that says the run is over."""
     main(tab).get_by_role("button", name=button, exact=True).first.click()
@@ -296,9 +281,9 @@ def test_results(session, title):
     fields, expander, button, done = LABS[title]
     open_page(tab, title)
     if expander:
-        unfold(tab, expander)
+        expand(tab, expander)
     for label, value in fields:
-        fill(tab, label, value)
+        type_into(tab, label, value)
     press(tab, button, done)
     problems = page_problems(tab, title)
     shot(tab, f"a11y-{name(title)}-results")
