@@ -127,3 +127,16 @@ def test_rgba_and_hex_round_trip():
     """rgba() keeps the colour's channels; to_hex(rgb(c)) gives c back."""
     assert colors.rgba("#CC3311", 0.1) == "rgba(204,51,17,0.1)"
     assert all(colors.to_hex(*colors.rgb(c)) == c for c in colors.PALETTE)
+
+
+def test_palette_search_reports_its_own_minimum():
+    """benchmarks/palette_search.py (smoke run on a coarse grid): it keeps the seed colours, adds distinct ones, and
+    the smallest ΔE it reports is the one closest_pair measures on its palette."""
+    import sys
+
+    sys.path.insert(0, str(ROOT / "benchmarks"))
+    import palette_search
+
+    chosen, worst = palette_search.search(n=7, step=85, rounds=1)
+    assert chosen[:5] == list(palette_search.SEED) and len(set(chosen)) == 7
+    assert worst == pytest.approx(min(colors.closest_pair(chosen, v)[0] for v in colors.VISIONS), abs=0.05)

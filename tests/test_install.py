@@ -74,3 +74,17 @@ def test_pip_picks_the_cpu_build(tmp_path):
 
     assert chosen("requirements-cpu.txt") == f"torch-{version}+cpu"
     assert chosen("requirements.txt") == f"torch-{version}+cu130"
+
+
+def test_install_size_counts_the_closure():
+    """benchmarks/install_size.py (smoke run in this environment): requirements.txt's closure holds its named
+    packages and their dependencies (streamlit brings pandas), each with a positive size, and torch is grouped."""
+    sys.path.insert(0, str(ROOT / "benchmarks"))
+    import install_size
+
+    names = install_size.requirement_names(ROOT / "requirements-dev.txt")  # follows -r requirements.txt
+    assert {"torch", "streamlit", "pytest"} <= set(names)
+    dists = install_size.closure(["streamlit"])
+    assert "pandas" in dists and install_size.size(dists["streamlit"]) > 1_000_000
+    assert install_size.group("torch") == "torch and torchvision"
+    assert install_size.group("nvidia-cublas") == "CUDA libraries and triton"
