@@ -108,10 +108,10 @@ def layers_section(run: runs.Run, bundle: data.DataBundle, seq, x, y, at: int, b
         st.markdown(text)
     st.caption("Each panel: one layer's held-out activations, PCA to 2D, colored by class. Frames: blue = "
                "encoder side of your cut, red = the code at your cut, green = decoder side; ★ = bottleneck.")
-    st.plotly_chart(layers.pca_grid(views, y, bundle.class_names, at, bottleneck,
-                                    row_height=ui.figure_height(280)), width="stretch", key="split_pca_grid")
-    st.plotly_chart(layers.stats_chart(views, at, bottleneck, height=ui.figure_height(480)), width="stretch",
-                    key="split_stats_chart")
+    ui.chart(layers.pca_grid(views, y, bundle.class_names, at, bottleneck,
+                             row_height=ui.figure_height(280)), width="stretch", key="split_pca_grid")
+    ui.chart(layers.stats_chart(views, at, bottleneck, height=ui.figure_height(480)), width="stretch",
+             key="split_stats_chart")
     slowest = max(views, key=lambda v: v.stats.seconds).stats
     st.caption(f"{len(x):,} held-out samples (a fixed subset of {len(bundle.x_test):,}). Slowest layer: "
                f"{slowest.label} ({slowest.width} wide) in {slowest.seconds:.2f} s.")
@@ -175,14 +175,14 @@ def pair_results(pair: dict, bundle: data.DataBundle) -> None:
         st.caption(f"These two models were trained earlier on {bundle.label}; train again to compare on the "
                    "current model's data.")
     st.markdown(layers.describe_pair(pair))
-    st.plotly_chart(layers.compare_losses(pair, height=ui.figure_height(340)), width="stretch",
-                    key="split_pair_losses")
+    ui.chart(layers.compare_losses(pair, height=ui.figure_height(340)), width="stretch",
+             key="split_pair_losses")
     if bundle.image_shape is not None:
         rows, row_labels, col_labels = layers.pair_reconstructions(pair, bundle)
-        st.plotly_chart(figures.image_grid(rows, bundle.image_shape, row_labels=row_labels, col_labels=col_labels,
-                                           title="Held-out images and both reconstructions",
-                                           height=ui.figure_height(60 + 70 * len(rows))),
-                        width="stretch", key="split_pair_recon")
+        ui.chart(figures.image_grid(rows, bundle.image_shape, row_labels=row_labels, col_labels=col_labels,
+                                    title="Held-out images and both reconstructions",
+                                    height=ui.figure_height(60 + 70 * len(rows))),
+                 width="stretch", key="split_pair_recon")
     x, y = layers.held_out(bundle)
     for col, (label, r) in zip(st.columns(len(pair)), pair.items()):
         cache = ui.memo(f"split_pair_views_{label}", r)
@@ -194,8 +194,8 @@ def pair_results(pair: dict, bundle: data.DataBundle) -> None:
             col.warning(f"Could not measure the layers of the {label} model: {exc}", icon="⚠️")
             continue
         views, bn = cache["views"]
-        col.plotly_chart(layers.stats_chart(views, bn, bn, title=label, height=ui.figure_height(420)),
-                         width="stretch", key=f"split_pair_stats_{label}")
+        ui.chart(layers.stats_chart(views, bn, bn, title=label, height=ui.figure_height(420)),
+                 width="stretch", key=f"split_pair_stats_{label}", where=col)
 
 
 # -- 4 · code -----------------------------------------------------------------------------------------

@@ -161,3 +161,18 @@ def ui_key() -> str:
     from aelab import ui
 
     return ui.CLASSROOM_KEY
+
+
+def test_pages_draw_charts_through_ui_chart():
+    """No page calls st.plotly_chart itself: every chart goes through ui.chart, so Classroom mode's sizes, the
+    1280x720 cap and the screen-reader summary apply to all of them (ui.chart's own call is aelab's only one)."""
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1]
+
+    def calls(path: Path) -> list[str]:
+        lines = path.read_text().splitlines()
+        return [f"{path.name}:{n}" for n, line in enumerate(lines, 1) if "plotly_chart(" in line]
+
+    assert [c for p in sorted((root / "pages").glob("*.py")) for c in calls(p)] == []
+    assert len(calls(root / "aelab" / "ui.py")) == 1
