@@ -16,7 +16,7 @@ import torch
 from scipy.stats import rankdata
 from sklearn.metrics import roc_curve
 
-from aelab import analysis, figures
+from aelab import analysis, colors, figures
 from aelab.data import DataBundle
 from aelab.jobs import JobContext
 from aelab.model import Autoencoder
@@ -447,7 +447,7 @@ def histogram(result: AnomalyResult, threshold: float | None = None, height: int
     if threshold is not None:
         fig.add_vline(x=threshold, line_dash="dash", line_color="#333", annotation_text="threshold")
     fig.update_layout(**_LAYOUT, height=height, barmode="overlay", title="Reconstruction error of held-out images",
-                      legend=dict(orientation="h", y=-0.25))
+                      legend=figures.LEGEND_BELOW)
     fig.update_xaxes(title="per-image error (MSE)")
     fig.update_yaxes(title="share of the group")
     return fig
@@ -459,16 +459,16 @@ def roc_figure(result: AnomalyResult, threshold: float | None = None, height: in
     fpr, tpr, _ = roc_curve(det.is_anomaly, det.test_errors)
     fig = go.Figure()
     fig.add_trace(go.Scatter(x=[0, 1], y=[0, 1], mode="lines", name="guessing",
-                             line=dict(color="#AAA", dash="dot")))
+                             line=dict(color=colors.NEUTRAL, dash="dot")))
     fig.add_trace(go.Scatter(x=fpr, y=tpr, mode="lines", name=f"AUC {det.auc:.3f}",
                              line=dict(color=ANOMALY_COLOR, width=2.5), fill="tozeroy",
-                             fillcolor="rgba(228,87,86,0.1)"))
+                             fillcolor=colors.rgba(ANOMALY_COLOR, 0.1)))
     if threshold is not None:
         c = confusion(det.test_errors, det.is_anomaly, threshold)
         fig.add_trace(go.Scatter(x=[c.false_positive_rate], y=[c.recall], mode="markers", name="your threshold",
                                  marker=dict(size=12, color="#333", symbol="x")))
     fig.update_layout(**_LAYOUT, height=height, title=f"ROC curve · AUC = {det.auc:.3f}",
-                      legend=dict(orientation="h", y=-0.3))
+                      legend=figures.LEGEND_BELOW)
     fig.update_xaxes(title="false-alarm rate (normal images flagged)", range=[0, 1])
     fig.update_yaxes(title="recall (anomalies caught)", range=[0, 1.02])
     return fig
@@ -485,7 +485,7 @@ def auc_figure(rows: list[SweepRow], main: int | None = None, height: int = 320)
                                  marker=dict(size=18, color="rgba(0,0,0,0)", line=dict(color="#333", width=2)),
                                  hoverinfo="skip"))
     fig.update_layout(**_LAYOUT, height=height, title="AUC against code size", showlegend=bool(picked),
-                      legend=dict(orientation="h", y=1.0, x=1, xanchor="right", yanchor="bottom"))
+                      legend=figures.LEGEND_BELOW)
     fig.update_xaxes(title="code size (bottleneck)", type="log", tickvals=[r.bottleneck for r in rows])
     fig.update_yaxes(title="AUC")
     return fig
@@ -498,7 +498,7 @@ def sweep_errors_figure(rows: list[SweepRow], height: int = 320) -> go.Figure:
         fig.add_trace(go.Scatter(x=[r.bottleneck for r in rows], y=[getattr(r, attr) for r in rows],
                                  mode="lines+markers", name=name, line=dict(color=color, width=2.5)))
     fig.update_layout(**_LAYOUT, height=height, title="Mean error against code size",
-                      legend=dict(orientation="h", y=1.0, x=1, xanchor="right", yanchor="bottom"))
+                      legend=figures.LEGEND_BELOW)
     fig.update_xaxes(title="code size (bottleneck)", type="log", tickvals=[r.bottleneck for r in rows])
     fig.update_yaxes(title="mean per-image error", rangemode="tozero")
     return fig

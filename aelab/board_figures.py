@@ -18,7 +18,7 @@ import plotly.graph_objects as go
 from aelab import catalog, sweep, sweep_text
 from aelab.board import SharedRun
 from aelab.board_share import BOTTLENECK_QUESTION
-from aelab.figures import PALETTE
+from aelab.figures import LEGEND_BELOW, PALETTE
 
 QUESTIONS = {  # predict-first question id -> (the question, answer key -> answer text)
     BOTTLENECK_QUESTION: ("As the bottleneck grows, what happens to the error on held-out images?", sweep_text.TRENDS),
@@ -26,8 +26,7 @@ QUESTIONS = {  # predict-first question id -> (the question, answer key -> answe
 BUDGETS = [(0, 1_000, "up to 1k"), (1_000, 10_000, "1k to 10k"), (10_000, 100_000, "10k to 100k"),
            (100_000, 1_000_000, "100k to 1M"), (1_000_000, math.inf, "over 1M")]  # parameters: [low, high)
 NEAR_BEST = 1.10  # "about as good as the best": within 10 % of the best test error
-_LAYOUT = dict(margin=dict(l=10, r=10, t=50, b=10),
-               legend=dict(orientation="h", y=1.02, x=1, xanchor="right", yanchor="bottom"))
+_LAYOUT = dict(margin=dict(l=10, r=10, t=50, b=10), legend=LEGEND_BELOW)
 
 
 def label(text: str) -> str:

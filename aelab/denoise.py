@@ -13,7 +13,7 @@ import numpy as np
 import plotly.graph_objects as go
 import torch
 
-from aelab import analysis, figures, noise
+from aelab import analysis, colors, figures, noise
 from aelab.data import DataBundle
 from aelab.jobs import JobContext
 from aelab.model import Autoencoder
@@ -290,8 +290,8 @@ def example_grid(result: DenoiseResult) -> go.Figure:
 def error_bars(result: DenoiseResult) -> go.Figure:
     """Mean per-image error against the clean images, with 95% confidence intervals."""
     stats = [mean_ci(result.errors[k]) for k in ROWS]
-    colors = [figures.PALETTE[9], figures.PALETTE[0], figures.PALETTE[2], "#CCCCCC"]
-    fig = go.Figure(go.Bar(x=list(ROWS.values()), y=[m for m, _ in stats], marker_color=colors,
+    bars = [figures.PALETTE[9], figures.PALETTE[0], figures.PALETTE[2], colors.NEUTRAL]
+    fig = go.Figure(go.Bar(x=list(ROWS.values()), y=[m for m, _ in stats], marker_color=bars,
                            error_y=dict(type="data", array=[h for _, h in stats], visible=True),
                            text=[f"{m:.4f}" for m, _ in stats], textposition="outside",
                            hovertemplate="%{x}: %{y:.4f}<extra></extra>"))
@@ -309,11 +309,11 @@ def level_curve(result: DenoiseResult) -> go.Figure:
     for key, color in (("noisy", figures.PALETTE[9]), ("plain", figures.PALETTE[0]), ("denoiser", figures.PALETTE[2])):
         fig.add_trace(go.Scatter(x=x, y=[row[key] for row in rows], mode="lines+markers", name=ROWS[key],
                                  line=dict(color=color, width=2.5)))
-    fig.add_vline(x=result.settings.level, line_dash="dot", line_color="#888",
+    fig.add_vline(x=result.settings.level, line_dash="dot", line_color=colors.NEUTRAL,
                   annotation_text="trained at", annotation_position="top")
     fig.update_layout(margin=dict(l=10, r=10, t=40, b=10), height=340,
                       title="Error against the clean image at other test noise levels",
-                      legend=dict(orientation="h", y=-0.25))
+                      legend=figures.LEGEND_BELOW)
     fig.update_xaxes(title=f"test noise level ({noise.LEVEL_MEANING[result.settings.noise]})")
     fig.update_yaxes(title="mean squared error per pixel", rangemode="tozero")
     return fig

@@ -10,9 +10,8 @@ import math
 import plotly.graph_objects as go
 
 from aelab import conv
+from aelab.colors import CODE, DEC, ENC, NEUTRAL
 from aelab.spec import ArchSpec
-
-ENC, CODE, DEC = "#4C78A8", "#E45756", "#54A24B"  # encoder, code and decoder colors on every page
 
 
 @functools.lru_cache(maxsize=256)
@@ -39,8 +38,8 @@ def sandglass(spec: ArchSpec, height: int = 260) -> go.Figure:
         shapes.append(dict(type="rect", x0=i - 0.3, x1=i + 0.3, y0=-h, y1=h, fillcolor=color,
                            opacity=0.55 if i in convs else 0.85, line=dict(width=0)))
         notes.append(dict(x=i, y=h + 0.12, text=texts[i], showarrow=False, font=dict(size=12 if not convs else 10)))
-        notes.append(dict(x=i, y=-h - 0.12, text=role, showarrow=False, font=dict(size=10, color="#666")))
-    notes += [dict(x=i + 0.5, y=0, text="→", showarrow=False, font=dict(size=14, color="#999"))
+        notes.append(dict(x=i, y=-h - 0.12, text=role, showarrow=False, font=dict(size=10, color=NEUTRAL)))
+    notes += [dict(x=i + 0.5, y=0, text="→", showarrow=False, font=dict(size=14, color=NEUTRAL))
               for i in range(len(widths) - 1)]
     kind = ("convolutional " if spec.is_conv else "") + ("VAE" if spec.kind == "vae" else "autoencoder")
     hover = [f"layer {i}: {t} = {w:,} values" if i in convs or (convs and i in (0, len(widths) - 1))

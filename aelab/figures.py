@@ -8,12 +8,16 @@ import numpy as np
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
+from aelab.colors import NEUTRAL, PALETTE, SYMBOLS, SYMBOLS_3D
+
 if TYPE_CHECKING:  # aelab.train imports torch; pages that only draw (Home) start faster without it
     from aelab.train import History
 
-PALETTE = ["#4C78A8", "#F58518", "#54A24B", "#E45756", "#72B7B2", "#EECA3B", "#B279A2", "#FF9DA6",
-           "#9D755D", "#BAB0AC"]
 _LAYOUT = dict(margin=dict(l=10, r=10, t=40, b=10))
+# A horizontal legend under the chart, below its x-axis title: plotly grows the bottom margin to hold it (legends
+# above the plot, or at a fraction of the plot's height below it, ran into the title or the axis title once the
+# text grew in Classroom mode or the column narrowed).
+LEGEND_BELOW = dict(orientation="h", yref="container", y=0, yanchor="bottom", x=0, xanchor="left")
 
 
 def loss_curves(history: History, title: str = "Loss", log_y: bool = True, total_epochs: int | None = None,
@@ -24,8 +28,7 @@ def loss_curves(history: History, title: str = "Loss", log_y: bool = True, total
                              line=dict(color=PALETTE[0], width=1.5)))
     fig.add_trace(go.Scatter(x=history.epoch_x, y=history.test, mode="lines+markers", name="test (held out)",
                              line=dict(color=PALETTE[1], width=2.5), marker_size=5))
-    fig.update_layout(**_LAYOUT, height=height, title=title, legend=dict(orientation="h", y=1.02, x=1,
-                                                                          xanchor="right", yanchor="bottom"))
+    fig.update_layout(**_LAYOUT, height=height, title=title, legend=LEGEND_BELOW)
     fig.update_xaxes(title="epoch", range=[0, total_epochs] if total_epochs else None)
     fig.update_yaxes(title="loss per feature", type="log" if log_y else "linear")
     return fig
@@ -48,8 +51,8 @@ def run_curves(histories: Mapping[str, History], title: str = "Loss of each mode
     right = total_epochs or max((h.epoch_x[-1] for h in histories.values() if h.epoch_x), default=1)
     for name, level in (levels or {}).items():
         fig.add_trace(go.Scatter(x=[0, right], y=[level, level], mode="lines", name=name,
-                                 line=dict(color=colors.get(name, "#888888"), dash="dash")))
-    fig.update_layout(**_LAYOUT, height=height, title=title, legend=dict(orientation="h", y=-0.25, x=0))
+                                 line=dict(color=colors.get(name, NEUTRAL), dash="dash")))
+    fig.update_layout(**_LAYOUT, height=height, title=title, legend=LEGEND_BELOW)
     fig.update_xaxes(title="epoch", range=[0, total_epochs] if total_epochs else None)
     fig.update_yaxes(title="loss per feature", type="log")
     return fig
@@ -90,15 +93,26 @@ def image_grid(rows: list, shape: tuple[int, int], row_labels: list[str] | None 
     big = tile(np.clip(arr, 0, 1), shape)
     fig = go.Figure(go.Heatmap(z=big, colorscale="gray", zmin=0, zmax=1, showscale=False,
                                hovertemplate="%{z:.2f}<extra></extra>"))
-    fig.update_yaxes(autorange="reversed", scaleanchor="x", showgrid=False, zeroline=False,
+    fig.update_yaxes(autorange="reversed", scaleanchor="x", showgrid=False, zeroline=False, constrain="domain",
                      tickvals=[i * (h + 1) + h / 2 for i in range(r)] if row_labels else [],
                      ticktext=row_labels or [])
-    fig.update_xaxes(showgrid=False, zeroline=False, side="top",
+    fig.update_xaxes(showgrid=False, zeroline=False, side="bottom", constrain="domain",  # labels hug the images
                      tickvals=[j * (w + 1) + w / 2 for j in range(c)] if col_labels else [],
                      ticktext=col_labels or [])
-    fig.update_layout(**{**_LAYOUT, "margin": dict(l=10, r=10, t=70 if col_labels else 40, b=10)},
-                      title=title, height=height or max(160, 80 + 70 * r), plot_bgcolor="white")
+    fig.update_layout(**{**_LAYOUT, "margin": dict(l=10, r=10, t=40, b=40 if col_labels else 10)},
+                      title=title, height=height or grid_height(r), plot_bgcolor="white")
     return fig
+
+
+def grid_height(rows: int) -> int:
+    """image_grid's height in px when none is given: 70 px a row, plus room for the title."""
+    return max(160, 80 + 70 * rows)
+
+
+def class_marker(c, three_d: bool = False) -> dict:
+    """Class c's marker colour and symbol (aelab.colors): the symbol tells the classes apart without colour too."""
+    symbols = SYMBOLS_3D if three_d else SYMBOLS
+    return dict(color=PALETTE[int(c) % len(PALETTE)], symbol=symbols[int(c) % len(symbols)])
 
 
 def latent_scatter(points: np.ndarray, labels: np.ndarray, class_names, title: str = "Latent space",
@@ -118,16 +132,16 @@ def latent_scatter(points: np.ndarray, labels: np.ndarray, class_names, title: s
         name = str(class_names[int(c)]) if int(c) < len(class_names) else str(c)
         common = dict(mode="markers", name=name, customdata=idx[m],
                       hovertemplate=f"class {name}<br>index %{{customdata}}<extra></extra>")
-        color = PALETTE[int(c) % len(PALETTE)]
         if dims >= 3:
             fig.add_trace(go.Scatter3d(x=points[m, 0], y=points[m, 1], z=points[m, 2],
-                                       marker=dict(size=marker_size or 3, color=color, opacity=0.8), **common))
+                                       marker=dict(size=marker_size or 3, opacity=0.8, **class_marker(c, True)),
+                                       **common))
         elif dims == 2:
             fig.add_trace(go.Scatter(x=points[m, 0], y=points[m, 1],
-                                     marker=dict(size=marker_size or 6, color=color, opacity=0.75), **common))
+                                     marker=dict(size=marker_size or 6, opacity=0.75, **class_marker(c)), **common))
         else:  # a 1-dim code: a strip plot, jittered by class
             fig.add_trace(go.Scatter(x=points[m, 0], y=np.full(m.sum(), int(c)) + np.linspace(-0.3, 0.3, m.sum()),
-                                     marker=dict(size=marker_size or 5, color=color, opacity=0.75), **common))
+                                     marker=dict(size=marker_size or 5, opacity=0.75, **class_marker(c)), **common))
     fig.update_layout(**_LAYOUT, height=height, title=title, legend_title="class")
     if dims >= 3:
         fig.update_layout(scene=dict(xaxis_title=f"{axis_title}1", yaxis_title=f"{axis_title}2",
@@ -174,11 +188,6 @@ def with_height(fig: go.Figure, height: int) -> go.Figure:
     copy = go.Figure(fig)
     copy.update_layout(height=height)
     return copy
-
-
-def png_config(name: str) -> dict:
-    """Plotly config: the modebar camera saves the figure as a PNG with this file name."""
-    return {"toImageButtonOptions": {"format": "png", "filename": name, "scale": 2}, "displaylogo": False}
 
 
 def warm_up() -> set[str]:

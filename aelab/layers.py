@@ -21,7 +21,7 @@ from torch import nn
 from aelab import analysis, convnet, data as data_mod, figures, model as model_mod, pca, runs
 from aelab.data import DataBundle
 from aelab.diagram import CODE, DEC, ENC
-from aelab.figures import PALETTE
+from aelab.figures import LEGEND_BELOW, PALETTE, class_marker
 from aelab.jobs import Job, JobContext
 from aelab.fields import Check
 from aelab.progress import LabProgress, phase_monitor
@@ -640,7 +640,7 @@ def pca_grid(views: list[LayerView], y: np.ndarray, class_names, at: int, bottle
         name = str(class_names[int(cls)]) if int(cls) < len(class_names) else str(cls)
         traces.append(dict(type="scatter", x=xs[:, m].ravel(), y=ys[:, m].ravel(), mode="markers", name=name,
                            customdata=np.repeat(labels, m.sum()), marker=dict(size=4, opacity=0.7,
-                                                                           color=PALETTE[int(cls) % 10]),
+                                                                           **class_marker(cls)),
                            hovertemplate=f"class {name}<extra>%{{customdata}}</extra>"))
     hidden = dict(visible=False, fixedrange=True)
     layout = dict(margin=dict(l=10, r=10, t=20, b=10), height=row_height * rows + 30, legend=dict(title="class"),
@@ -673,7 +673,7 @@ def stats_chart(views: list[LayerView], at: int, bottleneck: int, title: str = "
     if at in points:
         for r in (1, 2, 3):
             fig.add_vline(x=points.index(at), line_dash="dash", line_color=CODE, row=r, col=1)
-    fig.update_layout(**_LAYOUT, height=height, title=title, legend=dict(orientation="h", y=-0.1, x=0))
+    fig.update_layout(**_LAYOUT, height=height, title=title, legend=LEGEND_BELOW)
     return fig
 
 

@@ -13,6 +13,7 @@ import plotly.graph_objects as go
 import torch
 
 from aelab import analysis, figures, pca
+from aelab.colors import PALETTE
 from aelab.data import DataBundle
 from aelab.jobs import JobContext, Relay
 from aelab.limits import MAX_PCA_K
@@ -24,7 +25,7 @@ from aelab.spec import ArchSpec, Check, TrainConfig, check_arch, check_train
 from aelab.train import FitResult, History, Monitor, Progress, build_seeded, evaluate, fit
 
 LINEAR, NONLINEAR = "linear AE", "nonlinear AE"  # names of the two models (keys in histories)
-COLORS = {"PCA": "#E45756", LINEAR: "#4C78A8", NONLINEAR: "#54A24B"}
+COLORS = {"PCA": PALETTE[3], LINEAR: PALETTE[0], NONLINEAR: PALETTE[2]}
 CONVERGED = 0.05  # a linear AE within 5% of PCA's test error counts as "arrived"
 
 
@@ -344,7 +345,7 @@ def spectrum_figure(eigenvalues: np.ndarray, k: int, height: int = 280) -> go.Fi
     fig.add_trace(go.Bar(x=idx[k:], y=ev[k:], name=f"dropped: sum / {len(ev)} = {ev[k:].sum() / len(ev):.4f}",
                          marker_color=COLORS["PCA"]))
     fig.update_layout(**_LAYOUT, height=height, barmode="overlay", title="Variance along each principal direction",
-                      legend=dict(orientation="h", y=1.02, x=1, xanchor="right", yanchor="bottom"))
+                      legend=figures.LEGEND_BELOW)
     fig.update_xaxes(title="principal direction (largest variance first)")
     fig.update_yaxes(title="eigenvalue", type="log")
     return fig

@@ -17,6 +17,8 @@ import torch
 from plotly.subplots import make_subplots
 
 from aelab import analysis, limits, text
+from aelab.colors import NEUTRAL, PALETTE
+from aelab.figures import LEGEND_BELOW
 from aelab.data import DataBundle
 from aelab.limits import SIGNAL_SCORES as SCORES  # noqa: F401 - re-exported: how a window becomes one score
 from aelab.runs import Run
@@ -27,7 +29,7 @@ NAME = "signals"  # DataBundle.name of the generated set
 CLASS_NAMES = ("normal", "glitch")  # label 0 and label 1 of the test windows
 GLITCH_KINDS = ("spike", "flat-line", "drift")
 CENTER, SCALE = 0.5, 0.4  # value = CENTER + SCALE * (sine + noise), clipped to [0, 1]; |sine| <= 1 fits inside
-CHANNEL_COLORS = ["#4C78A8", "#F58518", "#54A24B", "#E45756", "#72B7B2", "#B279A2"]
+CHANNEL_COLORS = PALETTE[:6]
 _LAYOUT = dict(margin=dict(l=10, r=10, t=40, b=10))
 
 
@@ -277,11 +279,10 @@ def signals_figure(x: np.ndarray, recon: np.ndarray | None, channels: int, title
                                          showlegend=i == 0), row=i + 1, col=1)
         if spans and spans[i] is not None:
             _, start, stop = spans[i]
-            fig.add_vrect(x0=start - 0.5, x1=stop - 0.5, fillcolor="#E45756", opacity=0.15, line_width=0,
+            fig.add_vrect(x0=start - 0.5, x1=stop - 0.5, fillcolor=PALETTE[3], opacity=0.15, line_width=0,
                           row=i + 1, col=1)
     fig.update_layout(**{**_LAYOUT, "margin": dict(l=10, r=10, t=40, b=70)}, height=110 + height_per_row * n,
-                      legend=dict(orientation="h", yref="container", y=0.0, yanchor="bottom", x=0.5,
-                                  xanchor="center"))
+                      legend=LEGEND_BELOW)
     fig.update_yaxes(range=[-0.05, 1.05])
     fig.update_xaxes(title="time step", row=n, col=1)
     return fig
@@ -293,7 +294,7 @@ def histogram_figure(test_scores: np.ndarray, y_test: np.ndarray, threshold: flo
     fig = go.Figure()
     logs = np.log10(np.clip(test_scores, 1e-12, None))
     bins = dict(start=float(logs.min()), end=float(logs.max()) + 1e-9, size=(float(np.ptp(logs)) or 1.0) / 40)
-    for label, color in ((0, "#4C78A8"), (1, "#E45756")):
+    for label, color in ((0, PALETTE[0]), (1, PALETTE[3])):
         m = np.asarray(y_test) == label
         fig.add_trace(go.Histogram(x=logs[m], xbins=bins, name=f"{names[label]} ({int(m.sum())})",
                                    marker_color=color, opacity=0.6))
@@ -310,11 +311,11 @@ def roc_figure(fpr: np.ndarray, tpr: np.ndarray, auc: float, height: int = 320) 
     """ROC curve with the diagonal a random score would give."""
     fig = go.Figure()
     fig.add_trace(go.Scatter(x=[0, 1], y=[0, 1], mode="lines", name="random (AUC 0.5)",
-                             line=dict(color="#BAB0AC", dash="dash")))
+                             line=dict(color=NEUTRAL, dash="dash")))
     fig.add_trace(go.Scatter(x=fpr, y=tpr, mode="lines", name=f"autoencoder (AUC {auc:.3f})",
-                             line=dict(color="#E45756", width=2.5)))
+                             line=dict(color=PALETTE[3], width=2.5)))
     fig.update_layout(**_LAYOUT, height=height, title="ROC curve",
-                      legend=dict(orientation="h", y=1.02, x=1, xanchor="right", yanchor="bottom"))
+                      legend=LEGEND_BELOW)
     fig.update_xaxes(title="false alarms (share of normal windows flagged)", range=[0, 1])
     fig.update_yaxes(title="glitches caught", range=[0, 1.02])
     return fig
@@ -560,7 +561,7 @@ def explain_columns(names: tuple[str, ...], col_mse: np.ndarray, scaler: MinMaxS
 def column_error_figure(names: tuple[str, ...], col_mse: np.ndarray, height: int = 320) -> go.Figure:
     """Root-mean-squared error per column as a share of the column's range (bars)."""
     rmse = np.sqrt(col_mse)
-    fig = go.Figure(go.Bar(x=[text.label(n) for n in names], y=rmse, marker_color="#4C78A8",
+    fig = go.Figure(go.Bar(x=[text.label(n) for n in names], y=rmse, marker_color=PALETTE[0],
                            hovertemplate="%{x}: %{y:.1%} of its range<extra></extra>"))
     fig.update_layout(**_LAYOUT, height=height, title="Reconstruction error per column (held-out rows)")
     fig.update_yaxes(title="RMSE / column range", tickformat=".0%")

@@ -10,13 +10,12 @@ import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
 from aelab import figures
-from aelab.figures import PALETTE, image_grid
+from aelab.figures import LEGEND_BELOW, PALETTE, image_grid
 from aelab.progress import LabProgress
 from aelab.sweep import MEASURING, OOD_LABELS, SizeResult, run_name
 
 
-_LAYOUT = dict(margin=dict(l=10, r=10, t=50, b=10),
-               legend=dict(orientation="h", y=1.02, x=1, xanchor="right", yanchor="bottom"))
+_LAYOUT = dict(margin=dict(l=10, r=10, t=50, b=10), legend=LEGEND_BELOW)
 
 
 @dataclass(frozen=True)

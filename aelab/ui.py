@@ -8,6 +8,7 @@ reload or a restart finds it again.
 """
 from __future__ import annotations
 
+import html
 import math
 import sys
 import threading
@@ -729,7 +730,7 @@ def lab_progress(view: JobView | None, key: str, label: str = "Training", curves
             fig = figures.loss_curves(view.history, total_epochs=total_epochs, height=figure_height(height))
         else:
             fig = figures.run_curves(hists, total_epochs=total_epochs, height=figure_height(height))
-        st.plotly_chart(fig, width="stretch", key=f"{key}_live_curves")
+        chart(fig, f"{key}_live_curves")
     return hists
 
 
@@ -750,17 +751,33 @@ def say(kind: str, text: str, icon: str | None = None) -> None:
         {"success": st.success, "info": st.info, "warning": st.warning, "error": st.error}[kind](text, icon=icon)
 
 
-def chart(fig, key: str, where=None, png: str | None = None, **kw) -> None:
-    """A plotly figure at full width; `png` names the file its camera button saves (figures.png_config)."""
-    from aelab import figures
+def chart(fig, key: str | None = None, where=None, png: str | None = None, summary: str | None = None, **kw):
+    """Every chart goes on the page through here: a plotly figure at full width, as theme.for_screen sizes it
+    (Classroom mode's larger text and markers; never taller than a 1280x720 screen), followed by a text summary
+    that only screen readers see: `summary`, or one read off the figure (alt_text.summary); "" for none.
 
-    (where or st).plotly_chart(fig, key=key, width="stretch", config=figures.png_config(png) if png else None, **kw)
+    `png` names the file its camera button saves; other keywords go to st.plotly_chart (on_select, selection_mode,
+    config, width). Returns what st.plotly_chart returns (the selection, with on_select).
+    """
+    from aelab import alt_text, theme
+
+    where = where or st
+    if png:
+        kw["config"] = theme.png_config(png)
+    kw.setdefault("width", "stretch")
+    event = where.plotly_chart(theme.for_screen(fig, classroom_mode()), key=key, **kw)
+    text = alt_text.summary(fig) if summary is None else summary
+    if text:
+        where.html(f'<div class="{theme.SR_ONLY}">{html.escape(text)}</div>')
+    return event
 
 
 def images(rows, bundle: data.DataBundle, key: str, where=None, png: str | None = None, **grid) -> None:
-    """An image grid (figures.image_grid) of samples of `bundle`: its images, or one row of values per sample."""
+    """An image grid (figures.image_grid) of samples of `bundle`: its images, or one row of values per sample;
+    taller in Classroom mode (figure_height), so a digit reads at the back of the room."""
     from aelab import figures
 
+    grid["height"] = figure_height(grid.get("height") or figures.grid_height(len(rows)))
     chart(figures.image_grid(rows, bundle.image_shape or (1, bundle.input_dim), **grid), key, where, png=png)
 
 
@@ -1016,7 +1033,6 @@ def file_uploader(label: str, kind: str, key: str, **kwargs):
 
 # -- classroom: URL sharing and classroom mode --
 CLASSROOM_KEY = "cfg_classroom"  # session key of the sidebar toggle
-CLASSROOM_SCALE = 1.5  # figures are this much taller in classroom mode
 
 
 def _query(every: bool = False) -> dict[str, str | list[str]]:
@@ -1095,8 +1111,19 @@ def classroom_mode() -> bool:
 
 
 def figure_height(base: int) -> int:
-    """A figure height in pixels: `base`, or CLASSROOM_SCALE times larger in classroom mode."""
-    return int(round(base * CLASSROOM_SCALE)) if classroom_mode() else int(base)
+    """A figure height in pixels: `base`, or theme.CLASSROOM_SCALE times larger in classroom mode, but no taller
+    than a 1280x720 screen shows (theme.fit_height)."""
+    from aelab import theme
+
+    return theme.fit_height(base, classroom_mode())
+
+
+def page_style() -> None:
+    """The page's style sheet (theme.page_css): labels that wrap instead of "…", text for screen readers only, and
+    in Classroom mode larger text everywhere. Call once per run from app.py, after classroom_toggle()."""
+    from aelab import theme
+
+    st.html(theme.page_css(classroom_mode()))
 
 
 def page_link_or_note(page: str, label: str, icon: str | None = None, query_params: dict | None = None) -> bool:

@@ -35,7 +35,7 @@ def draw_live(view) -> None:
     ui.lab_progress(view, "an", height=240)
     rows = view.extra.get("rows") if view is not None and view.active else None
     if rows:
-        st.plotly_chart(anomaly.auc_figure(rows, height=240), width="stretch", key="an_live_auc")
+        ui.chart(anomaly.auc_figure(rows, height=240), width="stretch", key="an_live_auc")
 
 
 def on_done(job: Job) -> None:
@@ -74,22 +74,22 @@ def draw_results(result: anomaly.AnomalyResult) -> None:
     st.subheader("2 · A threshold turns the error into a detector")
     threshold = draw_threshold(result)
     c1, c2 = st.columns(2)
-    c1.plotly_chart(anomaly.histogram(result, threshold), width="stretch", key="an_hist")
-    c2.plotly_chart(anomaly.roc_figure(result, threshold), width="stretch", key="an_roc")
+    ui.chart(anomaly.histogram(result, threshold), width="stretch", key="an_hist", where=c1)
+    ui.chart(anomaly.roc_figure(result, threshold), width="stretch", key="an_roc", where=c2)
     st.markdown(anomaly.auc_text(det.auc))
     st.caption("The ROC curve moves the threshold from the top to the bottom: each point is one threshold's "
                "recall against its false-alarm rate. The ✕ is your threshold.")
     st.subheader("3 · The worst-reconstructed held-out images")
-    st.plotly_chart(anomaly.worst_grid(result), width="stretch", key="an_worst")
+    ui.chart(anomaly.worst_grid(result), width="stretch", key="an_worst")
     st.markdown(anomaly.worst_text(result))
     st.subheader("4 · How the code size changes the AUC")
     c1, c2 = st.columns(2)
-    c1.plotly_chart(anomaly.auc_figure(result.rows, s.bottleneck), width="stretch", key="an_auc")
-    c2.plotly_chart(anomaly.sweep_errors_figure(result.rows), width="stretch", key="an_sweep_err")
+    ui.chart(anomaly.auc_figure(result.rows, s.bottleneck), width="stretch", key="an_auc", where=c1)
+    ui.chart(anomaly.sweep_errors_figure(result.rows), width="stretch", key="an_sweep_err", where=c2)
     st.markdown("\n".join(f"- {line}" for line in anomaly.sweep_text(result.rows)))
     with st.expander("Loss curve of the main model"):
-        st.plotly_chart(figures.loss_curves(det.history, title="Main model (test = normal held-out images)",
-                                            height=280), width="stretch", key="an_loss")
+        ui.chart(figures.loss_curves(det.history, title="Main model (test = normal held-out images)",
+                                     height=280), width="stretch", key="an_loss")
 
 
 def main() -> None:

@@ -61,10 +61,9 @@ def on_done(job: Job) -> None:
 def commit_box() -> None:
     st.markdown("**Commit your answer first.** As the bottleneck grows from the smallest to the largest size, "
                 "what happens to the reconstruction error on *held-out* images the models never trained on?")
-    c1, c2 = st.columns([4, 1])
-    guess = c1.radio("Your prediction", list(sweep_text.TRENDS), format_func=sweep_text.TRENDS.get, index=None,
+    guess = st.radio("Your prediction", list(sweep_text.TRENDS), format_func=sweep_text.TRENDS.get, index=None,
                      key="bn_guess", label_visibility="collapsed")
-    if c2.button("Commit", key="bn_commit", disabled=guess is None, width="stretch"):
+    if st.button("Commit", key="bn_commit", disabled=guess is None):  # under the choices (a column cut it to "Co…")
         st.session_state[ANSWER] = guess
     if st.session_state.get(ANSWER):
         st.caption(f"Your committed answer: **{sweep_text.TRENDS[st.session_state[ANSWER]]}**")
@@ -102,21 +101,21 @@ def draw_grids(result: sweep.SweepResult) -> None:
                             (c2, "train", "Training images (seen every epoch)")):
         fig = sweep_figures.recon_figure(result.originals.get(key), rows, key, shape, title)
         if fig is not None:
-            col.plotly_chart(fig, width="stretch", key=f"bn_grid_{key}")
+            ui.chart(fig, width="stretch", key=f"bn_grid_{key}", where=col)
 
 
 def draw_ood(result: sweep.SweepResult) -> None:
     st.subheader("Does it just copy anything?")
     st.caption("Inputs unlike anything in training. A model that learned the data maps them towards what it "
                "knows (high error); a model that learned to copy reproduces them (low error).")
-    st.plotly_chart(sweep_figures.ood_figure(result.rows), width="stretch", key="bn_ood")
+    ui.chart(sweep_figures.ood_figure(result.rows), width="stretch", key="bn_ood")
     keys = result.ood_keys
     cols = st.columns(len(keys)) if keys else []
     for col, key in zip(cols, keys):
         fig = sweep_figures.recon_figure(result.originals.get(key), result.rows, key, result.image_shape,
                                  sweep.OOD_LABELS.get(key, key))
         if fig is not None:
-            col.plotly_chart(fig, width="stretch", key=f"bn_ood_grid_{key}")
+            ui.chart(fig, width="stretch", key=f"bn_ood_grid_{key}", where=col)
 
 
 def draw_results(result: sweep.SweepResult) -> None:
@@ -128,8 +127,8 @@ def draw_results(result: sweep.SweepResult) -> None:
     answer_echo(result)
     st.markdown("\n".join(f"- {line}" for line in sweep_text.explain(result.rows, cfg.n_train)))
     c1, c2 = st.columns(2)
-    c1.plotly_chart(sweep_figures.error_figure(result.rows), width="stretch", key="bn_errors")
-    c2.plotly_chart(sweep_figures.curves_figure(result.rows), width="stretch", key="bn_curves")
+    ui.chart(sweep_figures.error_figure(result.rows), width="stretch", key="bn_errors", where=c1)
+    ui.chart(sweep_figures.curves_figure(result.rows), width="stretch", key="bn_curves", where=c2)
     st.caption("Errors are mean squared error per pixel, in eval mode, on the whole training subset and the whole "
                "test set. The solid held-out curves use a fixed sample of held-out images.")
     st.subheader("The same images through every model")
@@ -138,7 +137,7 @@ def draw_results(result: sweep.SweepResult) -> None:
     st.subheader("Are the codes useful?")
     st.caption("A classifier that sees only the code, fitted on the training images' codes and scored on the "
                "held-out codes. kNN (5 nearest neighbours) has no weights that grow with the code size.")
-    st.plotly_chart(sweep_figures.probe_figure(result.rows), width="stretch", key="bn_probe")
+    ui.chart(sweep_figures.probe_figure(result.rows), width="stretch", key="bn_probe")
     key = result.ood_keys[0] if result.ood_keys else None
     st.dataframe(sweep_figures.results_table(result.rows, key), hide_index=True, width="stretch")
     st.download_button("Download the results (CSV)", sweep.to_csv(result.rows), file_name="bottleneck_sweep.csv",
@@ -158,10 +157,10 @@ def main() -> None:
     )
     col_set, col_q = st.columns([1.2, 1], gap="large")
     with col_set:
-        st.subheader("Settings")
+        st.header("Settings")
         bundle, cfg, check = ui.lab_settings("cfg_bn_dataset", read_config, FORM)  # the sizes follow the data set
     with col_q:
-        st.subheader("Predict")
+        st.header("Predict")
         commit_box()
         ready = bundle is not None and cfg is not None and check.ok
         ui.run_controls(JOB, "🔬 Run experiment", "bn_run", ready,

@@ -140,11 +140,11 @@ def sweep_section(runs) -> None:
     if len(choices) > 1:
         dataset = st.selectbox("Data set", choices, format_func=bf.dataset_name, key="board_dataset")
     pts = bf.points(runs, dataset)
-    st.plotly_chart(bf.sweep_figure(pts, height=ui.figure_height(420)), width="stretch", key="board_sweep")
+    ui.chart(bf.sweep_figure(pts, height=ui.figure_height(420)), width="stretch", key="board_sweep")
     st.markdown("\n".join(f"- {line}" for line in bf.sweep_verdict(runs, dataset)))
     st.subheader("Best test error per parameter budget")
     c1, c2 = st.columns([1.2, 1])
-    c1.plotly_chart(bf.budget_figure(pts, height=ui.figure_height(380)), width="stretch", key="board_budget")
+    ui.chart(bf.budget_figure(pts, height=ui.figure_height(380)), width="stretch", key="board_budget", where=c1)
     c2.dataframe(bf.budget_table(pts), hide_index=True, width="stretch")
     c2.caption(bf.budget_verdict(pts))
 
@@ -155,8 +155,8 @@ def answers_section(runs) -> None:
         return
     st.subheader("Predicted vs measured")
     for a in found:
-        st.plotly_chart(bf.answers_figure(a, height=ui.figure_height(320)), width="stretch",
-                        key=f"board_q_{a.question}")
+        ui.chart(bf.answers_figure(a, height=ui.figure_height(320)), width="stretch",
+                 key=f"board_q_{a.question}")
         st.caption(bf.answers_verdict(a))
 
 

@@ -76,7 +76,7 @@ def arch_readout(spec: ArchSpec) -> None:
     c1.metric("Parameters", f"{spec.param_count:,}")
     c2.metric("Compression", f"{spec.compression:.1f} : 1", help="Input numbers per code number")
     c3.metric("Layers", f"{len(spec.widths) - 1} Linear")
-    st.plotly_chart(diagram.sandglass(spec, height=230), width="stretch", key="sandglass")
+    ui.chart(diagram.sandglass(spec, height=230), width="stretch", key="sandglass")
     with st.expander("The same network in PyTorch", expanded=False):
         code = pytorch_code(spec)
         st.code(code, language="python")
@@ -133,19 +133,19 @@ def draw_live(bundle: data.DataBundle | None, view) -> None:
     model = run.model if state is None else _ui_model(spec, state)
     left, right = st.columns(2)
     with left:
-        st.plotly_chart(figures.loss_curves(history, total_epochs=cfg.epochs, title="Loss (lower is better)",
-                                                         height=ui.figure_height(320)),
-                        width="stretch", key="loss_chart")
+        ui.chart(figures.loss_curves(history, total_epochs=cfg.epochs, title="Loss (lower is better)",
+                                                  height=ui.figure_height(320)),
+                 width="stretch", key="loss_chart")
         if spec.kind == "vae" and history.terms:
-            st.plotly_chart(figures.vae_terms(history), width="stretch", key="vae_terms")
+            ui.chart(figures.vae_terms(history), width="stretch", key="vae_terms")
         idx = data.sample_indices(show.y_test, per_class=1, n=10)
         x = show.x_test[idx]  # (10, D)
         recon = analysis.reconstruct(model, x)
-        st.plotly_chart(figures.image_grid([x.numpy(), recon.numpy()], show.image_shape,
-                                           row_labels=["input", "output"],
-                                           col_labels=[show.class_names[int(show.y_test[i])] for i in idx],
-                                           title="Held-out images and their reconstructions"),
-                        width="stretch", key="recon_grid")
+        ui.chart(figures.image_grid([x.numpy(), recon.numpy()], show.image_shape,
+                                    row_labels=["input", "output"],
+                                    col_labels=[show.class_names[int(show.y_test[i])] for i in idx],
+                                    title="Held-out images and their reconstructions"),
+                 width="stretch", key="recon_grid")
     with right:
         draw_latent(model, spec, show, live=state is not None)
 
@@ -175,7 +175,7 @@ def draw_latent(model, spec: ArchSpec, show: data.DataBundle, live: bool = False
         with st.container(height=ui.figure_height(560), border=False):
             st.caption("Code space: drawing with the next update…")
         return
-    st.plotly_chart(latent_figure(model, spec, show, dims), width="stretch", key="latent_chart")
+    ui.chart(latent_figure(model, spec, show, dims), width="stretch", key="latent_chart")
 
 
 def main() -> None:

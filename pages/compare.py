@@ -50,21 +50,21 @@ def draw_results(result: kinds.CompareResult) -> None:
                "pattern added to the input that reaches the output (1 = a copy). kNN probe: how often the five "
                "nearest training codes have the right class.")
     c1, c2 = st.columns([1, 1.4])
-    c1.plotly_chart(kinds.error_bars(result), width="stretch", key=f"cmp_bars_{result.token}")
-    c2.plotly_chart(kinds.recon_grid(result), width="stretch", key=f"cmp_grid_{result.token}")
+    ui.chart(kinds.error_bars(result), width="stretch", key=f"cmp_bars_{result.token}", where=c1)
+    ui.chart(kinds.recon_grid(result), width="stretch", key=f"cmp_grid_{result.token}", where=c2)
     shown = [k for k in ("sparse", "wide") if result.get(k) is not None]
     if shown:
         st.subheader("Filters of the wide codes")
         cols = st.columns(len(shown))
         for col, kind in zip(cols, shown):
             fig, caption = kinds.filters(result, kind)
-            col.plotly_chart(fig, width="stretch", key=f"cmp_filters_{kind}_{result.token}")
+            ui.chart(fig, width="stretch", key=f"cmp_filters_{kind}_{result.token}", where=col)
             col.caption(caption)
     with st.expander("Loss curves"):
         cols = st.columns(min(3, len(result.results)) or 1)
         for i, r in enumerate(result.results):
-            cols[i % len(cols)].plotly_chart(figures.loss_curves(r.history, title=r.label, height=240),
-                                             width="stretch", key=f"cmp_loss_{r.kind}_{result.token}")
+            ui.chart(figures.loss_curves(r.history, title=r.label, height=240),
+                     width="stretch", key=f"cmp_loss_{r.kind}_{result.token}", where=cols[i % len(cols)])
 
 
 def main() -> None:

@@ -29,8 +29,8 @@ def read_settings(bundle: data.DataBundle) -> tuple[denoise.DenoiseSettings | No
 def preview(bundle: data.DataBundle, settings: denoise.DenoiseSettings) -> None:
     """What the chosen corruption does, before anything is trained."""
     clean, noisy, err = denoise.noise_preview(bundle, settings)
-    st.plotly_chart(figures.image_grid([clean, noisy], bundle.image_shape, row_labels=["clean", "noisy"], height=200,
-                                       title="Preview of the noise"), width="stretch", key="dn_preview")
+    ui.chart(figures.image_grid([clean, noisy], bundle.image_shape, row_labels=["clean", "noisy"], height=200,
+                                title="Preview of the noise"), width="stretch", key="dn_preview")
     st.caption(f"Mean squared error of these noisy images against the clean ones: {err:.4f}.")
 
 
@@ -54,20 +54,20 @@ def draw_results(result: denoise.DenoiseResult) -> None:
     ui.measured(f"{data.DATASETS.get(result.dataset, result.dataset)} · {s.describe(dim)} · seed {s.seed} · "
                 f"both models trained and measured in {result.seconds:.1f} s.", result)
     st.markdown("\n".join(f"- {line}" for line in denoise.summary(result)))
-    st.plotly_chart(denoise.example_grid(result), width="stretch", key="dn_grid")
+    ui.chart(denoise.example_grid(result), width="stretch", key="dn_grid")
     c1, c2 = st.columns(2)
-    c1.plotly_chart(denoise.error_bars(result), width="stretch", key="dn_bars")
-    c2.plotly_chart(denoise.level_curve(result), width="stretch", key="dn_levels")
+    ui.chart(denoise.error_bars(result), width="stretch", key="dn_bars", where=c1)
+    ui.chart(denoise.level_curve(result), width="stretch", key="dn_levels", where=c2)
     st.caption("Errors are the mean squared difference per pixel between a model's output (or the noisy input) and "
                "the clean held-out image. Bars show 95% confidence intervals over the held-out images; the grey bar is "
                "the plain AE fed the clean image, the price of the bottleneck alone. The right chart feeds the same "
                "two trained models other amounts of the same kind of noise.")
     with st.expander("Loss curves of both models"):
         c1, c2 = st.columns(2)
-        c1.plotly_chart(figures.loss_curves(result.plain_history, title="Plain AE (clean → clean)", height=280),
-                        width="stretch", key="dn_loss_plain")
-        c2.plotly_chart(figures.loss_curves(result.denoiser_history, title="Denoising AE (noisy → clean)",
-                                            height=280), width="stretch", key="dn_loss_dae")
+        ui.chart(figures.loss_curves(result.plain_history, title="Plain AE (clean → clean)", height=280),
+                 width="stretch", key="dn_loss_plain", where=c1)
+        ui.chart(figures.loss_curves(result.denoiser_history, title="Denoising AE (noisy → clean)",
+                                     height=280), width="stretch", key="dn_loss_dae", where=c2)
         st.caption("The test curve of each model uses its own task: clean inputs for the plain AE, noisy inputs "
                    "for the denoising AE; both are scored against clean images.")
 

@@ -72,15 +72,15 @@ def show(run: runs.Run, bundle: data.DataBundle, ink, what: str, dims: int) -> N
     ref = reference_for(run, bundle, dims)
     v = drawing.judge(ink, run.model, ref, bundle.class_names)
     c1, c2 = st.columns([1, 1.2])
-    c1.plotly_chart(drawing.images_figure(v, bundle.image_shape), width="stretch", key="draw_images")
+    ui.chart(drawing.images_figure(v, bundle.image_shape), width="stretch", key="draw_images", where=c1)
     c2.metric("More unusual than", f"{int(v.percentile)}% of test images",
               help="The share of held-out images that this model reconstructs better than your input.")
     c2.metric("Reconstruction error", f"{v.error:.4f}", help="Mean squared error per pixel.")
     st.markdown(v.sentence)
     st.caption(f"Showing {what}.")
-    st.plotly_chart(drawing.code_figure(ref, v, bundle.class_names, height=ui.figure_height(420)), width="stretch",
-                    key="draw_code")
-    st.plotly_chart(drawing.error_figure(ref, v), width="stretch", key="draw_errors")
+    ui.chart(drawing.code_figure(ref, v, bundle.class_names, height=ui.figure_height(420)), width="stretch",
+             key="draw_code")
+    ui.chart(drawing.error_figure(ref, v), width="stretch", key="draw_errors")
 
 
 def main() -> None:

@@ -13,7 +13,7 @@ run = ui.current_run()
 spec = run.spec if run is not None else ArchSpec(input_dim=784, encoder=(128, 64, 12), bottleneck=3)
 caption = "your session's model" if run is not None else "the seed document's 784-128-64-12-3 network"
 with chart:
-    st.plotly_chart(diagram.sandglass(spec), width="stretch")
+    ui.chart(diagram.sandglass(spec), width="stretch")
     st.caption(f"The sandglass of {caption}. Bar heights follow the layer widths on a log scale; red is the code.")
 
 intro.title("⏳ aelab — learn autoencoders by building one")
@@ -31,7 +31,7 @@ image through a handful of numbers, the network must discover what matters about
 Drawn layer by layer, the widths shrink and then grow again: a sandglass.
 """
 )
-rest.subheader("Where to go")
+rest.header("Where to go")
 rest.page_link("pages/build_train.py", label="**Build & Train** — design a network, train it live, watch it learn",
               icon=":material/construction:")
 rest.markdown(

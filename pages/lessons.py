@@ -63,8 +63,8 @@ def show_outcome(outcome: Outcome) -> None:
         st.caption("What PyTorch said:")
         st.code(outcome.code, language=None, wrap_lines=True)
     if outcome.figure is not None:  # a copy at the classroom height: the stored one keeps its base height
-        st.plotly_chart(figures.with_height(outcome.figure, ui.figure_height(outcome.figure.layout.height or 300)),
-                        width="stretch")
+        ui.chart(figures.with_height(outcome.figure, ui.figure_height(outcome.figure.layout.height or 300)),
+                 width="stretch")
     st.info(outcome.summary, icon="📏")
     st.caption(f"Measured on this machine in {outcome.seconds:.1f} s.")
 

@@ -33,7 +33,7 @@ def describe(run: Run) -> str:
 
 
 def downloads(run: Run) -> None:
-    st.subheader("Download the session model")
+    st.header("Download the session model")
     st.markdown(describe(run))
     stem = checkpoint.file_stem(run)
     c1, c2, c3 = st.columns(3)
@@ -52,7 +52,7 @@ def downloads(run: Run) -> None:
 
 
 def uploads() -> None:
-    st.subheader("Load a checkpoint")
+    st.header("Load a checkpoint")
     st.caption(f"A file saved from this page (at most {limits.CHECKPOINT_MB} MB, enough for the largest model "
                "this lab trains). It is checked before anything is used: only weights are read (no code runs), and "
                "the architecture, every tensor's shape and the data set must fit. A refused file leaves your current "

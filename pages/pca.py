@@ -71,7 +71,7 @@ def draw_live(view) -> None:
 
 def draw_result(result: linear.PcaLabResult, cfg_now: linear.PcaLabConfig | None) -> None:
     """The finished lab: numbers, curves, what they show, the spectrum and the reconstructions."""
-    st.subheader("What the measurements show")
+    st.header("What the measurements show")
     if cfg_now is not None and cfg_now != result.cfg:
         st.caption(f"These results are for k = {result.cfg.k}, {result.cfg.epochs} epochs. You changed settings: "
                    "press Train to measure again.")
@@ -85,8 +85,8 @@ def draw_result(result: linear.PcaLabResult, cfg_now: linear.PcaLabConfig | None
         c3.metric("Nonlinear AE error", f"{nonlin.test_loss:.5f}", f"{comp.nonlinear_gap:+.1%} vs PCA",
                   delta_color="off")
     histories = {linear.LINEAR: lin.history if lin else None, linear.NONLINEAR: nonlin.history if nonlin else None}
-    st.plotly_chart(linear.curves_figure(result.pca_test, histories, result.cfg.epochs, height=ui.figure_height(380)),
-                    width="stretch", key="pca_curves")
+    ui.chart(linear.curves_figure(result.pca_test, histories, result.cfg.epochs, height=ui.figure_height(380)),
+             width="stretch", key="pca_curves")
     if comp is None:
         st.info("The linear autoencoder was stopped before it trained; press Train to run the lab.")
         return
@@ -101,13 +101,13 @@ def draw_result(result: linear.PcaLabResult, cfg_now: linear.PcaLabConfig | None
         if bundle.image_shape is not None:
             idx = data.sample_indices(bundle.y_test, per_class=1, n=10)
             rows, labels = linear.reconstruction_rows(result, bundle.x_test[idx])
-            st.plotly_chart(figures.image_grid(rows, bundle.image_shape, row_labels=labels,
-                                               col_labels=[bundle.class_names[int(bundle.y_test[i])] for i in idx],
-                                               title="Held-out images rebuilt from k numbers"),
-                            width="stretch", key="pca_recon")
+            ui.chart(figures.image_grid(rows, bundle.image_shape, row_labels=labels,
+                                        col_labels=[bundle.class_names[int(bundle.y_test[i])] for i in idx],
+                                        title="Held-out images rebuilt from k numbers"),
+                     width="stretch", key="pca_recon")
     with right:
-        st.plotly_chart(linear.spectrum_figure(result.pca.eigenvalues, result.cfg.k, height=ui.figure_height(300)),
-                        width="stretch", key="pca_spectrum")
+        ui.chart(linear.spectrum_figure(result.pca.eigenvalues, result.cfg.k, height=ui.figure_height(300)),
+                 width="stretch", key="pca_spectrum")
         st.caption("PCA's training error is exactly the sum of the red bars divided by the number of features: "
                    f"{linear.discarded_variance(result.pca):.5f} here, measured {result.pca_train:.5f}.")
 

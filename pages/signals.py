@@ -86,8 +86,8 @@ def signals_tab() -> None:
         signal_results(result)
     else:
         idx, titles, spans = signals.examples(sigset)
-        st.plotly_chart(signals.signals_figure(bundle.x_test[idx].numpy(), None, channels, titles, spans),
-                        width="stretch", key="sig_preview")
+        ui.chart(signals.signals_figure(bundle.x_test[idx].numpy(), None, channels, titles, spans),
+                 width="stretch", key="sig_preview")
 
 
 def signal_results(result: signals.LabRun) -> None:
@@ -108,19 +108,19 @@ def signal_results(result: signals.LabRun) -> None:
     c3.metric("False alarms", f"{det.false_alarms} / {det.n_normal}")
     st.markdown("\n".join(f"- {line}" for line in signals.explain_detection(det, how)))
     idx, titles, spans = signals.examples(sigset)
-    st.plotly_chart(signals.signals_figure(bundle.x_test[idx].numpy(), recon_test[idx].numpy(), sig_cfg.channels,
-                                           titles, spans), width="stretch", key="sig_recon")
+    ui.chart(signals.signals_figure(bundle.x_test[idx].numpy(), recon_test[idx].numpy(), sig_cfg.channels,
+                                    titles, spans), width="stretch", key="sig_recon")
     st.caption("Solid: the window; dotted: the autoencoder's reconstruction; red band: where the glitch was put. "
                "The model learned what normal windows look like, so look inside the red band: how much of the glitch "
                "made it into the reconstruction?")
     left, right = st.columns(2)
-    left.plotly_chart(signals.histogram_figure(test_scores, bundle.y_test.numpy(), det.threshold,
-                                               height=ui.figure_height(320)), width="stretch", key="sig_hist")
-    right.plotly_chart(signals.roc_figure(det.fpr, det.tpr, det.auc, height=ui.figure_height(320)),
-                       width="stretch", key="sig_roc")
+    ui.chart(signals.histogram_figure(test_scores, bundle.y_test.numpy(), det.threshold,
+                                      height=ui.figure_height(320)), width="stretch", key="sig_hist", where=left)
+    ui.chart(signals.roc_figure(det.fpr, det.tpr, det.auc, height=ui.figure_height(320)),
+             width="stretch", key="sig_roc", where=right)
     with st.expander("Loss curves"):
-        st.plotly_chart(figures.loss_curves(run.history, total_epochs=run.cfg.epochs), width="stretch",
-                        key="sig_loss")
+        ui.chart(figures.loss_curves(run.history, total_epochs=run.cfg.epochs), width="stretch",
+                 key="sig_loss")
 
 
 # -- uploaded CSV ------------------------------------------------------------------------------------
@@ -177,10 +177,10 @@ def csv_results(result: signals.LabRun) -> None:
     st.markdown("\n".join(f"- {text.md(line)}" for line in signals.explain_columns(table.columns, col_mse,
                                                                                      table.scaler)))
     left, right = st.columns(2)
-    left.plotly_chart(signals.column_error_figure(table.columns, col_mse, height=ui.figure_height(320)),
-                      width="stretch", key="csv_columns")
-    right.plotly_chart(figures.loss_curves(run.history, total_epochs=run.cfg.epochs, height=ui.figure_height(320)),
-                       width="stretch", key="csv_loss")
+    ui.chart(signals.column_error_figure(table.columns, col_mse, height=ui.figure_height(320)),
+             width="stretch", key="csv_columns", where=left)
+    ui.chart(figures.loss_curves(run.history, total_epochs=run.cfg.epochs, height=ui.figure_height(320)),
+             width="stretch", key="csv_loss", where=right)
     st.markdown("**Held-out rows the model rebuilds worst** (in the file's units): candidates for a closer look.")
     st.dataframe(signals.worst_rows(table, recon))
 

@@ -53,7 +53,7 @@ def split_gaps(run: runs.Run, seq, x, at: int) -> tuple[float, float, int]:
 
 def split_section(run: runs.Run, seq, x, widths: list[int], bottleneck: int) -> int:
     """The split slider, its measured proof of invariance and the module table; returns the split point."""
-    st.subheader("1 · One network, one chain of modules: cut it anywhere")
+    st.header("1 · One network, one chain of modules: cut it anywhere")
     n, k = len(seq), widths[bottleneck]
     ui.forget_on_change(["split_at"], run, "split")  # a new model starts at its bottleneck
     linked = st.session_state.get("split_at")
@@ -96,7 +96,7 @@ def cached_views(run: runs.Run, seq, x, y, points: list[int]) -> list[layers.Lay
 
 
 def layers_section(run: runs.Run, bundle: data.DataBundle, seq, x, y, at: int, bottleneck: int) -> None:
-    st.subheader("2 · What every layer represents")
+    st.header("2 · What every layer represents")
     st.markdown(layers.TEXT["every layer"])
     pre = not ui.classroom_mode() and ui.field(FORM, "cfg_split_preact", Check())
     points = layers.shown_points(seq, pre, at, bottleneck)
@@ -110,10 +110,10 @@ def layers_section(run: runs.Run, bundle: data.DataBundle, seq, x, y, at: int, b
         st.markdown(text)
     st.caption("Each panel: one layer's held-out activations, PCA to 2D, colored by class. Frames: blue = "
                "encoder side of your cut, red = the code at your cut, green = decoder side; ★ = bottleneck.")
-    st.plotly_chart(layers.pca_grid(views, y, bundle.class_names, at, bottleneck,
-                                    row_height=ui.figure_height(280)), width="stretch", key="split_pca_grid")
-    st.plotly_chart(layers.stats_chart(views, at, bottleneck, height=ui.figure_height(480)), width="stretch",
-                    key="split_stats_chart")
+    ui.chart(layers.pca_grid(views, y, bundle.class_names, at, bottleneck,
+                             row_height=ui.figure_height(280)), width="stretch", key="split_pca_grid")
+    ui.chart(layers.stats_chart(views, at, bottleneck, height=ui.figure_height(480)), width="stretch",
+             key="split_stats_chart")
     slowest = max(views, key=lambda v: v.stats.seconds).stats
     st.caption(f"{len(x):,} held-out samples (a fixed subset of {len(bundle.x_test):,}). Slowest layer: "
                f"{slowest.label} ({slowest.width} wide) in {slowest.seconds:.2f} s.")
@@ -150,7 +150,7 @@ def _draw_pair(view, bundle: data.DataBundle) -> None:
 
 
 def pair_section(run: runs.Run, bundle: data.DataBundle) -> None:
-    st.subheader("3 · Same code size, depth on opposite sides")
+    st.header("3 · Same code size, depth on opposite sides")
     st.markdown(layers.TEXT["pair"])
     specs, cfg, check = read_pair(run, bundle)
     ui.show_check(check)
@@ -179,14 +179,14 @@ def pair_results(pair: dict, bundle: data.DataBundle) -> None:
         st.caption(f"These two models were trained earlier on {bundle.label}; train again to compare on the "
                    "current model's data.")
     st.markdown(layers.describe_pair(pair))
-    st.plotly_chart(layers.compare_losses(pair, height=ui.figure_height(340)), width="stretch",
-                    key="split_pair_losses")
+    ui.chart(layers.compare_losses(pair, height=ui.figure_height(340)), width="stretch",
+             key="split_pair_losses")
     if bundle.image_shape is not None:
         rows, row_labels, col_labels = layers.pair_reconstructions(pair, bundle)
-        st.plotly_chart(figures.image_grid(rows, bundle.image_shape, row_labels=row_labels, col_labels=col_labels,
-                                           title="Held-out images and both reconstructions",
-                                           height=ui.figure_height(60 + 70 * len(rows))),
-                        width="stretch", key="split_pair_recon")
+        ui.chart(figures.image_grid(rows, bundle.image_shape, row_labels=row_labels, col_labels=col_labels,
+                                    title="Held-out images and both reconstructions",
+                                    height=ui.figure_height(60 + 70 * len(rows))),
+                 width="stretch", key="split_pair_recon")
     x, y = layers.held_out(bundle)
     for col, (label, r) in zip(st.columns(len(pair)), pair.items()):
         cache = ui.memo(f"split_pair_views_{label}", r)
@@ -198,13 +198,13 @@ def pair_results(pair: dict, bundle: data.DataBundle) -> None:
             col.warning(f"Could not measure the layers of the {label} model: {exc}", icon="⚠️")
             continue
         views, bn = cache["views"]
-        col.plotly_chart(layers.stats_chart(views, bn, bn, title=label, height=ui.figure_height(420)),
-                         width="stretch", key=f"split_pair_stats_{label}")
+        ui.chart(layers.stats_chart(views, bn, bn, title=label, height=ui.figure_height(420)),
+                 width="stretch", key=f"split_pair_stats_{label}", where=col)
 
 
 # -- 4 · code -----------------------------------------------------------------------------------------
 def code_section(seq, at: int, input_dim: int) -> None:
-    st.subheader("4 · The same network in PyTorch, cut where you chose")
+    st.header("4 · The same network in PyTorch, cut where you chose")
     exports = layers.code_exports(seq, at, input_dim)
     for tab, export in zip(st.tabs([e.title for e in exports]), exports):
         with tab:

@@ -74,10 +74,12 @@ def test_nginx_accepts_the_rendered_template():
 
 
 def test_ci_installs_postgresql_and_nginx_and_keeps_the_readme_command():
-    """.ci/run installs Debian's postgresql and nginx next to chromium; its last line is the README's test command."""
+    """.ci/run installs Debian's postgresql and nginx next to chromium, and axe-core with npm; its last line is the
+    README's test command."""
     ci = (ROOT / ".ci" / "run").read_text()
     assert "apt-get install -y -qq --no-install-recommends postgresql nginx" in ci
     assert "chromium chromium-driver fonts-noto-color-emoji" in ci
+    assert "npm ci" in ci  # axe-core for tests/test_browser_a11y.py, from package-lock.json
     command = ci.strip().splitlines()[-1]
     assert command in (ROOT / "README.md").read_text()
 
