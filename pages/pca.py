@@ -11,18 +11,6 @@ RESULT = "pca_result"  # session_state key of the finished linear.PcaLabResult
 FORM = settings.PCA  # this page's settings (widgets, URL, defaults, linear.PcaLabConfig)
 
 
-def intro() -> None:
-    st.title("📐 PCA is the linear autoencoder")
-    st.markdown(
-        "Take away every activation function and an autoencoder becomes two matrices: one squeezes each "
-        "input into **k** numbers, the other spreads them back out. The best such pair, judged by squared "
-        "error, keeps exactly what **PCA** keeps with k components: the k directions along which the data "
-        "varies most. Here PCA is computed directly (an eigendecomposition), a linear autoencoder learns by "
-        "gradient descent with no idea what PCA is, and a nonlinear autoencoder gets the same k for "
-        "comparison. Watch the linear one's error fall onto PCA's line, and the nonlinear one go below it."
-    )
-
-
 def read_settings(bundle: data.DataBundle) -> tuple[linear.PcaLabConfig | None, Check]:
     """The lab's settings from the widgets, with every problem as a message."""
     check = Check()
@@ -116,7 +104,8 @@ def main() -> None:
     ui.route_through_app()
     ui.init_form(FORM)
     ui.sync_query_params(FORM, "pca")  # settings <-> URL, so a link reproduces them
-    intro()
+    st.title("📐 PCA and the linear autoencoder")
+    st.markdown(linear.INTRO)
     col_set, col_run = st.columns([1, 1], gap="medium")
     with col_set:
         bundle, cfg, check = ui.lab_settings("cfg_pca_dataset", read_settings)

@@ -140,7 +140,7 @@ def _pair_done(job) -> None:
 
 
 def _draw_pair(view) -> None:
-    ui.lab_progress(view, PAIR_JOB)
+    ui.lab_progress(view, PAIR_JOB, loss=None)  # the pair trains with the session model's loss
     for name, r in (view.extra.get("finished", {}) if view is not None else {}).items():
         st.caption(f"✓ {name}: {r.spec.describe()}, held-out loss {r.test_loss:.4f} after {r.seconds:.1f} s")
 
