@@ -9,6 +9,7 @@ from aelab.spec import ACTIVATIONS, Check
 JOB = "pca"  # key of this page's job in the session registry
 RESULT = "pca_result"  # session_state key of the finished linear.PcaLabResult
 FORM = settings.PCA  # this page's settings (widgets, URL, defaults, linear.PcaLabConfig)
+QUESTION = "pca"  # this page's predict-first question (aelab/questions.py)
 
 
 def read_settings(bundle: data.DataBundle) -> tuple[linear.PcaLabConfig | None, Check]:
@@ -53,8 +54,9 @@ def draw_live(view) -> None:
                     "grow while they learn.", icon="👆")
         return
     cfg = st.session_state.get("pca_meta")
-    ui.lab_progress(view, "pca", height=360, figure=lambda hists: linear.curves_figure(
-        view.extra.get("pca_test"), hists, cfg.epochs if cfg else 1, height=ui.figure_height(360)))
+    ui.lab_progress(view, "pca", height=360, curves=ui.predicted(QUESTION) is not None,
+                    figure=lambda hists: linear.curves_figure(view.extra.get("pca_test"), hists,
+                                                              cfg.epochs if cfg else 1, height=ui.figure_height(360)))
 
 
 def draw_result(result: linear.PcaLabResult, cfg_now: linear.PcaLabConfig | None) -> None:
@@ -78,7 +80,9 @@ def draw_result(result: linear.PcaLabResult, cfg_now: linear.PcaLabConfig | None
     if comp is None:
         st.info("The linear autoencoder was stopped before it trained; press Train to run the lab.")
         return
+    ui.reveal(QUESTION, linear.measured_answer(comp), result)
     st.markdown("\n".join(f"- {line}" for line in linear.explain(result, comp)))
+    ui.terms("pca", "principal_angles", "held_out")
     try:
         bundle = ui.get_bundle(result.dataset)
     except Exception as exc:  # noqa: BLE001 - data removed after training
@@ -116,11 +120,12 @@ def main() -> None:
                         f"**Nonlinear AE** {linear.nonlinear_spec(bundle.input_dim, cfg.k, cfg.hidden).describe()} "
                         f"({ACTIVATIONS[cfg.activation]}, sigmoid output) · both: Adam, batch {cfg.batch_size}, "
                         f"MSE loss, same samples as PCA.")
+        ui.predict_first(QUESTION)
         ui.run_controls(JOB, "🚀 Train", "pca_train_btn", ready, "Compute PCA and train both autoencoders.",
                         lambda: start(bundle, cfg), label="lab", page="pca")
     ui.live_job(JOB, draw_live, on_done=on_done, every=0.5)
     result = st.session_state.get(RESULT)
-    if result is not None and not ui.job_is_active(JOB):
+    if result is not None and not ui.job_is_active(JOB) and ui.await_prediction(QUESTION, result):
         draw_result(result, cfg)
 
 

@@ -129,3 +129,16 @@ def shown(body: str) -> str:
     from aelab.text import WORD_JOINER
 
     return re.sub(r"\\([!-/:-@\[-`{-~])", r"\1", body).replace(WORD_JOINER, "")
+
+
+def commit_prediction(at, question_id: str, answer: str | None = None) -> None:
+    """Put a committed prediction into an AppTest's session, as the page's Commit button does (a page reveals its
+    results only after one; see ui.predict_first). `answer` defaults to the question's first option."""
+    from aelab import questions
+
+    answer = answer or next(iter(questions.find(question_id).options))
+    try:
+        current = dict(at.session_state["_predictions"])
+    except KeyError:
+        current = {}
+    at.session_state["_predictions"] = {**current, question_id: answer}
