@@ -52,6 +52,7 @@ with st.sidebar:
     else:
         st.caption("No model trained yet in this session.")
     ui.session_model_notes()
+    ui.prediction_score_caption()  # predict-first questions answered this session, against what was measured
     ui.remember_browser()  # the browser's token cookie: its next tabs and visits are the same student
 nav.run()
 # after the page is drawn: torch, sklearn, an optimizer, first figures; once per server (at once when the

@@ -301,8 +301,8 @@ def verdict_losses(v: dict) -> tuple[str, str | None]:
     elif flips:
         shows = "depends"
         text += "The rankings differ: " + "; ".join(
-            f"{a.upper()} beats {b.upper()} by {'MSE' if rel[(a, b)]['MSE'] < 0 else 'mean absolute error'} but loses "
-            "by the other" for a, b in flips) + ". Which loss is 'best' depends on the yardstick. "
+            f"{a.upper()} wins over {b.upper()} by {'MSE' if rel[(a, b)]['MSE'] < 0 else 'mean absolute error'} but "
+            "loses by the other" for a, b in flips) + ". Which loss is 'best' depends on the yardstick. "
     else:
         shows = "same_order"
         clear = []
