@@ -98,10 +98,10 @@ def layers_section(run: runs.Run, bundle: data.DataBundle, seq, x, y, at: int, b
     st.subheader("2 · What every layer represents")
     st.markdown(layers.TEXT["every layer"])
     ui.terms("knn", "linear_probe", "dims95", "pca", "held_out")
+    pre = not ui.classroom_mode() and ui.field(FORM, "cfg_split_preact", Check())
     if ui.predict_first(QUESTION) is None:
         st.info("Commit your prediction to measure every layer.", icon="🤔")
         return
-    pre = not ui.classroom_mode() and ui.field(FORM, "cfg_split_preact", Check())
     points = layers.shown_points(seq, pre, at, bottleneck)
     try:
         views = cached_views(run, seq, x, y, points)
