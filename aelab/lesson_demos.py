@@ -236,6 +236,16 @@ def verdict_flatten(v: dict) -> tuple[str, str | None]:
     return head + "yet it ran without an error and computed something meaningless. " + tail, "wrong_outputs"
 
 
+def _label_axes(fig: go.Figure, cells: dict, height: int, legend_y: float) -> go.Figure:
+    """Name the axes of a subplot grid: (row, col) -> (y title, log y?, x title or None); bars start at zero."""
+    for (row, col), (y_title, log, x_title) in cells.items():
+        fig.update_yaxes(title=y_title, row=row, col=col, **({"type": "log"} if log else {"rangemode": "tozero"}))
+        if x_title:
+            fig.update_xaxes(title=x_title, row=row, col=col)
+    fig.update_layout(margin=dict(l=10, r=10, t=50, b=10), height=height, legend=dict(orientation="h", y=legend_y))
+    return fig
+
+
 def _loss_figure(histories: dict[str, History], yard: dict[str, float], floor: float) -> go.Figure:
     """Left: each model's held-out loss in its own units (BCE with its floor); right: one yardstick for all."""
     fig = make_subplots(rows=1, cols=2, subplot_titles=("Held-out loss, each in its own units",
@@ -249,11 +259,8 @@ def _loss_figure(histories: dict[str, History], yard: dict[str, float], floor: f
     fig.add_trace(go.Bar(x=[f"trained with {k.upper()}" for k in yard], y=list(yard.values()), showlegend=False,
                          marker_color=[figures.PALETTE[i] for i in range(len(yard))],
                          text=[f"{v:.4f}" for v in yard.values()], textposition="outside"), row=1, col=2)
-    fig.update_yaxes(title="own loss per pixel (MSE, BCE or L1)", type="log", row=1, col=1)
-    fig.update_yaxes(title="MSE per pixel", rangemode="tozero", row=1, col=2)
-    fig.update_xaxes(title="epoch", row=1, col=1)
-    fig.update_layout(margin=dict(l=10, r=10, t=50, b=10), height=340, legend=dict(orientation="h", y=-0.25))
-    return fig
+    return _label_axes(fig, {(1, 1): ("own loss per pixel (MSE, BCE or L1)", True, "epoch"),
+                             (1, 2): ("MSE per pixel", False, None)}, 340, -0.25)
 
 
 @_timed
@@ -380,14 +387,8 @@ def _hyper_figure(lr_curves: dict[str, History], early: History, best_epoch: int
                          marker_color=figures.PALETTE[0]), row=2, col=1)
     fig.add_trace(go.Bar(x=list(acts), y=list(acts.values()), showlegend=False, text=[f"{e:.4f}" for e in acts.values()],
                          textposition="outside", marker_color=figures.PALETTE[2]), row=2, col=2)
-    fig.update_yaxes(type="log", title="MSE per pixel", row=1, col=1)
-    fig.update_yaxes(type="log", title="MSE per pixel", row=1, col=2)
-    fig.update_yaxes(title="MSE per pixel", rangemode="tozero", row=2, col=1)
-    fig.update_yaxes(title="MSE per pixel", rangemode="tozero", row=2, col=2)
-    fig.update_xaxes(title="epoch", row=1, col=1)
-    fig.update_xaxes(title="epoch", row=1, col=2)
-    fig.update_layout(margin=dict(l=10, r=10, t=50, b=10), height=620, legend=dict(orientation="h", y=-0.08))
-    return fig
+    return _label_axes(fig, {(1, 1): ("MSE per pixel", True, "epoch"), (1, 2): ("MSE per pixel", True, "epoch"),
+                             (2, 1): ("MSE per pixel", False, None), (2, 2): ("MSE per pixel", False, None)}, 620, -0.08)
 
 
 @_timed

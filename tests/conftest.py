@@ -142,3 +142,13 @@ def commit_prediction(at, question_id: str, answer: str | None = None) -> None:
     except KeyError:
         current = {}
     at.session_state["_predictions"] = {**current, question_id: answer}
+
+
+def reveal_waits_for_a_prediction(at, question_id: str, answer: str, revealed: str = "What was measured") -> None:
+    """On a page holding a finished result and no prediction: the result is hidden (the page says to commit), and
+    committing `answer` through the page's own widgets reveals it (`revealed`: a header the reveal draws)."""
+    headers = lambda: " ".join(str(h.value) for h in at.header)  # noqa: E731
+    assert revealed not in headers() and "Commit your prediction" in " ".join(str(i.value) for i in at.info)
+    at.radio(key=f"predict_{question_id}").set_value(answer).run()
+    at.button(key=f"predict_{question_id}_commit").click().run()
+    assert revealed in headers()

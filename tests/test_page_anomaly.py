@@ -9,7 +9,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from aelab import anomaly
-from conftest import ROOT, commit_prediction, wait_for_jobs
+from conftest import ROOT, commit_prediction, reveal_waits_for_a_prediction, wait_for_jobs
 
 PAGE = str(ROOT / "pages" / "anomaly.py")
 TINY = anomaly.AnomalySettings(encoder=(32,), bottleneck=8, sizes=(2, 8), epochs=3, n_train=400, lr=1e-2)
@@ -75,10 +75,7 @@ def test_tiny_run_trains_in_the_background_and_renders_every_section():
 def test_results_wait_for_a_prediction(earlier):
     """A finished run is not revealed until a prediction is committed."""
     at = page(earlier, predicted=False)
-    assert "What was measured" not in texts(at.header) and "Commit your prediction" in texts(at.info)
-    at.radio(key="predict_anomaly").set_value("same").run()
-    at.button(key="predict_anomaly_commit").click().run()
-    assert "What was measured" in texts(at.header)
+    reveal_waits_for_a_prediction(at, "anomaly", "same")
 
 
 def test_threshold_slider_changes_the_confusion_counts(earlier):

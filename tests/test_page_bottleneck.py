@@ -7,7 +7,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from aelab import sweep, sweep_text
-from conftest import ROOT, commit_prediction, wait_for_jobs
+from conftest import ROOT, commit_prediction, reveal_waits_for_a_prediction, wait_for_jobs
 
 PAGE = str(ROOT / "pages" / "bigger_bottleneck.py")
 SMALL = sweep.SweepConfig(sizes=(2, 8), n_train=100, hidden=(16,), epochs=3, n_ood=50, curve_points=3)
@@ -105,10 +105,7 @@ def test_results_stay_when_the_learner_comes_back(earlier):
 def test_results_wait_for_a_prediction(earlier):
     """Without a committed prediction the finished results stay hidden; committing reveals them."""
     at = page(earlier, predicted=False)
-    assert "What was measured" not in texts(at.header) and "Commit your prediction" in texts(at.info)
-    at.radio(key="predict_bottleneck").set_value("levels").run()
-    at.button(key="predict_bottleneck_commit").click().run()
-    assert "What was measured" in texts(at.header)
+    reveal_waits_for_a_prediction(at, "bottleneck", "levels")
 
 
 def test_a_smaller_training_set_is_compared_with_the_previous_run(digits):

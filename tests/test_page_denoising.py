@@ -9,7 +9,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from aelab import denoise, noise
-from conftest import ROOT, commit_prediction, wait_for_jobs
+from conftest import ROOT, commit_prediction, reveal_waits_for_a_prediction, wait_for_jobs
 
 PAGE = str(ROOT / "pages" / "denoising.py")
 TINY = denoise.DenoiseSettings(encoder=(32,), bottleneck=8, epochs=2, copies=1, n_train=200)
@@ -73,11 +73,7 @@ def test_tiny_run_trains_in_the_background_and_renders_the_measurements():
 def test_results_wait_for_a_prediction(earlier):
     """A finished result is not revealed until a prediction is committed; committing reveals it."""
     at = page(earlier, predicted=False)
-    assert "What was measured" not in texts(at.header)
-    assert "Commit your prediction" in texts(at.info)
-    at.radio(key="predict_denoising").set_value("denoiser").run()
-    at.button(key="predict_denoising_commit").click().run()
-    assert "What was measured" in texts(at.header)
+    reveal_waits_for_a_prediction(at, "denoising", "denoiser")
 
 
 @pytest.mark.parametrize("key,value,needle", [
