@@ -120,6 +120,7 @@ def draw_results(result: sweep.SweepResult) -> None:
     ui.reveal(QUESTION, sweep_text.measured_trend(result.rows), result)
     st.markdown("\n".join(f"- {line}" for line in sweep_text.explain(result.rows, cfg.n_train)))
     size_comparison(result)
+    ui.terms("held_out", "memorization", "knn", "linear_probe", "code")
     c1, c2 = st.columns(2)
     c1.plotly_chart(sweep_figures.error_figure(result.rows), width="stretch", key="bn_errors")
     c2.plotly_chart(sweep_figures.curves_figure(result.rows), width="stretch", key="bn_curves")

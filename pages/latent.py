@@ -40,6 +40,7 @@ def code_space(run: runs.Run, bundle, cache: latent.CodeCache) -> None:
         st.caption(latent.subsample_text(n, len(shown)))
     options = latent.view_options(k)
     view = field("cfg_latent_view", options=options, disabled=len(options) == 1)
+    ui.terms("code", "pca", "tsne", "held_out")
     check = Check()
     requested = field("cfg_latent_tsne_n", check, help=latent.tsne_help()) if "t-SNE" in view else None
     with st.spinner("Running t-SNE (a few seconds)…"):
@@ -159,6 +160,7 @@ def generation(run: runs.Run, bundle, cache: latent.CodeCache) -> None:
     h = latent.sample_holes(cache, sampler, seed)
     ui.metrics(latent.holes_metrics(h))
     st.markdown(latent.holes_sentence(h, said))
+    ui.terms("holes", "prior", "active_units", "vae")
     st.caption(latent.active_text(cache.train) if is_vae else latent.TEXT["ae samples"])
     overlay = latent.overlay_points(cache, latent.draw_samples(cache, sampler, n, seed))
     if overlay is not None:
