@@ -1071,8 +1071,9 @@ def page_link_or_note(page: str, label: str, icon: str | None = None, query_para
 # -- predict, then measure (issue 12): one question box for every experiment page and lesson -------------
 _PREDICTIONS = "_predictions"  # session key: question id -> the committed answer key (or questions.SKIPPED)
 _MEASURED = "_measured"  # session key: question id -> the option the last revealed run supports (None: unclear)
-_PREDICTION_LOG = "_prediction_log"  # session key: [(question id, answer, measured, result tag)], one per reveal
+_PREDICTION_LOG = "_prediction_log"  # session key: [(question id, answer, measured, (id, commit number))]
 _STALE = "_prediction_stale"  # session key: question id -> tag of a result revealed under an earlier prediction
+_COMMITS = "_prediction_commits"  # session key: question id -> how many predictions were committed to it
 
 
 def _question(question_id: str, question: str | None, options: Mapping[str, str] | None):
@@ -1089,6 +1090,8 @@ def _question(question_id: str, question: str | None, options: Mapping[str, str]
 def _commit_prediction(question_id: str, answer: str | None) -> None:
     if answer is not None:
         st.session_state.setdefault(_PREDICTIONS, {})[question_id] = answer
+        commits = st.session_state.setdefault(_COMMITS, {})
+        commits[question_id] = commits.get(question_id, 0) + 1
 
 
 def predicted(question_id: str) -> str | None:
@@ -1145,8 +1148,8 @@ def await_prediction(question_id: str, result, hint: str = "") -> bool:
                 icon="🤔")
         return False
     if st.session_state.get(_STALE, {}).get(question_id) == _tag(result):
-        st.info("These results were revealed before your new prediction: run the experiment again to test it.",
-                icon="🔁")
+        st.info("These results were revealed before your new prediction: run the experiment again (or train another "
+                "model) to test it.", icon="🔁")
         return False
     return True
 
@@ -1158,9 +1161,9 @@ def _predict_again(question_id: str, tag: object) -> None:
 
 def reveal(question_id: str, measured: str | None, result, question: str | None = None,
            options: Mapping[str, str] | None = None) -> bool:
-    """"You predicted X; this run shows Y" for the committed prediction, recorded once per result (ui.predictions,
-    the session score). `measured` is the option the run's numbers support (None: they settle nothing clearly).
-    Returns whether the prediction matched."""
+    """"You predicted X; this run shows Y" for the committed prediction (ui.predictions). The session score counts each
+    committed prediction once, by the first run revealed under it. `measured` is the option the run's numbers support
+    (None: they settle nothing clearly). Returns whether the prediction matched."""
     from aelab import questions
 
     q = _question(question_id, question, options)
@@ -1168,8 +1171,9 @@ def reveal(question_id: str, measured: str | None, result, question: str | None 
     st.session_state.setdefault(_MEASURED, {})[question_id] = measured
     log = st.session_state.setdefault(_PREDICTION_LOG, [])
     tag = _tag(result)
-    if not any(e[0] == question_id and e[3] == tag for e in log):
-        log.append((question_id, answer, measured, tag))
+    commit = (question_id, st.session_state.get(_COMMITS, {}).get(question_id, 0))
+    if not any(e[3] == commit for e in log):
+        log.append((question_id, answer, measured, commit))
     shows = (f"this run shows **{q.show(measured)}**." if measured is not None else
              "this run does not settle it clearly: the numbers below say why.")
     matched = answer == measured and measured is not None

@@ -95,11 +95,12 @@ def experiment(step: Step) -> None:
         ui.page_link_or_note(step.page, f"Explore further: {step.page_label}", icon="🔬")
 
 
-def progress() -> None:
-    """How many lessons have a committed prediction, and the session's score of predictions against measurements."""
+def progress():
+    """How many lessons have a committed prediction; returns the place for the session's score (filled at the end of
+    the run, after this run's reveal is counted)."""
     answered = sum(ui.predicted(questions.lesson_id(s.key)) is not None for s in lessons.steps())
     st.progress(answered / len(lessons.steps()), text=f"{answered} of {len(lessons.steps())} predicted")
-    ui.prediction_score_caption()
+    return st.empty()
 
 
 def main() -> None:
@@ -114,7 +115,7 @@ def main() -> None:
     st.caption(f"{len(steps)} short steps through the ideas behind autoencoders, in an order a beginner can follow. "
                "Each asks a question first: commit to your prediction, run the small live experiment, and then read "
                "what this run shows and why.")
-    progress()
+    score = progress()
     st.selectbox("Step", order(), format_func=step_label, key=STEP_KEY)
     step = lessons.by_link(st.session_state[STEP_KEY])
     st.header(step.title)
@@ -135,6 +136,7 @@ def main() -> None:
                   help="Unlock every question (for the next learner at this screen).")
     with st.expander("📖 Glossary: every term the lab uses"):
         st.markdown(glossary.markdown())
+    ui.prediction_score_caption(score)
 
 
 main()

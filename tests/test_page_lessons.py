@@ -71,7 +71,8 @@ def test_predict_run_then_why(step):
 
 
 def test_a_prediction_that_matches_the_measurement_is_scored():
-    """Predicting what the run measures shows a success and counts in the session score."""
+    """Predicting what the run measures shows a success and counts once in the session score; a new prediction hides
+    the earlier run until the experiment runs again, and is scored by that run."""
     step = STEPS[0]
     at = page()
     at.radio(key=f"predict_{qid(step)}").set_value(step.expected).run()
@@ -83,6 +84,19 @@ def test_a_prediction_that_matches_the_measurement_is_scored():
     assert f"You predicted **{step.options[step.expected]}**" in texts(at.success)
     assert "1 of 1" in texts(at.caption)  # "Your predictions this session: 1 of 1 matched ..."
     assert f"1 of {len(STEPS)} predicted" in at.get("progress")[0].proto.text
+    at.button(key=f"lesson_run_{step.key}").click().run()  # the same prediction, run again: still one prediction
+    wait_for_jobs()
+    at.run()
+    assert "1 of 1" in texts(at.caption)
+    at.button(key=f"predict_{qid(step)}_again").click().run()  # a new prediction hides the old run until a new one
+    assert "revealed before your new prediction" not in texts(at.info)
+    at.radio(key=f"predict_{qid(step)}").set_value("label").run()
+    at.button(key=f"predict_{qid(step)}_commit").click().run()
+    assert "revealed before your new prediction" in texts(at.info)
+    at.button(key=f"lesson_run_{step.key}").click().run()
+    wait_for_jobs()
+    at.run()
+    assert "1 of 2" in texts(at.caption)  # the second prediction ("label") did not match the measured "copy"
 
 
 def test_experiment_runs_and_shows_the_measured_error():
