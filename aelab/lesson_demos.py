@@ -476,8 +476,8 @@ def verdict_hyperparameters(v: dict) -> tuple[str, str | None]:
     best_act = min(acts, key=acts.get)
     text += ("**Activation**: " + ", ".join(f"{a} {e:.4f}" for a, e in acts.items()) + f"; best: {best_act}. ")
     if acts["identity"] > CLEAR * min(acts.values()):
-        text += (f"Without an activation (identity) the network is one linear map: {acts['identity'] / min(acts.values()):.1f} "
-                 "times the best error here.")
+        text += ("Without an activation (identity) the network is one linear map: "
+                 f"{acts['identity'] / min(acts.values()):.1f} times the best error here.")
     else:
         text += ("Here the linear network (identity) kept up with the best: at this size and training length the bend "
                  "bought nothing measurable.")

@@ -75,6 +75,11 @@ def _lr_ref(v):
     return ranked[0] if e[ranked[1]] > C * e[ranked[0]] else None
 
 
+def _best_lr(v) -> float:
+    lrs = {"tiny": 1e-5, "middle": 3e-3, "huge": 1.0}  # the lesson's three learning rates (lesson_demos.HYPER_LRS)
+    return lrs[min(lrs, key=lambda k: v["lr_" + k])]
+
+
 def _loss_flip(v) -> bool:
     ks = ("mse", "bce", "l1")
     for i, a in enumerate(ks):
@@ -176,8 +181,7 @@ LESSON_CLAIMS: dict[str, list[Claim]] = {
                                v["right"] < v["wrong"] / 3 else "slower")],
     "hyperparameters": [
         Claim("hyperparameters: 'the lowest is at' names the best learning rate",
-              lambda t: "The lowest is at" in t,
-              lambda v: f"The lowest is at {dict(zip(('tiny', 'middle', 'huge'), (1e-5, 3e-3, 1.0)))[min(('tiny', 'middle', 'huge'), key=lambda k: v['lr_' + k])]:g}." in v["_text"]),
+              lambda t: "The lowest is at" in t, lambda v: f"The lowest is at {_best_lr(v):g}." in v["_text"]),
         phrase("hyperparameters: too small steps (lr 1e-5 clearly worse than the best)", "steps are too small",
                lambda v: v["lr_tiny"] > C * min(v[f"lr_{k}"] for k in ("tiny", "middle", "huge"))),
         phrase("hyperparameters: too large steps (lr 1 clearly worse than the best)", "steps are too large",
