@@ -57,8 +57,10 @@ with st.sidebar:
     else:
         st.caption("No model trained yet in this session.")
     ui.session_model_notes()
+    score = st.empty()  # the session's predict-first score: filled after the page has run
     ui.remember_browser()  # the browser's token cookie: its next tabs and visits are the same student
 nav.run()
+ui.prediction_score_caption(score)  # after the page, so this run's reveal is counted
 # after the page is drawn: torch, sklearn, an optimizer, first figures; once per server (at once when the
 # first page opened is not Home: it is about to need them)
 ui.warm_up_in_background(ui.WARM_UP_DELAY_S if nav.url_path == "" else 0.0)

@@ -49,6 +49,16 @@ def model_error(model: Autoencoder, x: torch.Tensor, target: torch.Tensor | None
     return mean_error(x if target is None else target, reconstruct(model, x))
 
 
+def bce_floor(x: torch.Tensor) -> float:
+    """The binary cross-entropy of a perfect copy (output = x), per feature: the lowest BCE any model can reach on x.
+
+    BCE(x, x) = -(x log x + (1 - x) log(1 - x)), the entropy of a pixel read as a coin with P(on) = x: 0 for black
+    and white pixels, up to log 2 = 0.693 for a 0.5 grey. Digits has 17 grey levels, so its floor is far above 0.
+    """
+    x = x.double().clamp(0, 1)
+    return float(torch.nn.functional.binary_cross_entropy(x, x))  # torch clamps its logs at -100: 0 log 0 = 0
+
+
 def project(codes: np.ndarray, dims: int) -> tuple[np.ndarray, str]:
     """Codes ready to plot in `dims` (2 or 3) dimensions: raw when they fit, PCA otherwise."""
     k = codes.shape[1]

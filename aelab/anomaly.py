@@ -326,20 +326,38 @@ def anomaly_classes(result: AnomalyResult) -> list[int]:
     return [c for c in range(len(result.class_names)) if c not in result.settings.normal]
 
 
+CLEAR = 1.2  # medians this many times apart count as clearly larger (or smaller)
+
+
+def median_ratio(result: AnomalyResult) -> tuple[float, float, float]:
+    """(median error of normal held-out images, of anomalous ones, anomalous ÷ normal)."""
+    det = result.main
+    normal = float(np.median(det.test_errors[~det.is_anomaly]))
+    anomalous = float(np.median(det.test_errors[det.is_anomaly]))
+    return normal, anomalous, anomalous / normal if normal > 0 else math.inf
+
+
+def measured_answer(result: AnomalyResult) -> str:
+    """The page question's option the medians support: "larger", "same" or "smaller" (by the factor CLEAR)."""
+    ratio = median_ratio(result)[2]
+    return "larger" if ratio >= CLEAR else "smaller" if ratio <= 1 / CLEAR else "same"
+
+
 def histogram_text(result: AnomalyResult) -> str:
     det = result.main
-    normal = np.median(det.test_errors[~det.is_anomaly])
-    anomalous = np.median(det.test_errors[det.is_anomaly])
-    ratio = anomalous / normal if normal > 0 else math.inf
+    normal, anomalous, ratio = median_ratio(result)
     classes = anomaly_classes(result)
     more = "higher" if ratio >= 1 else "lower"
     factor = ratio if ratio >= 1 else 1 / ratio
+    answer = measured_answer(result)
     return (f"The median error of the {int((~det.is_anomaly).sum())} normal held-out images is **{normal:.4f}**; "
             f"of the {int(det.is_anomaly.sum())} anomalous ones (class{'es' * (len(classes) > 1)} "
             f"{class_list(classes, result.class_names)}) it is **{anomalous:.4f}**, "
             f"{factor:.1f}x {more}. "
             + ("The model never saw an anomaly, so it rebuilds them from the parts it knows, and worse."
-               if ratio > 1.2 else
+               if answer == "larger" else
+               "Here the anomalies are rebuilt *better* than normal images: the normal classes are the harder ones "
+               "to draw, so a high error would flag the wrong images." if answer == "smaller" else
                "Here the anomalies are not rebuilt clearly worse than normal images, so their error alone can "
                "hardly single them out."))
 
@@ -376,7 +394,8 @@ def auc_text(value: float) -> str:
     if math.isnan(value):
         return "The AUC is undefined: the held-out set needs both normal and anomalous images."
     quality = ("close to perfect" if value >= 0.97 else "good" if value >= 0.9 else "useful but far from perfect"
-               if value >= 0.7 else "barely better than guessing" if value > 0.55 else "no better than guessing")
+               if value >= 0.7 else "barely better than guessing" if value > 0.55 else "no better than guessing"
+               if value >= 0.45 else "worse than guessing: the anomalies tend to come back *better* than normal images")
     return (f"**AUC = {value:.3f}** ({quality}): pick one anomalous and one normal held-out image at random, and "
             f"{value:.0%} of the time the anomaly has the larger reconstruction error. Guessing gives 0.5, a "
             "perfect detector 1.0. Unlike precision and recall it does not depend on the threshold.")
@@ -409,7 +428,7 @@ def sweep_text(rows: list[SweepRow]) -> list[str]:
         out.append(_large_code_sentence(large, best))
     else:
         out.append(f"Here the largest size was best: within these sizes a roomier code did not yet learn to "
-                   f"rebuild the anomalies (they still score {large.separation:.1f}x higher). Try larger sizes "
+                   f"rebuild the anomalies (their mean error is {large.separation:.1f}x the normal images'). Try larger sizes "
                    "or more epochs.")
     return out
 

@@ -229,15 +229,39 @@ def _ratio(a: float, b: float) -> str:
     return f"{a / b:.1f}x" if b > 0 else "infinitely"
 
 
+def clearly_below(result: DenoiseResult, a: str, b: str) -> bool:
+    """Whether `a`'s per-image errors are below `b`'s beyond chance: the 95% interval of the paired difference
+    (same held-out images) lies below 0."""
+    mean, half = mean_ci(result.errors[a] - result.errors[b])
+    return mean + half < 0
+
+
+CANDIDATES = ("denoiser", "plain", "noisy")  # DenoiseResult.errors keys = the page question's option keys
+
+
+def measured_answer(result: DenoiseResult) -> str | None:
+    """Which output is closest to the clean images (an option of the page's question), or None when the two
+    closest are not clearly apart (their paired difference is within its 95% interval of 0)."""
+    best, second = sorted(CANDIDATES, key=result.mean)[:2]
+    return best if clearly_below(result, best, second) else None
+
+
 def summary(result: DenoiseResult) -> list[str]:
     """Sentences that state what the measured errors show (all numbers are computed, none typed in)."""
     n, p, d, r = (result.mean(k) for k in ("noisy", "plain", "denoiser", "plain_clean"))
     b = result.settings.bottleneck
     out = []
-    if d < min(n, p):
+    closest = measured_answer(result)
+    if closest is None:
+        first, second = sorted(CANDIDATES, key=result.mean)[:2]
+        out.append(f"No clear winner: the {ROWS[first]} ({result.mean(first):.4f}) and the {ROWS[second]} "
+                   f"({result.mean(second):.4f}) cannot be told apart, given how much the error varies over the "
+                   f"{len(result.errors['noisy'])} held-out images (noisy input {n:.4f}, plain AE {p:.4f}, denoising "
+                   f"AE {d:.4f}). Try more epochs or copies, or a stronger noise level.")
+    elif closest == "denoiser":
         out.append(f"Against the clean images, the denoising AE's error is **{d:.4f}**: {_ratio(n, d)} lower than "
                    f"the noisy input's {n:.4f} and {_ratio(p, d)} lower than the plain AE's {p:.4f}.")
-    elif n <= d:
+    elif closest == "noisy":
         why = (f"Squeezing an image through {b} numbers costs more than this noise does: even clean inputs come "
                f"back with error {r:.4f}. More epochs or a larger code lower that cost." if r >= n else
                f"Clean inputs come back with error {r:.4f}, so the bottleneck is not the obstacle: the denoiser has "
@@ -245,8 +269,9 @@ def summary(result: DenoiseResult) -> list[str]:
         out.append(f"At this noise level the noisy input itself is closest to the clean image (error {n:.4f}); "
                    f"the denoising AE reaches {d:.4f} and the plain AE {p:.4f}. " + why)
     else:
-        out.append(f"Here the plain AE ({p:.4f}) did as well as or better than the denoising AE ({d:.4f}); "
-                   f"both beat the noisy input ({n:.4f}). Try more epochs or copies, or a stronger noise level.")
+        out.append(f"Here the plain AE ({p:.4f}) came closer to the clean images than the denoising AE ({d:.4f})"
+                   + (f" and the noisy input ({n:.4f})" if p < n else "") + ": the opposite of what training on noise "
+                   "is for. Try more epochs or copies, or a stronger noise level.")
     if p < 0.9 * n:
         out.append(f"The plain AE never saw noise, yet its output is {_ratio(n, p)} closer to the clean image than "
                    f"its input was ({n:.4f} → {p:.4f}): a {b}-number code has little room for random pixels.")
@@ -274,6 +299,9 @@ def _sweep_sentences(result: DenoiseResult) -> list[str]:
     if wins:
         out.append(f"The denoising AE (trained at level {result.settings.level:g}) beats its noisy input at test "
                    f"levels {', '.join(f'{lv:g}' for lv in wins)}.")
+    elif any(row["level"] > 0 for row in rows):
+        out.append(f"The denoising AE (trained at level {result.settings.level:g}) beats its noisy input at no test "
+                   "level above 0.")
     return out
 
 

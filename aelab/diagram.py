@@ -25,7 +25,7 @@ def sandglass(spec: ArchSpec, height: int = 260) -> go.Figure:
     """
     widths = spec.widths
     texts, convs = _conv_labels(spec) if spec.is_conv else ([str(w) for w in widths], set())
-    n_enc = len(spec.encoder) + 1 + (len(spec.channels) if spec.is_conv else 0)
+    n_enc = code_index(spec)
     top = math.log2(max(widths) + 1)
     shapes, notes = [], []
     for i, w in enumerate(widths):
@@ -52,6 +52,30 @@ def sandglass(spec: ArchSpec, height: int = 260) -> go.Figure:
                   xaxis=dict(visible=False, range=[-0.6, len(widths) - 0.4]),
                   yaxis=dict(visible=False, range=[-1.35, 1.35]))
     return go.Figure(dict(data=[points], layout=layout))
+
+
+def code_index(spec: ArchSpec) -> int:
+    """Position of the code in spec.widths (the input is 0)."""
+    return len(spec.encoder) + 1 + (len(spec.channels) if spec.is_conv else 0)
+
+
+def shape_sentence(spec: ArchSpec) -> str:
+    """What the widths of this architecture actually do, computed from them: a sandglass only when every encoder
+    layer is narrower than the one before it and every decoder layer wider than the one before it."""
+    widths, k = spec.widths, code_index(spec)
+    run = " → ".join(f"{w:,}" for w in widths)
+    widen = [i for i in range(1, k + 1) if widths[i] >= widths[i - 1]]  # encoder layers not narrower than before
+    narrow = [i for i in range(k + 1, len(widths)) if widths[i] <= widths[i - 1]]  # decoder layers not wider
+    if not widen and not narrow:
+        return (f"Drawn layer by layer, the widths ({run}) shrink to the {widths[k]:,}-number code and grow again: "
+                "a sandglass.")
+    parts = [f"encoder layer {i} ({widths[i]:,}) is {'wider than' if widths[i] > widths[i - 1] else 'as wide as'} the "
+             f"one before it ({widths[i - 1]:,})" for i in widen]
+    parts += [f"decoder layer {i} ({widths[i]:,}) is {'narrower than' if widths[i] < widths[i - 1] else 'as wide as'} "
+              f"the one before it ({widths[i - 1]:,})" for i in narrow]
+    return (f"Drawn layer by layer, the widths run {run}. Not a clean sandglass: " + "; ".join(parts) +
+            f". The code ({widths[k]:,} numbers) is still the narrowest point." if widths[k] == min(widths) else
+            f"Drawn layer by layer, the widths run {run}. Not a sandglass: " + "; ".join(parts) + ".")
 
 
 def _conv_labels(spec: ArchSpec) -> tuple[list[str], set[int]]:

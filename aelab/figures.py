@@ -20,25 +20,39 @@ _LAYOUT = dict(margin=dict(l=10, r=10, t=40, b=10))
 LEGEND_BELOW = dict(orientation="h", yref="container", y=0, yanchor="bottom", x=0, xanchor="left")
 
 
+def loss_axis(loss: str | None) -> str:
+    """The y-axis title of a loss curve: the loss named (an axis without a name cannot be compared with another)."""
+    from aelab.limits import LOSSES
+
+    return f"{LOSSES[loss]} per feature" if loss in LOSSES else "loss per feature"
+
+
 def loss_curves(history: History, title: str = "Loss", log_y: bool = True, total_epochs: int | None = None,
-                height: int = 320) -> go.Figure:
-    """Train loss (per logged window) and test loss (per epoch) against epochs."""
+                height: int = 320, loss: str | None = None, floor: float | None = None) -> go.Figure:
+    """Train loss (per logged window) and test loss (per epoch) against epochs. `loss` (a key of limits.LOSSES) names
+    the y axis; `floor` draws the lowest value that loss can reach on these data (analysis.bce_floor for BCE)."""
     fig = go.Figure()
     fig.add_trace(go.Scatter(x=history.step_x, y=history.train, mode="lines", name="train",
                              line=dict(color=PALETTE[0], width=1.5)))
     fig.add_trace(go.Scatter(x=history.epoch_x, y=history.test, mode="lines+markers", name="test (held out)",
                              line=dict(color=PALETTE[1], width=2.5), marker_size=5))
+    if floor is not None:
+        right = total_epochs or (history.epoch_x[-1] if history.epoch_x else 1)
+        fig.add_trace(go.Scatter(x=[0, right], y=[floor, floor], mode="lines", name=f"floor: a perfect copy ({floor:.3f})",
+                                 line=dict(color=NEUTRAL, dash="dash")))
     fig.update_layout(**_LAYOUT, height=height, title=title, legend=LEGEND_BELOW)
     fig.update_xaxes(title="epoch", range=[0, total_epochs] if total_epochs else None)
-    fig.update_yaxes(title="loss per feature", type="log" if log_y else "linear")
+    fig.update_yaxes(title=loss_axis(loss), type="log" if log_y else "linear")
     return fig
 
 
 def run_curves(histories: Mapping[str, History], title: str = "Loss of each model: held out (solid), training (dotted)",
                total_epochs: int | None = None, height: int = 320, train: bool = True,
-               colors: Mapping[str, str] | None = None, levels: Mapping[str, float] | None = None) -> go.Figure:
+               colors: Mapping[str, str] | None = None, levels: Mapping[str, float] | None = None,
+               loss: str | None = None) -> go.Figure:
     """Several models' loss curves on one log axis, one color per model: the held-out loss per epoch (solid) and,
-    with `train`, the training loss (dotted, same legend entry); `levels` adds dashed horizontal reference lines."""
+    with `train`, the training loss (dotted, same legend entry); `levels` adds dashed horizontal reference lines;
+    `loss` names the y axis (loss_axis)."""
     colors = colors or {}
     fig = go.Figure()
     for i, (name, h) in enumerate(histories.items()):
@@ -54,7 +68,7 @@ def run_curves(histories: Mapping[str, History], title: str = "Loss of each mode
                                  line=dict(color=colors.get(name, NEUTRAL), dash="dash")))
     fig.update_layout(**_LAYOUT, height=height, title=title, legend=LEGEND_BELOW)
     fig.update_xaxes(title="epoch", range=[0, total_epochs] if total_epochs else None)
-    fig.update_yaxes(title="loss per feature", type="log")
+    fig.update_yaxes(title=loss_axis(loss), type="log")
     return fig
 
 

@@ -14,7 +14,7 @@ import numpy as np
 import plotly.graph_objects as go
 import torch
 
-from aelab import analysis, conv, figures, inside, sparse
+from aelab import analysis, conv, figures, inside, sparse, vae as vae_health
 from aelab.data import DataBundle
 from aelab.fields import build, parse_values
 from aelab.jobs import JobContext
@@ -166,6 +166,7 @@ class KindResult:
     epochs: float  # epochs done (fractional when the deadline fell mid-epoch)
     measure: sparse.CodeMeasure  # held-out error, active units, pass-through, probe
     recon: np.ndarray  # (N_EXAMPLES, D) reconstructions of the example images
+    health: vae_health.Health | None = None  # the VAE's: does it use its code (None for the other kinds)
 
     @property
     def label(self) -> str:
@@ -217,7 +218,8 @@ def run(bundle: DataBundle, settings: CompareSettings, ctx: JobContext | None = 
         epochs = h.step_x[-1] if h.step_x else 0.0
         results.append(KindResult(kind, spec, model, h, fit_result.seconds, epochs,
                                   sparse.measure(model, data.x_train, data.y_train, x_test, y_test),
-                                  analysis.reconstruct(model, examples).numpy()))
+                                  analysis.reconstruct(model, examples).numpy(),
+                                  vae_health.health(model, data.x_train, x_test) if model.is_vae else None))
     labels = [bundle.class_names[int(y)] for y in y_test[show]]
     return CompareResult(settings, bundle.name, bundle.image_shape, inside.data_roughness(x_test, bundle.image_shape),
                          inside.pixel_mask(data.x_train), results, examples.numpy(), labels, status, message, time.perf_counter() - start)
@@ -273,6 +275,8 @@ def verdict(result: CompareResult, input_dim: int) -> list[str]:
                          f"{s.beta:g} its KL term barely constrains the code.")
         else:
             lines.append(f"The VAE reconstructs about as well as the dense AE ({v:.4f} vs {d:.4f}).")
+    if vae and vae.health is not None and vae.health.ignores_input:
+        lines.append(vae_health.health_text(vae.health, s.beta)[1])
     sp, wide = result.get("sparse"), result.get("wide")
     if sp and wide:
         lines += sparse.verdict(sp.measure, wide.measure, input_dim)

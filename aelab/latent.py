@@ -21,6 +21,7 @@ from aelab.limits import SAMPLE_ROW
 from aelab.limits import TSNE_MIN  # noqa: F401 - re-exported: fewest points t-SNE is run on
 from aelab.model import Autoencoder
 from aelab.spec import ArchSpec, TrainConfig, check_model
+from aelab.vae import ACTIVE_THRESHOLD, active_units  # noqa: F401 - active_units re-exported
 
 MAX_POINTS = 2_000  # held-out points drawn in the scatter; larger sets are subsampled
 TSNE_CAP = 1_000  # most points t-SNE may embed (measured on a busy 2-core machine: 8 s in 2-D, 15 s in 3-D)
@@ -286,18 +287,37 @@ def holes_sentence(h: Holes, sampler: str) -> str:
             f"(expected: {1 - HOLE_QUANTILE:.0%} if there were no holes).")
 
 
-def compare_sentence(ae: Holes, vae: Holes) -> str:
-    """AE (fitted Gaussian) vs VAE (prior) samples, in words built from the measured ratios."""
+SAME_SAMPLES = 0.1  # sample-distance ratios within 10% of each other count as the same
+
+
+def compare_answer(ae: Holes, vae: Holes) -> str | None:
+    """Whose samples land closer to real codes: "vae", "ae" or "same" (the Latent page question's options); None when
+    a model gives every image the same code (nothing to compare)."""
     if not (math.isfinite(ae.ratio) and math.isfinite(vae.ratio)):
+        return None
+    if abs(ae.ratio - vae.ratio) < SAME_SAMPLES * min(ae.ratio, vae.ratio):
+        return "same"
+    return "vae" if vae.ratio < ae.ratio else "ae"
+
+
+def compare_sentence(ae: Holes, vae: Holes, vae_ignores_input: bool = False) -> str:
+    """AE (fitted Gaussian) vs VAE (prior) samples, in words built from the measured ratios; `vae_ignores_input`
+    (vae.Health.ignores_input) adds why a collapsed VAE's samples land well."""
+    answer = compare_answer(ae, vae)
+    if answer is None:
         return ("One of the two models gives every image the same code, so the two cannot be compared: "
                 "retrain it (longer, or with a lower learning rate or beta).")
     numbers = (f"AE {ae.ratio:.2f}x vs VAE {vae.ratio:.2f}x the held-out distance; {ae.share_in_holes:.0%} vs "
                f"{vae.share_in_holes:.0%} of samples in holes")
-    if abs(ae.ratio - vae.ratio) < 0.1 * min(ae.ratio, vae.ratio):
-        return (f"Here both land about equally far from real codes ({numbers}): the KL term made no clear "
+    if answer == "same":
+        text = (f"Here both land about equally far from real codes ({numbers}): the KL term made no clear "
                 "difference for this model — try a larger beta or more epochs.")
-    better = "VAE" if vae.ratio < ae.ratio else "AE"
-    return f"The {better}'s samples land closer to real codes ({numbers})."
+    else:
+        text = f"The {'VAE' if answer == 'vae' else 'AE'}'s samples land closer to real codes ({numbers})."
+    if vae_ignores_input:
+        text += (" But this VAE ignores its input (see its health below): its codes are N(0, I) noise whatever the "
+                 "image, so samples land among them without meaning anything.")
+    return text
 
 
 def other_kind(spec: ArchSpec) -> ArchSpec:
@@ -403,15 +423,6 @@ def encode_sets(owner: object, model: Autoencoder, x_train: torch.Tensor, x_test
                      posterior_draws(model, x_sub, seed=1), posterior_draws(model, x_test, seed=2), labels)
 
 
-def active_units(mean_codes: np.ndarray, threshold: float = 0.01) -> int:
-    """VAE code dimensions whose mean code varies across images (variance > threshold).
-
-    Burda, Grosse & Salakhutdinov, "Importance Weighted Autoencoders" (2016), Sec. 5.2: a unit is
-    active when Cov_x(E_q[z_u | x]) > 0.01; inactive units ignore the input (posterior collapse).
-    """
-    return int(np.sum(np.var(np.asarray(mean_codes), axis=0) > threshold))
-
-
 # -- what the Latent space page shows --------------------------------------------------------------
 KIND_NAME = {"ae": "autoencoder", "vae": "VAE"}
 TEXT = {  # the page's fixed explanations (definitions; every measured statement is built from its numbers below)
@@ -482,9 +493,11 @@ def active_text(mean_codes: np.ndarray) -> str:
     active, k = active_units(mean_codes), mean_codes.shape[1]
     return ("For a VAE the 'training codes' are draws z = μ + σ·ε: those are what its decoder learned from. "
             f"{active} of its {k} code numbers carry information about the image (their mean varies across images "
-            "by more than 0.01); the others are ignored by the encoder."
+            f"by more than {ACTIVE_THRESHOLD:g})" + ("; the others are ignored by the encoder." if active < k else ".")
             + (" With none active, every code decodes to about the same average image, however well the samples "
                "land." if active == 0 else ""))
+
+
 def view_options(k: int) -> list[str]:
     """The code views offered for a k-number code (settings.LATENT_VIEWS lists them all)."""
     if k == 1:

@@ -36,6 +36,7 @@ STATS_POINTS = 1000  # held-out samples used for the per-layer statistics (a fix
 VAR_SHARE = 0.95  # "how many dimensions explain 95% of the variance"
 PROBE_TRAIN = 2 / 3  # share of the held-out activations the probes are fitted on (the rest scores them)
 KNN_K = 5  # neighbours that vote in the kNN probe
+CLEAR_KNN = 0.02  # kNN accuracies further apart than 2 points count as a difference
 # Linear-probe ridge penalty = RIDGE_REL x the mean squared norm of a training row, which damps directions
 # holding under ~1/n of the variance. Measured on 1000 MNIST test images (784 pixels, 667 to fit): accuracy
 # 0.58 with 1e-3 (near-interpolation overfits when width ~ samples), 0.76 with 0.1, 0.82 with 1.0.
@@ -366,16 +367,45 @@ def describe_views(views: list[LayerView], bottleneck: int) -> str:
             f"the bottleneck (after module {code.label}, {code.width} wide) needs {code.dims95}. "
             f"kNN accuracy is {code.knn:.0%} at the bottleneck and up to {best_before.knn:.0%} before it "
             f"(at {best_before.label}, {best_before.width} wide). ")
-    if best_before.knn - code.knn > 0.02:
-        text += ("So the code is the most *compressed* representation, not the most class-separable one: "
-                 "the wider encoder layers still hold class information that the code squeezed out. ")
+    if best_before.knn - code.knn > CLEAR_KNN:
+        text += ("So the code is the most *compressed* representation, not the most class-separable one: from the "
+                 "wider encoder layers kNN reads the class better than from the code. ")
+    elif code.knn - best_before.knn > CLEAR_KNN:
+        text += ("So kNN reads the class better from the code than from any layer before it, in far fewer numbers: "
+                 "compressing put images of one class closer together. ")
     else:
-        text += "So the code keeps about as much class information as any encoder layer, in far fewer numbers. "
+        text += "So kNN reads the class about as well from the code as from any encoder layer, in far fewer numbers. "
     if after:
         lo, hi = min(s.knn for s in after), max(s.knn for s in after)
-        text += (f"After the code, kNN accuracy ranges from {lo:.0%} to {hi:.0%}: decoder layers compute only "
-                 "from the code, so they cannot recover what it dropped; they re-shape it into pixels.")
+        best_after = max(after, key=lambda s: s.knn)
+        text += f"After the code, kNN accuracy ranges from {lo:.0%} to {hi:.0%}. "
+        if hi - code.knn > CLEAR_KNN:
+            text += (f"That is up to {(hi - code.knn) * 100:.0f} points above the code's {code.knn:.0%} (at "
+                     f"{best_after.label}, {best_after.width} wide), yet decoder layers compute only from the code, "
+                     "so they hold no information about the class that the code lacks. What they change is how "
+                     "*accessible* it is: kNN compares plain distances, and the decoder re-draws the code in "
+                     "pixel-like coordinates where images of one class happen to sit closer together.")
+        elif code.knn - hi > CLEAR_KNN:
+            text += ("All below the code's: decoder layers compute only from the code, so they cannot add class "
+                     "information, and here they also make it harder to read off by distance.")
+        else:
+            text += ("About the code's: decoder layers compute only from the code, and here they neither add to "
+                     "nor hide the class information it holds.")
     return text
+
+
+def measured_answer(views: list[LayerView], bottleneck: int) -> str | None:
+    """Where kNN accuracy is highest: "encoder" (the input or a layer before the code), "code" or "decoder" (the
+    split page question's options); None when the best two places are within CLEAR_KNN of each other."""
+    best: dict[str, float] = {}
+    for v in views:
+        p = v.stats.point
+        place = "encoder" if p < bottleneck else "code" if p == bottleneck else "decoder"
+        best[place] = max(best.get(place, -1.0), v.stats.knn)
+    ranked = sorted(best.items(), key=lambda kv: -kv[1])
+    if not ranked or (len(ranked) > 1 and ranked[0][1] - ranked[1][1] <= CLEAR_KNN):
+        return None
+    return ranked[0][0]
 
 
 # -- code export -----------------------------------------------------------------------------------
@@ -680,4 +710,5 @@ def stats_chart(views: list[LayerView], at: int, bottleneck: int, title: str = "
 def compare_losses(pair: dict[str, runs.Run], height: int = 340) -> go.Figure:
     """Held-out (solid) and training (dotted) loss curves of several runs on one log axis."""
     return figures.run_curves({label: run.history for label, run in pair.items()},
-                              "Loss curves: same code size, depth on opposite sides", height=height)
+                              "Loss curves: same code size, depth on opposite sides", height=height,
+                              loss=next(iter(pair.values())).cfg.loss if pair else None)

@@ -236,15 +236,28 @@ def detect(test_scores: np.ndarray, y_test: np.ndarray, kinds: np.ndarray, train
                      int((y == 0).sum()))
 
 
+SAME_AUC = 0.01  # per-kind AUCs this close count as equally easy
+
+
+def measured_answer(d: Detection) -> str | None:
+    """The glitch kind hardest to spot (lowest AUC), or "equal" when all are within SAME_AUC (the Signals page
+    question's options); None without per-kind AUCs."""
+    if not d.auc_by_kind:
+        return None
+    worst, best = min(d.auc_by_kind, key=d.auc_by_kind.get), max(d.auc_by_kind, key=d.auc_by_kind.get)
+    return "equal" if d.auc_by_kind[best] - d.auc_by_kind[worst] < SAME_AUC else worst
+
+
 def explain_detection(d: Detection, how: str) -> list[str]:
     """Sentences built from the measured detection numbers."""
-    lines = [f"Scored by {SCORES[how].lower()}, glitched windows rank above normal ones with ROC AUC "
-             f"{d.auc:.3f} (1.0 = every glitch scores above every normal window, 0.5 = a coin flip)."]
+    lines = [f"Scored by {SCORES[how].lower()}, glitched windows rank {'above' if d.auc >= 0.5 else 'below'} normal "
+             f"ones with ROC AUC {d.auc:.3f} (1.0 = every glitch scores above every normal window, 0.5 = a coin "
+             "flip)."]
     if d.auc_by_kind:
         best = max(d.auc_by_kind, key=d.auc_by_kind.get)
         worst = min(d.auc_by_kind, key=d.auc_by_kind.get)
         parts = ", ".join(f"{k} {v:.3f}" for k, v in d.auc_by_kind.items())
-        if d.auc_by_kind[best] - d.auc_by_kind[worst] < 0.01:
+        if measured_answer(d) == "equal":
             lines.append(f"By kind: {parts}: all kinds are about equally easy to spot.")
         else:
             lines.append(f"By kind: {parts}. {best.capitalize()} glitches are the easiest to spot, "

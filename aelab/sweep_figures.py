@@ -61,7 +61,7 @@ def error_figure(rows: list[SizeResult], height: int = 380) -> go.Figure:
 def curves_figure(rows: list[SizeResult], height: int = 380) -> go.Figure:
     """Every model's loss curves overlaid: held out solid, training dotted, one color per bottleneck size."""
     return figures.run_curves({run_name(r.bottleneck): r.history for r in sorted(rows, key=lambda r: r.bottleneck)
-                               if r.history is not None}, height=height)
+                               if r.history is not None}, height=height, loss="mse")
 
 
 def recon_figure(originals: np.ndarray, rows: list[SizeResult], key: str, shape: tuple[int, int],

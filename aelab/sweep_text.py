@@ -5,14 +5,10 @@ import math
 
 import numpy as np
 
+from aelab.questions import QUESTIONS
 from aelab.sweep import OOD_LABELS, SizeResult
 
-TRENDS = {  # answer key -> what the learner can predict about the held-out (test) error as the code grows
-    "falls": "It keeps falling: a bigger code is better on new images too",
-    "levels": "It falls, then levels off",
-    "rises": "It falls, then rises again: the big codes memorize and get worse on new images",
-    "flat": "The code size makes little difference",
-}
+TRENDS = QUESTIONS["bottleneck"].options  # answer key -> what the learner can predict about the held-out error
 
 
 def _finite_rows(rows: list[SizeResult]) -> list[SizeResult]:
@@ -48,19 +44,78 @@ def _change(a: float, b: float) -> str:
     return f"from {a:.4f} to {b:.4f} (about the same)"
 
 
-def _gap_sentence(first: SizeResult, last: SizeResult, biggest: SizeResult, n_train: int | None) -> str:
-    text = (f"The gap (test ÷ train error) went from {first.gap:.1f}× at b={first.bottleneck} to "
-            f"{last.gap:.1f}× at b={last.bottleneck}")
-    if biggest is not last:
-        text += f" (largest: {biggest.gap:.1f}× at b={biggest.bottleneck})"
-    if biggest.gap >= 2 and biggest.gap >= 1.5 * first.gap:
-        return text + (": the wide codes are far better on images they trained on than on new ones. "
-                       "That is memorization.")
-    if biggest.gap >= 1.2 * first.gap:
-        return text + ": a mild sign of memorization."
+GROWS = 1.2  # a gap counts as grown (or shrunk) when it changed by this factor or more
+MEMORIZED = 0.05  # training error below this share of the held-out error: the training images are memorized
+
+
+def gap_change(a: float, b: float) -> str:
+    """How a gap changed from a to b: "grew", "shrank" or "same" (by the factor GROWS)."""
+    if b >= a * GROWS and b > 0:
+        return "grew"
+    if b <= a / GROWS:
+        return "shrank"
+    return "same"
+
+
+def _gap_sentence(first: SizeResult, last: SizeResult, n_train: int | None) -> str:
+    """Both measures of the train/test gap, and which one grows: the ratio (held-out ÷ training) can grow while
+    the absolute gap (held-out − training) shrinks, and only the second says the model got worse on new images."""
+    a0, a1 = first.test_error - first.train_error, last.test_error - last.train_error
+    ratio, absolute = gap_change(first.gap, last.gap), gap_change(max(a0, 0.0), max(a1, 0.0))
+    text = (f"The gap between held-out and training error, from b={first.bottleneck} to b={last.bottleneck}: as a "
+            f"ratio (held-out ÷ training) {first.gap:.1f}× → {last.gap:.1f}× ({ratio}); in absolute terms "
+            f"(held-out − training) {a0:.4f} → {a1:.4f} ({absolute}). ")
     more = f" with {n_train:,} training images" if n_train else ""
-    return text + (f": no real sign of memorization{more} at these settings. Try a smaller training set or "
-                   "more epochs.")
+    smaller = (" To see memorization without ambiguity, " + ("shrink the training set (e.g. to 30 images) and "
+               if not n_train or n_train > 50 else "") + "raise the epochs (e.g. 1000), then run again: the training "
+               "error falls toward 0 while the held-out error stays high, and the page compares the two runs.")
+    if ratio == "grew" and absolute == "grew":
+        return text + ("Both grew: the wide codes fit their training images better than new ones by every measure. "
+                       "That is memorization.")
+    if ratio == "grew":
+        return text + ("Only the ratio grew: the training error fell faster than the held-out error, yet the wide "
+                       f"codes miss new images by {'less' if absolute == 'shrank' else 'about as much'} in absolute "
+                       "terms. A growing ratio alone does not show that new images got worse." + smaller)
+    if absolute == "grew":
+        return text + ("The absolute gap grew while the ratio did not: the wide codes' training and held-out errors "
+                       "both moved, the held-out one further. A mild sign of memorization.")
+    return text + f"Neither grew: no sign of memorization{more} at these settings." + smaller
+
+
+def _memorized_sentence(rows: list[SizeResult]) -> str | None:
+    """Where the training images are rebuilt almost perfectly while new ones are not."""
+    done = [r for r in rows if r.train_error < MEMORIZED * r.test_error]
+    if not done:
+        return None
+    r = done[0]
+    return (f"From b={r.bottleneck} on, training images come back almost perfectly (training error {r.train_error:.5f}, "
+            f"{r.train_error / r.test_error:.1%} of the held-out error {r.test_error:.4f}): those models have "
+            "memorized their training images.")
+
+
+def compare_runs(before: list[SizeResult], n_before: int, after: list[SizeResult], n_after: int) -> str | None:
+    """Two experiments with different training-set sizes, compared at the largest code size both trained: does the
+    smaller set fit its images better and new images worse? None when they share no size or the sizes are equal."""
+    before, after = _finite_rows(before), _finite_rows(after)
+    common = sorted({r.bottleneck for r in before} & {r.bottleneck for r in after})
+    if not common or n_before == n_after:
+        return None
+    b = common[-1]
+    (small, n_small), (big, n_big) = sorted([(next(r for r in after if r.bottleneck == b), n_after),
+                                             (next(r for r in before if r.bottleneck == b), n_before)],
+                                            key=lambda p: p[1])
+    text = (f"At b={b}, {n_big:,} → {n_small:,} training images: training error {big.train_error:.4f} → "
+            f"{small.train_error:.4f}, held-out error {big.test_error:.4f} → {small.test_error:.4f}. ")
+    test, train = gap_change(big.test_error, small.test_error), gap_change(big.train_error, small.train_error)
+    if test == "grew" and train != "grew":
+        return text + ("With fewer images the model fits the ones it has as well or better, and new images get "
+                       "worse: memorization, without ambiguity.")
+    if test == "grew":
+        return text + ("With fewer images both errors rose: the smaller set is harder to learn from at these "
+                       "settings (more epochs let the training error fall further).")
+    if test == "shrank":
+        return text + "The smaller set did better on new images here, the opposite of memorization: check the seed."
+    return text + "The held-out error hardly changed with the training-set size at these settings."
 
 
 def _ood_sentence(rows: list[SizeResult], key: str) -> str:
@@ -112,7 +167,7 @@ def _slogan_sentence(trend: str, best: SizeResult, gap_grew: bool) -> str:
         return "The code size made little difference at these settings, so they cannot test the slogan."
     if gap_grew:
         return ("Yet the bigger codes did not get worse on new images. The slogan \"a bigger bottleneck "
-                "memorizes\" is too simple: a wide code fits the images it saw much better (the gap grows), "
+                "memorizes\" is too simple: a wide code fits the images it saw relatively better (the ratio grows), "
                 "while its error on new images still falls or levels off instead of rising.")
     return "Here the bigger codes were simply better, on seen and new images alike."
 
@@ -131,8 +186,11 @@ def explain(rows: list[SizeResult], n_train: int | None = None) -> list[str]:
            "the models may need more epochs.",
            f"Held-out error went {_change(first.test_error, last.test_error)}; the best was "
            f"{best.test_error:.4f} at b={best.bottleneck}. Verdict: \"{TRENDS[trend]}\"."]
-    out.append(_gap_sentence(first, last, max(rows, key=lambda r: r.gap), n_train))
-    out.append(_slogan_sentence(trend, best, first.gap < max(r.gap for r in rows) / 1.2))
+    out.append(_gap_sentence(first, last, n_train))
+    memorized = _memorized_sentence(rows)
+    if memorized:
+        out.append(memorized)
+    out.append(_slogan_sentence(trend, best, gap_change(first.gap, last.gap) == "grew"))
     if first.ood:
         out.append(_ood_sentence(rows, next(iter(first.ood))))
     if all(math.isfinite(r.knn_accuracy) for r in rows):

@@ -705,13 +705,13 @@ def progress_bar(view: JobView | None, label: str = "Training") -> None:
 
 def lab_progress(view: JobView | None, key: str, label: str = "Training", curves: bool = True,
                  total_epochs: int | None = None, figure: Callable[[dict[str, History]], object] | None = None,
-                 height: int = 280) -> dict[str, History]:
+                 height: int = 280, loss: str | None = "mse") -> dict[str, History]:
     """The live view every lab shares, drawn from the job's typed progress (JobView.lab, a progress.LabProgress).
 
     While the job runs: the progress bar, labelled with the phase and its counts (`label` for a job that runs one
     plain fit), and one loss curve per model so far, the finished ones and the one training now (`figure` draws
-    them another way, even before the first point; `curves=False` leaves them out). Once it ended: how it ended.
-    Returns the curves.
+    them another way, even before the first point; `curves=False` leaves them out; `loss` names the y axis: the labs
+    train with MSE). Once it ended: how it ended. Returns the curves.
     """
     if view is None:
         return {}
@@ -727,9 +727,9 @@ def lab_progress(view: JobView | None, key: str, label: str = "Training", curves
         if figure is not None:
             fig = figure(hists)
         elif lab is None:  # one plain fit: its training and held-out loss
-            fig = figures.loss_curves(view.history, total_epochs=total_epochs, height=figure_height(height))
+            fig = figures.loss_curves(view.history, total_epochs=total_epochs, height=figure_height(height), loss=loss)
         else:
-            fig = figures.run_curves(hists, total_epochs=total_epochs, height=figure_height(height))
+            fig = figures.run_curves(hists, total_epochs=total_epochs, height=figure_height(height), loss=loss)
         chart(fig, f"{key}_live_curves")
     return hists
 
@@ -1136,6 +1136,192 @@ def page_link_or_note(page: str, label: str, icon: str | None = None, query_para
     except StreamlitAPIException:
         st.caption(f"{label} (that page is not part of this app yet).")
         return False
+
+
+# -- predict, then measure (issue 12): one question box for every experiment page and lesson -------------
+_PREDICTIONS = "_predictions"  # session key: question id -> the committed answer key (or questions.SKIPPED)
+_MEASURED = "_measured"  # session key: question id -> the option the last revealed run supports (None: unclear)
+_PREDICTION_LOG = "_prediction_log"  # session key: [(question id, answer, measured, (id, commit number))]
+_STALE = "_prediction_stale"  # session key: question id -> tag of a result revealed under an earlier prediction
+_COMMITS = "_prediction_commits"  # session key: question id -> how many predictions were committed to it
+
+
+def _question(question_id: str, question: str | None, options: Mapping[str, str] | None):
+    from aelab import questions
+
+    found = questions.find(question_id)
+    if question is not None and options is not None:
+        return questions.Question(question_id, found.page if found else "", question, dict(options))
+    if found is None:
+        raise KeyError(f"No predict-first question '{question_id}' (aelab/questions.py or aelab/lessons.toml).")
+    return found
+
+
+def _commit_prediction(question_id: str, answer: str | None) -> None:
+    if answer is not None:
+        st.session_state.setdefault(_PREDICTIONS, {})[question_id] = answer
+        commits = st.session_state.setdefault(_COMMITS, {})
+        commits[question_id] = commits.get(question_id, 0) + 1
+
+
+def predicted(question_id: str) -> str | None:
+    """The committed answer to this question (questions.SKIPPED when the teacher skipped it), or None."""
+    return st.session_state.get(_PREDICTIONS, {}).get(question_id)
+
+
+def predict_first(question_id: str, question: str | None = None, options: Mapping[str, str] | None = None,
+                  where=None) -> str | None:
+    """The predict-first box: the question and its options until an answer is committed, then the locked answer.
+
+    Returns the committed option key (questions.SKIPPED when skipped), or None while nothing is committed. The
+    question and options come from aelab.questions (or a lesson) by id unless given. In classroom mode the teacher
+    may skip it (the room answers aloud). Widget keys: predict_<id> (the choice), predict_<id>_commit, _skip."""
+    from aelab import questions
+
+    q = _question(question_id, question, options)
+    box = where or st
+    answer = predicted(question_id)
+    keys = list(q.options)
+    if answer is not None:
+        if answer == questions.SKIPPED:
+            box.markdown(f"**Predict first.** {q.text}")
+            box.caption("Skipped in classroom mode: the room answered aloud.")
+        else:
+            box.radio(f"**Predict first.** {q.text}", keys, index=keys.index(answer) if answer in keys else None,
+                      format_func=q.options.get, key=f"predict_{question_id}_locked", disabled=True)
+            box.caption(f"Your prediction (locked): **{q.show(answer)}**")
+        return answer
+    box.radio(f"**Predict first.** {q.text}", keys, index=None, format_func=q.options.get, key=f"predict_{question_id}")
+    c1, c2 = box.columns(2)
+    c1.button("Commit", key=f"predict_{question_id}_commit", type="primary", width="stretch",
+              disabled=st.session_state.get(f"predict_{question_id}") is None,
+              on_click=lambda: _commit_prediction(question_id, st.session_state.get(f"predict_{question_id}")),
+              help="Your answer is locked once committed; what the page measured is shown after that.")
+    if classroom_mode():
+        c2.button("Skip: the room answers", key=f"predict_{question_id}_skip", width="stretch",
+                  on_click=_commit_prediction, args=(question_id, questions.SKIPPED),
+                  help="Classroom mode: ask the room instead, then reveal.")
+    box.caption("Commit to an answer first: the results and what they show open after that.")
+    return None
+
+
+def _tag(result) -> object:
+    """What identifies one result: its token when it has one, else the object itself."""
+    return getattr(result, "token", None) or id(result)
+
+
+def await_prediction(question_id: str, result, hint: str = "") -> bool:
+    """Whether `result` may be revealed: True once a prediction is committed (and the result was not already shown
+    under an earlier prediction); otherwise says what to do and returns False."""
+    if predicted(question_id) is None:
+        st.info("Results are ready. Commit your prediction above to see them." + (f" {hint}" if hint else ""),
+                icon="🤔")
+        return False
+    if st.session_state.get(_STALE, {}).get(question_id) == _tag(result):
+        st.info("These results were revealed before your new prediction: run the experiment again (or train another "
+                "model) to test it.", icon="🔁")
+        return False
+    return True
+
+
+def _predict_again(question_id: str, tag: object) -> None:
+    st.session_state.get(_PREDICTIONS, {}).pop(question_id, None)
+    st.session_state.setdefault(_STALE, {})[question_id] = tag
+
+
+def reveal(question_id: str, measured: str | None, result, question: str | None = None,
+           options: Mapping[str, str] | None = None) -> bool:
+    """"You predicted X; this run shows Y" for the committed prediction (ui.predictions). The session score counts each
+    committed prediction once, by the first run revealed under it. `measured` is the option the run's numbers support
+    (None: they settle nothing clearly). Returns whether the prediction matched."""
+    from aelab import questions
+
+    q = _question(question_id, question, options)
+    answer = predicted(question_id)
+    st.session_state.setdefault(_MEASURED, {})[question_id] = measured
+    log = st.session_state.setdefault(_PREDICTION_LOG, [])
+    tag = _tag(result)
+    commit = (question_id, st.session_state.get(_COMMITS, {}).get(question_id, 0))
+    if not any(e[3] == commit for e in log):
+        log.append((question_id, answer, measured, commit))
+    shows = (f"this run shows **{q.show(measured)}**." if measured is not None else
+             "this run does not settle it clearly: the numbers below say why.")
+    matched = answer == measured and measured is not None
+    if answer == questions.SKIPPED or answer is None:
+        say("info", shows[0].upper() + shows[1:], icon="🔎")
+    else:
+        say("success" if matched else "info", f"You predicted **{q.show(answer)}**; {shows}",
+            icon="✅" if matched else "🔎")
+    st.button("New prediction", key=f"predict_{question_id}_again", on_click=_predict_again, args=(question_id, tag),
+              help="Unlock the question to predict again; then run the experiment again to test the new answer.")
+    return matched
+
+
+def predictions() -> dict[str, tuple[str, str | None]]:
+    """Every committed prediction of this session: question id -> (answer key, the measured key or None)."""
+    measured = st.session_state.get(_MEASURED, {})
+    return {q: (a, measured.get(q)) for q, a in st.session_state.get(_PREDICTIONS, {}).items()}
+
+
+def prediction_score() -> tuple[int, int]:
+    """(predictions that matched the measurement, predictions that a run settled), over this session's reveals."""
+    from aelab import questions
+
+    scored = [(a, m) for _, a, m, _ in st.session_state.get(_PREDICTION_LOG, [])
+              if m is not None and a not in (None, questions.SKIPPED)]
+    return sum(a == m for a, m in scored), len(scored)
+
+
+def prediction_score_caption(where=None) -> None:
+    """The session score of predictions as one caption (nothing before the first settled prediction)."""
+    right, total = prediction_score()
+    if total:
+        (where or st).caption(f"Your predictions this session: **{right} of {total}** matched what was measured.")
+
+
+def clear_predictions(prefix: str = "") -> None:
+    """Forget committed predictions whose question id starts with `prefix` (all of them by default)."""
+    for store in (_PREDICTIONS, _MEASURED, _STALE):
+        entries = st.session_state.get(store, {})
+        for q in [q for q in entries if q.startswith(prefix)]:
+            entries.pop(q)
+
+
+# -- words: the glossary next to the terms -----------------------------------------------------------
+def terms(*keys: str, where=None, label: str = "📖 Terms") -> None:
+    """A small popover with the glossary's definitions of these terms (aelab.glossary), next to where they appear."""
+    from aelab import glossary
+
+    with (where or st).popover(label, help="What the words on this part of the page mean."):
+        st.markdown(glossary.markdown(keys))
+
+
+# -- a VAE's health: is it using its code? -------------------------------------------------------------
+def vae_health(run, bundle: data.DataBundle | None = None, where=None, key: str = "vae_health"):
+    """Active units, KL per code unit and a sentence saying whether the VAE ignores its input (aelab.vae), for a
+    VAE run; draws nothing for a plain autoencoder. Measured once per run on its data set's held-out images.
+    Returns the vae.Health (None for a plain AE or when the data is missing)."""
+    if run is None or run.spec.kind != "vae":
+        return None
+    from aelab import glossary, vae
+
+    if bundle is None:
+        bundle, problem = session_bundle(run)
+        if bundle is None:
+            (where or st).caption(problem)
+            return None
+    cache = memo(f"_{key}", run)
+    if "health" not in cache:
+        cache["health"] = vae.health(run.model, bundle.x_train, bundle.x_test)
+    h = cache["health"]
+    box = where or st
+    metrics([("active code units", f"{h.active} of {h.code_size}", glossary.tip("active_units")),
+             ("held-out error", f"{h.error:.4f}", "Mean squared error per pixel, decoding each image's mean code."),
+             ("average-image error", f"{h.baseline:.4f}", "The error of always answering the average training image.")],
+            box)
+    box.markdown("\n".join(f"- {line}" for line in vae.health_text(h, run.cfg.beta)))
+    terms("active_units", "kl", "beta", "posterior_collapse", where=box)
+    return h
 
 
 # -- start-up ----------------------------------------------------------------------------------

@@ -8,6 +8,7 @@ from aelab.spec import Check
 JOB = "anomaly"  # key of this page's job in the session registry
 RESULT = "an_result"  # session key: the last finished anomaly.AnomalyResult
 FORM = settings.ANOMALY  # this page's settings (widgets, URL, defaults, anomaly.AnomalySettings)
+QUESTION = "anomaly"  # this page's predict-first question (aelab/questions.py)
 
 
 def read_settings(bundle: data.DataBundle) -> tuple[anomaly.AnomalySettings | None, Check]:
@@ -32,8 +33,9 @@ def start(bundle: data.DataBundle, settings: anomaly.AnomalySettings) -> None:
 
 def draw_live(view) -> None:
     """Progress of the model being trained, its loss curves, and the AUC of each code size as it arrives."""
-    ui.lab_progress(view, "an", height=240)
-    rows = view.extra.get("rows") if view is not None and view.active else None
+    committed = ui.predicted(QUESTION) is not None
+    ui.lab_progress(view, "an", height=240, curves=committed)
+    rows = view.extra.get("rows") if view is not None and view.active and committed else None
     if rows:
         ui.chart(anomaly.auc_figure(rows, height=240), width="stretch", key="an_live_auc")
 
@@ -69,6 +71,7 @@ def draw_results(result: anomaly.AnomalyResult) -> None:
                 f"{anomaly.class_list(s.normal, result.class_names)} · network "
                 f"{s.spec(result.worst_images.shape[1]).describe()} · {s.epochs} epochs · seed {s.seed} · "
                 f"{len(result.rows)} model(s) trained and measured in {result.seconds:.1f} s.", result)
+    ui.reveal(QUESTION, anomaly.measured_answer(result), result)
     st.subheader("1 · Normal and anomalous images get different errors")
     st.markdown(anomaly.histogram_text(result))
     st.subheader("2 · A threshold turns the error into a detector")
@@ -77,6 +80,7 @@ def draw_results(result: anomaly.AnomalyResult) -> None:
     ui.chart(anomaly.histogram(result, threshold), width="stretch", key="an_hist", where=c1)
     ui.chart(anomaly.roc_figure(result, threshold), width="stretch", key="an_roc", where=c2)
     st.markdown(anomaly.auc_text(det.auc))
+    ui.terms("roc", "auc", "threshold", "precision_recall")
     st.caption("The ROC curve moves the threshold from the top to the bottom: each point is one threshold's "
                "recall against its false-alarm rate. The ✕ is your threshold.")
     st.subheader("3 · The worst-reconstructed held-out images")
@@ -89,7 +93,7 @@ def draw_results(result: anomaly.AnomalyResult) -> None:
     st.markdown("\n".join(f"- {line}" for line in anomaly.sweep_text(result.rows)))
     with st.expander("Loss curve of the main model"):
         ui.chart(figures.loss_curves(det.history, title="Main model (test = normal held-out images)",
-                                     height=280), width="stretch", key="an_loss")
+                                     height=280, loss="mse"), width="stretch", key="an_loss")
 
 
 def main() -> None:
@@ -101,6 +105,7 @@ def main() -> None:
             st.caption(f"{len(settings.all_sizes)} models will be trained (code sizes "
                        f"{', '.join(map(str, settings.all_sizes))}); the main one, size {settings.bottleneck}, "
                        "drives sections 1-3.")
+        ui.predict_first(QUESTION)
         ready = bundle is not None and settings is not None and check.ok
         ui.run_controls(JOB, "🚨 Train on the normal classes", "an_run", ready,
                         "Train the detectors in the background.", lambda: start(bundle, settings), page="anomaly")
@@ -113,7 +118,8 @@ def main() -> None:
         return
     if ui.job_is_active(JOB):
         st.caption("Below: the previous results, until the new run finishes.")
-    draw_results(result)
+    if ui.await_prediction(QUESTION, result):
+        draw_results(result)
 
 
 main()

@@ -7,7 +7,8 @@ from aelab.spec import Check
 
 JOB = "bottleneck"  # key of this page's job in the session registry
 RESULT = "bn_result"  # session key: the last finished sweep.SweepResult
-ANSWER = "bn_answer"  # session key: the learner's committed prediction (a key of sweep_text.TRENDS)
+PREVIOUS = "bn_previous"  # session key: the finished sweep before it with another training-set size
+QUESTION = "bottleneck"  # this page's predict-first question (aelab/questions.py; options: sweep_text.TRENDS)
 META = "bn_meta"  # session key: the settings of the experiment that is running
 FORM = settings.BOTTLENECK  # this page's settings (widgets, URL, defaults, sweep.SweepConfig)
 
@@ -55,23 +56,15 @@ def on_done(job: Job) -> None:
     """Keep a finished experiment; a failed or empty one leaves the previous results in place."""
     result = job.result
     if isinstance(result, sweep.SweepResult) and result.rows:
+        last = st.session_state.get(RESULT)
+        if last is not None and last.config.n_train != result.config.n_train:  # kept to compare set sizes
+            st.session_state[PREVIOUS] = last
         st.session_state[RESULT] = result
-
-
-def commit_box() -> None:
-    st.markdown("**Commit your answer first.** As the bottleneck grows from the smallest to the largest size, "
-                "what happens to the reconstruction error on *held-out* images the models never trained on?")
-    guess = st.radio("Your prediction", list(sweep_text.TRENDS), format_func=sweep_text.TRENDS.get, index=None,
-                     key="bn_guess", label_visibility="collapsed")
-    if st.button("Commit", key="bn_commit", disabled=guess is None):  # under the choices (a column cut it to "Co…")
-        st.session_state[ANSWER] = guess
-    if st.session_state.get(ANSWER):
-        st.caption(f"Your committed answer: **{sweep_text.TRENDS[st.session_state[ANSWER]]}**")
 
 
 def draw_live(view) -> None:
     """Progress per model while the experiment runs (and the curves, once an answer is committed)."""
-    committed = bool(st.session_state.get(ANSWER))
+    committed = ui.predicted(QUESTION) is not None
     ui.lab_progress(view, "bn", curves=committed)
     if view is None or not view.active:
         return
@@ -80,18 +73,18 @@ def draw_live(view) -> None:
         st.dataframe(sweep_figures.progress_table(list(cfg.sizes), view.lab, view.extra.get("rows", []), cfg.epochs),
                      hide_index=True, width="stretch")
     if not committed:
-        st.info("Commit your answer above to watch the results arrive; they also appear when the run ends.",
+        st.info("Commit your prediction above to watch the results arrive; they stay hidden until you do.",
                 icon="🤔")
 
 
-def answer_echo(result: sweep.SweepResult) -> None:
-    measured = sweep_text.measured_trend(result.rows)
-    guess = st.session_state.get(ANSWER)
-    if measured is None:
+def size_comparison(result: sweep.SweepResult) -> None:
+    """The previous experiment with another training-set size beside this one: does a smaller set memorize?"""
+    previous = st.session_state.get(PREVIOUS)
+    if previous is None or previous is result:
         return
-    said = f"You predicted: **{sweep_text.TRENDS[guess]}**. " if guess else "You ran it without committing an answer. "
-    text = said + f"Measured: **{sweep_text.TRENDS[measured]}**."
-    (st.success if guess == measured else st.info)(text, icon="✅" if guess == measured else "🔎")
+    line = sweep_text.compare_runs(previous.rows, previous.config.n_train, result.rows, result.config.n_train)
+    if line:
+        st.markdown(f"**Compared with your previous run:** {line}")
 
 
 def draw_grids(result: sweep.SweepResult) -> None:
@@ -124,8 +117,10 @@ def draw_results(result: sweep.SweepResult) -> None:
                 f"{sizes_text(cfg.hidden) or 'none'} · {result.rows[0].epochs} epochs · seed {cfg.seed} · "
                 f"{len(result.rows)} models trained together in {result.train_seconds:.1f} s "
                 f"({result.seconds:.1f} s with measurements). {result.message}", result)
-    answer_echo(result)
+    ui.reveal(QUESTION, sweep_text.measured_trend(result.rows), result)
     st.markdown("\n".join(f"- {line}" for line in sweep_text.explain(result.rows, cfg.n_train)))
+    size_comparison(result)
+    ui.terms("held_out", "memorization", "knn", "linear_probe", "code")
     c1, c2 = st.columns(2)
     ui.chart(sweep_figures.error_figure(result.rows), width="stretch", key="bn_errors", where=c1)
     ui.chart(sweep_figures.curves_figure(result.rows), width="stretch", key="bn_curves", where=c2)
@@ -161,7 +156,7 @@ def main() -> None:
         bundle, cfg, check = ui.lab_settings("cfg_bn_dataset", read_config, FORM)  # the sizes follow the data set
     with col_q:
         st.header("Predict")
-        commit_box()
+        ui.predict_first(QUESTION)
         ready = bundle is not None and cfg is not None and check.ok
         ui.run_controls(JOB, "🔬 Run experiment", "bn_run", ready,
                         "Train one model per bottleneck size in the background.", lambda: start(bundle, cfg),
@@ -172,7 +167,7 @@ def main() -> None:
         return
     if result is None:
         st.info("Press **Run experiment**. With the built-in digits it takes a few seconds.", icon="👆")
-    else:
+    elif ui.await_prediction(QUESTION, result):
         draw_results(result)
 
 

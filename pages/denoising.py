@@ -8,6 +8,7 @@ from aelab.spec import Check
 JOB = "denoise"  # key of this page's job in the session registry
 RESULT = "dn_result"  # session key: the last finished denoise.DenoiseResult
 FORM = settings.DENOISING  # this page's settings (widgets, URL, defaults, denoise.DenoiseSettings)
+QUESTION = "denoising"  # this page's predict-first question (aelab/questions.py)
 
 
 def read_settings(bundle: data.DataBundle) -> tuple[denoise.DenoiseSettings | None, Check]:
@@ -40,7 +41,7 @@ def start(bundle: data.DataBundle, settings: denoise.DenoiseSettings) -> None:
 
 def draw_live(view) -> None:
     """Progress of the model being trained, and the loss curves of both models so far."""
-    ui.lab_progress(view, "dn", height=260)
+    ui.lab_progress(view, "dn", height=260, curves=ui.predicted(QUESTION) is not None)
 
 
 def on_done(job: Job) -> None:
@@ -53,21 +54,24 @@ def draw_results(result: denoise.DenoiseResult) -> None:
     s, dim = result.settings, result.examples["clean"].shape[1]
     ui.measured(f"{data.DATASETS.get(result.dataset, result.dataset)} · {s.describe(dim)} · seed {s.seed} · "
                 f"both models trained and measured in {result.seconds:.1f} s.", result)
+    ui.reveal(QUESTION, denoise.measured_answer(result), result)
     st.markdown("\n".join(f"- {line}" for line in denoise.summary(result)))
     ui.chart(denoise.example_grid(result), width="stretch", key="dn_grid")
     c1, c2 = st.columns(2)
     ui.chart(denoise.error_bars(result), width="stretch", key="dn_bars", where=c1)
     ui.chart(denoise.level_curve(result), width="stretch", key="dn_levels", where=c2)
+    ui.terms("denoising", "mse", "held_out")
     st.caption("Errors are the mean squared difference per pixel between a model's output (or the noisy input) and "
                "the clean held-out image. Bars show 95% confidence intervals over the held-out images; the grey bar is "
                "the plain AE fed the clean image, the price of the bottleneck alone. The right chart feeds the same "
                "two trained models other amounts of the same kind of noise.")
     with st.expander("Loss curves of both models"):
         c1, c2 = st.columns(2)
-        ui.chart(figures.loss_curves(result.plain_history, title="Plain AE (clean → clean)", height=280),
+        ui.chart(figures.loss_curves(result.plain_history, title="Plain AE (clean → clean)", height=280,
+                                     loss="mse"),
                  width="stretch", key="dn_loss_plain", where=c1)
         ui.chart(figures.loss_curves(result.denoiser_history, title="Denoising AE (noisy → clean)",
-                                     height=280), width="stretch", key="dn_loss_dae", where=c2)
+                                     height=280, loss="mse"), width="stretch", key="dn_loss_dae", where=c2)
         st.caption("The test curve of each model uses its own task: clean inputs for the plain AE, noisy inputs "
                    "for the denoising AE; both are scored against clean images.")
 
@@ -79,6 +83,7 @@ def main() -> None:
     with col_run:
         if bundle is not None and settings is not None:
             preview(bundle, settings)
+        ui.predict_first(QUESTION)
         ready = bundle is not None and settings is not None and check.ok
         ui.run_controls(JOB, "🧽 Train both models", "dn_run", ready,
                         "Train the plain and the denoising autoencoder in the background.",
@@ -91,7 +96,8 @@ def main() -> None:
         return
     if ui.job_is_active(JOB):
         st.caption("Below: the previous results, until the new run finishes.")
-    draw_results(result)
+    if ui.await_prediction(QUESTION, result):
+        draw_results(result)
 
 
 main()

@@ -27,14 +27,15 @@ image through a handful of numbers, the network must discover what matters about
 * The **decoder** rebuilds the input from the code alone.
 * The **reconstruction loss** (for example the mean squared difference between input and output)
   is all it learns from — no labels needed.
-
-Drawn layer by layer, the widths shrink and then grow again: a sandglass.
 """
 )
+intro.markdown(diagram.shape_sentence(spec) + f" ({caption})")
 rest.header("Where to go")
 rest.page_link("pages/build_train.py", label="**Build & Train** — design a network, train it live, watch it learn",
               icon=":material/construction:")
 rest.markdown(
     "Everything runs on your machine; the built-in *Digits* data set needs no download. "
-    "Every claim in this lab is shown with a measurement you can repeat and change."
+    "Every result a page states is computed from a measurement made on that page, which you can repeat and change: "
+    "predict first, then run it and see whether the numbers agree. The fixed texts are definitions (see the "
+    "glossary on the Lessons page)."
 )

@@ -20,6 +20,7 @@ FORM = settings.LATENT  # this page's settings (widgets, URL, defaults)
 TAB_WIDGETS = (*(k for k in FORM if not k.startswith("cfg_")), "latent_slider_#", "latent_grid_x", "latent_grid_y")
 MODEL_DEFAULTS = ("latent_sampler", "latent_other_epochs", "latent_other_beta")  # their defaults follow the model
 field = partial(ui.field, FORM)  # one of this page's settings; without a Check its message shows under it
+QUESTION = "latent"  # the AE-vs-VAE tab's predict-first question (aelab/questions.py)
 
 
 def codes_for(slot: str, run: runs.Run, bundle) -> latent.CodeCache:
@@ -39,6 +40,7 @@ def code_space(run: runs.Run, bundle, cache: latent.CodeCache) -> None:
         st.caption(latent.subsample_text(n, len(shown)))
     options = latent.view_options(k)
     view = field("cfg_latent_view", options=options, disabled=len(options) == 1)
+    ui.terms("code", "pca", "tsne", "held_out")
     check = Check()
     requested = field("cfg_latent_tsne_n", check, help=latent.tsne_help()) if "t-SNE" in view else None
     with st.spinner("Running t-SNE (a few seconds)…"):
@@ -158,6 +160,7 @@ def generation(run: runs.Run, bundle, cache: latent.CodeCache) -> None:
     h = latent.sample_holes(cache, sampler, seed)
     ui.metrics(latent.holes_metrics(h))
     st.markdown(latent.holes_sentence(h, said))
+    ui.terms("holes", "prior", "active_units", "vae")
     st.caption(latent.active_text(cache.train) if is_vae else latent.TEXT["ae samples"])
     overlay = latent.overlay_points(cache, latent.draw_samples(cache, sampler, n, seed))
     if overlay is not None:
@@ -185,14 +188,15 @@ def train_other(run: runs.Run, bundle) -> None:
 
 
 def compare(run: runs.Run, bundle, cache: latent.CodeCache) -> None:
+    ui.predict_first(QUESTION)
     other = latent.twin_of(st.session_state.get(OTHER_KEY), run)
     if other is None or ui.job_is_active(OTHER_JOB):
         train_other(run, bundle)
-    if other is None:
+    if other is None or not ui.await_prediction(QUESTION, other):
         return
     if other.status != "done":
         st.warning(f"The {latent.KIND_NAME[other.spec.kind]} did not finish: {other.message}", icon="⚠️")
-    seed, holes = field("latent_cmp_seed"), []
+    seed, holes, health = field("latent_cmp_seed"), [], None
     pairs = sorted([(run, cache), (other, codes_for("other", other, bundle))], key=lambda p: p[0].spec.kind != "ae")
     for col, (model_run, codes) in zip(st.columns(2), pairs):  # the autoencoder on the left
         side, kind = latent.comparison_side(model_run, codes, seed), model_run.spec.kind
@@ -207,8 +211,13 @@ def compare(run: runs.Run, bundle, cache: latent.CodeCache) -> None:
                    help="1x: samples land as close to training codes as real held-out images do.")
         col.caption(latent.side_caption(side, codes.train, kind == "vae"))
         holes.append(side.holes)
-    st.markdown(latent.compare_sentence(*holes))
+        if kind == "vae":
+            with col.expander("Is the VAE using its code?", expanded=True):
+                health = ui.vae_health(model_run, bundle, key="latent_vae_health")
+    ui.reveal(QUESTION, latent.compare_answer(*holes), other)
+    st.markdown(latent.compare_sentence(*holes, vae_ignores_input=bool(health and health.ignores_input)))
     st.caption(latent.TEXT["compare"])
+    ui.terms("vae", "prior", "holes", "kl", "beta", "active_units")
     if st.button("Train the other model again", key="latent_other_retrain"):
         st.session_state.pop(OTHER_KEY, None)
         st.rerun()

@@ -1,71 +1,55 @@
-"""Lessons: the seed documents' ideas in order. Commit to an answer, then run the measurement that settles it."""
+"""Lessons: the seed documents' ideas in a beginner's order. Predict, run the measurement, then read why."""
 import streamlit as st
 
-from aelab import data, figures, lessons, settings, ui
+from aelab import data, figures, glossary, lessons, questions, settings, ui
 from aelab.jobs import Job
-from aelab.lessons import STEPS, Outcome, Step
+from aelab.lesson_demos import Outcome
+from aelab.lessons import Step
 
-STEP_KEY = "cfg_lessons_step"  # 1-based number of the open step (kept across pages, mirrored in the URL)
-ANSWERS = "lessons_answers"  # step key -> index of the committed choice
+STEP_KEY = "cfg_lessons_step"  # link number of the open step (lessons.Step.link: kept across pages, in the URL)
 RESULTS = "lessons_results"  # step key -> Outcome of its experiment
 RUNNING = "lessons_running"  # key of the step whose experiment the job runs
 FAILED = "lessons_failed"  # (step key, error text) of an experiment that raised
 JOB = "lesson"  # this page's job in the session registry: one experiment at a time
-URL = settings.lessons_form(len(STEPS))  # the open step, in the URL
 
 
-def commit(step: Step) -> None:
-    choice = st.session_state.get(f"lesson_q_{step.key}")
-    if choice is not None:
-        st.session_state[ANSWERS][step.key] = choice
+def order() -> list[int]:
+    """The steps' link numbers in the beginner's order."""
+    return [s.link for s in lessons.steps()]
 
 
 def move(delta: int) -> None:
-    st.session_state[STEP_KEY] = min(max(st.session_state[STEP_KEY] + delta, 1), len(STEPS))
+    links = order()
+    i = links.index(st.session_state[STEP_KEY])
+    st.session_state[STEP_KEY] = links[min(max(i + delta, 0), len(links) - 1)]
 
 
 def reset() -> None:
-    st.session_state[ANSWERS] = {}
+    ui.clear_predictions(questions.LESSON_PREFIX)
     st.session_state[RESULTS] = {}
 
 
-def step_label(i: int) -> str:
+def step_label(link: int) -> str:
     """A fixed label per step (the select box matches its value by this text, so it must not change)."""
-    step = STEPS[i - 1]
-    return f"{i}. {step.section} · {step.title}"
+    step = lessons.by_link(link)
+    return f"{lessons.position(step)}. {step.section} · {step.title}"
 
 
-def ask(step: Step) -> int | None:
-    """The question: a free choice until committed, then locked on the committed answer."""
-    answer = st.session_state[ANSWERS].get(step.key)
-    fmt = step.choices.__getitem__
-    options = range(len(step.choices))
-    if answer is None:
-        choice = st.radio(step.question, options, index=None, format_func=fmt, key=f"lesson_q_{step.key}")
-        st.button("Commit answer", key=f"lesson_commit_{step.key}", type="primary", disabled=choice is None,
-                  on_click=commit, args=(step,), help="Your answer is locked once committed.")
-        st.caption("Pick an answer and commit to it: the explanation and the experiment open after that.")
-        return None
-    st.radio(step.question, options, index=answer, format_func=fmt, key=f"lesson_locked_{step.key}", disabled=True)
-    if lessons.is_right(step, answer):
-        st.success(f"Your answer (locked): **{step.choices[answer]}**. That's right.", icon="✅")
-    else:
-        st.warning(f"Your answer (locked): **{step.choices[answer]}**. Not quite: the answer is "
-                   f"**{step.options[step.answer]}**.", icon="🤔")
-    return answer
-
-
-def show_outcome(outcome: Outcome) -> None:
-    cols = st.columns(len(outcome.metrics))
-    for col, (label, value) in zip(cols, outcome.metrics):
-        col.metric(label, value)
+def show_outcome(step: Step, outcome: Outcome) -> None:
+    """The measurement, then "you predicted X; this run shows Y", then why a run comes out that way."""
+    ui.metrics(outcome.metrics)
     if outcome.code:
         st.caption("What PyTorch said:")
         st.code(outcome.code, language=None, wrap_lines=True)
     if outcome.figure is not None:  # a copy at the classroom height: the stored one keeps its base height
         ui.chart(figures.with_height(outcome.figure, ui.figure_height(outcome.figure.layout.height or 300)),
                  width="stretch")
+    ui.reveal(questions.lesson_id(step.key), outcome.shows, outcome, step.question, step.options)
     st.info(outcome.summary, icon="📏")
+    why = step.why.get(outcome.shows)
+    if why:
+        with st.container(border=True):
+            st.markdown(f"**Why.** {why}")
     st.caption(f"Measured on this machine in {outcome.seconds:.1f} s.")
 
 
@@ -105,44 +89,54 @@ def experiment(step: Step) -> None:
     if failed and failed[0] == step.key:
         st.error(f"The experiment failed: {failed[1]}")
     outcome = st.session_state[RESULTS].get(step.key)
-    if outcome is not None:
-        show_outcome(outcome)
+    if outcome is not None and ui.await_prediction(questions.lesson_id(step.key), outcome):
+        show_outcome(step, outcome)
     if step.page:
         ui.page_link_or_note(step.page, f"Explore further: {step.page_label}", icon="🔬")
 
 
+def progress():
+    """How many lessons have a committed prediction; returns the place for the session's score (filled at the end of
+    the run, after this run's reveal is counted)."""
+    answered = sum(ui.predicted(questions.lesson_id(s.key)) is not None for s in lessons.steps())
+    st.progress(answered / len(lessons.steps()), text=f"{answered} of {len(lessons.steps())} predicted")
+    return st.empty()
+
+
 def main() -> None:
     ui.route_through_app()
-    st.session_state.setdefault(STEP_KEY, 1)
-    st.session_state.setdefault(ANSWERS, {})
+    steps = lessons.steps()
+    st.session_state.setdefault(STEP_KEY, steps[0].link)
     st.session_state.setdefault(RESULTS, {})
-    ui.sync_query_params(URL, "lessons")
-    if st.session_state[STEP_KEY] not in range(1, len(STEPS) + 1):
-        st.session_state[STEP_KEY] = 1
+    ui.sync_query_params(settings.lessons_form(len(steps)), "lessons")
+    if st.session_state[STEP_KEY] not in order():
+        st.session_state[STEP_KEY] = steps[0].link
     st.title("🎓 Lessons")
-    st.caption("Sixteen short steps through the ideas behind autoencoders. Each asks a question first: commit to "
-               "your answer, then see the explanation and run a small live experiment that settles it.")
-    answers = st.session_state[ANSWERS]
-    right = sum(lessons.is_right(lessons.by_key(k), v) for k, v in answers.items())
-    st.progress(len(answers) / len(STEPS), text=f"{len(answers)} of {len(STEPS)} answered, {right} right")
-    st.selectbox("Step", range(1, len(STEPS) + 1), format_func=step_label, key=STEP_KEY)
-    i = st.session_state[STEP_KEY]
-    step = STEPS[i - 1]
+    st.caption(f"{len(steps)} short steps through the ideas behind autoencoders, in an order a beginner can follow. "
+               "Each asks a question first: commit to your prediction, run the small live experiment, and then read "
+               "what this run shows and why.")
+    score = progress()
+    st.selectbox("Step", order(), format_func=step_label, key=STEP_KEY)
+    step = lessons.by_link(st.session_state[STEP_KEY])
     st.header(step.title)
-    st.caption(f"Step {i} of {len(STEPS)} · {step.section}")
+    st.caption(f"Step {lessons.position(step)} of {len(steps)} · {step.section}")
     st.markdown(step.intro)
-    if ask(step) is not None:
-        with st.container(border=True):
-            st.markdown(f"**Why.** {step.reveal}")
+    if step.terms:
+        ui.terms(*step.terms)
+    if ui.predict_first(questions.lesson_id(step.key), step.question, step.options) is not None:
         experiment(step)
+    links, i = order(), order().index(step.link)
     c1, c2, c3 = st.columns([1, 1, 2])
-    c1.button("← Previous", key="lessons_prev", on_click=move, args=(-1,), disabled=i == 1, width="stretch")
-    c2.button("Next →", key="lessons_next", on_click=move, args=(1,), disabled=i == len(STEPS), width="stretch")
+    c1.button("← Previous", key="lessons_prev", on_click=move, args=(-1,), disabled=i == 0, width="stretch")
+    c2.button("Next →", key="lessons_next", on_click=move, args=(1,), disabled=i == len(links) - 1, width="stretch")
     with c3:
         ui.copy_link_button("lessons", label="🔗 Link to this step")
-    if answers:
+    if any(q.startswith(questions.LESSON_PREFIX) for q in ui.predictions()):
         st.button("Clear my answers", key="lessons_reset", on_click=reset,
                   help="Unlock every question (for the next learner at this screen).")
+    with st.expander("📖 Glossary: every term the lab uses"):
+        st.markdown(glossary.markdown())
+    ui.prediction_score_caption(score)
 
 
 main()

@@ -9,18 +9,7 @@ from aelab.spec import ACTIVATIONS, Check
 JOB = "pca"  # key of this page's job in the session registry
 RESULT = "pca_result"  # session_state key of the finished linear.PcaLabResult
 FORM = settings.PCA  # this page's settings (widgets, URL, defaults, linear.PcaLabConfig)
-
-
-def intro() -> None:
-    st.title("📐 PCA is the linear autoencoder")
-    st.markdown(
-        "Take away every activation function and an autoencoder becomes two matrices: one squeezes each "
-        "input into **k** numbers, the other spreads them back out. The best such pair, judged by squared "
-        "error, keeps exactly what **PCA** keeps with k components: the k directions along which the data "
-        "varies most. Here PCA is computed directly (an eigendecomposition), a linear autoencoder learns by "
-        "gradient descent with no idea what PCA is, and a nonlinear autoencoder gets the same k for "
-        "comparison. Watch the linear one's error fall onto PCA's line, and the nonlinear one go below it."
-    )
+QUESTION = "pca"  # this page's predict-first question (aelab/questions.py)
 
 
 def read_settings(bundle: data.DataBundle) -> tuple[linear.PcaLabConfig | None, Check]:
@@ -65,8 +54,9 @@ def draw_live(view) -> None:
                     "grow while they learn.", icon="👆")
         return
     cfg = st.session_state.get("pca_meta")
-    ui.lab_progress(view, "pca", height=360, figure=lambda hists: linear.curves_figure(
-        view.extra.get("pca_test"), hists, cfg.epochs if cfg else 1, height=ui.figure_height(360)))
+    ui.lab_progress(view, "pca", height=360, curves=ui.predicted(QUESTION) is not None,
+                    figure=lambda hists: linear.curves_figure(view.extra.get("pca_test"), hists,
+                                                              cfg.epochs if cfg else 1, height=ui.figure_height(360)))
 
 
 def draw_result(result: linear.PcaLabResult, cfg_now: linear.PcaLabConfig | None) -> None:
@@ -90,7 +80,9 @@ def draw_result(result: linear.PcaLabResult, cfg_now: linear.PcaLabConfig | None
     if comp is None:
         st.info("The linear autoencoder was stopped before it trained; press Train to run the lab.")
         return
+    ui.reveal(QUESTION, linear.measured_answer(comp), result)
     st.markdown("\n".join(f"- {line}" for line in linear.explain(result, comp)))
+    ui.terms("pca", "principal_angles", "held_out")
     try:
         bundle = ui.get_bundle(result.dataset)
     except Exception as exc:  # noqa: BLE001 - data removed after training
@@ -116,7 +108,8 @@ def main() -> None:
     ui.route_through_app()
     ui.init_form(FORM)
     ui.sync_query_params(FORM, "pca")  # settings <-> URL, so a link reproduces them
-    intro()
+    st.title("📐 PCA and the linear autoencoder")
+    st.markdown(linear.INTRO)
     col_set, col_run = st.columns([1, 1], gap="medium")
     with col_set:
         bundle, cfg, check = ui.lab_settings("cfg_pca_dataset", read_settings)
@@ -127,11 +120,12 @@ def main() -> None:
                         f"**Nonlinear AE** {linear.nonlinear_spec(bundle.input_dim, cfg.k, cfg.hidden).describe()} "
                         f"({ACTIVATIONS[cfg.activation]}, sigmoid output) · both: Adam, batch {cfg.batch_size}, "
                         f"MSE loss, same samples as PCA.")
+        ui.predict_first(QUESTION)
         ui.run_controls(JOB, "🚀 Train", "pca_train_btn", ready, "Compute PCA and train both autoencoders.",
                         lambda: start(bundle, cfg), label="lab", page="pca")
     ui.live_job(JOB, draw_live, on_done=on_done, every=0.5)
     result = st.session_state.get(RESULT)
-    if result is not None and not ui.job_is_active(JOB):
+    if result is not None and not ui.job_is_active(JOB) and ui.await_prediction(QUESTION, result):
         draw_result(result, cfg)
 
 

@@ -8,6 +8,7 @@ from aelab.spec import Check
 SIG_JOB, CSV_JOB = "signals", "signals_csv"  # job keys in the session registry
 SIG_RESULT, CSV_DATA, CSV_RESULT = "signals_result", "signals_csv_data", "signals_csv_result"  # session keys
 FORM = settings.SIGNALS  # this page's settings (widgets, URL, defaults, signals.SignalConfig and each tab's model)
+QUESTION = "signals"  # the built-in signals tab's predict-first question (aelab/questions.py)
 
 
 def read_model(tab: str, input_dim: int, n_rows: int):
@@ -77,13 +78,15 @@ def signals_tab() -> None:
                f"({int(bundle.y_test.sum())} glitched) of {channels} × {sig_cfg.length} = {bundle.input_dim} "
                "numbers each, scaled into [0, 1].")
     model, check = read_model("sig", bundle.input_dim, len(bundle.x_train))
+    ui.predict_first(QUESTION)
     running = train_controls(SIG_JOB, "🚀 Train on signals", "sig_train_btn", model, check, bundle, sig_cfg)
     ui.live_job(SIG_JOB, lambda v: draw_progress(SIG_JOB, v, "" if st.session_state.get(SIG_RESULT) else
                                                  "Press **Train on signals**: it takes a few seconds."),
                 on_done=store(SIG_RESULT))
     result = st.session_state.get(SIG_RESULT)
     if result is not None and not running:
-        signal_results(result)
+        if ui.await_prediction(QUESTION, result):
+            signal_results(result)
     else:
         idx, titles, spans = signals.examples(sigset)
         ui.chart(signals.signals_figure(bundle.x_test[idx].numpy(), None, channels, titles, spans),
@@ -106,7 +109,9 @@ def signal_results(result: signals.LabRun) -> None:
     c1.metric("ROC AUC", f"{det.auc:.3f}")
     c2.metric("Glitches caught", f"{det.caught} / {det.n_glitch}")
     c3.metric("False alarms", f"{det.false_alarms} / {det.n_normal}")
+    ui.reveal(QUESTION, signals.measured_answer(det), result)
     st.markdown("\n".join(f"- {line}" for line in signals.explain_detection(det, how)))
+    ui.terms("roc", "auc", "threshold", "held_out")
     idx, titles, spans = signals.examples(sigset)
     ui.chart(signals.signals_figure(bundle.x_test[idx].numpy(), recon_test[idx].numpy(), sig_cfg.channels,
                                     titles, spans), width="stretch", key="sig_recon")
@@ -119,7 +124,7 @@ def signal_results(result: signals.LabRun) -> None:
     ui.chart(signals.roc_figure(det.fpr, det.tpr, det.auc, height=ui.figure_height(320)),
              width="stretch", key="sig_roc", where=right)
     with st.expander("Loss curves"):
-        ui.chart(figures.loss_curves(run.history, total_epochs=run.cfg.epochs), width="stretch",
+        ui.chart(figures.loss_curves(run.history, total_epochs=run.cfg.epochs, loss=run.cfg.loss), width="stretch",
                  key="sig_loss")
 
 
@@ -179,7 +184,8 @@ def csv_results(result: signals.LabRun) -> None:
     left, right = st.columns(2)
     ui.chart(signals.column_error_figure(table.columns, col_mse, height=ui.figure_height(320)),
              width="stretch", key="csv_columns", where=left)
-    ui.chart(figures.loss_curves(run.history, total_epochs=run.cfg.epochs, height=ui.figure_height(320)),
+    ui.chart(figures.loss_curves(run.history, total_epochs=run.cfg.epochs, height=ui.figure_height(320),
+                                 loss=run.cfg.loss),
              width="stretch", key="csv_loss", where=right)
     st.markdown("**Held-out rows the model rebuilds worst** (in the file's units): candidates for a closer look.")
     st.dataframe(signals.worst_rows(table, recon))

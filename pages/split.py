@@ -12,6 +12,7 @@ VIEWS_KEY = "split_views"  # session key: cached per-layer statistics, per model
 GAPS_KEY = "split_gaps"  # session key: measured output differences per cut, for the current model
 FORM = settings.SPLIT  # this page's settings (widgets, URL, defaults)
 GAP_LABEL = "max |out − dec(enc(x))|"
+QUESTION = "split"  # the per-layer section's predict-first question (aelab/questions.py)
 
 
 # -- which model this page looks at ---------------------------------------------------------------
@@ -98,13 +99,20 @@ def cached_views(run: runs.Run, seq, x, y, points: list[int]) -> list[layers.Lay
 def layers_section(run: runs.Run, bundle: data.DataBundle, seq, x, y, at: int, bottleneck: int) -> None:
     st.header("2 · What every layer represents")
     st.markdown(layers.TEXT["every layer"])
+    ui.terms("knn", "linear_probe", "dims95", "pca", "held_out")
     pre = not ui.classroom_mode() and ui.field(FORM, "cfg_split_preact", Check())
+    if ui.predict_first(QUESTION) is None:
+        st.info("Commit your prediction to measure every layer.", icon="🤔")
+        return
     points = layers.shown_points(seq, pre, at, bottleneck)
     try:
         views = cached_views(run, seq, x, y, points)
     except ValueError as exc:  # also numpy's LinAlgError
         st.warning(f"Could not measure the layers: {exc}", icon="⚠️")
         return
+    if not ui.await_prediction(QUESTION, run):
+        return
+    ui.reveal(QUESTION, layers.measured_answer(views, bottleneck), run)
     text = layers.describe_views(views, bottleneck)
     if text:
         st.markdown(text)
@@ -142,7 +150,7 @@ def _pair_done(job) -> None:
 
 
 def _draw_pair(view, bundle: data.DataBundle) -> None:
-    ui.lab_progress(view, PAIR_JOB)
+    ui.lab_progress(view, PAIR_JOB, loss=None)  # the pair trains with the session model's loss
     for name, r in (view.extra.get("finished", {}) if view is not None else {}).items():
         st.caption(f"✓ {name}: {r.spec.describe()}, held-out loss {r.test_loss:.4f} after {r.seconds:.1f} s")
     if view is not None and view.active:

@@ -129,3 +129,26 @@ def shown(body: str) -> str:
     from aelab.text import WORD_JOINER
 
     return re.sub(r"\\([!-/:-@\[-`{-~])", r"\1", body).replace(WORD_JOINER, "")
+
+
+def commit_prediction(at, question_id: str, answer: str | None = None) -> None:
+    """Put a committed prediction into an AppTest's session, as the page's Commit button does (a page reveals its
+    results only after one; see ui.predict_first). `answer` defaults to the question's first option."""
+    from aelab import questions
+
+    answer = answer or next(iter(questions.find(question_id).options))
+    try:
+        current = dict(at.session_state["_predictions"])
+    except KeyError:
+        current = {}
+    at.session_state["_predictions"] = {**current, question_id: answer}
+
+
+def reveal_waits_for_a_prediction(at, question_id: str, answer: str, revealed: str = "What was measured") -> None:
+    """On a page holding a finished result and no prediction: the result is hidden (the page says to commit), and
+    committing `answer` through the page's own widgets reveals it (`revealed`: a header the reveal draws)."""
+    headers = lambda: " ".join(str(h.value) for h in at.header)  # noqa: E731
+    assert revealed not in headers() and "Commit your prediction" in " ".join(str(i.value) for i in at.info)
+    at.radio(key=f"predict_{question_id}").set_value(answer).run()
+    at.button(key=f"predict_{question_id}_commit").click().run()
+    assert revealed in headers()

@@ -129,7 +129,8 @@ def state_for(name: str, models) -> dict:
     extra = {
         VAE_ASYM: {"cfg_kind": "vae", "cfg_asym": True},
         TSNE: {"cfg_latent_view": "t-SNE 2D"},
-        TWIN: {"latent_other_run": {"base": ae, "run": vae}, "cfg_latent_tab": "⚖️ AE vs VAE"},
+        TWIN: {"latent_other_run": {"base": ae, "run": vae}, "cfg_latent_tab": "⚖️ AE vs VAE",
+               "_predictions": {"latent": "vae"}},  # the comparison is revealed after a prediction
         INTERPOLATE: {"cfg_latent_tab": "↔️ Interpolate"},
         GENERATE: {"cfg_latent_tab": "🎲 Generate"},
         COMPARE: {"cfg_latent_tab": "⚖️ AE vs VAE"},

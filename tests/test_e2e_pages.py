@@ -96,9 +96,13 @@ def press(page, name: str) -> None:
     main(page).get_by_role("button", name=name, exact=True).first.click()
 
 
-def pick_first_option(page) -> None:
-    """Choose the first option of the first radio group in the main area."""
-    main(page).get_by_role("radiogroup").first.locator("label").first.click()
+def predict(page) -> None:
+    """Commit the first option of the page's predict-first question (the page reveals its results after that)."""
+    box = main(page).get_by_test_id("stRadio").filter(has_text="Predict first").first
+    box.get_by_role("radiogroup").locator("label").first.click()
+    settle(page)
+    press(page, "Commit")
+    main(page).get_by_text("Your prediction (locked)").first.wait_for()
     settle(page)
 
 
@@ -168,10 +172,9 @@ def test_build_train(page):
 
 
 def test_lessons(page):
-    """Lessons: commit an answer to step 1, run its experiment, and see the measured outcome and its figure."""
+    """Lessons: commit a prediction for step 1, run its experiment, and see the measured outcome and its figure."""
     open_page(page, "Lessons", "Lessons")
-    pick_first_option(page)
-    press(page, "Commit answer")
+    predict(page)
     main(page).get_by_role("button", name=re.compile("^▶")).first.click()
     main(page).get_by_text("Measured on this machine in").first.wait_for()
     settle(page)
@@ -186,8 +189,7 @@ def test_bigger_bottleneck(page):
     type_into(page, "Training-set size", "200")
     type_into(page, "Epochs", "10")
     type_into(page, "Bottleneck sizes", "2, 16")
-    pick_first_option(page)
-    press(page, "Commit")
+    predict(page)
     press(page, "🔬 Run experiment")
     main(page).get_by_role("heading", name="What was measured").wait_for()
     settle(page)
@@ -209,6 +211,7 @@ def download_table_csv(page, table) -> str:
 def test_split(page):
     """Encoder | Decoder on the session model: per-layer views, then the asymmetric pair trains and compares."""
     open_page(page, "Encoder | Decoder", "Encoder | Decoder")
+    predict(page)
     before = charts(page, "kNN", "width (units, log scale)", at_least=2)
     rows = list(csv.reader(io.StringIO(download_table_csv(page, main(page).get_by_test_id("stDataFrame").first))))
     assert rows[0][:3] == ["module", "layer", "output width"] and rows[1][1] == "input" and len(rows) >= 10
@@ -230,6 +233,8 @@ def test_latent(page):
         charts(page, title, at_least=1)
         settle(page)
     main(page).get_by_role("tab", name=re.compile("AE vs VAE")).click()
+    settle(page)
+    predict(page)
     type_into(page, "Epochs", "5")
     press(page, "Train the VAE")
     main(page).get_by_text("Sample distance ÷ held-out distance").first.wait_for()
@@ -245,6 +250,7 @@ def test_denoising(page):
     type_into(page, "Epochs", "3")
     type_into(page, "Noisy copies per image", "1")
     type_into(page, "Training images (blank = all)", "300")
+    predict(page)
     press(page, "🧽 Train both models")
     main(page).get_by_role("heading", name="What was measured").wait_for()
     settle(page)
@@ -260,6 +266,7 @@ def test_anomaly(page):
     type_into(page, "Epochs", "5")
     type_into(page, "Code sizes to compare", "4")
     type_into(page, "Training images (blank = all)", "500")
+    predict(page)
     press(page, "🚨 Train on the normal classes")
     main(page).get_by_role("heading", name="What was measured").wait_for()
     settle(page)
@@ -270,8 +277,9 @@ def test_anomaly(page):
 
 def test_pca(page):
     """PCA = linear AE: 20 epochs; the error curves against PCA, reconstructions and the spectrum render."""
-    open_page(page, "PCA = linear AE", "PCA is the linear autoencoder")
+    open_page(page, "PCA = linear AE", "PCA and the linear autoencoder")
     type_into(page, "Epochs", "20")
+    predict(page)
     press(page, "🚀 Train")
     main(page).get_by_role("heading", name="What the measurements show").wait_for()
     settle(page)
@@ -284,6 +292,7 @@ def test_signals(page):
     """Not only images: sensor windows train and are scored; then the sample CSV table trains too."""
     open_page(page, "Not only images", "Not only images")
     type_into(page, "Epochs", "10")
+    predict(page)
     press(page, "🚀 Train on signals")
     main(page).get_by_text("ROC AUC").first.wait_for()
     settle(page)
@@ -350,7 +359,7 @@ def test_draw(page):
 PAGES = {  # sidebar title -> text of the page's main heading
     "Home": "learn autoencoders", "Build & Train": "Build & Train", "Lessons": "Lessons", "Class board": "Class board",
     "Bigger bottleneck?": "bigger bottleneck", "Encoder | Decoder": "Encoder | Decoder", "Latent space": "Latent space",
-    "Denoising": "Denoising", "Anomaly detection": "Anomaly detection", "PCA = linear AE": "PCA is the linear",
+    "Denoising": "Denoising", "Anomaly detection": "Anomaly detection", "PCA = linear AE": "PCA and the linear",
     "Not only images": "Not only images", "Save & load": "Save & load",
     "Kinds side by side": "Kinds side by side", "Draw your own input": "Draw your own input",
 }

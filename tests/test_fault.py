@@ -181,9 +181,10 @@ def test_a_lesson_experiment_that_raises_is_reported_and_keeps_earlier_outcomes(
     def broken(bundle):
         raise RuntimeError(FAULT)
 
-    monkeypatch.setattr(lessons, "STEPS", (dataclasses.replace(step, experiment=broken), *lessons.STEPS[1:]))
+    steps = (dataclasses.replace(step, experiment=broken), *lessons.STEPS[1:])
+    monkeypatch.setattr(lessons, "steps", lambda: steps)
     earlier = object()  # stands for another step's finished outcome
-    state = {"lessons_answers": {step.key: step.answer_index}, "lessons_results": {"other-step": earlier}}
+    state = {"_predictions": {f"lesson_{step.key}": step.expected}, "lessons_results": {"other-step": earlier}}
     at = open_page("lessons", state)
     press_and_wait(at, f"lesson_run_{step.key}")
     assert not at.exception

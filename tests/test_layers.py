@@ -207,9 +207,22 @@ def test_describe_views_is_computed_from_the_numbers():
     lossy = [_view(0, 64, 27, 0.94), _view(2, 3, 2, 0.80), _view(4, 64, 9, 0.83)]
     text = layers.describe_views(lossy, 2)
     assert "27 of its 64" in text and "needs 2" in text and "94%" in text and "most *compressed*" in text
-    assert "from 83% to 83%" in text
+    assert "from 83% to 83%" in text and "3 points above the code's 80%" in text and "*accessible*" in text
     keeps = [_view(0, 64, 27, 0.90), _view(2, 3, 2, 0.90)]
-    assert "keeps about as much" in layers.describe_views(keeps, 2)
+    assert "about as well from the code" in layers.describe_views(keeps, 2)
+    drops = [_view(0, 64, 27, 0.90), _view(2, 3, 2, 0.90), _view(4, 64, 9, 0.70)]
+    assert "All below the code's" in layers.describe_views(drops, 2)
+
+
+def test_the_decoder_sentence_agrees_with_the_knn_numbers_beside_it():
+    """Finding 7 of issue 12: when decoder layers read the class better than the code, the text says they add no
+    information but make it more accessible, never that they 'cannot recover' it; the measured place is 'decoder'."""
+    views = [_view(0, 64, 27, 0.90), _view(2, 3, 2, 0.82), _view(4, 64, 9, 0.87)]
+    text = layers.describe_views(views, 2)
+    assert "cannot recover" not in text and "no information about the class that the code lacks" in text
+    assert layers.measured_answer(views, 2) == "encoder"
+    assert layers.measured_answer([_view(0, 64, 27, 0.80), _view(2, 3, 2, 0.82), _view(4, 64, 9, 0.87)], 2) == "decoder"
+    assert layers.measured_answer([_view(0, 64, 27, 0.86), _view(2, 3, 2, 0.82), _view(4, 64, 9, 0.87)], 2) is None
 
 
 # -- code export ---------------------------------------------------------------------------------------

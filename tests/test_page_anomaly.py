@@ -9,7 +9,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from aelab import anomaly
-from conftest import ROOT, wait_for_jobs
+from conftest import ROOT, commit_prediction, reveal_waits_for_a_prediction, wait_for_jobs
 
 PAGE = str(ROOT / "pages" / "anomaly.py")
 TINY = anomaly.AnomalySettings(encoder=(32,), bottleneck=8, sizes=(2, 8), epochs=3, n_train=400, lr=1e-2)
@@ -21,10 +21,13 @@ def earlier(digits):
     return anomaly.run_lab(digits, TINY)
 
 
-def page(result=None) -> AppTest:
+def page(result=None, predicted: bool = True) -> AppTest:
+    """The page after its first run; with a stored result, a committed prediction too (the reveal waits for one)."""
     at = AppTest.from_file(PAGE, default_timeout=60)
     if result is not None:
         at.session_state["an_result"] = result
+        if predicted:
+            commit_prediction(at, "anomaly")
     at.run()
     assert not at.exception
     return at
@@ -52,6 +55,8 @@ def test_tiny_run_trains_in_the_background_and_renders_every_section():
     at.text_input(key="cfg_an_epochs").set_value("2")
     at.text_input(key="cfg_an_n_train").set_value("400")
     at.text_input(key="cfg_an_sizes").set_value("2, 8").run()
+    at.radio(key="predict_anomaly").set_value("larger").run()
+    at.button(key="predict_anomaly_commit").click().run()
     at.button(key="an_run").click().run()
     assert not at.exception
     wait_for_jobs()
@@ -64,6 +69,13 @@ def test_tiny_run_trains_in_the_background_and_renders_every_section():
     assert f"AUC = {result.main.auc:.3f}" in body and "The AUC ranges from" in body
     m = metrics(at)
     assert int(m["Caught (TP)"]) + int(m["Missed (FN)"]) == int(result.main.is_anomaly.sum())
+    assert "You predicted **Clearly larger" in texts(at.success) + texts(at.info)
+
+
+def test_results_wait_for_a_prediction(earlier):
+    """A finished run is not revealed until a prediction is committed."""
+    at = page(earlier, predicted=False)
+    reveal_waits_for_a_prediction(at, "anomaly", "same")
 
 
 def test_threshold_slider_changes_the_confusion_counts(earlier):
@@ -128,6 +140,7 @@ def test_conv_layout_control_trains_conv_detectors():
              "cfg_an_sizes": "2"}
     for key, value in typed.items():
         at.text_input(key=key).set_value(value)
+    commit_prediction(at, "anomaly")
     at.run().button(key="an_run").click().run()
     wait_for_jobs()
     assert not at.run().run().exception

@@ -7,7 +7,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from aelab import sweep, sweep_text
-from conftest import ROOT, wait_for_jobs
+from conftest import ROOT, commit_prediction, reveal_waits_for_a_prediction, wait_for_jobs
 
 PAGE = str(ROOT / "pages" / "bigger_bottleneck.py")
 SMALL = sweep.SweepConfig(sizes=(2, 8), n_train=100, hidden=(16,), epochs=3, n_ood=50, curve_points=3)
@@ -19,11 +19,14 @@ def earlier(digits):
     return sweep.run_sweep(digits, SMALL)
 
 
-def page(result=None, **state) -> AppTest:
-    """The page after its first run, optionally with a stored result and preset widget values."""
+def page(result=None, predicted: bool = True, **state) -> AppTest:
+    """The page after its first run, optionally with a stored result (and, unless `predicted` is False, a committed
+    prediction: the page reveals results only after one) and preset widget values."""
     at = AppTest.from_file(PAGE, default_timeout=60)
     if result is not None:
         at.session_state["bn_result"] = result
+        if predicted:
+            commit_prediction(at, "bottleneck", "rises")
     for key, value in state.items():
         at.session_state[key] = value
     at.run()
@@ -40,8 +43,8 @@ def test_page_opens_with_defaults_and_asks_for_a_prediction_first():
     at = page()
     assert at.text_input(key="cfg_bn_sizes").value == "2, 4, 8, 16, 32, 64, 128"
     assert at.text_input(key="cfg_bn_n_train").value == "500"
-    assert "Commit your answer first" in texts(at.markdown)
-    assert at.button(key="bn_commit").disabled and not at.button(key="bn_run").disabled
+    assert "**Predict first.**" in at.radio(key="predict_bottleneck").label
+    assert at.button(key="predict_bottleneck_commit").disabled and not at.button(key="bn_run").disabled
     assert "Press **Run experiment**" in texts(at.info)
     assert not at.get("download_button")
 
@@ -53,9 +56,9 @@ def test_tiny_sweep_runs_end_to_end_and_echoes_the_answer():
     at.text_input(key="cfg_bn_hidden").set_value("16")
     at.text_input(key="cfg_bn_epochs").set_value("3")
     at.text_input(key="cfg_bn_sizes").set_value("8, 2").run()
-    at.radio(key="bn_guess").set_value("rises").run()
-    at.button(key="bn_commit").click().run()
-    assert "Your committed answer" in texts(at.caption)
+    at.radio(key="predict_bottleneck").set_value("rises").run()
+    at.button(key="predict_bottleneck_commit").click().run()
+    assert "Your prediction (locked)" in texts(at.caption)
     at.button(key="bn_run").click().run()
     assert not at.exception
     wait_for_jobs()
@@ -63,7 +66,7 @@ def test_tiny_sweep_runs_end_to_end_and_echoes_the_answer():
     assert not at.exception
     result = at.session_state["bn_result"]
     assert [r.bottleneck for r in result.rows] == [2, 8] and result.status == "done"
-    assert "You predicted: **" + sweep_text.TRENDS["rises"] in texts(at.info) + texts(at.success)
+    assert "You predicted **" + sweep_text.TRENDS["rises"] in texts(at.info) + texts(at.success)
     assert "b=2" in texts(at.markdown) and "Held-out error" in texts(at.markdown)
     assert at.get("download_button")[0].label == "Download the results (CSV)"
     assert "Trained and measured 2 models" in texts(at.success) + texts(at.caption)
@@ -95,8 +98,24 @@ def test_results_stay_when_the_learner_comes_back(earlier):
     """A new visit to the page (same session state) shows the stored results without running anything."""
     at = page(earlier)
     assert "What was measured" in texts(at.header)
-    assert "You ran it without committing an answer" in texts(at.info) + texts(at.success)
+    assert "You predicted **" in texts(at.info) + texts(at.success)
     assert len(at.get("plotly_chart")) >= 6
+
+
+def test_results_wait_for_a_prediction(earlier):
+    """Without a committed prediction the finished results stay hidden; committing reveals them."""
+    at = page(earlier, predicted=False)
+    reveal_waits_for_a_prediction(at, "bottleneck", "levels")
+
+
+def test_a_smaller_training_set_is_compared_with_the_previous_run(digits):
+    """Two runs with different training-set sizes: the page compares them at the widest common code (finding 5)."""
+    small = sweep.run_sweep(digits, SMALL.__class__(**{**SMALL.__dict__, "n_train": 30}))
+    at = page(small)
+    at.session_state["bn_previous"] = sweep.run_sweep(digits, SMALL)
+    at.run()
+    assert "Compared with your previous run:" in texts(at.markdown)
+    assert "100 → 30 training images" in texts(at.markdown)
 
 
 def test_missing_mnist_files_give_a_message_not_a_crash(tmp_path, monkeypatch):
@@ -123,6 +142,7 @@ def test_size_list_follows_the_data_set(real_data_root, monkeypatch):
 def test_progress_per_model_then_stop_keeps_the_partly_trained_models():
     """While running, a table shows each model's state; Stop ends the run and its partly trained models are shown."""
     at = page(**{"cfg_bn_n_train": "1000", "cfg_bn_hidden": "16", "cfg_bn_epochs": "1000", "cfg_bn_sizes": "2, 8"})
+    commit_prediction(at, "bottleneck")
     at.button(key="bn_run").click().run()
     assert not at.exception
     states = list(at.dataframe[0].value["state"])

@@ -9,7 +9,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from aelab import denoise, noise
-from conftest import ROOT, wait_for_jobs
+from conftest import ROOT, commit_prediction, reveal_waits_for_a_prediction, wait_for_jobs
 
 PAGE = str(ROOT / "pages" / "denoising.py")
 TINY = denoise.DenoiseSettings(encoder=(32,), bottleneck=8, epochs=2, copies=1, n_train=200)
@@ -21,10 +21,14 @@ def earlier(digits):
     return denoise.run_lab(digits, TINY)
 
 
-def page(result=None) -> AppTest:
+def page(result=None, predicted: bool = True) -> AppTest:
+    """The page after its first run; with a stored result, a prediction is committed too (unless `predicted` is
+    False), since the page reveals results only after one."""
     at = AppTest.from_file(PAGE, default_timeout=60)
     if result is not None:
         at.session_state["dn_result"] = result
+        if predicted:
+            commit_prediction(at, "denoising")
     at.run()
     assert not at.exception
     return at
@@ -45,10 +49,13 @@ def test_page_opens_with_defaults_and_a_preview():
 
 
 def test_tiny_run_trains_in_the_background_and_renders_the_measurements():
-    """Start a 2-epoch run, wait for the job thread, and see the computed sentences with no exception."""
+    """Predict, start a 2-epoch run, wait for the job thread, and see the echo of the prediction against what was
+    measured and the computed sentences, with no exception."""
     at = page()
     at.text_input(key="cfg_dn_epochs").set_value("2")
     at.text_input(key="cfg_dn_n_train").set_value("200").run()
+    at.radio(key="predict_denoising").set_value("plain").run()
+    at.button(key="predict_denoising_commit").click().run()
     at.button(key="dn_run").click().run()
     assert not at.exception
     wait_for_jobs()
@@ -60,6 +67,13 @@ def test_tiny_run_trains_in_the_background_and_renders_the_measurements():
     body = texts(at.markdown)
     assert "What was measured" in texts(at.header)
     assert f"{result.mean('denoiser'):.4f}" in body and f"{result.mean('noisy'):.4f}" in body
+    assert "You predicted **The plain AE's" in texts(at.success) + texts(at.info)
+
+
+def test_results_wait_for_a_prediction(earlier):
+    """A finished result is not revealed until a prediction is committed; committing reveals it."""
+    at = page(earlier, predicted=False)
+    reveal_waits_for_a_prediction(at, "denoising", "denoiser")
 
 
 @pytest.mark.parametrize("key,value,needle", [
@@ -115,6 +129,7 @@ def test_conv_layout_control_shows_channels_and_trains_conv_models():
     for key, value in typed.items():
         at.text_input(key=key).set_value(value)
     assert at.run().query_params["dn_layout"] == "conv" and at.query_params["dn_ch"] == "4"
+    commit_prediction(at, "denoising")
     at.button(key="dn_run").click().run()
     wait_for_jobs()
     assert not at.run().run().exception

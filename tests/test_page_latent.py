@@ -14,7 +14,7 @@ from streamlit.testing.v1 import AppTest
 
 from aelab import latent, runs
 from aelab.spec import ArchSpec, TrainConfig
-from conftest import ROOT, wait_for_jobs
+from conftest import ROOT, commit_prediction, wait_for_jobs
 
 PAGE = str(ROOT / "pages" / "latent.py")
 TABS = ("🗺️ Code space", "🎚️ Decode & grid", "↔️ Interpolate", "🎲 Generate", "⚖️ AE vs VAE")
@@ -162,8 +162,15 @@ def test_vae_page_samples_the_prior_and_compares_with_a_trained_ae(vae_run):
     assert not at.exception
     other = at.session_state["latent_other_run"]["run"]
     assert other.spec.kind == "ae" and other.spec.widths == vae_run.spec.widths and other.epochs_done == 3
+    assert "Commit your prediction" in texts(at.info) and not [m for m in at.metric if m.label == RATIO]
+    at.radio(key="predict_latent").set_value("vae").run()
+    at.button(key="predict_latent_commit").click().run()
+    assert not at.exception
     assert [m.label for m in at.metric].count(RATIO) == 2
     assert "of samples in holes)" in texts(at.markdown)  # the AE-vs-VAE sentence, built from both measures
+    assert "You predicted **The VAE's" in texts(at.success) + texts(at.info)
+    assert "Active code units" in texts(at.markdown)  # the VAE's health: active units, KL per unit
+    assert "active code units" in [m.label for m in at.metric]
 
 
 def test_ae_page_offers_a_vae_twin_with_a_checked_beta(ae_run):
@@ -272,6 +279,7 @@ def test_conv_session_model_works_on_every_tab_and_gets_a_conv_vae_twin(digits):
         open_tab(at, tab)
         assert not at.exception, tab
         assert at.get("plotly_chart"), tab
+    commit_prediction(at, "latent")
     open_tab(at, COMPARE)
     at.text_input(key="latent_other_epochs").set_value("1").run()
     at.button(key="latent_other_train").click().run()

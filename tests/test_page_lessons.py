@@ -1,20 +1,22 @@
-"""AppTest of the Lessons page: commit-then-reveal for every step, locked answers, experiments, URL steps.
+"""AppTest of the Lessons page: predict -> run -> what this run shows and why, for every step; locked predictions,
+experiments, link numbers that never change, the glossary.
 
 Run: python -m pytest tests/test_page_lessons.py
 """
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from aelab import glossary, questions
 from aelab.lessons import STEPS
 from conftest import ROOT, wait_for_jobs
 
 
-def page(query: dict | None = None, step: int | None = None) -> AppTest:
+def page(query: dict | None = None, link: int | None = None) -> AppTest:
     at = AppTest.from_file(str(ROOT / "pages" / "lessons.py"), default_timeout=60)
     if query:
         at.query_params.update(query)
-    if step is not None:
-        at.session_state["cfg_lessons_step"] = step
+    if link is not None:
+        at.session_state["cfg_lessons_step"] = link
     at.run()
     assert not at.exception
     return at
@@ -25,48 +27,84 @@ def texts(elements) -> str:
 
 
 def revealed(at: AppTest, step) -> bool:
-    return step.reveal[:60] in texts(at.markdown) or f"lesson_run_{step.key}" in [b.key for b in at.button]
+    """Anything of the explanation or the experiment on the page."""
+    return (any(f"**Why.** {w}" in texts(at.markdown) for w in step.why.values())
+            or f"lesson_run_{step.key}" in [b.key for b in at.button])
 
 
-@pytest.mark.parametrize("number", range(1, len(STEPS) + 1), ids=[s.key for s in STEPS])
-def test_commit_then_reveal(number):
-    """Before committing nothing is revealed; after committing the reveal shows and the answer is locked and echoed."""
-    step = STEPS[number - 1]
-    at = page(step=number)
+def qid(step) -> str:
+    return questions.lesson_id(step.key)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("step", STEPS, ids=[s.key for s in STEPS])
+def test_predict_run_then_why(step):
+    """Nothing before committing; after committing the experiment opens but no 'why'; after the run: what this run
+    shows against the prediction, the measured summary, and the explanation of the outcome it measured."""
+    at = page(link=step.link)
     assert step.title in texts(at.header)
     assert not revealed(at, step)
-    assert at.button(key=f"lesson_commit_{step.key}").disabled  # nothing chosen yet
-    wrong = (step.answer_index + 1) % len(step.choices)
-    at.radio(key=f"lesson_q_{step.key}").set_value(wrong).run()
+    assert at.button(key=f"predict_{qid(step)}_commit").disabled  # nothing chosen yet
+    guess = list(step.options)[(list(step.options).index(step.expected) + 1) % len(step.options)]
+    at.radio(key=f"predict_{qid(step)}").set_value(guess).run()
     assert not revealed(at, step)  # choosing alone reveals nothing
-    at.button(key=f"lesson_commit_{step.key}").click().run()
-    assert not at.exception and revealed(at, step)
-    locked = at.radio(key=f"lesson_locked_{step.key}")
-    assert locked.disabled and locked.value == wrong
-    assert f"lesson_q_{step.key}" not in [r.key for r in at.radio]
-    assert step.choices[wrong] in texts(at.warning) and step.choices[step.answer_index] in texts(at.warning)
-    assert at.session_state["lessons_answers"] == {step.key: wrong}
+    at.button(key=f"predict_{qid(step)}_commit").click().run()
+    assert not at.exception
+    assert at.radio(key=f"predict_{qid(step)}_locked").disabled
+    assert f"lesson_run_{step.key}" in [b.key for b in at.button]
+    assert "**Why.**" not in texts(at.markdown)  # no explanation before the evidence
+    at.button(key=f"lesson_run_{step.key}").click().run()
+    wait_for_jobs()
     at.run()
-    assert at.session_state["lessons_answers"] == {step.key: wrong}  # stays locked over reruns
+    assert not at.exception
+    outcome = at.session_state["lessons_results"][step.key]
+    echo = texts(at.success) + texts(at.info)
+    assert f"You predicted **{step.options[guess]}**" in echo
+    assert outcome.summary in texts(at.info)
+    if outcome.shows is not None:
+        assert f"this run shows **{step.options[outcome.shows]}**" in echo
+    if outcome.shows in step.why:
+        assert f"**Why.** {step.why[outcome.shows]}" in texts(at.markdown)
+    for other, why in step.why.items():
+        if other != outcome.shows:
+            assert f"**Why.** {why}" not in texts(at.markdown)  # only the explanation of what was measured
 
 
-def test_right_answer_is_confirmed_and_counted():
-    """Committing the right answer shows a success message and the progress counts it."""
+def test_a_prediction_that_matches_the_measurement_is_scored():
+    """Predicting what the run measures shows a success and counts once in the session score; a new prediction hides
+    the earlier run until the experiment runs again, and is scored by that run."""
     step = STEPS[0]
     at = page()
-    at.radio(key=f"lesson_q_{step.key}").set_value(step.answer_index).run()
-    at.button(key=f"lesson_commit_{step.key}").click().run()
-    assert "That's right" in texts(at.success) and step.choices[step.answer_index] in texts(at.success)
-    assert "1 of 16 answered, 1 right" in at.get("progress")[0].proto.text
+    at.radio(key=f"predict_{qid(step)}").set_value(step.expected).run()
+    at.button(key=f"predict_{qid(step)}_commit").click().run()
+    at.button(key=f"lesson_run_{step.key}").click().run()
+    wait_for_jobs()
+    at.run()
+    assert at.session_state["lessons_results"][step.key].shows == step.expected
+    assert f"You predicted **{step.options[step.expected]}**" in texts(at.success)
+    assert "1 of 1" in texts(at.caption)  # "Your predictions this session: 1 of 1 matched ..."
+    assert f"1 of {len(STEPS)} predicted" in at.get("progress")[0].proto.text
+    at.button(key=f"lesson_run_{step.key}").click().run()  # the same prediction, run again: still one prediction
+    wait_for_jobs()
+    at.run()
+    assert "1 of 1" in texts(at.caption)
+    at.button(key=f"predict_{qid(step)}_again").click().run()  # a new prediction hides the old run until a new one
+    assert "revealed before your new prediction" not in texts(at.info)
+    at.radio(key=f"predict_{qid(step)}").set_value("label").run()
+    at.button(key=f"predict_{qid(step)}_commit").click().run()
+    assert "revealed before your new prediction" in texts(at.info)
+    at.button(key=f"lesson_run_{step.key}").click().run()
+    wait_for_jobs()
+    at.run()
+    assert "1 of 2" in texts(at.caption)  # the second prediction ("label") did not match the measured "copy"
 
 
 def test_experiment_runs_and_shows_the_measured_error():
     """On the flatten step, running the experiment shows PyTorch's real error text and the measured shapes."""
-    number = [s.key for s in STEPS].index("flatten") + 1
-    step = STEPS[number - 1]
-    at = page(step=number)
-    at.radio(key="lesson_q_flatten").set_value(step.answer_index).run()
-    at.button(key="lesson_commit_flatten").click().run()
+    step = next(s for s in STEPS if s.key == "flatten")
+    at = page(link=step.link)
+    at.radio(key=f"predict_{qid(step)}").set_value("shape_error").run()
+    at.button(key=f"predict_{qid(step)}_commit").click().run()
     at.button(key="lesson_run_flatten").click().run()
     assert not at.exception
     wait_for_jobs()
@@ -74,19 +112,29 @@ def test_experiment_runs_and_shows_the_measured_error():
     assert not at.exception
     assert "mat1 and mat2 shapes cannot be multiplied" in texts(at.code)
     assert "(4, 1, 8, 8)" in texts(at.info)
-    assert "Explore further" in texts(at.caption) or at.get("page_link")
 
 
-def test_navigation_and_url_step():
-    """Next/Previous move between steps and the step number is mirrored in the URL; a link opens a given step."""
+def test_flatten_comes_right_after_the_first_mention_of_784_inputs():
+    """The beginner's order: the step that introduces 784 inputs is followed by the flatten pitfall."""
+    keys = [s.key for s in STEPS]
+    first = next(i for i, s in enumerate(STEPS) if "784 inputs" in s.intro)
+    assert keys[first + 1] == "flatten"
+
+
+def test_navigation_follows_the_order_and_links_keep_their_numbers():
+    """Next/Previous walk the beginner's order; the URL holds the step's fixed link number, so ?step=11 opens the
+    flatten pitfall as it did before the order changed."""
     at = page()
     assert at.query_params["step"] == "1"
     at.button(key="lessons_next").click().run()
-    assert at.session_state["cfg_lessons_step"] == 2 and at.query_params["step"] == "2"
+    assert at.session_state["cfg_lessons_step"] == STEPS[1].link and at.query_params["step"] == str(STEPS[1].link)
+    at.button(key="lessons_next").click().run()
+    assert at.session_state["cfg_lessons_step"] == STEPS[2].link
     at.button(key="lessons_prev").click().run()
-    assert at.session_state["cfg_lessons_step"] == 1
-    linked = page({"step": "5"})
-    assert STEPS[4].title in texts(linked.header)
+    assert at.session_state["cfg_lessons_step"] == STEPS[1].link
+    linked = page({"step": "11"})
+    assert "Pitfall: forgetting to flatten" in texts(linked.header)
+    assert "Step 3 of" in texts(linked.caption)
 
 
 @pytest.mark.parametrize("raw", ["abc", "0", "99", "-2", "٥"])
@@ -101,8 +149,28 @@ def test_clear_answers_unlocks_the_questions():
     """'Clear my answers' unlocks a committed question for the next learner."""
     step = STEPS[0]
     at = page()
-    at.radio(key=f"lesson_q_{step.key}").set_value(0).run()
-    at.button(key=f"lesson_commit_{step.key}").click().run()
+    at.radio(key=f"predict_{qid(step)}").set_value("label").run()
+    at.button(key=f"predict_{qid(step)}_commit").click().run()
     at.button(key="lessons_reset").click().run()
-    assert at.session_state["lessons_answers"] == {} and not revealed(at, step)
-    assert not at.radio(key=f"lesson_q_{step.key}").disabled
+    assert not revealed(at, step)
+    assert not at.radio(key=f"predict_{qid(step)}").disabled
+
+
+def test_classroom_mode_lets_the_teacher_skip_the_prediction():
+    """In classroom mode a Skip button opens the experiment without a prediction; outside it there is none."""
+    step = STEPS[0]
+    at = page()
+    assert f"predict_{qid(step)}_skip" not in [b.key for b in at.button]
+    at.session_state["cfg_classroom"] = True
+    at.run()
+    at.button(key=f"predict_{qid(step)}_skip").click().run()
+    assert f"lesson_run_{step.key}" in [b.key for b in at.button]
+    assert "Skipped in classroom mode" in texts(at.caption)
+
+
+def test_glossary_is_on_the_page():
+    """The Lessons page lists every glossary term, and a step shows its own terms next to it."""
+    at = page()
+    body = texts(at.markdown)
+    for term in glossary.TERMS.values():
+        assert term.name in body

@@ -24,6 +24,8 @@ def trained() -> AppTest:
     """The page after pressing Train with 6 epochs and waiting for the job."""
     at = page()
     at.text_input(key="cfg_pca_epochs").set_value("6")
+    at.radio(key="predict_pca").set_value("below").run()
+    at.button(key="predict_pca_commit").click().run()
     at.button(key="pca_train_btn").click().run()
     assert not at.exception
     wait_for_jobs()
@@ -53,6 +55,13 @@ def test_training_shows_numbers_and_measured_explanation(trained):
     assert f"{result.linear.test_loss:.5f}" in body
     assert "Trained both autoencoders for 6 epochs" in texts(at.success)
     assert "sum of the red bars" in texts(at.caption)
+    assert "You predicted **Clearly below PCA's" in texts(at.success) + texts(at.info)
+
+
+def test_intro_gives_no_answer_before_the_prediction():
+    """The intro asks; it neither says the linear AE reaches PCA nor that the nonlinear one goes below it (finding 6)."""
+    intro = texts(page().markdown)
+    assert "keeps exactly what" not in intro and "go below" not in intro and "fall onto" not in intro
 
 
 def test_changed_settings_keep_old_results_and_say_so(trained):

@@ -29,7 +29,8 @@ def test_page_shows_the_data_before_training():
 
 
 def test_signals_training_shows_detection_results():
-    """A short run trains in the background, then AUC, counts and the measured explanation render."""
+    """A short run trains in the background; its results wait for a prediction; then the prediction against the
+    hardest glitch kind measured, AUC, counts and the measured explanation render."""
     at = page()
     at.text_input(key="cfg_sig_epochs").set_value("3")
     at.button(key="sig_train_btn").click().run()
@@ -37,6 +38,10 @@ def test_signals_training_shows_detection_results():
     at.run()
     at.run()
     assert not at.exception
+    assert "Commit your prediction" in texts(at.info) and not at.metric
+    at.radio(key="predict_signals").set_value("drift").run()
+    at.button(key="predict_signals_commit").click().run()
+    assert "You predicted **A drift (a slow slope)**" in texts(at.success) + texts(at.info)
     labels = [m.label for m in at.metric]
     assert labels == ["ROC AUC", "Glitches caught", "False alarms"]
     auc = float(at.metric[0].value)

@@ -14,7 +14,7 @@ from streamlit.testing.v1 import AppTest
 from aelab import data, layers, runs
 from aelab.model import Autoencoder
 from aelab.spec import ArchSpec, TrainConfig
-from conftest import wait_for_jobs
+from conftest import commit_prediction, wait_for_jobs
 
 PAGE = "pages/split.py"
 GAP_LABEL = "max |out − dec(enc(x))|"
@@ -56,6 +56,7 @@ def test_with_a_trained_model_split_table_metrics_and_code(app_path, trained):
     """With a model: the slider defaults to the bottleneck, moving it changes sides, the gap stays ~0."""
     at = page(app_path)
     at.session_state["aelab_run"] = trained
+    commit_prediction(at, "split")
     at.run()
     assert not at.exception
     shown = metrics(at)
@@ -72,6 +73,24 @@ def test_with_a_trained_model_split_table_metrics_and_code(app_path, trained):
     assert shown["Encoder"] == "2 modules" and shown["Code width at the split"] == "32"
     assert float(shown[GAP_LABEL]) < 1e-5
     assert any("network[:2], network[2:]" in c.value for c in at.code)
+
+
+def test_layer_measurements_wait_for_a_prediction_then_say_what_was_measured(app_path, trained):
+    """Section 2 asks where kNN reads the class best; after Commit it measures every layer, echoes the prediction
+    against the measured place, and its sentence about decoder layers agrees with their kNN numbers (finding 7)."""
+    at = page(app_path)
+    at.session_state["aelab_run"] = trained
+    at.run()
+    assert "Commit your prediction to measure every layer." in [i.value for i in at.info]
+    assert not any("kNN accuracy is" in m.value for m in at.markdown)
+    at.radio(key="predict_split").set_value("decoder").run()
+    at.button(key="predict_split_commit").click().run()
+    assert not at.exception
+    body = " ".join(m.value for m in at.markdown)
+    assert "kNN accuracy is" in body
+    echo = " ".join(e.value for e in [*at.success, *at.info])
+    assert "You predicted **After the code: a decoder layer**" in echo
+    assert "cannot recover what it dropped" not in body
 
 
 def test_asymmetric_pair_trains_in_the_background(app_path, trained):
