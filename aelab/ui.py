@@ -1192,15 +1192,15 @@ def predict_first(question_id: str, question: str | None = None, options: Mappin
             box.caption(f"Your prediction (locked): **{q.show(answer)}**")
         return answer
     box.radio(f"**Predict first.** {q.text}", keys, index=None, format_func=q.options.get, key=f"predict_{question_id}")
-    c1, c2 = box.columns(2)
-    c1.button("Commit", key=f"predict_{question_id}_commit", type="primary", width="stretch",
-              disabled=st.session_state.get(f"predict_{question_id}") is None,
-              on_click=lambda: _commit_prediction(question_id, st.session_state.get(f"predict_{question_id}")),
-              help="Your answer is locked once committed; what the page measured is shown after that.")
+    # one under the other: side by side in a page's narrow column the labels were cut ("Skip: the room…")
+    box.button("Commit", key=f"predict_{question_id}_commit", type="primary", width="stretch",
+               disabled=st.session_state.get(f"predict_{question_id}") is None,
+               on_click=lambda: _commit_prediction(question_id, st.session_state.get(f"predict_{question_id}")),
+               help="Your answer is locked once committed; what the page measured is shown after that.")
     if classroom_mode():
-        c2.button("Skip: the room answers", key=f"predict_{question_id}_skip", width="stretch",
-                  on_click=_commit_prediction, args=(question_id, questions.SKIPPED),
-                  help="Classroom mode: ask the room instead, then reveal.")
+        box.button("Skip: the room answers", key=f"predict_{question_id}_skip", width="stretch",
+                   on_click=_commit_prediction, args=(question_id, questions.SKIPPED),
+                   help="Classroom mode: ask the room instead, then reveal.")
     box.caption("Commit to an answer first: the results and what they show open after that.")
     return None
 

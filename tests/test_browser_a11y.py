@@ -284,6 +284,10 @@ def test_results(session, title):
         expand(tab, expander)
     for label, value in fields:
         type_into(tab, label, value)
+    skip = main(tab).get_by_role("button", name="Skip: the room answers", exact=True)
+    if skip.count():  # results wait for a prediction; in Classroom mode the teacher may let the room answer aloud
+        skip.first.click()
+        settle(tab)
     press(tab, button, done)
     problems = page_problems(tab, title)
     shot(tab, f"a11y-{name(title)}-results")
