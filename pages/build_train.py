@@ -1,15 +1,24 @@
-"""Build & Train: pick data, design the network, train it live in the background, watch it learn."""
+"""Build & Train: pick data, design the network, train it live in the background, watch it learn.
+
+Layout (issue 16): a sticky bar of run controls under the title (Train, Play/Pause, Stop, one step, one epoch,
+more epochs, speed, reset, link), the settings on the left and a sticky live summary on the right (progress, loss
+curves with the last runs overlaid, reconstructions), then inside the network: the code space with trails and the
+weights as images, all redrawn while training.
+"""
 
 import streamlit as st
 
-from aelab import analysis, catalog, data, diagram, figures, presets, runs, settings, share, text, ui
+from aelab import analysis, catalog, data, diagram, figures, inside, presets, runs, settings, share, text, ui
+from aelab.limits import STEPS_PER_S
 from aelab.model import pytorch_code
 from aelab.spec import ArchSpec, Check, TrainConfig, check_arch, check_train, from_settings, to_settings
 
 JOB = "train"  # key of this page's job in the session registry
 LATENT_KEY = "_train_latent_run"  # session key: the run whose code space the live view has started drawing
+EARLIER_KEY = "_train_earlier"  # session key: the last few session models, newest first, for the loss overlay
 FORM = settings.BUILD_TRAIN  # this page's settings: widgets, URL, defaults and TrainConfig/ArchSpec all come from it
 PRESETS = [p for p in presets.PRESETS if not p.noise]  # the denoising preset belongs to the Denoising page
+CONTROLS, PANEL = "bt_controls", "bt_panel"  # the sticky bar of run controls and the sticky live summary
 
 
 def apply_preset() -> None:
@@ -28,12 +37,19 @@ def advanced():
 def read_arch(input_dim: int) -> tuple[ArchSpec | None, Check]:
     """Build the ArchSpec from the widgets, collecting every message."""
     check, values = Check(), {}
-    st.selectbox("Preset", [p.name for p in PRESETS], key="cfg_preset",
+    c1, c2 = st.columns([2, 1], vertical_alignment="bottom")
+    c1.selectbox("Preset", [p.name for p in PRESETS], key="cfg_preset",
                  help=" ".join(f"**{p.name}**: {p.description}" for p in PRESETS))
-    st.button("Apply preset", on_click=apply_preset, help="Fill the data, network and training settings from "
-                                                           "the preset")
-    for key in ("cfg_kind", "cfg_enc", "cfg_bottleneck"):
-        values[key] = ui.field(FORM, key, check)
+    c2.button("Apply preset", key="apply_preset", on_click=apply_preset, help="Fill the data, network and training settings from the "
+                                                           "preset")
+    values["cfg_kind"] = ui.field(FORM, "cfg_kind", check)
+    values["cfg_layout"] = ui.field(FORM, "cfg_layout", check)
+    if values["cfg_layout"] == "conv":
+        values["cfg_channels"] = ui.field(FORM, "cfg_channels", check)
+    values["cfg_enc"] = ui.field(FORM, "cfg_enc", check)
+    code = st.session_state.get("cfg_bottleneck")
+    values["cfg_bottleneck"] = ui.field(FORM, "cfg_bottleneck", check,
+                                        options=settings.code_choices(input_dim, code if isinstance(code, int) else None))
     with advanced():
         values["cfg_asym"] = ui.field(FORM, "cfg_asym", check)
         if values["cfg_asym"]:
@@ -41,6 +57,8 @@ def read_arch(input_dim: int) -> tuple[ArchSpec | None, Check]:
         c1, c2 = st.columns(2)
         values["cfg_activation"] = ui.field(FORM, "cfg_activation", check, c1)
         values["cfg_output"] = ui.field(FORM, "cfg_output", check, c2)
+        if values["cfg_kind"] != "vae":
+            values["cfg_code_act"] = ui.field(FORM, "cfg_code_act", check)
     if not check.ok:
         return None, check
     spec, _ = from_settings(values, input_dim)
@@ -53,51 +71,139 @@ def read_train(bundle: data.DataBundle, spec: ArchSpec | None) -> tuple[TrainCon
     values["cfg_n_train"] = ui.field(FORM, "cfg_n_train", check, options=[
         n for n in FORM["cfg_n_train"].choices if n == "all" or n < n_total],
         format_func=lambda v: f"all {n_total:,}" if v == "all" else f"{v:,}")
+    values["cfg_lr"] = ui.field(FORM, "cfg_lr", check)
     c1, c2 = st.columns(2)
-    layout = {"cfg_lr": c1, "cfg_epochs": c2}
+    layout = {"cfg_epochs": c1, "cfg_batch": c2}
     with advanced():
         c3, c4 = st.columns(2)
         c5, c6 = st.columns(2)
-    layout |= {"cfg_loss": c3, "cfg_optimizer": c4, "cfg_batch": c5, "cfg_seed": c6}
-    if st.session_state["cfg_kind"] == "vae":
-        st.caption("β trades sharp reconstructions against an orderly code space. With a large β the KL "
-                   "term wins: the encoder ignores the image and every code looks like noise (measured on "
-                   "Digits: β=1 left the mean codes almost constant, β=0.1 kept them informative).")
-        layout["cfg_beta"] = st.container()
+    layout |= {"cfg_loss": c3, "cfg_optimizer": c4, "cfg_seed": c5}
+    kind = st.session_state["cfg_kind"]
+    if kind == "vae":
+        layout["cfg_beta"] = c6
+    else:
+        layout["cfg_sparsity"] = c6
     values |= {key: ui.field(FORM, key, check, where) for key, where in layout.items()}
+    if kind == "vae":
+        st.caption("β trades sharp reconstructions against an orderly code space. With a large β the KL "
+                   "term wins: the encoder ignores the image and every code looks like noise.")
     if not check.ok:
         return None, check
-    _, cfg = from_settings(values, bundle.input_dim)
+    _, cfg = from_settings(values | {"cfg_kind": kind}, bundle.input_dim)
     return cfg, check_train(cfg, spec, n_total)
 
 
 def arch_readout(spec: ArchSpec) -> None:
-    c1, c2, c3 = st.columns(3)
-    c1.metric("Parameters", f"{spec.param_count:,}")
-    c2.metric("Compression", f"{spec.compression:.1f} : 1", help="Input numbers per code number")
-    c3.metric("Layers", f"{len(spec.widths) - 1} Linear")
-    st.plotly_chart(diagram.sandglass(spec, height=230), width="stretch", key="sandglass")
+    ui.metrics([("Parameters", f"{spec.param_count:,}"),
+                ("Compression", f"{spec.compression:.1f} : 1", "Input numbers per code number"),
+                ("Layers", spec.layer_text, "Layers with weights, encoder and decoder together")])
+    st.caption(spec.shape_text())
+    st.plotly_chart(diagram.sandglass(spec, height=ui.figure_height(230)), width="stretch", key="sandglass")
     with st.expander("The same network in PyTorch", expanded=False):
         code = pytorch_code(spec)
         st.code(code, language="python")
         st.download_button("Download autoencoder.py", code, file_name="autoencoder.py", mime="text/x-python")
 
 
+# -- starting and continuing runs ---------------------------------------------------------------------------
+def pace() -> float:
+    """Seconds per step at the chosen speed (0: full speed)."""
+    steps = STEPS_PER_S.get(st.session_state.get("cfg_speed"), 0.0)
+    return 1.0 / steps if steps else 0.0
+
+
 def start(bundle: data.DataBundle, spec: ArchSpec, cfg: TrainConfig) -> None:
-    if not ui.job_is_active(JOB):
-        st.session_state["train_meta"] = {"spec": spec, "cfg": cfg, "dataset": bundle.name}
+    """Train a new model with the page's settings."""
+    st.session_state["train_meta"] = {"spec": spec, "cfg": cfg, "dataset": bundle.name, "mode": "train"}
     # wait (up to 0.5 s) for the first training-loss point and its weights, so the first drawing shows them
-    ui.start_job(JOB, lambda ctx: runs.train_run(bundle, spec, cfg, ctx), "train", "training",
+    speed = pace()
+    ui.start_job(JOB, lambda ctx: runs.train_run(bundle, spec, cfg, ctx, pace=speed), "train", "training",
                  ready=lambda view: view.state is not None and len(view.history.train) > 0, rerun=False)
 
 
+def go_on(bundle: data.DataBundle, spec: ArchSpec, cfg: TrainConfig, mode: str) -> None:
+    """Play, one step, one epoch or more epochs: the session model trained further when the settings still describe
+    it (runs.can_continue), else a new model from the settings trained that far."""
+    run = ui.current_run()
+    base = run if not runs.can_continue(run, spec, cfg, bundle.name, len(bundle.x_train)) else \
+        runs.untrained(spec, cfg, bundle.name)
+    train_cfg, _ = runs.continue_config(base, cfg, mode, cfg.epochs)
+    st.session_state["train_meta"] = {"spec": base.spec, "cfg": train_cfg, "dataset": bundle.name, "mode": mode}
+    speed = pace()
+    ui.start_job(JOB, lambda ctx: runs.continue_run(bundle, base, mode, ctx, cfg=cfg, more=cfg.epochs, pace=speed),
+                 "train", "training", ready=lambda view: view.state is not None, rerun=False,
+                 budget=runs.budget_left(base, len(bundle.x_train)))
+
+
 def on_done(job) -> None:
-    """A finished run becomes the session model; a stopped or diverged one is offered beside the previous model."""
-    run = job.result
+    """A finished run becomes the session model (a stopped or diverged one is offered beside the previous model);
+    the previous model's curves join the overlay; a toast says how it ended."""
+    run, before = job.result, ui.current_run()
     if isinstance(run, runs.Run):
         ui.settle_run(run)
+        if before is not None and ui.current_run() is run and before.lineage != run.lineage:
+            st.session_state[EARLIER_KEY] = [before, *st.session_state.get(EARLIER_KEY, [])][:3]
+        icon = {"done": "✅", "stopped": "⏹️", "diverged": "⚠️"}.get(run.status, "ℹ️")
+        ui.toast_later(f"{run.message} Test loss {run.test_loss:.4f}.", icon)
+    else:
+        ui.toast_later(job.view().message or "The run ended.", "⚠️")
 
 
+STEPS = {"train_play": runs.PLAY, "train_step": runs.STEP, "train_epoch": runs.EPOCH, "train_more": runs.MORE}
+
+
+def act(bundle, spec, cfg, ready: bool) -> None:
+    """Carry out a press of the run controls before they are drawn, so they show the new state at once."""
+    job = ui.get_job(JOB)
+    running = job is not None and job.alive
+    plays = running and (st.session_state.get("train_meta") or {}).get("mode") == runs.PLAY
+    pressed = [key for key in ("train_btn", *STEPS, "train_pause", "train_stop") if st.session_state.get(key)]
+    if not pressed:
+        return
+    key = pressed[0]
+    if key in ("train_stop", "train_play") and (plays or (key == "train_stop" and running)):
+        job.stop()  # Stop, or Pause of Play: the model keeps what it learned, and goes on from there next time
+        job.join(5)
+    elif key == "train_pause" and running:
+        job.resume() if job.pause_requested else job.pause()
+    elif not running and ready and key == "train_btn":
+        start(bundle, spec, cfg)
+    elif not running and ready and key in STEPS:
+        go_on(bundle, spec, cfg, STEPS[key])
+
+
+def controls(cfg, ready: bool) -> None:
+    """The bar of run controls: Train, Play/Pause, Stop, one step, one epoch, more epochs, speed, reset, link."""
+    job = ui.get_job(JOB)
+    running = job is not None and job.alive
+    plays = running and (st.session_state.get("train_meta") or {}).get("mode") == runs.PLAY
+    why = "" if ready else "Fix the messages below first."
+    with st.container(horizontal=True, vertical_alignment="bottom", gap="small"):
+        st.button("🚀 Train", key="train_btn", type="primary", disabled=running or not ready,
+                  help=why or "Train a new model with these settings for the epochs set below.")
+        if running and not plays:  # a Train run pauses in place (its slot goes to others) and resumes
+            st.button("▶ Resume" if job.pause_requested else "⏸ Pause", key="train_pause",
+                      help="Pause or resume the training; nothing is lost.")
+        else:
+            st.button("⏸ Pause" if plays else "▶ Play", key="train_play", disabled=not plays and not ready,
+                      help="Stop here and keep the model; Play, one step or one epoch go on from it." if plays
+                      else why or "Train until you pause, from the current weights (a new model when the settings "
+                                  "changed the network or the data).")
+        st.button("⏹ Stop", key="train_stop", disabled=not running,
+                  help="Stop now and keep what the model has learned so far.")
+        more = f"⏩ +{cfg.epochs:,} epochs" if cfg is not None else "⏩ More epochs"
+        for label, key, tip in (("+1 step", "train_step", "Train on one batch, then stop."),
+                                ("+1 epoch", "train_epoch", "Train to the end of the current epoch, then measure the "
+                                                            "held-out loss."),
+                                (more, "train_more", "Continue training the current model for the epochs set "
+                                                     "below.")):
+            st.button(label, key=key, disabled=running or not ready, help=why or tip)
+        ui.field(FORM, "cfg_speed", Check(), label_visibility="collapsed", width=120)
+        st.button("↺ Reset", key="train_reset", on_click=ui.reset_form, args=(FORM, ("cfg_dataset",)),
+                  help="Every setting back to its default for this data set (your model stays).")
+
+
+# -- the live view ------------------------------------------------------------------------------------------
 def _ui_model(spec: ArchSpec, state: dict):
     """A model for drawing, reused between polls (weights reloaded from the job's snapshot)."""
     model = runs.model_from_state(spec, state, into=st.session_state.get("_train_ui_model"))
@@ -105,62 +211,107 @@ def _ui_model(spec: ArchSpec, state: dict):
     return model
 
 
-def draw_live(bundle: data.DataBundle | None, view) -> None:
-    """Progress, curves, reconstructions and latent space: from the live job or the finished run."""
+def shown(bundle: data.DataBundle | None, view):
+    """What the live view draws: (spec, cfg, data set, history, weights or None, the finished run or None, mode),
+    from the live job or the session model; None before any."""
     meta = st.session_state.get("train_meta")
     run = ui.current_run()
     if view is not None and view.active and meta and (view.state is not None or run is None):
-        spec, cfg, dataset, history, state = meta["spec"], meta["cfg"], meta["dataset"], view.history, view.state
-    elif run is not None:
-        spec, cfg, dataset, history, state = run.spec, run.cfg, run.dataset, run.history, None
-    else:
-        ui.status_message(view)  # a first run that failed or was stopped still says what happened
-        st.info("Press **Train** to start. Curves, reconstructions and the code space appear here within a "
-                "second and update while the network learns.", icon="👆")
-        return
-    ui.progress_bar(view)
-    ui.status_message(view)
-    if state is None and run is None:  # the job has not published its first weights yet
-        return
-    if run is not None and not (view is not None and view.active):
-        st.caption(f"Showing the session model: {run.spec.describe()} on {data.DATASETS.get(run.dataset)}, "
-                   f"{run.epochs_done} epochs, {run.seconds:.1f} s. {text.md(run.message)}")
+        return meta["spec"], meta["cfg"], meta["dataset"], view.history, view.state, None, meta["mode"]
+    if run is not None:
+        return run.spec, run.cfg, run.dataset, run.history, None, run, "train"
+    return None
+
+
+def show_bundle(bundle: data.DataBundle | None, dataset: str) -> data.DataBundle | None:
     try:
-        show = bundle if bundle is not None and bundle.name == dataset else ui.get_bundle(dataset)
+        return bundle if bundle is not None and bundle.name == dataset else ui.get_bundle(dataset)
     except Exception as exc:  # noqa: BLE001 - data removed after training
         st.warning(f"The data set this model was trained on is not available: {exc}")
+        return None
+
+
+def draw_summary(bundle: data.DataBundle | None, view) -> None:
+    """The panel: progress, the loss curves (the last runs behind them), a row of reconstructions, then how the run
+    ended (below the figures, so they keep their place on a small screen)."""
+    what = shown(bundle, view)
+    if what is None:
+        ui.status_message(view)  # a first run that failed or was stopped still says what happened
+        st.info("Press **Train** (or **▶ Play**). The loss curve and reconstructions appear here within a second "
+                "and update while the network learns.", icon="👆")
+        return
+    spec, cfg, dataset, history, state, run, mode = what
+    until_paused = mode == runs.PLAY and view is not None and view.active
+    ui.progress_bar(view, "Playing until you pause" if until_paused else "Training", until_paused=until_paused,
+                    compact=True)
+    if state is None and run is None:  # the job has not published its first weights yet
+        return
+    show = show_bundle(bundle, dataset)
+    if show is None:
+        return
+    model = run.model if state is None else _ui_model(spec, state)
+    earlier = []
+    if st.session_state.get("cfg_overlay", True):
+        current = run or ui.current_run()
+        earlier = [(runs.label_against(old, spec, cfg, dataset), old.history)
+                   for old in st.session_state.get(EARLIER_KEY, []) if old is not current]
+    total = cfg.epochs if mode in ("train", runs.MORE) else None
+    st.plotly_chart(figures.loss_curves(history, total_epochs=total, title="Loss (lower is better)",
+                                        height=ui.figure_height(150), earlier=earlier, legend_below=bool(earlier)),
+                    width="stretch", key="loss_chart")
+    idx = data.sample_indices(show.y_test, per_class=1, n=10)
+    x = show.x_test[idx]  # (10, D)
+    recon = analysis.reconstruct(model, x)
+    st.plotly_chart(figures.image_grid([x.numpy(), recon.numpy()], show.image_shape, row_labels=["in", "out"],
+                                       col_labels=[show.class_names[int(show.y_test[i])] for i in idx],
+                                       title="Held-out images and their reconstructions",
+                                       height=ui.figure_height(120)),
+                    width="stretch", key="recon_grid")
+    ui.status_message(view)
+    if run is not None:
+        st.caption(f"Showing the session model: {run.spec.describe()} on {data.DATASETS.get(run.dataset)}, "
+                   f"{run.epochs_done} epochs, {run.seconds:.1f} s. {text.md(run.message)}")
+
+
+def draw_inside(bundle: data.DataBundle | None, view) -> None:
+    """Inside the network, redrawn with every update: the code space (with trails while training) and the weights
+    as images; the VAE's loss terms."""
+    what = shown(bundle, view)
+    if what is None:
+        return
+    spec, cfg, dataset, history, state, run, _ = what
+    if state is None and run is None:
+        return
+    show = show_bundle(bundle, dataset)
+    if show is None:
         return
     model = run.model if state is None else _ui_model(spec, state)
     left, right = st.columns(2)
     with left:
-        st.plotly_chart(figures.loss_curves(history, total_epochs=cfg.epochs, title="Loss (lower is better)",
-                                                         height=ui.figure_height(320)),
-                        width="stretch", key="loss_chart")
-        if spec.kind == "vae" and history.terms:
-            st.plotly_chart(figures.vae_terms(history), width="stretch", key="vae_terms")
-        idx = data.sample_indices(show.y_test, per_class=1, n=10)
-        x = show.x_test[idx]  # (10, D)
-        recon = analysis.reconstruct(model, x)
-        st.plotly_chart(figures.image_grid([x.numpy(), recon.numpy()], show.image_shape,
-                                           row_labels=["input", "output"],
-                                           col_labels=[show.class_names[int(show.y_test[i])] for i in idx],
-                                           title="Held-out images and their reconstructions"),
-                        width="stretch", key="recon_grid")
+        draw_latent(model, spec, show, live=state is not None, version=view.version if view is not None else 0)
     with right:
-        draw_latent(model, spec, show, live=state is not None)
+        draw_weights(model, spec, show)
+    if spec.kind == "vae" and history.terms:
+        st.plotly_chart(figures.vae_terms(history, height=ui.figure_height(260)), width="stretch", key="vae_terms")
+        # TODO(truth): ui.vae_health(run) here once the truth branch (issue 12) has merged it.
 
 
-def latent_figure(model, spec: ArchSpec, show: data.DataBundle, dims: int):
-    sub = analysis.subsample(len(show.x_test), 1000)
-    codes = analysis.encode(model, show.x_test[sub])  # (n, k)
-    points, how = analysis.project(codes, dims)
-    note = f" (1,000 of {len(show.x_test):,} held-out points)" if len(show.x_test) > 1000 else ""
-    return figures.latent_scatter(points, show.y_test[sub].numpy(), show.class_names,
-                                  title=f"Code space: {how}{note}", indices=sub, height=ui.figure_height(560))
+def draw_weights(model, spec: ArchSpec, show: data.DataBundle) -> None:
+    """The first encoder layer's and the last decoder layer's weights as images, with a sentence computed from them."""
+    refs = ui.memo("_train_inside_refs", show)  # the pixel mask and the images' roughness, once per data set
+    if "mask" not in refs:
+        refs["mask"] = inside.pixel_mask(show.x_train)
+        refs["rough"] = inside.data_roughness(show.x_test, show.image_shape)
+    enc, dec = inside.filter_sets(model.state_dict(), spec.input_dim, refs["mask"])
+    st.plotly_chart(inside.weights_figure(enc, dec, height=ui.figure_height(420)), width="stretch",
+                    key="weights_chart")
+    first = spec.channels[0] if spec.is_conv else (spec.encoder[0] if spec.encoder else spec.bottleneck)
+    st.caption(inside.describe(enc, first, refs["rough"]) + " " + inside.describe(dec, None, refs["rough"]))
 
 
-def draw_latent(model, spec: ArchSpec, show: data.DataBundle, live: bool = False) -> None:
-    """The code space, redrawn with every update while training (a 2D or rotatable 3D scatter)."""
+def draw_latent(model, spec: ArchSpec, show: data.DataBundle, live: bool = False, version: int = 0) -> None:
+    """The code space: while training, a fixed set of points with the trails of their last positions; after
+    training, up to 1,000 held-out points (a 2D or rotatable 3D scatter)."""
     k = spec.bottleneck
     dims = k if k <= 3 else (3 if st.session_state.get("cfg_latent_dims") == "3D" else 2)
     if k > 3:
@@ -168,36 +319,54 @@ def draw_latent(model, spec: ArchSpec, show: data.DataBundle, live: bool = False
                  help=f"The code has {k} numbers; PCA shows its two or three main directions.")
     job = ui.get_job(JOB)
     run_id = job.id if job is not None else None  # unique per Train press
+    height = ui.figure_height(480)
     if live and st.session_state.get(LATENT_KEY) != run_id:
         # the first live drawing leaves the code space to the next update, half a second later: the curves
         # and reconstructions then reach the screen first (a first 3D drawing can hold the browser ~1 s)
         st.session_state[LATENT_KEY] = run_id
-        with st.container(height=ui.figure_height(560), border=False):
+        with st.container(height=height, border=False):
             st.caption("Code space: drawing with the next update…")
         return
-    st.plotly_chart(latent_figure(model, spec, show, dims), width="stretch", key="latent_chart")
+    if live:
+        trails = ui.code_trails(model, show, run_id, version)
+        fig = inside.trails_figure(trails, show.class_names, dims, height=height)
+    else:
+        fig = latent_figure(model, show, dims, height)
+    st.plotly_chart(fig, width="stretch", key="latent_chart")
+
+
+def latent_figure(model, show: data.DataBundle, dims: int, height: int):
+    sub = analysis.subsample(len(show.x_test), 1000)
+    codes = analysis.encode(model, show.x_test[sub])  # (n, k)
+    points, how = analysis.project(codes, dims)
+    note = f" (1,000 of {len(show.x_test):,} held-out points)" if len(show.x_test) > 1000 else ""
+    return figures.latent_scatter(points, show.y_test[sub].numpy(), show.class_names,
+                                  title=f"Code space: {how}{note}", indices=sub, height=height)
 
 
 def main() -> None:
     ui.route_through_app()
     ui.init_form(FORM)
     ui.sync_query_params(FORM, "build_train")  # settings <-> URL, so a link reproduces them
+    ui.pending_toast()
     st.title("🏗️ Build & Train")
-    st.caption("Design an autoencoder, press Train, and watch it learn. Training runs in the background: "
-               "the page stays usable, and Pause/Stop work at any moment.")
-    col_data, col_net, col_train = st.columns([1, 1.3, 1.1], gap="medium")
-    with col_data:
+    bar = st.container(key=CONTROLS)  # the run controls, drawn once the settings are read (they need them)
+    ui.sticky(CONTROLS, "3.75rem")  # under Streamlit's header
+    ui.sticky(PANEL, "7rem")  # under the controls
+    col_set, col_live = st.columns([1, 1.2], gap="medium")
+    with col_set:
+        st.caption("Design an autoencoder, press Train or Play, and watch it learn. Training runs in the "
+                   "background: the page stays usable.")
         st.subheader("1 · Data")
         bundle = ui.dataset_picker("cfg_dataset")
         if bundle is not None:
+            ui.follow_dataset(FORM, bundle.name)
             st.caption(f"{len(bundle.x_train):,} training and {len(bundle.x_test):,} held-out images of "
                        f"{bundle.image_shape[0]}×{bundle.image_shape[1]} = {bundle.input_dim} pixels.")
-    input_dim = bundle.input_dim if bundle is not None else 64
-    with col_net:
+        input_dim = bundle.input_dim if bundle is not None else catalog.INPUT_DIMS[data.DIGITS]
         st.subheader("2 · Network")
         spec, arch_check = read_arch(input_dim)
         ui.show_check(arch_check)
-    with col_train:
         st.subheader("3 · Training")
         if bundle is not None:
             cfg, train_check = read_train(bundle, spec)
@@ -205,27 +374,30 @@ def main() -> None:
         else:
             cfg, train_check = None, Check()
             st.info("Choose an available data set to set up training.")
-    if spec is not None and arch_check.ok:
-        arch_readout(spec)
+        if spec is not None and arch_check.ok:
+            arch_readout(spec)
     ready = bundle is not None and spec is not None and cfg is not None and arch_check.ok and train_check.ok
-    if st.session_state.get("train_btn") and ready:  # pressed: start before drawing, so no extra rerun
-        start(bundle, spec, cfg)
+    act(bundle, spec, cfg, ready)  # a press is carried out before the controls are drawn: no extra rerun
+    with bar:
+        controls(cfg, ready)
     running = ui.job_is_active(JOB)
-    c1, c2 = st.columns([1, 2])
-    with c1:
-        st.button("🚀 Train", key="train_btn", type="primary", disabled=running or not ready, width="stretch",
-                  help="Fix the messages above first." if not ready else "Train with these settings.")
-    with c2:
-        ui.job_controls(JOB)
-    ui.copy_link_button("build_train")
-    ui.share_to_class(None if running else ui.current_run(), key="train")
-    meta = st.session_state.get("train_meta")
-    if running and meta and ready and (meta["spec"], meta["cfg"], meta["dataset"]) != (spec, cfg, bundle.name):
-        st.info("You changed settings while training: they apply the next time you press Train.", icon="✏️")
-    choice = st.container()  # above the live view, filled after it: on_done may have just offered a run
-    ui.live_job(JOB, lambda view: draw_live(bundle, view), on_done=on_done, every=0.5)
-    with choice:
+    with col_live, st.container(key=PANEL):
+        ui.live_job(JOB, lambda view: draw_summary(bundle, view), on_done=on_done, every=0.5)
+        meta = st.session_state.get("train_meta")
+        if running and meta and ready and runs.settings_changed(meta["spec"], meta["cfg"], meta["dataset"], spec, cfg,
+                                                                bundle.name):
+            st.info("You changed settings while training: they apply the next time you press Train (the learning "
+                    "rate and batch size also to Play, one step and one epoch, which go on from this model).",
+                    icon="✏️")
         ui.offered_run_choice()
+        with st.container(horizontal=True, vertical_alignment="center"):
+            ui.field(FORM, "cfg_overlay")
+            ui.copy_link_button("build_train")
+        ui.share_to_class(None if running else ui.current_run(), key="train")
+    st.subheader("Inside the network")
+    ui.live_job(JOB, lambda view: draw_inside(bundle, view), on_done=on_done, every=0.5, part="inside")
+    if not running and ui.get_job(JOB) is not None and not ui.get_job(JOB).alive:
+        ui.focus_button("train_btn", ui.get_job(JOB).id, area=CONTROLS)
 
 
 main()

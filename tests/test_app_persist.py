@@ -7,7 +7,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from aelab import store, ui
-from conftest import ROOT, wait_for_jobs
+from conftest import ROOT, wait_for_jobs, set_field
 
 
 def texts(elements) -> str:
@@ -91,8 +91,8 @@ def test_a_first_stopped_run_becomes_the_model_and_the_page_says_so():
     why."""
     at = app()
     at.switch_page("pages/build_train.py").run()
-    at.text_input(key="cfg_epochs").set_value("1000")
-    at.text_input(key="cfg_batch").set_value("8")
+    set_field(at, "cfg_epochs", "1000")
+    set_field(at, "cfg_batch", "8")
     at.button(key="train_btn").click().run()
     at.button(key="train_stop").click().run()
     wait_for_jobs()
