@@ -599,16 +599,15 @@ def job_is_active(key: str) -> bool:
 
 
 def live_job(key: str, draw: Callable[[JobView | None], None], on_done: Callable[[Job], None] | None = None,
-             every: float = 0.5, part: str = "") -> None:
+             every: float = 0.5) -> None:
     """Draw a job's state in a fragment that re-runs every `every` s while the job's thread lives.
 
     When the job ends, `on_done(job)` runs once (e.g. to store its result) and the whole page reruns,
-    which turns polling off. A page whose live view sits in two places (a panel and a wider section below)
-    calls this once per place with its own `part` name; whichever fragment sees the end first collects it.
+    which turns polling off.
     """
     active = job_is_active(key)
 
-    @st.fragment(run_every=every if active else None, key=f"live_{key}{'_' + part if part else ''}")
+    @st.fragment(run_every=every if active else None, key=f"live_{key}")
     def _frag() -> None:
         job = get_job(key)
         done_key = f"_done_{key}"
@@ -744,12 +743,13 @@ def reset_form(form: Mapping[str, Field], keep: tuple[str, ...] = ()) -> None:
     st.session_state.pop("_followed_defaults", None)
 
 
-def sticky(key: str, top: str) -> None:
+def sticky(key: str, top: str = "3.75rem") -> None:
     """Keep the container with key `key` on screen while the page scrolls (CSS position: sticky, `top` below the
-    window's top edge), on an opaque background so what scrolls under it stays hidden.
+    window's top edge: by default just under Streamlit's header), on an opaque background so what scrolls under it
+    stays hidden.
 
     Streamlit 1.67 wraps a keyed container in a stLayoutWrapper exactly as tall as it, so the wrapper is what
-    sticks (within the block that holds it: a column for a column's panel)."""
+    sticks (within the block that holds it)."""
     st.html(f'<style>[data-testid="stLayoutWrapper"]:has(> .st-key-{key}) {{ position: sticky; top: {top}; '
             "z-index: 50; background: var(--st-background-color, #fff); }</style>")
 

@@ -1,9 +1,9 @@
 """Build & Train: pick data, design the network, train it live in the background, watch it learn.
 
 Layout (issue 16): a sticky bar of run controls under the title (Train, Play/Pause, Stop, one step, one epoch,
-more epochs, speed, reset, link), the settings on the left and a sticky live summary on the right (progress, loss
-curves with the last runs overlaid, reconstructions), then inside the network: the code space with trails and the
-weights as images, all redrawn while training.
+more epochs, speed, reset), the settings on the left and everything live on the right, in one fragment: at the top
+a compact summary (progress, loss curves with the last runs overlaid, reconstructions), then inside the network
+(the code space with trails, the weights as images), all redrawn while training.
 """
 
 import streamlit as st
@@ -18,7 +18,7 @@ LATENT_KEY = "_train_latent_run"  # session key: the run whose code space the li
 EARLIER_KEY = "_train_earlier"  # session key: the last few session models, newest first, for the loss overlay
 FORM = settings.BUILD_TRAIN  # this page's settings: widgets, URL, defaults and TrainConfig/ArchSpec all come from it
 PRESETS = [p for p in presets.PRESETS if not p.noise]  # the denoising preset belongs to the Denoising page
-CONTROLS, PANEL = "bt_controls", "bt_panel"  # the sticky bar of run controls and the sticky live summary
+CONTROLS = "bt_controls"  # key of the sticky bar of run controls
 
 
 def apply_preset() -> None:
@@ -273,6 +273,22 @@ def draw_summary(bundle: data.DataBundle | None, view) -> None:
                    f"{run.epochs_done} epochs, {run.seconds:.1f} s. {text.md(run.message)}")
 
 
+def draw_live(bundle: data.DataBundle | None, spec, cfg, ready: bool, view) -> None:
+    """Everything live, in one fragment (one rerun per update): the summary, what to do next, inside the network."""
+    draw_summary(bundle, view)
+    meta = st.session_state.get("train_meta")
+    if view is not None and view.active and meta and ready and \
+            runs.settings_changed(meta["spec"], meta["cfg"], meta["dataset"], spec, cfg, bundle.name):
+        st.info("You changed settings while training: they apply the next time you press Train (the learning rate "
+                "and batch size also to Play, one step and one epoch, which go on from this model).", icon="✏️")
+    ui.offered_run_choice()
+    with st.container(horizontal=True, vertical_alignment="center"):
+        ui.field(FORM, "cfg_overlay")
+        ui.copy_link_button("build_train")
+    ui.share_to_class(None if view is not None and view.active else ui.current_run(), key="train")
+    draw_inside(bundle, view)
+
+
 def draw_inside(bundle: data.DataBundle | None, view) -> None:
     """Inside the network, redrawn with every update: the code space (with trails while training) and the weights
     as images; the VAE's loss terms."""
@@ -286,11 +302,9 @@ def draw_inside(bundle: data.DataBundle | None, view) -> None:
     if show is None:
         return
     model = run.model if state is None else _ui_model(spec, state)
-    left, right = st.columns(2)
-    with left:
-        draw_latent(model, spec, show, live=state is not None, version=view.version if view is not None else 0)
-    with right:
-        draw_weights(model, spec, show)
+    st.subheader("Inside the network")
+    draw_latent(model, spec, show, live=state is not None, version=view.version if view is not None else 0)
+    draw_weights(model, spec, show)
     if spec.kind == "vae" and history.terms:
         st.plotly_chart(figures.vae_terms(history, height=ui.figure_height(260)), width="stretch", key="vae_terms")
         # TODO(truth): ui.vae_health(run) here once the truth branch (issue 12) has merged it.
@@ -319,7 +333,7 @@ def draw_latent(model, spec: ArchSpec, show: data.DataBundle, live: bool = False
                  help=f"The code has {k} numbers; PCA shows its two or three main directions.")
     job = ui.get_job(JOB)
     run_id = job.id if job is not None else None  # unique per Train press
-    height = ui.figure_height(480)
+    height = ui.figure_height(420)
     if live and st.session_state.get(LATENT_KEY) != run_id:
         # the first live drawing leaves the code space to the next update, half a second later: the curves
         # and reconstructions then reach the screen first (a first 3D drawing can hold the browser ~1 s)
@@ -351,8 +365,7 @@ def main() -> None:
     ui.pending_toast()
     st.title("🏗️ Build & Train")
     bar = st.container(key=CONTROLS)  # the run controls, drawn once the settings are read (they need them)
-    ui.sticky(CONTROLS, "3.75rem")  # under Streamlit's header
-    ui.sticky(PANEL, "7rem")  # under the controls
+    ui.sticky(CONTROLS)
     col_set, col_live = st.columns([1, 1.2], gap="medium")
     with col_set:
         st.caption("Design an autoencoder, press Train or Play, and watch it learn. Training runs in the "
@@ -380,24 +393,11 @@ def main() -> None:
     act(bundle, spec, cfg, ready)  # a press is carried out before the controls are drawn: no extra rerun
     with bar:
         controls(cfg, ready)
-    running = ui.job_is_active(JOB)
-    with col_live, st.container(key=PANEL):
-        ui.live_job(JOB, lambda view: draw_summary(bundle, view), on_done=on_done, every=0.5)
-        meta = st.session_state.get("train_meta")
-        if running and meta and ready and runs.settings_changed(meta["spec"], meta["cfg"], meta["dataset"], spec, cfg,
-                                                                bundle.name):
-            st.info("You changed settings while training: they apply the next time you press Train (the learning "
-                    "rate and batch size also to Play, one step and one epoch, which go on from this model).",
-                    icon="✏️")
-        ui.offered_run_choice()
-        with st.container(horizontal=True, vertical_alignment="center"):
-            ui.field(FORM, "cfg_overlay")
-            ui.copy_link_button("build_train")
-        ui.share_to_class(None if running else ui.current_run(), key="train")
-    st.subheader("Inside the network")
-    ui.live_job(JOB, lambda view: draw_inside(bundle, view), on_done=on_done, every=0.5, part="inside")
-    if not running and ui.get_job(JOB) is not None and not ui.get_job(JOB).alive:
-        ui.focus_button("train_btn", ui.get_job(JOB).id, area=CONTROLS)
+    with col_live:
+        ui.live_job(JOB, lambda view: draw_live(bundle, spec, cfg, ready, view), on_done=on_done, every=0.5)
+    job = ui.get_job(JOB)
+    if job is not None and not job.alive:
+        ui.focus_button("train_btn", job.id, area=CONTROLS)  # after a run, the keyboard focus returns to Train
 
 
 main()
