@@ -71,11 +71,12 @@ def pin_threads() -> int:
 _warm = threading.Event()
 
 
-def warm_up() -> None:
-    """Once per process, in the background: build a throwaway Adam optimizer.
+def warm_up(wait: bool = False) -> None:
+    """Once per process: build a throwaway Adam optimizer, in a thread of its own (or in the caller's: `wait`).
 
-    A process's first optimizer imports torch._dynamo, which took 4.7 s on a loaded 2-core machine;
-    doing it while the learner is still reading the page keeps Train -> first loss point short.
+    A process's first optimizer imports torch._dynamo (Optimizer.add_param_group is wrapped by
+    torch._disable_dynamo), which took 4.7 s on a loaded 2-core machine; doing it while the learner is still
+    reading the page keeps Train -> first loss point short.
     """
     if _warm.is_set():
         return
@@ -84,7 +85,10 @@ def warm_up() -> None:
     def _run() -> None:
         torch.optim.Adam(torch.nn.Linear(1, 1).parameters(), lr=1e-3)
 
-    threading.Thread(target=_run, name="aelab-warmup", daemon=True).start()
+    if wait:
+        _run()
+    else:
+        threading.Thread(target=_run, name="aelab-warmup", daemon=True).start()
 
 
 @dataclass

@@ -62,6 +62,8 @@ LOSSES = {"mse": "MSE (mean squared error)", "bce": "BCE (binary cross-entropy)"
 OPTIMIZERS = {"adam": "Adam", "sgd": "SGD (momentum 0.9)"}
 KINDS = {"ae": "Autoencoder", "vae": "Variational autoencoder (VAE)"}
 LAYOUTS = {"dense": "Dense (every layer nn.Linear)", "conv": "Convolutional (stride-2 convs, then a dense code)"}
+CONTINUATIONS = {"step": "one batch", "epoch": "to the end of the epoch", "more": "more epochs",
+                 "play": "until paused"}  # how far Build & Train trains the current model further (runs.continue_run)
 SPEEDS = {"full": "Full speed", "fast": "20 steps/s", "slow": "4 steps/s", "slowest": "1 step/s"}  # a run to watch
 STEPS_PER_S = {"full": 0.0, "fast": 20.0, "slow": 4.0, "slowest": 1.0}  # each speed's steps per second (0 = no limit)
 NOISE_KINDS = {

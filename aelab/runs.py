@@ -18,7 +18,7 @@ from aelab import config
 from aelab.data import DataBundle
 from aelab.fields import format_value
 from aelab.jobs import Job, JobContext
-from aelab.limits import MAX_EPOCHS
+from aelab.limits import CONTINUATIONS, MAX_EPOCHS
 from aelab.model import Autoencoder
 from aelab.spec import ArchSpec, TrainConfig, compute_text, compute_units
 from aelab.train import STOPPED_BY_YOU, Cursor, History, build_seeded, fit
@@ -72,7 +72,7 @@ def train_run(bundle: DataBundle, spec: ArchSpec, cfg: TrainConfig, ctx: JobCont
 
 
 # -- continuing a run: Play, one step, one epoch, more epochs (issue 16) ------------------------------------
-STEP, EPOCH, MORE, PLAY = "step", "epoch", "more", "play"  # how far a continuation trains
+STEP, EPOCH, MORE, PLAY = CONTINUATIONS  # how far a continuation trains (limits.CONTINUATIONS)
 CONTINUE_ARGS = ("lr", "batch_size")  # settings a continuation takes from the page; the others stay the run's
 
 

@@ -58,12 +58,26 @@ def get_bundle(name: str) -> data.DataBundle:
 def dataset_picker(key: str = "cfg_dataset", label: str = "Data set", allow: tuple[str, ...] | None = None,
                    help: str | None = None) -> data.DataBundle | None:
     """A data set select box; offers a Download button for missing MNIST-style sets. None if unusable."""
-    from aelab import data
+    return dataset_bundle(dataset_select(key, label, allow, help), key)
 
-    options = list(allow or data.DATASETS)
+
+def dataset_select(key: str = "cfg_dataset", label: str = "Data set", allow: tuple[str, ...] | None = None,
+                   help: str | None = None) -> str:
+    """The data set select box alone (torch-free: a page can lay out its settings before loading the data)."""
+    from aelab import catalog
+
+    options = list(allow or catalog.DATASETS)
     if st.session_state.get(key) not in options:
         st.session_state[key] = options[0]
-    name = st.selectbox(label, options, format_func=data.DATASETS.get, key=key, help=help or settings.DATASET_HELP)
+    return st.selectbox(label, options, format_func=catalog.DATASETS.get, key=key,
+                        help=help or settings.DATASET_HELP)
+
+
+def dataset_bundle(name: str, key: str = "cfg_dataset") -> data.DataBundle | None:
+    """The chosen data set, loaded (once per server); for a missing MNIST-style set a message and a Download
+    button (its key derives from `key`). None if unusable."""
+    from aelab import data
+
     if not data.is_available(name):
         st.warning(data.missing_message(name), icon="📁")
         if st.button(f"Download {data.DATASETS[name]} (about 30 MB)", key=f"{key}_download"):
@@ -1178,7 +1192,16 @@ def page_link_or_note(page: str, label: str, icon: str | None = None, query_para
 
 
 # -- start-up ----------------------------------------------------------------------------------
-_warming = threading.Event()
+_warming = threading.Event()  # the warm-up thread was started (once per process)
+_wake = threading.Event()  # start it now: a page that trains is open
+_warm = threading.Event()  # torch, the optimizer and plotly are warm: training can start at once
+_last_page_run = [time.monotonic()]  # when a page run last started or ended (the warm-up waits for a quiet spell)
+
+
+def page_run_activity() -> None:
+    """Note that a page run starts or ends (app.py calls this before and after the page): the background warm-up
+    starts only after WARM_UP_DELAY_S without one, so it never slows the first drawing of a page."""
+    _last_page_run[0] = time.monotonic()
 
 
 def pin_threads_if_torch() -> None:
@@ -1193,26 +1216,49 @@ WARM_UP_DELAY_S = 3.0  # seconds between the first page run and the background i
 
 
 def warm_up_in_background(delay: float = WARM_UP_DELAY_S) -> None:
-    """Once per process, after the first page is drawn: import torch, sklearn's data loaders and torch's
-    optimizer machinery, and make plotly's first figures, in a daemon thread while the learner reads the
-    home page (jobs.warm_up, figures.warm_up). `delay` lets the browser draw that page first: with 2 s the
-    imports still overlapped slow starts (start-up median 3.00 s in two runs), with 3 s 2.63 and 2.73 s."""
+    """Once per process, after the first page is drawn: import pandas/pyarrow, torch and torch's optimizer machinery,
+    make plotly's first figures, then import scikit-learn, in a daemon thread while the learner reads the home
+    page (jobs.warm_up, figures.warm_up). `delay` lets the browser draw that page first: with 2 s the imports still
+    overlapped slow starts (start-up median 3.00 s in two runs), with 3 s 2.63 and 2.73 s. The delay counts
+    from the last page run (page_run_activity): a page opened meanwhile is drawn first. A later call with delay 0
+    (a page that trains is open) starts it at once."""
+    if delay <= 0:
+        _wake.set()
     if _warming.is_set():
         return
     _warming.set()
 
     def _run() -> None:
-        time.sleep(delay)
-        import sklearn.datasets  # noqa: F401 - data.load_digits needs it: about 1 s of imports
-        import pandas  # noqa: F401 - st.dataframe's first table needs pandas and pyarrow: 0.3 s of imports
-        import pyarrow  # noqa: F401
+        while not _wake.is_set():
+            left = _last_page_run[0] + delay - time.monotonic()
+            if left <= 0:
+                break
+            _wake.wait(left)
+        try:
+            # pandas first: while it is half imported, a plotly figure built in another thread sees it in
+            # sys.modules and fails ("partially initialized module 'pandas'"), so that moment comes early and short
+            import pandas  # noqa: F401 - st.dataframe's first table needs pandas and pyarrow: 0.3 s of imports
+            import pyarrow  # noqa: F401
 
-        from aelab import figures, jobs
+            from aelab import figures, jobs
 
-        jobs.warm_up()
-        figures.warm_up()
+            jobs.warm_up(wait=True)  # torch, then a throwaway optimizer: its first one imports torch._dynamo
+            figures.warm_up()
+        finally:
+            _warm.set()
+        import sklearn.neighbors  # noqa: F401 - the probes and t-SNE of the experiment pages: about 1 s
 
     threading.Thread(target=_run, name="aelab-import", daemon=True).start()
+
+
+def wait_until_warm(timeout: float = 30.0) -> bool:
+    """Start the warm-up now (or cut its delay short) and wait until training can start at once: on a fresh server
+    a page that trains calls this once its buttons are drawn, so the learner's first press does not wait for the
+    imports. True when warm (at once on a warm server)."""
+    if _warm.is_set():
+        return True
+    warm_up_in_background(0.0)
+    return _warm.wait(timeout)
 
 
 # -- the drawing canvas (issue 14; the bitmap format and preprocessing are in aelab/drawing.py) -------------

@@ -4,14 +4,23 @@ Layout (issue 16): a sticky bar of run controls under the title (Train, Play/Pau
 more epochs, speed, reset), the settings on the left and everything live on the right, in one fragment: at the top
 a compact summary (progress, loss curves with the last runs overlaid, reconstructions), then inside the network
 (the code space with trails, the weights as images), all redrawn while training.
+
+First visit fast: everything up to the run controls is torch-free (the modules imported here; data set sizes from
+aelab.catalog), so on a fresh server Train shows before torch is imported; the modules that need torch are imported
+where they are used, after the controls are drawn.
 """
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
 
 import streamlit as st
 
-from aelab import analysis, catalog, data, diagram, figures, inside, presets, runs, settings, share, text, ui
-from aelab.limits import STEPS_PER_S
-from aelab.model import pytorch_code
+from aelab import catalog, diagram, presets, settings, share, text, ui
+from aelab.limits import CONTINUATIONS, STEPS_PER_S
 from aelab.spec import ArchSpec, Check, TrainConfig, check_arch, check_train, from_settings, to_settings
+
+if TYPE_CHECKING:  # these import torch: loaded once the run controls are drawn (see above)
+    from aelab import data
 
 JOB = "train"  # key of this page's job in the session registry
 LATENT_KEY = "_train_latent_run"  # session key: the run whose code space the live view has started drawing
@@ -23,6 +32,8 @@ CONTROLS = "bt_controls"  # key of the sticky bar of run controls
 
 def apply_preset() -> None:
     """Fill the page's settings from the chosen preset (its data set only when it is available)."""
+    from aelab import data
+
     preset = presets.get(st.session_state["cfg_preset"])
     dataset = preset.dataset if data.is_available(preset.dataset) else st.session_state.get("cfg_dataset", data.DIGITS)
     spec, cfg = presets.apply(preset, catalog.INPUT_DIMS[dataset])
@@ -65,9 +76,9 @@ def read_arch(input_dim: int) -> tuple[ArchSpec | None, Check]:
     return spec, check_arch(spec)
 
 
-def read_train(bundle: data.DataBundle, spec: ArchSpec | None) -> tuple[TrainConfig | None, Check]:
+def read_train(dataset: str, spec: ArchSpec | None) -> tuple[TrainConfig | None, Check]:
     check, values = Check(), {}
-    n_total = len(bundle.x_train)
+    n_total = catalog.SIZES[dataset][0]
     values["cfg_n_train"] = ui.field(FORM, "cfg_n_train", check, options=[
         n for n in FORM["cfg_n_train"].choices if n == "all" or n < n_total],
         format_func=lambda v: f"all {n_total:,}" if v == "all" else f"{v:,}")
@@ -89,7 +100,7 @@ def read_train(bundle: data.DataBundle, spec: ArchSpec | None) -> tuple[TrainCon
                    "term wins: the encoder ignores the image and every code looks like noise.")
     if not check.ok:
         return None, check
-    _, cfg = from_settings(values | {"cfg_kind": kind}, bundle.input_dim)
+    _, cfg = from_settings(values | {"cfg_kind": kind}, catalog.INPUT_DIMS[dataset])
     return cfg, check_train(cfg, spec, n_total)
 
 
@@ -99,10 +110,14 @@ def arch_readout(spec: ArchSpec) -> None:
                 ("Layers", spec.layer_text, "Layers with weights, encoder and decoder together")])
     st.caption(spec.shape_text())
     st.plotly_chart(diagram.sandglass(spec, height=ui.figure_height(230)), width="stretch", key="sandglass")
-    with st.expander("The same network in PyTorch", expanded=False):
-        code = pytorch_code(spec)
-        st.code(code, language="python")
-        st.download_button("Download autoencoder.py", code, file_name="autoencoder.py", mime="text/x-python")
+    code_box = st.expander("The same network in PyTorch", key="bt_code", on_change="rerun")
+    if code_box.open is not False:  # written only while open (it builds the model; None: a Streamlit that runs all)
+        from aelab.model import pytorch_code
+
+        with code_box:
+            code = pytorch_code(spec)
+            st.code(code, language="python")
+            st.download_button("Download autoencoder.py", code, file_name="autoencoder.py", mime="text/x-python")
 
 
 # -- starting and continuing runs ---------------------------------------------------------------------------
@@ -112,8 +127,10 @@ def pace() -> float:
     return 1.0 / steps if steps else 0.0
 
 
-def start(bundle: data.DataBundle, spec: ArchSpec, cfg: TrainConfig) -> None:
+def start(bundle, spec: ArchSpec, cfg: TrainConfig) -> None:
     """Train a new model with the page's settings."""
+    from aelab import runs
+
     st.session_state["train_meta"] = {"spec": spec, "cfg": cfg, "dataset": bundle.name, "mode": "train"}
     # wait (up to 0.5 s) for the first training-loss point and its weights, so the first drawing shows them
     speed = pace()
@@ -121,9 +138,11 @@ def start(bundle: data.DataBundle, spec: ArchSpec, cfg: TrainConfig) -> None:
                  ready=lambda view: view.state is not None and len(view.history.train) > 0, rerun=False)
 
 
-def go_on(bundle: data.DataBundle, spec: ArchSpec, cfg: TrainConfig, mode: str) -> None:
+def go_on(bundle, spec: ArchSpec, cfg: TrainConfig, mode: str) -> None:
     """Play, one step, one epoch or more epochs: the session model trained further when the settings still describe
     it (runs.can_continue), else a new model from the settings trained that far."""
+    from aelab import runs
+
     run = ui.current_run()
     base = run if not runs.can_continue(run, spec, cfg, bundle.name, len(bundle.x_train)) else \
         runs.untrained(spec, cfg, bundle.name)
@@ -138,6 +157,8 @@ def go_on(bundle: data.DataBundle, spec: ArchSpec, cfg: TrainConfig, mode: str) 
 def on_done(job) -> None:
     """A finished run becomes the session model (a stopped or diverged one is offered beside the previous model);
     the previous model's curves join the overlay; a toast says how it ended."""
+    from aelab import runs
+
     run, before = job.result, ui.current_run()
     if isinstance(run, runs.Run):
         ui.settle_run(run)
@@ -149,18 +170,23 @@ def on_done(job) -> None:
         ui.toast_later(job.view().message or "The run ended.", "⚠️")
 
 
-STEPS = {"train_play": runs.PLAY, "train_step": runs.STEP, "train_epoch": runs.EPOCH, "train_more": runs.MORE}
+STEP, EPOCH, MORE, PLAY = CONTINUATIONS  # how far the buttons below train the current model further
+STEPS = {"train_play": PLAY, "train_step": STEP, "train_epoch": EPOCH, "train_more": MORE}
 
 
-def act(bundle, spec, cfg, ready: bool) -> None:
+def pressed() -> str | None:
+    """The run control pressed in this run, if any (read before the buttons are drawn)."""
+    return next((key for key in ("train_btn", *STEPS, "train_pause", "train_stop") if st.session_state.get(key)),
+                None)
+
+
+def act(key: str | None, bundle, spec, cfg, ready: bool) -> None:
     """Carry out a press of the run controls before they are drawn, so they show the new state at once."""
     job = ui.get_job(JOB)
     running = job is not None and job.alive
-    plays = running and (st.session_state.get("train_meta") or {}).get("mode") == runs.PLAY
-    pressed = [key for key in ("train_btn", *STEPS, "train_pause", "train_stop") if st.session_state.get(key)]
-    if not pressed:
+    plays = running and (st.session_state.get("train_meta") or {}).get("mode") == PLAY
+    if key is None:
         return
-    key = pressed[0]
     if key in ("train_stop", "train_play") and (plays or (key == "train_stop" and running)):
         job.stop()  # Stop, or Pause of Play: the model keeps what it learned, and goes on from there next time
         job.join(5)
@@ -176,7 +202,7 @@ def controls(cfg, ready: bool) -> None:
     """The bar of run controls: Train, Play/Pause, Stop, one step, one epoch, more epochs, speed, reset, link."""
     job = ui.get_job(JOB)
     running = job is not None and job.alive
-    plays = running and (st.session_state.get("train_meta") or {}).get("mode") == runs.PLAY
+    plays = running and (st.session_state.get("train_meta") or {}).get("mode") == PLAY
     why = "" if ready else "Fix the messages below first."
     with st.container(horizontal=True, vertical_alignment="bottom", gap="small"):
         st.button("🚀 Train", key="train_btn", type="primary", disabled=running or not ready,
@@ -206,6 +232,8 @@ def controls(cfg, ready: bool) -> None:
 # -- the live view ------------------------------------------------------------------------------------------
 def _ui_model(spec: ArchSpec, state: dict):
     """A model for drawing, reused between polls (weights reloaded from the job's snapshot)."""
+    from aelab import runs
+
     model = runs.model_from_state(spec, state, into=st.session_state.get("_train_ui_model"))
     st.session_state["_train_ui_model"] = model
     return model
@@ -240,8 +268,10 @@ def draw_summary(bundle: data.DataBundle | None, view) -> None:
         st.info("Press **Train** (or **▶ Play**). The loss curve and reconstructions appear here within a second "
                 "and update while the network learns.", icon="👆")
         return
+    from aelab import analysis, data, figures, runs
+
     spec, cfg, dataset, history, state, run, mode = what
-    until_paused = mode == runs.PLAY and view is not None and view.active
+    until_paused = mode == PLAY and view is not None and view.active
     ui.progress_bar(view, "Playing until you pause" if until_paused else "Training", until_paused=until_paused,
                     compact=True)
     if state is None and run is None:  # the job has not published its first weights yet
@@ -255,7 +285,7 @@ def draw_summary(bundle: data.DataBundle | None, view) -> None:
         current = run or ui.current_run()
         earlier = [(runs.label_against(old, spec, cfg, dataset), old.history)
                    for old in st.session_state.get(EARLIER_KEY, []) if old is not current]
-    total = cfg.epochs if mode in ("train", runs.MORE) else None
+    total = cfg.epochs if mode in ("train", MORE) else None
     st.plotly_chart(figures.loss_curves(history, total_epochs=total, title="Loss (lower is better)",
                                         height=ui.figure_height(150), earlier=earlier, legend_below=bool(earlier)),
                     width="stretch", key="loss_chart")
@@ -276,6 +306,8 @@ def draw_summary(bundle: data.DataBundle | None, view) -> None:
 def draw_live(bundle: data.DataBundle | None, spec, cfg, ready: bool, view) -> None:
     """Everything live, in one fragment (one rerun per update): the summary, what to do next, inside the network."""
     draw_summary(bundle, view)
+    from aelab import runs
+
     meta = st.session_state.get("train_meta")
     if view is not None and view.active and meta and ready and \
             runs.settings_changed(meta["spec"], meta["cfg"], meta["dataset"], spec, cfg, bundle.name):
@@ -295,6 +327,8 @@ def draw_inside(bundle: data.DataBundle | None, view) -> None:
     what = shown(bundle, view)
     if what is None:
         return
+    from aelab import figures
+
     spec, cfg, dataset, history, state, run, _ = what
     if state is None and run is None:
         return
@@ -312,6 +346,8 @@ def draw_inside(bundle: data.DataBundle | None, view) -> None:
 
 def draw_weights(model, spec: ArchSpec, show: data.DataBundle) -> None:
     """The first encoder layer's and the last decoder layer's weights as images, with a sentence computed from them."""
+    from aelab import inside
+
     refs = ui.memo("_train_inside_refs", show)  # the pixel mask and the images' roughness, once per data set
     if "mask" not in refs:
         refs["mask"] = inside.pixel_mask(show.x_train)
@@ -326,6 +362,8 @@ def draw_weights(model, spec: ArchSpec, show: data.DataBundle) -> None:
 def draw_latent(model, spec: ArchSpec, show: data.DataBundle, live: bool = False, version: int = 0) -> None:
     """The code space: while training, a fixed set of points with the trails of their last positions; after
     training, up to 1,000 held-out points (a 2D or rotatable 3D scatter)."""
+    from aelab import inside
+
     k = spec.bottleneck
     dims = k if k <= 3 else (3 if st.session_state.get("cfg_latent_dims") == "3D" else 2)
     if k > 3:
@@ -350,6 +388,8 @@ def draw_latent(model, spec: ArchSpec, show: data.DataBundle, live: bool = False
 
 
 def latent_figure(model, show: data.DataBundle, dims: int, height: int):
+    from aelab import analysis, figures
+
     sub = analysis.subsample(len(show.x_test), 1000)
     codes = analysis.encode(model, show.x_test[sub])  # (n, k)
     points, how = analysis.project(codes, dims)
@@ -371,28 +411,36 @@ def main() -> None:
         st.caption("Design an autoencoder, press Train or Play, and watch it learn. Training runs in the "
                    "background: the page stays usable.")
         st.subheader("1 · Data")
-        bundle = ui.dataset_picker("cfg_dataset")
-        if bundle is not None:
-            ui.follow_dataset(FORM, bundle.name)
-            st.caption(f"{len(bundle.x_train):,} training and {len(bundle.x_test):,} held-out images of "
-                       f"{bundle.image_shape[0]}×{bundle.image_shape[1]} = {bundle.input_dim} pixels.")
-        input_dim = bundle.input_dim if bundle is not None else catalog.INPUT_DIMS[data.DIGITS]
+        dataset = ui.dataset_select("cfg_dataset")
+        ui.follow_dataset(FORM, dataset)
+        loading = st.container()  # the data set itself: loaded after the controls (a missing one offers a download)
+        n_train, n_test = catalog.SIZES[dataset]
+        side = int(catalog.INPUT_DIMS[dataset] ** 0.5)
+        st.caption(f"{n_train:,} training and {n_test:,} held-out images of {side}×{side} = "
+                   f"{catalog.INPUT_DIMS[dataset]} pixels.")
         st.subheader("2 · Network")
-        spec, arch_check = read_arch(input_dim)
+        spec, arch_check = read_arch(catalog.INPUT_DIMS[dataset])
         ui.show_check(arch_check)
         st.subheader("3 · Training")
-        if bundle is not None:
-            cfg, train_check = read_train(bundle, spec)
-            ui.show_check(train_check)
-        else:
-            cfg, train_check = None, Check()
-            st.info("Choose an available data set to set up training.")
-        if spec is not None and arch_check.ok:
-            arch_readout(spec)
-    ready = bundle is not None and spec is not None and cfg is not None and arch_check.ok and train_check.ok
-    act(bundle, spec, cfg, ready)  # a press is carried out before the controls are drawn: no extra rerun
+        cfg, train_check = read_train(dataset, spec)
+        ui.show_check(train_check)
+    key = pressed()
+    bundle = None
+    if dataset != catalog.DIGITS or key is not None:  # a 28x28 set must be on this machine; a press needs its data
+        with loading:
+            bundle = ui.dataset_bundle(dataset)
+    usable = bundle is not None or dataset == catalog.DIGITS
+    ready = usable and spec is not None and cfg is not None and arch_check.ok and train_check.ok
+    act(key, bundle, spec, cfg, ready and bundle is not None)  # before the controls: they show its effect at once
     with bar:
         controls(cfg, ready)
+    ui.wait_until_warm()  # a fresh server: torch and its optimizer load now, so the first Train starts at once
+    if bundle is None and usable:
+        with loading:
+            bundle = ui.dataset_bundle(dataset)
+    if spec is not None and arch_check.ok:
+        with col_set:
+            arch_readout(spec)
     with col_live:
         ui.live_job(JOB, lambda view: draw_live(bundle, spec, cfg, ready, view), on_done=on_done, every=0.5)
     job = ui.get_job(JOB)
