@@ -19,13 +19,10 @@ DASHES = ["dash", "dot", "dashdot"]
 
 
 def loss_curves(history: History, title: str = "Loss", log_y: bool = True, total_epochs: int | None = None,
-                height: int = 320, earlier: Sequence[tuple[str, History]] = (),
-                legend_below: bool = False) -> go.Figure:
-    """Train loss (per logged window) and test loss (per epoch) against epochs.
-
-    `earlier`: (name, history) of earlier runs, drawn behind as thin grey test curves to compare before and after
-    a change; the x axis then reaches the longest of them. `legend_below` moves the legend under the plot (a
-    narrow chart, where a top legend would run into the title)."""
+                height: int = 320, earlier: Sequence[tuple[str, History]] = ()) -> go.Figure:
+    """Train loss (per logged window) and test loss (per epoch) against epochs. `earlier`: (name, history) of earlier
+    runs, drawn behind as thin grey test curves to compare before and after a change (the x axis reaches the longest
+    of them)."""
     fig = go.Figure()
     for i, (name, h) in enumerate(earlier):
         fig.add_trace(go.Scatter(x=h.epoch_x, y=h.test, mode="lines", name=name,
@@ -34,17 +31,13 @@ def loss_curves(history: History, title: str = "Loss", log_y: bool = True, total
                              line=dict(color=PALETTE[0], width=1.5)))
     fig.add_trace(go.Scatter(x=history.epoch_x, y=history.test, mode="lines+markers", name="test (held out)",
                              line=dict(color=PALETTE[1], width=2.5), marker_size=5))
-    if legend_below:  # under the axis title, in a margin kept for it
-        legend = dict(orientation="h", yref="container", y=0, yanchor="bottom", x=0)
-        margin = dict(l=10, r=10, t=40, b=40 + 20 * ((len(earlier) + 1) // 2))
-    else:
-        legend, margin = dict(orientation="h", y=1.02, x=1, xanchor="right", yanchor="bottom"), _LAYOUT["margin"]
-    fig.update_layout(margin=margin, height=height, title=title, legend=legend)
+    legend = dict(orientation="h", y=1.02, x=1, xanchor="right", yanchor="bottom")
+    if earlier:  # more names than fit beside the title: under the chart, in a bottom margin plotly grows for it
+        legend = dict(orientation="h", yref="container", y=0, yanchor="bottom", x=0, xanchor="left")
+    fig.update_layout(**_LAYOUT, height=height, title=title, legend=legend)
     right = max([total_epochs or 0, *(h.epoch_x[-1] for _, h in earlier if h.epoch_x)])
-    fig.update_xaxes(title=dict(text="epoch", standoff=4), range=[0, right] if total_epochs else None)
-    # log axis: ticks at 1, 2 and 5 times a power of ten, written out (not plotly's bare minor digits)
-    fig.update_yaxes(title="loss per feature", type="log" if log_y else "linear",
-                     **(dict(dtick="D2", tickformat=".1~g") if log_y else {}))
+    fig.update_xaxes(title="epoch", range=[0, right] if total_epochs else None)
+    fig.update_yaxes(title="loss per feature", type="log" if log_y else "linear")
     return fig
 
 
@@ -113,8 +106,7 @@ def image_grid(rows: list, shape: tuple[int, int], row_labels: list[str] | None 
     fig.update_xaxes(showgrid=False, zeroline=False, side="top",
                      tickvals=[j * (w + 1) + w / 2 for j in range(c)] if col_labels else [],
                      ticktext=col_labels or [])
-    top = (30 if title else 0) + (30 if col_labels else 0) + 10  # the title, then the column labels above the images
-    fig.update_layout(**{**_LAYOUT, "margin": dict(l=10, r=10, t=top, b=10)},
+    fig.update_layout(**{**_LAYOUT, "margin": dict(l=10, r=10, t=70 if col_labels else 40, b=10)},
                       title=title, height=height or max(160, 80 + 70 * r), plot_bgcolor="white")
     return fig
 

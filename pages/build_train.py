@@ -109,7 +109,7 @@ def arch_readout(spec: ArchSpec) -> None:
                 ("Compression", f"{spec.compression:.1f} : 1", "Input numbers per code number"),
                 ("Layers", spec.layer_text, "Layers with weights, encoder and decoder together")])
     st.caption(spec.shape_text())
-    st.plotly_chart(diagram.sandglass(spec, height=ui.figure_height(230)), width="stretch", key="sandglass")
+    ui.chart(diagram.sandglass(spec, height=ui.figure_height(230)), "sandglass")
     code_box = st.expander("The same network in PyTorch", key="bt_code", on_change="rerun")
     if code_box.open is not False:  # written only while open (it builds the model; None: a Streamlit that runs all)
         from aelab.model import pytorch_code
@@ -286,17 +286,15 @@ def draw_summary(bundle: data.DataBundle | None, view) -> None:
         earlier = [(runs.label_against(old, spec, cfg, dataset), old.history)
                    for old in st.session_state.get(EARLIER_KEY, []) if old is not current]
     total = cfg.epochs if mode in ("train", MORE) else None
-    st.plotly_chart(figures.loss_curves(history, total_epochs=total, title="Loss (lower is better)",
-                                        height=ui.figure_height(150), earlier=earlier, legend_below=bool(earlier)),
-                    width="stretch", key="loss_chart")
+    ui.chart(figures.loss_curves(history, total_epochs=total, title="Loss (lower is better)",
+                                 height=ui.figure_height(150), earlier=earlier), "loss_chart")
     idx = data.sample_indices(show.y_test, per_class=1, n=10)
     x = show.x_test[idx]  # (10, D)
     recon = analysis.reconstruct(model, x)
-    st.plotly_chart(figures.image_grid([x.numpy(), recon.numpy()], show.image_shape, row_labels=["in", "out"],
-                                       col_labels=[show.class_names[int(show.y_test[i])] for i in idx],
-                                       title="Held-out images and their reconstructions",
-                                       height=ui.figure_height(120)),
-                    width="stretch", key="recon_grid")
+    ui.chart(figures.image_grid([x.numpy(), recon.numpy()], show.image_shape, row_labels=["in", "out"],
+                                col_labels=[show.class_names[int(show.y_test[i])] for i in idx],
+                                title="Held-out images and their reconstructions", height=ui.figure_height(120)),
+             "recon_grid")
     ui.status_message(view)
     if run is not None:
         st.caption(f"Showing the session model: {run.spec.describe()} on {data.DATASETS.get(run.dataset)}, "
@@ -340,7 +338,7 @@ def draw_inside(bundle: data.DataBundle | None, view) -> None:
     draw_latent(model, spec, show, live=state is not None, version=view.version if view is not None else 0)
     draw_weights(model, spec, show)
     if spec.kind == "vae" and history.terms:
-        st.plotly_chart(figures.vae_terms(history, height=ui.figure_height(260)), width="stretch", key="vae_terms")
+        ui.chart(figures.vae_terms(history, height=ui.figure_height(260)), "vae_terms")
         # TODO(truth): ui.vae_health(run) here once the truth branch (issue 12) has merged it.
 
 
@@ -353,8 +351,7 @@ def draw_weights(model, spec: ArchSpec, show: data.DataBundle) -> None:
         refs["mask"] = inside.pixel_mask(show.x_train)
         refs["rough"] = inside.data_roughness(show.x_test, show.image_shape)
     enc, dec = inside.filter_sets(model.state_dict(), spec.input_dim, refs["mask"])
-    st.plotly_chart(inside.weights_figure(enc, dec, height=ui.figure_height(420)), width="stretch",
-                    key="weights_chart")
+    ui.chart(inside.weights_figure(enc, dec, height=ui.figure_height(420)), "weights_chart")
     first = spec.channels[0] if spec.is_conv else (spec.encoder[0] if spec.encoder else spec.bottleneck)
     st.caption(inside.describe(enc, first, refs["rough"]) + " " + inside.describe(dec, None, refs["rough"]))
 
@@ -384,7 +381,7 @@ def draw_latent(model, spec: ArchSpec, show: data.DataBundle, live: bool = False
         fig = inside.trails_figure(trails, show.class_names, dims, height=height)
     else:
         fig = latent_figure(model, show, dims, height)
-    st.plotly_chart(fig, width="stretch", key="latent_chart")
+    ui.chart(fig, "latent_chart")
 
 
 def latent_figure(model, show: data.DataBundle, dims: int, height: int):
