@@ -336,3 +336,69 @@ def test_bad_conv_settings_keep_the_model_and_say_what_to_change():
     assert "halved 3 times" in texts(at, "error") and at.button(key="train_btn").disabled
     assert at.button(key="train_play").disabled and at.button(key="train_step").disabled
     assert at.session_state["aelab_run"] is run and not at.exception
+
+
+# -- the defaults and the words about shape (issues 12 and 16) -------------------------------------------------
+@pytest.mark.parametrize("dataset", ["digits", "mnist", "fashion"])
+def test_every_data_sets_default_network_is_a_sandglass_within_the_budget(dataset, monkeypatch):
+    """Build & Train's default network on each data set narrows at every encoder layer (finding 9 of issue 12), its
+    shape sentence says so, and its default run fits the server's compute budget."""
+    from aelab import catalog, settings
+    from aelab.spec import check_train, from_settings
+
+    monkeypatch.delenv("AELAB_MAX_COMPUTE", raising=False)
+    defaults = settings.BUILD_TRAIN.defaults(dataset)
+    spec, cfg = from_settings(defaults, catalog.INPUT_DIMS[dataset])
+    widths = [spec.input_dim, *spec.encoder, spec.bottleneck]
+    assert all(b < a for a, b in zip(widths, widths[1:])), widths
+    assert spec.shape_text().startswith("A sandglass")
+    assert check_train(cfg, spec, catalog.SIZES[dataset][0]).ok
+
+
+@pytest.mark.parametrize("spec,start,needle", [
+    (ArchSpec(64, (48, 24), 8), "A sandglass", "64 → 48 → 24 → 8"),
+    (ArchSpec(64, (128, 64, 12), 3), "Not a sandglass", "layer 1 (128 units) is not narrower than the input (64)"),
+    (ArchSpec(64, (48, 64), 8), "Not a sandglass", "layer 2 (64 units) is not narrower than the layer before it"),
+    (ArchSpec(64, (), 256), "No bottleneck", "the code (256 numbers) is at least as wide as the input (64)"),
+    (ArchSpec(64, (48, 24), 8, decoder=(8, 48)), "The encoder narrows", "8 is not wider than 8"),
+    (ArchSpec(64, (), 8, layout="conv", channels=(16, 32)), "Not a sandglass", "16×4×4 = 256 numbers"),
+])
+def test_the_shape_sentence_follows_the_widths(spec, start, needle):
+    """ArchSpec.shape_text says sandglass only when every encoder layer narrows and the decoder widens, and names
+    the layer that breaks the shape otherwise (conv layers by channels × height × width)."""
+    text = spec.shape_text()
+    assert text.startswith(start) and needle in text, text
+
+
+def test_the_bottleneck_slider_offers_small_codes_wide_codes_and_a_links_value():
+    """Every size to 8, then about a quarter more per stop up to 4x the input; a link's odd size is kept."""
+    from aelab import settings
+
+    stops = settings.code_choices(64)
+    assert stops[:8] == list(range(1, 9)) and stops[-1] == 256 and 64 in stops
+    assert all(b / a <= 1.25 for a, b in zip(stops[8:], stops[9:]))
+    assert 17 in settings.code_choices(784, 17) and 17 not in settings.code_choices(784)
+
+
+def test_a_links_learning_rate_off_the_slider_stops_is_kept():
+    """A link's learning rate of 0.0375 (not a 1-2-5 stop) opens on the slider and stays in the URL."""
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=90)
+    at.query_params.update({"lr": "0.0375", "data": "digits", "epochs": "300"})
+    at.run()
+    at.switch_page("pages/build_train.py").run()
+    at.run()
+    assert not at.exception and at.select_slider(key="cfg_lr").value == 0.0375
+    assert at.query_params["lr"] == "0.0375"
+    assert at.number_input(key="cfg_epochs").value == 300
+
+
+def test_a_finished_run_brings_a_toast():
+    """When a run ends, the next full drawing of the page shows a toast with how it ended and its test loss."""
+    at = small(page())
+    at.button(key="train_btn").click().run()  # a short run may already end within this drawing
+    toasts = [str(t.value) for t in at.toast]
+    wait_for_jobs()
+    at.run()
+    toasts += [str(t.value) for t in at.toast]
+    run = at.session_state["aelab_run"]
+    assert [t for t in toasts if f"Test loss {run.test_loss:.4f}" in t and "Finished 2 epochs" in t]

@@ -181,6 +181,16 @@ def test_a_per_data_set_default_follows_the_data_set_until_edited():
     assert at.text_input(key="cfg_t_width").value == "40" and not at.exception
 
 
+def test_a_links_value_is_kept_even_when_it_equals_another_data_sets_default():
+    """A link's width of 32 on mnist (32 is the plain default, mnist's is 256) is the link's choice: it stays."""
+    at = AppTest.from_string(SCRIPT, default_timeout=30)
+    at.query_params.update({"data": "mnist", "width": "32"})
+    at.run()
+    assert at.text_input(key="cfg_t_width").value == "32" and not at.exception
+    at.run()
+    assert at.text_input(key="cfg_t_width").value == "32" and at.query_params["width"] == "32"
+
+
 # -- what pages may not contain -----------------------------------------------------------------------------
 BOUND_KEYWORDS = {"low", "high", "min_value", "max_value", "step", "max_items", "max_chars", "min", "max"}
 RANGE_WIDGETS = {"slider", "number_input", "select_slider"}
