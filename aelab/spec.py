@@ -79,35 +79,6 @@ class ArchSpec:
         dense = len(self.encoder) + len(self.decoder_widths) + 2
         return f"{2 * len(self.channels)} conv + {dense} Linear" if self.is_conv else f"{dense} Linear"
 
-    def shape_text(self) -> str:
-        """Whether these widths form a sandglass, said from the widths themselves (issue 12: no fixed "shrinks")."""
-        labels = [str(w) for w in self.widths]
-        if self.is_conv:  # a feature map's size as channels x height x width
-            maps = [f"{c}×{h}×{w}" for c, h, w in conv.shapes(self.input_dim, self.channels)[1:]]
-            n = len(maps)
-            labels[1:1 + n], labels[len(labels) - 1 - n:len(labels) - 1] = maps, maps[::-1]
-        widths, n_enc = self.widths, len(self.conv_widths) + len(self.encoder) + 1  # index of the code
-        enc, dec = list(zip(widths[:n_enc], widths[1:n_enc + 1])), list(zip(widths[n_enc:], widths[n_enc + 1:]))
-        path = lambda a, b: " → ".join(labels[a:b])  # noqa: E731 - one line of labels
-        if self.bottleneck >= self.input_dim:
-            return (f"No bottleneck: the code ({self.bottleneck} numbers) is at least as wide as the input "
-                    f"({self.input_dim}), so nothing forces compression unless a penalty such as sparsity does.")
-        grow = next((i for i, (a, b) in enumerate(enc) if b >= a), None)
-        if grow is not None:
-            size = lambda i: f"{labels[i]} = {widths[i]:,} numbers" if labels[i] != str(widths[i]) \
-                else f"{widths[i]:,} units"  # noqa: E731
-            what = f"the input ({widths[0]:,})" if grow == 0 else f"the layer before it ({size(grow)})"
-            return (f"Not a sandglass on the encoder side: layer {grow + 1} ({size(grow + 1)}) is not narrower than "
-                    f"{what}, so the network widens before it narrows to the "
-                    f"{self.bottleneck}-number code ({path(0, n_enc + 1)}).")
-        shrink = next((i for i, (a, b) in enumerate(dec) if b <= a), None)
-        if shrink is not None:
-            i = n_enc + shrink
-            return (f"The encoder narrows step by step ({path(0, n_enc + 1)}), but the decoder does not widen at "
-                    f"every step: {labels[i + 1]} is not wider than {labels[i]} ({path(n_enc, len(widths))}).")
-        return (f"A sandglass: every encoder layer is narrower than the one before ({path(0, n_enc + 1)}) and the "
-                f"decoder widens back ({path(n_enc, len(widths))}).")
-
     def describe(self) -> str:
         """The sandglass as text: 784-128-64-12-3-12-64-128-784 (conv layers as c16: 784-c16-c32-3-c32-c16-784)."""
         convs = [f"c{c}" for c in self.channels] if self.is_conv else []

@@ -108,7 +108,8 @@ def arch_readout(spec: ArchSpec) -> None:
     ui.metrics([("Parameters", f"{spec.param_count:,}"),
                 ("Compression", f"{spec.compression:.1f} : 1", "Input numbers per code number"),
                 ("Layers", spec.layer_text, "Layers with weights, encoder and decoder together")])
-    st.caption(spec.shape_text())
+    # TODO(merge, issue 12 finding 9): st.caption(diagram.shape_sentence(spec)) here: the shape sentence computed
+    # from the widths is main's aelab/diagram.py shape_sentence (truth branch), one definition for Home and this page
     ui.chart(diagram.sandglass(spec, height=ui.figure_height(230)), "sandglass")
     code_box = st.expander("The same network in PyTorch", key="bt_code", on_change="rerun")
     if code_box.open is not False:  # written only while open (it builds the model; None: a Streamlit that runs all)
@@ -339,7 +340,8 @@ def draw_inside(bundle: data.DataBundle | None, view) -> None:
     draw_weights(model, spec, show)
     if spec.kind == "vae" and history.terms:
         ui.chart(figures.vae_terms(history, height=ui.figure_height(260)), "vae_terms")
-        # TODO(truth): ui.vae_health(run) here once the truth branch (issue 12) has merged it.
+        # TODO(merge, issue 12): ui.vae_health(run, show) here (main's, truth branch: the VAE collapse readout) for
+        # the finished run; it is on main but not on this branch's base
 
 
 def draw_weights(model, spec: ArchSpec, show: data.DataBundle) -> None:
