@@ -10,7 +10,7 @@ from __future__ import annotations
 import copy
 import itertools
 import math
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 
 import torch
 
@@ -37,7 +37,7 @@ class Run:
     message: str  # a sentence for the learner
     seconds: float  # wall time of training
     cursor: Cursor | None = None  # where training stands, to continue it exactly (None: loaded from a file)
-    lineage: int = 0  # the same for a run and every continuation of it (0: loaded from a file, never continued)
+    lineage: int = field(default_factory=lambda: next(_lineages))  # a new number per run, kept by its continuations
 
     @property
     def epochs_done(self) -> int:
@@ -67,8 +67,7 @@ def train_run(bundle: DataBundle, spec: ArchSpec, cfg: TrainConfig, ctx: JobCont
     model = build_seeded(spec, cfg.seed)
     res = fit(model, data.x_train, data.x_test, cfg, monitor=ctx, device=device, pace=pace)
     model.cpu().eval()
-    return Run(spec, cfg, bundle.name, model, res.history, res.status, res.message, res.seconds, res.cursor,
-               next(_lineages))
+    return Run(spec, cfg, bundle.name, model, res.history, res.status, res.message, res.seconds, res.cursor)
 
 
 # -- continuing a run: Play, one step, one epoch, more epochs (issue 16) ------------------------------------
@@ -79,8 +78,7 @@ CONTINUE_ARGS = ("lr", "batch_size")  # settings a continuation takes from the p
 def untrained(spec: ArchSpec, cfg: TrainConfig, dataset: str) -> Run:
     """A new model at epoch 0 (its seeded starting weights): continuing it is training it from scratch, exactly as
     train_run would (the same weights, batches and curves)."""
-    return Run(spec, cfg, dataset, build_seeded(spec, cfg.seed), History(), "done", "Not trained yet.", 0.0,
-               None, next(_lineages))
+    return Run(spec, cfg, dataset, build_seeded(spec, cfg.seed), History(), "done", "Not trained yet.", 0.0)
 
 
 def compute_used(run: Run, n_available: int) -> int:
@@ -199,7 +197,7 @@ def settle(new: Run, previous: Run | None) -> Settlement:
     diverged one replaces it only when there is none (it is better than nothing), else the learner chooses."""
     if new.status == "done":
         return Settlement(True, "")
-    if previous is not None and new.status != "diverged" and new.lineage and new.lineage == previous.lineage:
+    if previous is not None and new.status != "diverged" and new.lineage == previous.lineage:
         return Settlement(True, "")
     if previous is not None:
         return Settlement(False, offer_text(previous, new))

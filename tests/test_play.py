@@ -388,3 +388,13 @@ def test_a_finished_run_brings_a_toast():
     toasts += [str(t.value) for t in at.toast]
     run = at.session_state["aelab_run"]
     assert [t for t in toasts if f"Test loss {run.test_loss:.4f}" in t and "Finished 2 epochs" in t]
+
+
+def test_a_model_loaded_from_a_checkpoint_continues_with_a_fresh_optimizer(digits, trained):
+    """A run read back from a checkpoint has no cursor: it continues from its last epoch (a fresh optimizer), its
+    curves appended, and the continuation replaces it as the session model."""
+    loaded = checkpoint.from_bytes(checkpoint.to_bytes(trained))
+    assert loaded.cursor is None and loaded.lineage != trained.lineage
+    more = runs.continue_run(digits, loaded, runs.EPOCH)
+    assert more.epochs_done == 3 and more.history.epoch_x == [0, 1, 2, 3] and more.lineage == loaded.lineage
+    assert more.history.test[:3] == loaded.history.test and runs.settle(more, loaded).use
