@@ -93,10 +93,11 @@ def budget_left(run: Run, n_available: int) -> float:
     return float(config.get("max_compute")) - compute_used(run, n_available)
 
 
-def can_continue(run: Run | None, spec: ArchSpec | None, cfg: TrainConfig | None, dataset: str,
+def cannot_continue(run: Run | None, spec: ArchSpec | None, cfg: TrainConfig | None, dataset: str,
                  n_available: int) -> str:
-    """Why `run` cannot be trained further with the page's settings ("" when it can). Play, one step and one
-    epoch then start a new model from the settings instead (as TensorFlow Playground does after a change)."""
+    """Why `run` cannot be trained further with the page's settings, in words that follow "a new model:" ("" when
+    it can). Play, one step and one epoch then start a new model from the settings instead (as TensorFlow Playground
+    does after a change)."""
     if run is None:
         return "there is no model yet"
     if run.status == "diverged":

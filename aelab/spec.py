@@ -147,9 +147,9 @@ ARCH_ARGS = ("encoder", "bottleneck", "decoder", "activation", "output", "kind",
 def check_arch(spec: ArchSpec) -> Check:
     """Validate an architecture; messages say what to change."""
     check = Check()
-    # choices, layer counts, every width and the code size in range; the layout and the code activation have
-    # their own messages below, and the channels count only in the conv layout
-    own = {"layout", "code_activation"} | (set() if spec.layout == "conv" else {"channels"})
+    # choices, layer counts, every width and the code size in range; the layout, the channels and the code
+    # activation have their own messages below (aelab/conv.py knows what an image of this size allows)
+    own = {"layout", "channels", "code_activation"}
     check.errors += BUILD_TRAIN.check(spec, args=[a for a in ARCH_ARGS if a not in own])
     if not 1 <= spec.input_dim <= MAX_WIDTH:
         check.error(f"The input must have between 1 and {MAX_WIDTH:,} values (got {spec.input_dim:,}).", "widths")

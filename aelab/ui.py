@@ -735,15 +735,15 @@ def focus_button(key: str, token: object, area: str = "") -> None:
 
 
 def toast_later(text: str, icon: str) -> None:
-    """A toast for the next full run of the page (a fragment that ends a job reruns the page right after)."""
-    st.session_state["_toast_later"] = (text, icon)
+    """A toast for the next full run of the page, which shows it even when a rerun cuts this one short (a fragment
+    that ends a job reruns the page right after)."""
+    st.session_state.setdefault("_toast_later", []).append((text, icon))
 
 
 def pending_toast() -> None:
-    """Show the toast toast_later left (call near the top of the page)."""
-    pending = st.session_state.pop("_toast_later", None)
-    if pending is not None:
-        st.toast(pending[0], icon=pending[1])
+    """Show the toasts toast_later left, oldest first (call near the top of the page)."""
+    for text, icon in st.session_state.pop("_toast_later", []):
+        st.toast(text, icon=icon)
 
 
 def reset_form(form: Mapping[str, Field], keep: tuple[str, ...] = ()) -> None:

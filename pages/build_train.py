@@ -141,12 +141,14 @@ def start(bundle, spec: ArchSpec, cfg: TrainConfig) -> None:
 
 def go_on(bundle, spec: ArchSpec, cfg: TrainConfig, mode: str) -> None:
     """Play, one step, one epoch or more epochs: the session model trained further when the settings still describe
-    it (runs.can_continue), else a new model from the settings trained that far."""
+    it, else a new model from the settings trained that far (runs.cannot_continue says why; a toast tells it)."""
     from aelab import runs
 
     run = ui.current_run()
-    base = run if not runs.can_continue(run, spec, cfg, bundle.name, len(bundle.x_train)) else \
-        runs.untrained(spec, cfg, bundle.name)
+    why_new = runs.cannot_continue(run, spec, cfg, bundle.name, len(bundle.x_train))
+    if why_new:
+        ui.toast_later(f"A new model from your settings: {why_new}.", "🆕")
+    base = runs.untrained(spec, cfg, bundle.name) if why_new else run
     train_cfg, _ = runs.continue_config(base, cfg, mode, cfg.epochs)
     st.session_state["train_meta"] = {"spec": base.spec, "cfg": train_cfg, "dataset": bundle.name, "mode": mode}
     speed = pace()
@@ -442,6 +444,7 @@ def main() -> None:
             arch_readout(spec)
     with col_live:
         ui.live_job(JOB, lambda view: draw_live(bundle, spec, cfg, ready, view), on_done=on_done, every=0.5)
+    ui.pending_toast()  # one this run queued (a new model started); a run that ends reruns the page first
     job = ui.get_job(JOB)
     if job is not None and not job.alive:
         ui.focus_button("train_btn", job.id, area=CONTROLS)  # after a run, the keyboard focus returns to Train

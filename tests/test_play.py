@@ -1,4 +1,4 @@
-"""Continuing a run (issue 16): runs.continue_run / can_continue / budget_left in the library, a slowed run that
+"""Continuing a run (issue 16): runs.continue_run / cannot_continue / budget_left in the library, a slowed run that
 rests off its CPU slot (jobs.JobContext.rest), and Build & Train's Play, one step, one epoch, more epochs, speed,
 reset, the loss overlay and the conv / sparse settings on the page.
 
@@ -59,29 +59,29 @@ def test_a_new_learning_rate_and_batch_size_apply_to_a_continuation(digits, trai
     assert run.cfg.lr == 0.01 and run.cfg.batch_size == 32 and run.cfg.epochs == 3 and run.cfg.seed == 1
 
 
-def test_can_continue_names_what_changed(digits, trained):
+def test_cannot_continue_names_what_changed(digits, trained):
     """A different data set, network or fixed training setting means a new model; lr and batch size do not."""
     n = len(digits.x_train)
-    assert runs.can_continue(trained, SPEC, CFG, "digits", n) == ""
-    assert runs.can_continue(trained, SPEC, TrainConfig(epochs=9, batch_size=16, n_train=320, seed=1, lr=0.1),
+    assert runs.cannot_continue(trained, SPEC, CFG, "digits", n) == ""
+    assert runs.cannot_continue(trained, SPEC, TrainConfig(epochs=9, batch_size=16, n_train=320, seed=1, lr=0.1),
                              "digits", n) == ""
-    assert runs.can_continue(None, SPEC, CFG, "digits", n) == "there is no model yet"
-    assert runs.can_continue(trained, SPEC, CFG, "mnist", n) == "the data set changed"
-    assert runs.can_continue(trained, ArchSpec(64, (32,), 5), CFG, "digits", n) == "the network changed"
-    assert runs.can_continue(trained, SPEC, TrainConfig(epochs=2, batch_size=64, n_train=320, seed=2), "digits",
+    assert runs.cannot_continue(None, SPEC, CFG, "digits", n) == "there is no model yet"
+    assert runs.cannot_continue(trained, SPEC, CFG, "mnist", n) == "the data set changed"
+    assert runs.cannot_continue(trained, ArchSpec(64, (32,), 5), CFG, "digits", n) == "the network changed"
+    assert runs.cannot_continue(trained, SPEC, TrainConfig(epochs=2, batch_size=64, n_train=320, seed=2), "digits",
                              n) == "the seed changed"
 
 
-def test_can_continue_refuses_at_the_epoch_limit_and_the_compute_limit(digits, trained, monkeypatch):
+def test_cannot_continue_refuses_at_the_epoch_limit_and_the_compute_limit(digits, trained, monkeypatch):
     """A run at MAX_EPOCHS, or one that used its compute, cannot go on (the reason says which limit)."""
     monkeypatch.setattr(runs, "MAX_EPOCHS", 2)
-    assert "2 epochs, the most one run may" in runs.can_continue(trained, SPEC, CFG, "digits", 1438)
+    assert "2 epochs, the most one run may" in runs.cannot_continue(trained, SPEC, CFG, "digits", 1438)
     monkeypatch.setattr(runs, "MAX_EPOCHS", limits.MAX_EPOCHS)
     used = runs.compute_used(trained, len(digits.x_train))
     assert used == SPEC.param_count * 2 * 320
     monkeypatch.setenv("AELAB_MAX_COMPUTE", str(used))
     assert runs.budget_left(trained, 1438) == 0
-    assert "units of compute" in runs.can_continue(trained, SPEC, CFG, "digits", 1438)
+    assert "units of compute" in runs.cannot_continue(trained, SPEC, CFG, "digits", 1438)
 
 
 def test_play_ends_at_the_epoch_limit(digits, trained, monkeypatch):
@@ -243,7 +243,12 @@ def test_changed_network_makes_play_and_step_start_a_new_model():
     press(at, "train_btn")
     first = at.session_state["aelab_run"]
     at.select_slider(key="cfg_bottleneck").set_value(3).run()
-    press(at, "train_step")
+    at.button(key="train_step").click().run()
+    toasts = [str(t.value) for t in at.toast]
+    wait_for_jobs()
+    at.run()
+    toasts += [str(t.value) for t in at.toast]
+    assert "A new model from your settings: the network changed." in toasts
     run = at.session_state["aelab_run"]
     assert run.lineage != first.lineage and run.spec.bottleneck == 3 and run.history.step_x[-1] < 1
 
