@@ -97,7 +97,7 @@ class TrainConfig:
     seed: int = _D("seed")  # seeds weights and shuffling: same seed + same settings = same curves
     n_train: int | None = _D("n_train")  # training-set size (a fixed random subset); None = all
     beta: float = _D("beta")  # VAE only: weight of the KL term against the reconstruction term, e.g. 0.1
-    sparsity: float = _D("sparsity")  # plain AE only: weight of the L1 penalty on the code (mean |code|), 0..MAX_SPARSITY
+    sparsity: float = _D("sparsity")  # plain AE only: weight of the L1 penalty on the code (mean |code|), e.g. 0.01
 
 
 def from_settings(values: dict, input_dim: int) -> tuple[ArchSpec, TrainConfig]:

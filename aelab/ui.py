@@ -742,8 +742,8 @@ def toast_later(text: str, icon: str) -> None:
 
 def pending_toast() -> None:
     """Show the toasts toast_later left, oldest first (call near the top of the page)."""
-    for text, icon in st.session_state.pop("_toast_later", []):
-        st.toast(text, icon=icon)
+    for words, icon in st.session_state.pop("_toast_later", []):
+        st.toast(words, icon=icon)
 
 
 def reset_form(form: Mapping[str, Field], keep: tuple[str, ...] = ()) -> None:

@@ -51,16 +51,16 @@ def read_arch(input_dim: int) -> tuple[ArchSpec | None, Check]:
     c1, c2 = st.columns([2, 1], vertical_alignment="bottom")
     c1.selectbox("Preset", [p.name for p in PRESETS], key="cfg_preset",
                  help=" ".join(f"**{p.name}**: {p.description}" for p in PRESETS))
-    c2.button("Apply preset", key="apply_preset", on_click=apply_preset, help="Fill the data, network and training settings from the "
-                                                           "preset")
+    c2.button("Apply preset", key="apply_preset", on_click=apply_preset,
+              help="Fill the data, network and training settings from the preset")
     values["cfg_kind"] = ui.field(FORM, "cfg_kind", check)
     values["cfg_layout"] = ui.field(FORM, "cfg_layout", check)
     if values["cfg_layout"] == "conv":
         values["cfg_channels"] = ui.field(FORM, "cfg_channels", check)
     values["cfg_enc"] = ui.field(FORM, "cfg_enc", check)
-    code = st.session_state.get("cfg_bottleneck")
-    values["cfg_bottleneck"] = ui.field(FORM, "cfg_bottleneck", check,
-                                        options=settings.code_choices(input_dim, code if isinstance(code, int) else None))
+    code = st.session_state.get("cfg_bottleneck")  # a link's size joins the slider's stops
+    stops = settings.code_choices(input_dim, code if isinstance(code, int) else None)
+    values["cfg_bottleneck"] = ui.field(FORM, "cfg_bottleneck", check, options=stops)
     with advanced():
         values["cfg_asym"] = ui.field(FORM, "cfg_asym", check)
         if values["cfg_asym"]:
