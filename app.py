@@ -44,6 +44,7 @@ PAGES = {
     ],
 }
 
+ui.page_run_activity()  # the background warm-up waits while pages are being drawn
 nav = st.navigation(PAGES)
 st.set_page_config(page_title=f"{nav.title} · aelab")  # each page names itself in the tab (screen readers read it)
 with st.sidebar:
@@ -61,6 +62,7 @@ with st.sidebar:
     ui.remember_browser()  # the browser's token cookie: its next tabs and visits are the same student
 nav.run()
 ui.prediction_score_caption(score)  # after the page, so this run's reveal is counted
-# after the page is drawn: torch, sklearn, an optimizer, first figures; once per server (at once when the
+ui.page_run_activity()
+# after the page is drawn: pandas, torch, an optimizer, first figures, sklearn; once per server (at once when the
 # first page opened is not Home: it is about to need them)
 ui.warm_up_in_background(ui.WARM_UP_DELAY_S if nav.url_path == "" else 0.0)

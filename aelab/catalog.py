@@ -10,3 +10,5 @@ DATASETS = {  # key -> label shown to the learner
     FASHION: "Fashion-MNIST (28x28 clothing)",
 }
 INPUT_DIMS = {DIGITS: 8 * 8, MNIST: 28 * 28, FASHION: 28 * 28}  # key -> values per image (tests check data.load)
+SIZES = {DIGITS: (1438, 359), MNIST: (60_000, 10_000), FASHION: (60_000, 10_000)}  # key -> (training, held-out)
+# images, as data.load splits them: Build & Train lays out its settings before the data set is loaded

@@ -21,6 +21,7 @@ SYMBOLS = ["circle", "square", "diamond", "triangle-up", "x", "cross", "triangle
 SYMBOLS_3D = ["circle", "square", "diamond", "cross", "x", "circle-open", "square-open", "diamond-open"]
 ENC, CODE, DEC = PALETTE[0], PALETTE[3], PALETTE[2]  # encoder (blue), code (red), decoder (teal) on every page
 NEUTRAL = "#666666"  # reference lines and annotations that are no class (5.7:1 on white)
+EARLIER = ["#7f7f7f", "#a6a6a6", "#c7c7c7"]  # earlier runs' curves behind the current one: darker = more recent
 INK = "#222222"  # chart text in Classroom mode (Streamlit's chart theme draws ticks in light grey; 15.9:1 on white)
 
 # Machado, Oliveira & Fernandes (2009), "A Physiologically-based Model for Simulation of Color Vision

@@ -65,13 +65,30 @@ def data_dir() -> Path:
     return config.get("data_dir")
 
 
+def digits_arrays() -> tuple[np.ndarray, np.ndarray]:
+    """scikit-learn's 1,797 8x8 digits as (pixels 0..16 (1797, 64), labels (1797,)), read from the file the package
+    ships, as sklearn.datasets.load_digits reads it, without importing scikit-learn (about 1 s on a first visit;
+    tests/test_data.py compares the two). Falls back to load_digits where the file is not where it used to be."""
+    import importlib.util
+
+    spec = importlib.util.find_spec("sklearn")  # finds the package without importing it
+    path = Path(next(iter(spec.submodule_search_locations or []), "")) / "datasets" / "data" / "digits.csv.gz" \
+        if spec is not None else None
+    if path is None or not path.is_file():
+        from sklearn.datasets import load_digits as sk_digits
+
+        raw = sk_digits()
+        return raw.data, raw.target
+    with gzip.open(path, mode="rt", encoding="utf-8") as f:
+        table = np.loadtxt(f, delimiter=",")  # (1797, 65): 64 pixels, then the label
+    return table[:, :-1], table[:, -1].astype(int, copy=False)
+
+
 def load_digits(test_fraction: float = 0.2, seed: int = 0) -> DataBundle:
     """scikit-learn's 1,797 8x8 digits (shipped with the package, no network), split once with a fixed seed."""
-    from sklearn.datasets import load_digits as sk_digits
-
-    raw = sk_digits()
-    x = torch.tensor(raw.data / 16.0, dtype=torch.float32)  # (1797, 64), pixel values 0..16 -> [0, 1]
-    y = torch.tensor(raw.target, dtype=torch.int64)
+    pixels, labels = digits_arrays()
+    x = torch.tensor(pixels / 16.0, dtype=torch.float32)  # (1797, 64), pixel values 0..16 -> [0, 1]
+    y = torch.tensor(labels, dtype=torch.int64)
     perm = torch.randperm(len(x), generator=torch.Generator().manual_seed(seed))
     n_test = int(round(len(x) * test_fraction))
     test, train = perm[:n_test], perm[n_test:]

@@ -1,14 +1,14 @@
 """Plotly figures shared by the pages: loss curves, image grids, latent scatter (the sandglass is in diagram)."""
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING
 
 import numpy as np
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from aelab.colors import NEUTRAL, PALETTE, SYMBOLS, SYMBOLS_3D
+from aelab.colors import EARLIER, NEUTRAL, PALETTE, SYMBOLS, SYMBOLS_3D
 
 if TYPE_CHECKING:  # aelab.train imports torch; pages that only draw (Home) start faster without it
     from aelab.train import History
@@ -18,6 +18,7 @@ _LAYOUT = dict(margin=dict(l=10, r=10, t=40, b=10))
 # above the plot, or at a fraction of the plot's height below it, ran into the title or the axis title once the
 # text grew in Classroom mode or the column narrowed).
 LEGEND_BELOW = dict(orientation="h", yref="container", y=0, yanchor="bottom", x=0, xanchor="left")
+DASHES = ["dash", "dot", "dashdot"]  # earlier runs' curves (their greys: colors.EARLIER)
 
 
 def loss_axis(loss: str | None) -> str:
@@ -28,20 +29,27 @@ def loss_axis(loss: str | None) -> str:
 
 
 def loss_curves(history: History, title: str = "Loss", log_y: bool = True, total_epochs: int | None = None,
-                height: int = 320, loss: str | None = None, floor: float | None = None) -> go.Figure:
+                height: int = 320, loss: str | None = None, floor: float | None = None,
+                earlier: Sequence[tuple[str, History]] = ()) -> go.Figure:
     """Train loss (per logged window) and test loss (per epoch) against epochs. `loss` (a key of limits.LOSSES) names
-    the y axis; `floor` draws the lowest value that loss can reach on these data (analysis.bce_floor for BCE)."""
+    the y axis; `floor` draws the lowest value that loss can reach on these data (analysis.bce_floor for BCE);
+    `earlier`: (name, history) of earlier runs, drawn behind as thin grey test curves to compare before and after a
+    change (the x axis reaches the longest of them)."""
     fig = go.Figure()
+    for i, (name, h) in enumerate(earlier):
+        line = dict(color=EARLIER[i % len(EARLIER)], width=1.5, dash=DASHES[i % len(DASHES)])
+        fig.add_trace(go.Scatter(x=h.epoch_x, y=h.test, mode="lines", name=name, line=line))
     fig.add_trace(go.Scatter(x=history.step_x, y=history.train, mode="lines", name="train",
                              line=dict(color=PALETTE[0], width=1.5)))
     fig.add_trace(go.Scatter(x=history.epoch_x, y=history.test, mode="lines+markers", name="test (held out)",
                              line=dict(color=PALETTE[1], width=2.5), marker_size=5))
     if floor is not None:
         right = total_epochs or (history.epoch_x[-1] if history.epoch_x else 1)
-        fig.add_trace(go.Scatter(x=[0, right], y=[floor, floor], mode="lines", name=f"floor: a perfect copy ({floor:.3f})",
-                                 line=dict(color=NEUTRAL, dash="dash")))
+        fig.add_trace(go.Scatter(x=[0, right], y=[floor, floor], mode="lines",
+                                 name=f"floor: a perfect copy ({floor:.3f})", line=dict(color=NEUTRAL, dash="dash")))
     fig.update_layout(**_LAYOUT, height=height, title=title, legend=LEGEND_BELOW)
-    fig.update_xaxes(title="epoch", range=[0, total_epochs] if total_epochs else None)
+    right = max([total_epochs or 0, *(h.epoch_x[-1] for _, h in earlier if h.epoch_x)])
+    fig.update_xaxes(title="epoch", range=[0, right] if total_epochs else None)
     fig.update_yaxes(title=loss_axis(loss), type="log" if log_y else "linear")
     return fig
 

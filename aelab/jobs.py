@@ -71,11 +71,12 @@ def pin_threads() -> int:
 _warm = threading.Event()
 
 
-def warm_up() -> None:
-    """Once per process, in the background: build a throwaway Adam optimizer.
+def warm_up(wait: bool = False) -> None:
+    """Once per process: build a throwaway Adam optimizer, in a thread of its own (or in the caller's: `wait`).
 
-    A process's first optimizer imports torch._dynamo, which took 4.7 s on a loaded 2-core machine;
-    doing it while the learner is still reading the page keeps Train -> first loss point short.
+    A process's first optimizer imports torch._dynamo (Optimizer.add_param_group is wrapped by
+    torch._disable_dynamo), which took 4.7 s on a loaded 2-core machine; doing it while the learner is still
+    reading the page keeps Train -> first loss point short.
     """
     if _warm.is_set():
         return
@@ -84,7 +85,10 @@ def warm_up() -> None:
     def _run() -> None:
         torch.optim.Adam(torch.nn.Linear(1, 1).parameters(), lr=1e-3)
 
-    threading.Thread(target=_run, name="aelab-warmup", daemon=True).start()
+    if wait:
+        _run()
+    else:
+        threading.Thread(target=_run, name="aelab-warmup", daemon=True).start()
 
 
 @dataclass
@@ -139,8 +143,8 @@ class JobContext:
         """Count `units` of compute (parameters x samples just trained on) against the job's budget.
 
         Returns "" while within budget, else the sentence to stop with (the caller stops, keeping its model).
-        train.fit charges once per logged loss point; a "train until paused / continue" mode gives each
-        continuation a Job whose `budget` is what the run has left.
+        train.fit charges once per logged loss point; a continuation (runs.continue_run: Play, one step, one
+        epoch) runs in a Job whose `budget` is what the run has left (runs.budget_left).
         """
         job = self._job
         with job._lock:
@@ -151,6 +155,22 @@ class JobContext:
         return (f"Stopped: this run reached the server's compute limit of {compute_text(job.budget)} "
                 "(parameters × training samples × epochs, AELAB_MAX_COMPUTE); the model keeps what it learned. "
                 "To train longer, use fewer epochs per run, a smaller model or fewer training images.")
+
+    def rest(self, seconds: float) -> None:
+        """Wait `seconds` between two steps of a slowed-down run (train.fit's `pace`), waking at once on Stop.
+
+        While another student waits for a slot (fair policy), the job gives its slot back for the rest and queues
+        again, so a slow run never holds the CPU it does not use (fit counts the time as rested, not trained)."""
+        job = self._job
+        contended = []
+        if job._ticket is not None:
+            job._sched.with_contention(contended.append)
+        if contended and contended[0]:
+            job._sched.release(job._ticket)
+            job._stop.wait(seconds)
+            job._take_turn()  # False when stopped meanwhile: the next should_stop says so
+        else:
+            job._stop.wait(seconds)
 
     def update(self, progress: Progress, history: History, state: dict | None) -> None:
         job = self._job

@@ -26,6 +26,7 @@ MAX_N_TRAIN = MAX_COUNT  # training-set size (a data set's own size caps it furt
 MAX_CONV_LAYERS = 4  # stride-2 conv layers per side (an 8x8 image allows 3: 8 -> 4 -> 2 -> 1)
 MAX_CHANNELS = 128  # channels of one conv layer
 MAX_SPARSITY = 1.0  # weight of the L1 code penalty; above it the penalty swamps the reconstruction
+MAX_CODE_PER_INPUT = 4  # Build & Train's bottleneck slider reaches 4x the input: a sparse code may be wider than it
 
 # -- Kinds side by side (aelab/kinds.py) -----------------------------------------------------------------
 MIN_KIND_SECONDS = 0.5  # training seconds per kind: fewer leave a 28x28 conv model a handful of steps
@@ -73,6 +74,10 @@ COMPARED_KINDS = {  # the kinds Kinds side by side trains, in its order
 }
 BUDGETS = {"seconds": "Same seconds for each", "epochs": "Same epochs for each"}  # Kinds side by side's budgets
 LAYOUTS = {"dense": "Dense (every layer nn.Linear)", "conv": "Convolutional (stride-2 convs, then a dense code)"}
+CONTINUATIONS = {"step": "one batch", "epoch": "to the end of the epoch", "more": "more epochs",
+                 "play": "until paused"}  # how far Build & Train trains the current model further (runs.continue_run)
+SPEEDS = {"full": "Full speed", "fast": "20 steps/s", "slow": "4 steps/s", "slowest": "1 step/s"}  # a run to watch
+STEPS_PER_S = {"full": 0.0, "fast": 20.0, "slow": 4.0, "slowest": 1.0}  # each speed's steps per second (0 = no limit)
 NOISE_KINDS = {
     "gaussian": "Gaussian (add random noise, then clip to [0, 1])",
     "salt_pepper": "Salt and pepper (random pixels turn black or white)",

@@ -27,9 +27,9 @@ class ArchSpec:
     activation: str = _D("activation")  # nonlinearity after every hidden Linear (a key of ACTIVATIONS), e.g. "relu"
     output: str = _D("output")  # activation on the reconstruction: "sigmoid" or "none"
     kind: str = _D("kind")  # "ae" (plain autoencoder) or "vae" (encoder outputs mean and log-variance)
-    layout: str = "dense"  # "dense", or "conv": stride-2 convs before `encoder` (a key of LAYOUTS)
+    layout: str = _D("layout")  # "dense", or "conv": stride-2 convs before `encoder` (a key of LAYOUTS)
     channels: tuple[int, ...] = ()  # conv layout: channels of each conv, image side first, e.g. (16, 32); dense: ()
-    code_activation: str = "identity"  # plain AE: activation on the code itself; "relu" lets a sparse code be 0
+    code_activation: str = _D("code_activation")  # plain AE: activation on the code; "relu" lets a sparse code be 0
 
     def __post_init__(self):
         # a checkpoint stores tuples as lists: keep the spec hashable (it keys caches)
@@ -75,6 +75,12 @@ class ArchSpec:
         """How many input numbers each code number stands for."""
         return self.input_dim / self.bottleneck
 
+    @property
+    def layer_text(self) -> str:
+        """The layers with weights, both sides: '6 Linear', or '4 conv + 4 Linear' (a conv and its transposed twin)."""
+        dense = len(self.encoder) + len(self.decoder_widths) + 2
+        return f"{2 * len(self.channels)} conv + {dense} Linear" if self.is_conv else f"{dense} Linear"
+
     def describe(self) -> str:
         """The sandglass as text: 784-128-64-12-3-12-64-128-784 (conv layers as c16: 784-c16-c32-3-c32-c16-784)."""
         convs = [f"c{c}" for c in self.channels] if self.is_conv else []
@@ -93,18 +99,25 @@ class TrainConfig:
     seed: int = _D("seed")  # seeds weights and shuffling: same seed + same settings = same curves
     n_train: int | None = _D("n_train")  # training-set size (a fixed random subset); None = all
     beta: float = _D("beta")  # VAE only: weight of the KL term against the reconstruction term, e.g. 0.1
-    sparsity: float = 0.0  # plain AE only: weight of the L1 penalty on the code (mean |code|), 0..MAX_SPARSITY
+    sparsity: float = _D("sparsity")  # plain AE only: weight of the L1 penalty on the code (mean |code|), e.g. 0.01
 
 
 def from_settings(values: dict, input_dim: int) -> tuple[ArchSpec, TrainConfig]:
     """Build & Train's values (session key -> value, as settings.BUILD_TRAIN parses them) -> (ArchSpec, TrainConfig).
 
-    The decoder keeps its own widths only while "asymmetric decoder" is on; otherwise it mirrors the encoder."""
+    The decoder keeps its own widths only while "asymmetric decoder" is on; otherwise it mirrors the encoder. The
+    channels count only in the conv layout; a VAE takes no code activation and no sparsity (its KL term already
+    pulls the code towards 0), so a value left from a plain autoencoder does not apply to it."""
     kw = BUILD_TRAIN.kwargs(values)
     kw.pop("dataset", None)
     if not values.get("cfg_asym", BUILD_TRAIN["cfg_asym"].default):
         kw["decoder"] = None
-    arch = {k: kw.pop(k) for k in ("encoder", "bottleneck", "decoder", "activation", "output", "kind") if k in kw}
+    if kw.get("layout", BUILD_TRAIN.default("layout")) != "conv":
+        kw.pop("channels", None)
+    if kw.get("kind") == "vae":
+        kw.pop("code_activation", None)
+        kw.pop("sparsity", None)
+    arch = {k: kw.pop(k) for k in ARCH_ARGS if k in kw}
     return ArchSpec(input_dim, **arch), TrainConfig(**kw)
 
 
@@ -119,6 +132,8 @@ def to_settings(spec: ArchSpec, cfg: TrainConfig, dataset: str) -> dict:
             value = getattr(source, f.arg)
             if f.arg == "decoder":
                 value = spec.decoder_widths
+            elif f.kind == "ints" and not value and f.min_items:  # a dense spec's () channels: keep the default
+                value = f.default
             elif value is None and f.none_as is not None:
                 value = f.none_as
             elif f.kind == "choice" and value not in f.choices:  # e.g. a training-set size the slider lacks
@@ -127,10 +142,17 @@ def to_settings(spec: ArchSpec, cfg: TrainConfig, dataset: str) -> dict:
     return values
 
 
+ARCH_ARGS = ("encoder", "bottleneck", "decoder", "activation", "output", "kind", "layout", "channels",
+             "code_activation")  # the Build & Train arguments that ArchSpec takes (the rest are TrainConfig's)
+
+
 def check_arch(spec: ArchSpec) -> Check:
     """Validate an architecture; messages say what to change."""
     check = Check()
-    check.errors += BUILD_TRAIN.check(spec)  # choices, layer counts, every width and the code size in range
+    # choices, layer counts, every width and the code size in range; the layout, the channels and the code
+    # activation have their own messages below (aelab/conv.py knows what an image of this size allows)
+    own = {"layout", "channels", "code_activation"}
+    check.errors += BUILD_TRAIN.check(spec, args=[a for a in ARCH_ARGS if a not in own])
     if not 1 <= spec.input_dim <= MAX_WIDTH:
         check.error(f"The input must have between 1 and {MAX_WIDTH:,} values (got {spec.input_dim:,}).", "widths")
     # -- the convolutional layout (its geometry and messages are in aelab/conv.py) and the code's activation --

@@ -37,6 +37,7 @@ _STORE_NOTE = "_aelab_store_note"  # session key: (text, kind, run) about saving
 _RESTORE_TRIED = "_aelab_restore_tried"  # session key: the saved model was looked for (once per session)
 KEEP_PREFIX = "cfg_"  # widget keys with this prefix keep their value across pages
 _KEEP_PATTERNS = "_keep_patterns"  # session key: further widget keys to keep (registered by pages, keep_keys)
+_FROM_LINK = "_from_link"  # session key: settings a link just set, which follow_defaults must not replace
 
 
 # -- data --------------------------------------------------------------------------------------
@@ -58,12 +59,26 @@ def get_bundle(name: str) -> data.DataBundle:
 def dataset_picker(key: str = "cfg_dataset", label: str = "Data set", allow: tuple[str, ...] | None = None,
                    help: str | None = None) -> data.DataBundle | None:
     """A data set select box; offers a Download button for missing MNIST-style sets. None if unusable."""
-    from aelab import data
+    return dataset_bundle(dataset_select(key, label, allow, help), key)
 
-    options = list(allow or data.DATASETS)
+
+def dataset_select(key: str = "cfg_dataset", label: str = "Data set", allow: tuple[str, ...] | None = None,
+                   help: str | None = None) -> str:
+    """The data set select box alone (torch-free: a page can lay out its settings before loading the data)."""
+    from aelab import catalog
+
+    options = list(allow or catalog.DATASETS)
     if st.session_state.get(key) not in options:
         st.session_state[key] = options[0]
-    name = st.selectbox(label, options, format_func=data.DATASETS.get, key=key, help=help or settings.DATASET_HELP)
+    return st.selectbox(label, options, format_func=catalog.DATASETS.get, key=key,
+                        help=help or settings.DATASET_HELP)
+
+
+def dataset_bundle(name: str, key: str = "cfg_dataset") -> data.DataBundle | None:
+    """The chosen data set, loaded (once per server); for a missing MNIST-style set a message and a Download
+    button (its key derives from `key`). None if unusable."""
+    from aelab import data
+
     if not data.is_available(name):
         st.warning(data.missing_message(name), icon="📁")
         if st.button(f"Download {data.DATASETS[name]} (about 30 MB)", key=f"{key}_download"):
@@ -112,11 +127,15 @@ def follow_defaults(form: Mapping[str, Field], defaults: Mapping[str, Any], tag:
 
     memory = st.session_state.setdefault("_followed_defaults", {})
     last = memory.get(tag) or {k: form[k].default for k in defaults}
+    linked = st.session_state.get(_FROM_LINK, set())  # a link's value is a choice even when it equals a default
     for key, value in defaults.items():
         old, new = share.state_updates(form, {key: last.get(key)}), share.state_updates(form, {key: value})
+        if key in linked:
+            continue
         if not _has_state(key, form[key]) or all(st.session_state.get(k) == v for k, v in old.items()):
             st.session_state.update(new)
     memory[tag] = dict(defaults)
+    st.session_state[_FROM_LINK] = linked - set(defaults)
 
 
 def follow_dataset(form: Mapping[str, Field], dataset: str) -> None:
@@ -173,9 +192,16 @@ def _value_widget(f: Field, key: str, where, label: str, help: str | None, optio
         return where.toggle(label, key=key, help=help, **widget_args)
     top = f.high if high is None else high
     if f.widget == "log_slider":
-        grid = log_grid(f.low, top)
-        if state.get(key) not in grid:
-            state[key] = min(grid, key=lambda v: abs(v - float(state.get(key, f.default))))
+        grid = ([0.0] if f.low == 0 and not f.above else []) + log_grid(f.low, top)  # 0 = off (a penalty's weight)
+        value = state.get(key, f.default)
+        if isinstance(value, (int, float)) and not isinstance(value, bool) and value not in grid:
+            try:  # a value from a link keeps its own stop (0.0375), a bad one moves to the nearest
+                fields.check(f, value, None, high)
+                grid = sorted([*grid, float(value)])
+            except SpecError:
+                state[key] = min(grid, key=lambda v: abs(v - float(value)))
+        elif value not in grid:
+            state[key] = min(grid, key=lambda v: abs(v - float(f.default)))
         return where.select_slider(label, grid, format_func=lambda v: f"{v:g}", key=key, help=help, **widget_args)
     number = int if f.kind == "int" else float
     low, top = number(f.low), number(top)
@@ -565,10 +591,12 @@ def set_job(key: str, job: Job) -> Job:
 
 
 def start_job(key: str, fn: Callable, name: str, what: str = "run",
-              ready: Callable[[JobView], bool] | None = None, wait: float = 0.5, rerun: bool = True) -> None:
+              ready: Callable[[JobView], bool] | None = None, wait: float = 0.5, rerun: bool = True,
+              budget: float | None = None) -> None:
     """Start `fn(ctx)` as this session's job under `key`, then rerun the page so polling begins.
 
-    A page that starts the job before drawing its controls passes rerun=False and saves a page run.
+    A page that starts the job before drawing its controls passes rerun=False and saves a page run. `budget`: the
+    job's compute limit (a continuation gets what its run has left, runs.budget_left; default AELAB_MAX_COMPUTE).
 
     While a job under `key` still runs, refuse with a message instead (pressing a button twice).
     With `ready`, wait up to `wait` s until the job's first update satisfies it, so the page's
@@ -579,7 +607,7 @@ def start_job(key: str, fn: Callable, name: str, what: str = "run",
         return
     from aelab.jobs import Job
 
-    job = set_job(key, Job(fn, name=name, student=student_key()).start())
+    job = set_job(key, Job(fn, name=name, student=student_key(), budget=budget).start())
     deadline = time.perf_counter() + wait
     while ready is not None and job.alive and time.perf_counter() < deadline:
         view = job.view()
@@ -681,10 +709,103 @@ def job_controls(key: str, label: str = "training") -> None:
         st.rerun()
 
 
-def progress_bar(view: JobView | None, label: str = "Training") -> None:
+# -- Build & Train's run controls (issue 16): focus, toasts, resetting a form, trails of the live code space --------
+_FOCUS_JS = """
+export default function ({ data }) {
+  if (!data || typeof data.key !== "string" || !/^[A-Za-z0-9_-]+$/.test(data.key)) return;
+  const root = document.querySelector(`.st-key-${data.key}`);
+  const busy = document.activeElement && document.activeElement !== document.body &&
+               !(root && root.contains(document.activeElement)) && !document.activeElement.closest(".st-key-" +
+               data.area);
+  if (busy) return;  // the learner is working in another control: leave the focus there
+  let tries = 0;
+  const go = () => {
+    const button = document.querySelector(`.st-key-${data.key} button`);
+    if (button && !button.disabled) { button.focus(); }
+    else if (tries++ < 30) { setTimeout(go, 100); }
+  };
+  go();
+}
+"""
+
+
+@st.cache_resource(show_spinner=False)
+def _focus_component():
+    """The invisible component that moves the keyboard focus (registered once per server)."""
+    return st.components.v2.component("aelab_focus", js=_FOCUS_JS)
+
+
+def focus_button(key: str, token: object, area: str = "") -> None:
+    """Move the keyboard focus to the button with widget key `key`, once per `token` (e.g. the id of the run that
+    just ended: a rerun drops the focus to the top of the page). Not when the learner's focus is in another control
+    (outside the container with key `area`)."""
+    if st.session_state.get(f"_focused_{key}") == token:
+        return
+    st.session_state[f"_focused_{key}"] = token
+    _focus_component()(key=f"_focus_{key}", data={"key": key, "area": area or key, "token": str(token)}, height=0)
+
+
+def toast_later(text: str, icon: str) -> None:
+    """A toast for the next full run of the page, which shows it even when a rerun cuts this one short (a fragment
+    that ends a job reruns the page right after)."""
+    st.session_state.setdefault("_toast_later", []).append((text, icon))
+
+
+def pending_toast() -> None:
+    """Show the toasts toast_later left, oldest first (call near the top of the page)."""
+    for words, icon in st.session_state.pop("_toast_later", []):
+        st.toast(words, icon=icon)
+
+
+def reset_form(form: Mapping[str, Field], keep: tuple[str, ...] = ()) -> None:
+    """A button callback: every field of `form` but `keep` back to its default on the chosen data set (its
+    per-data-set defaults are followed again from there)."""
+    from aelab import share
+
+    dataset = next((st.session_state.get(k) for k in keep if k.endswith("dataset")), None)
+    st.session_state.update(share.state_updates(form, {k: f.default_for(dataset) for k, f in form.items()
+                                                       if k not in keep}))
+    st.session_state.pop("_followed_defaults", None)
+
+
+def sticky(key: str, top: str = "3.75rem") -> None:
+    """Keep the container with key `key` on screen while the page scrolls (CSS position: sticky, `top` below the
+    window's top edge: by default just under Streamlit's header), on an opaque background so what scrolls under it
+    stays hidden.
+
+    Streamlit 1.67 wraps a keyed container in a stLayoutWrapper exactly as tall as it, so the wrapper is what
+    sticks (within the block that holds it)."""
+    st.html(f'<style>[data-testid="stLayoutWrapper"]:has(> .st-key-{key}) {{ position: sticky; top: {top}; '
+            "z-index: 50; background: var(--st-background-color, #fff); }</style>")
+
+
+def code_trails(model, bundle: data.DataBundle, run_key: object, update: object):
+    """This session's inside.CodeTrails for the live code space: a fixed set of held-out points, one buffer per
+    run (`run_key`, e.g. the job id), one frame per live update (`update`, e.g. the view's version)."""
+    from aelab import analysis, inside
+
+    trails = st.session_state.get("_code_trails")
+    if trails is None or trails.last_key is None or trails.last_key[0] != run_key:
+        idx = inside.trail_points(bundle.y_test)
+        trails = st.session_state["_code_trails"] = inside.CodeTrails(idx, bundle.y_test[idx].numpy())
+    trails.push(analysis.encode(model, bundle.x_test[trails.indices]), key=(run_key, update))
+    return trails
+
+
+def progress_bar(view: JobView | None, label: str = "Training", until_paused: bool = False,
+                 compact: bool = False) -> None:
     """Progress with epoch, step, samples/s and time, and the job's turn: its place in the queue and why it
-    waits, its share of the CPU when shared, and the time left (scheduler.describe)."""
-    if view is None:
+    waits, its share of the CPU when shared, and the time left (scheduler.describe). `until_paused`: a run with no
+    planned end (Play): the bar shows how far the current epoch is, the text the epoch reached. `compact`: one short
+    line for a narrow panel (no step count, no elapsed time); nothing once the job has ended."""
+    if view is None or (compact and not view.active):
+        return
+    p = view.progress
+    if until_paused and p is not None and view.status == "running":
+        at = view.history.step_x[-1] if view.history.step_x else float(p.epoch)
+        steps = "" if compact else f", step {p.step:,}"
+        st.progress(min(at % 1.0, 1.0), text=f"{label}: epoch {at:.2f}{steps} · {p.samples_per_s:,.0f} samples/s"
+                                               + ("" if compact else f" · {p.elapsed:.1f} s"))
         return
     from aelab.scheduler import describe
 
@@ -698,9 +819,10 @@ def progress_bar(view: JobView | None, label: str = "Training") -> None:
         return
     state = {"queued": " (waiting for your turn)", "paused": " (paused)", "stopped": " (stopped)",
              "diverged": " (diverged)", "error": " (failed)"}.get(view.status, "")
-    st.progress(min(p.fraction, 1.0),
-                text=f"{label}{state}: epoch {p.epoch}, step {p.step:,}/{p.total_steps:,} · "
-                     f"{p.samples_per_s:,.0f} samples/s · {p.elapsed:.1f} s" + (f" · {turn}" if turn else ""))
+    steps = "" if compact else f", step {p.step:,}/{p.total_steps:,}"
+    elapsed = "" if compact else f" · {p.elapsed:.1f} s"
+    st.progress(min(p.fraction, 1.0), text=f"{label}{state}: epoch {p.epoch}{steps} · {p.samples_per_s:,.0f} "
+                                           f"samples/s{elapsed}" + (f" · {turn}" if turn else ""))
 
 
 def lab_progress(view: JobView | None, key: str, label: str = "Training", curves: bool = True,
@@ -1063,6 +1185,7 @@ def sync_query_params(schema, name: str) -> list[str]:
     if incoming and incoming != st.session_state.get(written_key):
         settings, notes = share.decode(incoming, schema, present_only=True)
         st.session_state.update(share.state_updates(schema, settings))
+        st.session_state[_FROM_LINK] = st.session_state.get(_FROM_LINK, set()) | set(settings)
         st.session_state[notes_key] = notes
         st.toast("Settings loaded from the link." if not notes else
                  f"Settings loaded from the link; {len(notes)} value(s) were ignored.", icon="🔗")
@@ -1325,7 +1448,16 @@ def vae_health(run, bundle: data.DataBundle | None = None, where=None, key: str 
 
 
 # -- start-up ----------------------------------------------------------------------------------
-_warming = threading.Event()
+_warming = threading.Event()  # the warm-up thread was started (once per process)
+_wake = threading.Event()  # start it now: a page that trains is open
+_warm = threading.Event()  # torch, the optimizer and plotly are warm: training can start at once
+_last_page_run = [time.monotonic()]  # when a page run last started or ended (the warm-up waits for a quiet spell)
+
+
+def page_run_activity() -> None:
+    """Note that a page run starts or ends (app.py calls this before and after the page): the background warm-up
+    starts only after WARM_UP_DELAY_S without one, so it never slows the first drawing of a page."""
+    _last_page_run[0] = time.monotonic()
 
 
 def pin_threads_if_torch() -> None:
@@ -1340,26 +1472,49 @@ WARM_UP_DELAY_S = 3.0  # seconds between the first page run and the background i
 
 
 def warm_up_in_background(delay: float = WARM_UP_DELAY_S) -> None:
-    """Once per process, after the first page is drawn: import torch, sklearn's data loaders and torch's
-    optimizer machinery, and make plotly's first figures, in a daemon thread while the learner reads the
-    home page (jobs.warm_up, figures.warm_up). `delay` lets the browser draw that page first: with 2 s the
-    imports still overlapped slow starts (start-up median 3.00 s in two runs), with 3 s 2.63 and 2.73 s."""
+    """Once per process, after the first page is drawn: import pandas/pyarrow, torch and torch's optimizer machinery,
+    make plotly's first figures, then import scikit-learn, in a daemon thread while the learner reads the home
+    page (jobs.warm_up, figures.warm_up). `delay` lets the browser draw that page first: with 2 s the imports still
+    overlapped slow starts (start-up median 3.00 s in two runs), with 3 s 2.63 and 2.73 s. The delay counts
+    from the last page run (page_run_activity): a page opened meanwhile is drawn first. A later call with delay 0
+    (a page that trains is open) starts it at once."""
+    if delay <= 0:
+        _wake.set()
     if _warming.is_set():
         return
     _warming.set()
 
     def _run() -> None:
-        time.sleep(delay)
-        import sklearn.datasets  # noqa: F401 - data.load_digits needs it: about 1 s of imports
-        import pandas  # noqa: F401 - st.dataframe's first table needs pandas and pyarrow: 0.3 s of imports
-        import pyarrow  # noqa: F401
+        while not _wake.is_set():
+            left = _last_page_run[0] + delay - time.monotonic()
+            if left <= 0:
+                break
+            _wake.wait(left)
+        try:
+            # pandas first: while it is half imported, a plotly figure built in another thread sees it in
+            # sys.modules and fails ("partially initialized module 'pandas'"), so that moment comes early and short
+            import pandas  # noqa: F401 - st.dataframe's first table needs pandas and pyarrow: 0.3 s of imports
+            import pyarrow  # noqa: F401
 
-        from aelab import figures, jobs
+            from aelab import figures, jobs
 
-        jobs.warm_up()
-        figures.warm_up()
+            jobs.warm_up(wait=True)  # torch, then a throwaway optimizer: its first one imports torch._dynamo
+            figures.warm_up()
+        finally:
+            _warm.set()
+        import sklearn.neighbors  # noqa: F401 - the probes and t-SNE of the experiment pages: about 1 s
 
     threading.Thread(target=_run, name="aelab-import", daemon=True).start()
+
+
+def wait_until_warm(timeout: float = 30.0) -> bool:
+    """Start the warm-up now (or cut its delay short) and wait until training can start at once: on a fresh server
+    a page that trains calls this once its buttons are drawn, so the learner's first press does not wait for the
+    imports. True when warm (at once on a warm server)."""
+    if _warm.is_set():
+        return True
+    warm_up_in_background(0.0)
+    return _warm.wait(timeout)
 
 
 # -- the drawing canvas (issue 14; the bitmap format and preprocessing are in aelab/drawing.py) -------------

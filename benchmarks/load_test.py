@@ -43,6 +43,8 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "benchmarks"))
 sys.path.insert(0, str(ROOT / "tests"))  # browser_util.streamlit_server
 
+sys.path.insert(0, str(ROOT))
+from aelab import settings  # noqa: E402 - torch-free: Build & Train's default network
 from browser_util import streamlit_server  # noqa: E402
 from stclient import StreamlitSession  # noqa: E402
 
@@ -137,12 +139,15 @@ class Student:
 async def configure(s: StreamlitSession, st: Student, widths: list[str] | None) -> None:
     """Set this student's settings on Build & Train (each change is one measured interaction)."""
     if widths:
-        for _ in range(3 - len(widths)):
+        layers = len(settings.BUILD_TRAIN["cfg_enc"].default)  # the page's default network
+        for _ in range(layers - len(widths)):
             await s.click("enc_remove", kind="edit")
+        for _ in range(len(widths) - layers):
+            await s.click("enc_add", kind="edit")
         for i, w in enumerate(widths):
             await s.set_text(f"cfg_enc_{i}", w)
-    await s.set_text("cfg_bottleneck", str(st.bottleneck))
-    await s.set_text("cfg_epochs", str(st.epochs))
+    await s.set_value("cfg_bottleneck", str(st.bottleneck))
+    await s.set_value("cfg_epochs", str(st.epochs))
     await s.set_text("cfg_seed", str(st.seed))
 
 
@@ -181,7 +186,7 @@ async def student(st: Student, url: str, args, start_at: float, class_deadline: 
         s.watch("first_loss", FIRST_LOSS)
         t_train = time.perf_counter()
         await s.click("train_btn", kind="train", timeout=args.timeout)
-        needle, lr = f"Finished {st.epochs} epochs.", ["0.001", "0.0011"]
+        needle, lr = f"Finished {st.epochs} epochs.", ["0.001", "0.002"]  # two stops of the log slider
         k = 0
         while not s.seen(needle):
             if time.perf_counter() > class_deadline:
@@ -189,12 +194,12 @@ async def student(st: Student, url: str, args, start_at: float, class_deadline: 
             if await s.wait_for(needle, args.poke * rng.uniform(0.7, 1.3)):
                 break
             k += 1  # the student fiddles while waiting: that edit's response is "while training"
-            await s.set_text("cfg_lr", lr[k % 2], kind="edit-while-training", timeout=args.timeout)
+            await s.set_value("cfg_lr", lr[k % 2], kind="edit-while-training", timeout=args.timeout)
         st.finished_at = time.perf_counter()
         st.seconds_to_finish = st.finished_at - t_train
         st.seconds_to_first_loss = s.marks.get("first_loss", float("nan")) - t_train
         if not s.seen("Session model:"):  # the run that stored the model also drew the sidebar; be sure
-            await s.set_text("cfg_lr", lr[0], kind="edit", timeout=args.timeout)
+            await s.set_value("cfg_lr", lr[0], kind="edit", timeout=args.timeout)
         st.finished = True
         st.isolation = check_isolation(s, st, args.dataset)
     except Exception as exc:  # noqa: BLE001 - every failure is counted and listed, never hidden
@@ -212,7 +217,7 @@ async def greedy_tab(i: int, url: str, args) -> StreamlitSession:
     s = StreamlitSession(url, f"greedy-{i}", cookies={"aelab_token": GREEDY_TOKEN})
     await s.open(timeout=args.timeout)
     await s.goto("build_train", timeout=args.timeout, query=data_query(args))
-    await s.set_text("cfg_epochs", str(args.greedy_epochs))
+    await s.set_value("cfg_epochs", str(args.greedy_epochs))
     await s.set_text("cfg_seed", str(1000 + i))
     await s.click("train_btn", kind="train", timeout=args.timeout)
     return s
@@ -225,8 +230,8 @@ async def close_while_training(url: str, k: int, timeout: float) -> int:
         try:
             await s.open(timeout=timeout)
             await s.goto("build_train", timeout=timeout)
-            await s.set_text("cfg_epochs", "1000")
-            await s.set_text("cfg_batch", "8")
+            await s.set_value("cfg_epochs", "1000")
+            await s.set_value("cfg_batch", "8")
             await s.click("train_btn", kind="train", timeout=timeout)
             await asyncio.sleep(2.0)
             return True
@@ -485,7 +490,7 @@ def parse_args(argv=None):
     p.add_argument("--st-opt", action="append", default=[], metavar="SECTION.NAME=VALUE",
                    help="a Streamlit setting for the server, e.g. runner.postScriptGC=false (repeatable)")
     p.add_argument("--widths", type=lambda s: [w.strip() for w in s.split(",")], default=None,
-                   help="encoder widths, 1-3 of them, e.g. 16,8 (default: the page's 128,64,12)")
+                   help="encoder widths, 1-3 of them, e.g. 16,8 (default: the page's Digits network)")
     p.add_argument("--policy", choices=("fair", "fifo", "both"), default="fair",
                    help="AELAB_SCHEDULER for the server; both: the same class under fair, then fifo")
     p.add_argument("--greedy", type=int, default=0, metavar="TABS",

@@ -6,8 +6,12 @@
 2. With a model trained on Build & Train, each page in the sidebar is opened once: click to its
    script run finished and every Plotly chart on it drawn ("first render once a model exists").
 3. --importtime: what dominates the imports of the first script run (python -X importtime).
+4. --first-visit (issue 16): on each of --runs fresh servers, the home page drawn, then a click on Build & Train:
+   seconds to its Train button on screen ("first visit to Build & Train on a fresh server", median); then, once the
+   page is idle, Train pressed: seconds to the first loss point and reconstructions painted ("Train -> first curve
+   on a fresh server", median), timed in the page itself as tests/test_browser_train.py does.
 
-Run: python benchmarks/startup.py [--runs 5] [--importtime]
+Run: python benchmarks/startup.py [--runs 5] [--importtime] [--first-visit]
 """
 from __future__ import annotations
 
@@ -24,7 +28,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tests"))
 from browser_util import CHROMIUM, CHROMIUM_ARGS, streamlit_server  # noqa: E402
-TARGETS = {"startup_s": 3.0, "page_s": 1.5}  # issue 8
+from test_browser_train import press_train_and_time  # noqa: E402 - Train click -> first update painted, in the page
+TARGETS = {"startup_s": 3.0, "page_s": 1.5, "first_visit_s": 1.5, "first_curve_s": 1.0}  # issues 8 and 16
 
 # Counts finished script runs: Streamlit's root element carries data-test-script-state.
 OBSERVE_RUNS = """() => {
@@ -82,6 +87,27 @@ def open_page(page, click, timeout_ms: int) -> float:
     page.wait_for_function(f"() => window.__aelabRuns.done > {before}", timeout=timeout_ms)
     page.wait_for_function(ALL_CHARTS_DRAWN, timeout=timeout_ms)
     return time.perf_counter() - t0
+
+
+def first_visit_once(browser, log: Path, timeout_ms: int) -> dict:
+    """A fresh server: the home page drawn, then Build & Train clicked -> its Train button on screen; once the page is
+    idle, Train pressed -> the first loss point and reconstructions painted."""
+    page = browser.new_context(viewport={"width": 1500, "height": 1000}).new_page()
+    try:
+        with streamlit_server(log_path=log) as (url, *_):
+            page.goto(url)
+            page.wait_for_function(CHARTS_DRAWN, timeout=timeout_ms)
+            page.wait_for_function(IDLE, timeout=timeout_ms)
+            t0 = time.perf_counter()
+            page.get_by_role("link", name="Build & Train").first.click()
+            page.get_by_role("button", name="🚀 Train").wait_for(timeout=timeout_ms)
+            button = time.perf_counter() - t0
+            page.wait_for_function(IDLE, timeout=timeout_ms)
+            idle = time.perf_counter() - t0
+            curve = press_train_and_time(page)
+            return {"button_s": button, "idle_s": idle, "curve_s": curve, "errors": no_exception(page)}
+    finally:
+        page.context.close()
 
 
 def train_model(page, epochs: int, timeout_ms: int) -> None:
@@ -152,6 +178,8 @@ def main(argv=None) -> int:
     p.add_argument("--epochs", type=int, default=5, help="epochs of the model trained before the page timings")
     p.add_argument("--no-pages", action="store_true", help="skip the per-page first renders")
     p.add_argument("--importtime", action="store_true", help="also profile the imports of the first run")
+    p.add_argument("--first-visit", action="store_true",
+                   help="only time the first visit to Build & Train and its first Train on --runs fresh servers")
     p.add_argument("--timeout", type=float, default=120.0, help="seconds any one wait may take")
     p.add_argument("--page-timeout", type=float, default=30.0, help="give up on one page's render after this")
     args = p.parse_args(argv)
@@ -160,6 +188,8 @@ def main(argv=None) -> int:
     from playwright.sync_api import sync_playwright
 
     timeout_ms = int(args.timeout * 1000)
+    if args.first_visit:
+        return first_visit(args, timeout_ms)
     ok = True
     with tempfile.TemporaryDirectory(prefix="aelab-startup-") as tmp, sync_playwright() as pw:
         log = Path(tmp) / "server.log"
@@ -194,6 +224,31 @@ def main(argv=None) -> int:
         for name, sec in import_profile():
             print(f"  {name:<40}{sec:>7.2f} s")
     return 0 if ok else 1
+
+
+def first_visit(args, timeout_ms: int) -> int:
+    """--first-visit: the table of fresh-server first visits to Build & Train and their first Train press."""
+    from playwright.sync_api import sync_playwright
+
+    with tempfile.TemporaryDirectory(prefix="aelab-startup-") as tmp, sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        try:
+            runs = [first_visit_once(browser, Path(tmp) / "server.log", timeout_ms) for _ in range(args.runs)]
+        finally:
+            browser.close()
+    print(f"first visit to Build & Train on a fresh server ({args.runs} fresh servers, {os.cpu_count()} cores)")
+    print(f"  {'run':<5}{'Train shown':>14}{'page idle':>12}{'Train -> curve':>17}")
+    for i, r in enumerate(runs, 1):
+        print(f"  {i:<5}{r['button_s']:>13.2f}s{r['idle_s']:>11.2f}s{r['curve_s']:>16.2f}s")
+    button = statistics.median(r["button_s"] for r in runs)
+    curve = statistics.median(r["curve_s"] for r in runs)
+    for what, value, target in (("click -> Train shown", button, TARGETS["first_visit_s"]),
+                                ("Train -> first curve", curve, TARGETS["first_curve_s"])):
+        print(f"  median {what}: {value:.2f} s (target <= {target} s: {'ok' if value <= target else 'MISSED'})")
+    errors = [e for r in runs for e in r["errors"]]
+    if errors:
+        print("exceptions on the page:\n  " + "\n  ".join(errors))
+    return 1 if errors else 0
 
 
 if __name__ == "__main__":

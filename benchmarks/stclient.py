@@ -62,6 +62,7 @@ class StreamlitSession:
         self._ws = None
         self._reader: asyncio.Task | None = None
         self._ids: dict[str, str] = {}  # widget user key -> element id (latest seen)
+        self._kinds: dict[str, str] = {}  # widget user key -> its element kind ("text_input", "number_input", ...)
         self._widgets: dict[str, WidgetState] = {}  # element id -> value this tab reports on every rerun
         self._full_done = 0  # full script runs finished so far
         self._changed = asyncio.Event()
@@ -107,6 +108,20 @@ class StreamlitSession:
     async def set_text(self, key: str, value: str, kind: str = "edit", timeout: float = 60.0) -> float:
         """Type into the text input with widget key `key` and press Enter."""
         state = WidgetState(id=self._id(key), string_value=value)
+        self._widgets[state.id] = state
+        return await self._rerun(kind, timeout=timeout)
+
+    async def set_value(self, key: str, text: str, kind: str = "edit", timeout: float = 60.0) -> float:
+        """Set the widget with key `key` as a learner would: type `text` into a text box, the number into a number
+        input, or move a (select) slider to the option shown as `text`."""
+        widget = self._kinds.get(key, "text_input")
+        if widget == "number_input":
+            state = WidgetState(id=self._id(key), double_value=float(text))  # the server casts an int field
+        elif widget == "slider":  # st.select_slider sends the option's text
+            state = WidgetState(id=self._id(key))
+            state.string_array_value.data.append(text)
+        else:
+            return await self.set_text(key, text, kind, timeout)
         self._widgets[state.id] = state
         return await self._rerun(kind, timeout=timeout)
 
@@ -242,6 +257,7 @@ class StreamlitSession:
         parts = element_id.split("-", 2)  # "$$ID-<hex hash>-<user key or None>"
         if len(parts) == 3 and parts[0] == "$$ID" and parts[2] != "None":
             self._ids[parts[2]] = element_id
+            self._kinds[parts[2]] = kind
         field_name = TEXT_FIELDS.get(kind)
         if field_name:
             text = getattr(sub, field_name)

@@ -152,3 +152,42 @@ def reveal_waits_for_a_prediction(at, question_id: str, answer: str, revealed: s
     at.radio(key=f"predict_{question_id}").set_value(answer).run()
     at.button(key=f"predict_{question_id}_commit").click().run()
     assert revealed in headers()
+
+
+WIDGET_KINDS = ("text_input", "number_input", "select_slider", "slider", "selectbox", "radio", "toggle")
+
+
+def set_field(at, key: str, value):
+    """Set a declared setting in an AppTest whatever its widget (aelab/settings.py): a text box gets the text, any
+    other widget the value parsed by the field (so tests say "epochs 3" once, for a text box or a number input).
+    Returns the widget; run the AppTest afterwards."""
+    from aelab import fields, settings
+
+    for kind in WIDGET_KINDS:
+        try:
+            widget = getattr(at, kind)(key=key)
+        except KeyError:
+            continue
+        if kind == "text_input":
+            return widget.set_value(str(value))
+        if isinstance(value, str):
+            form = next(f for f in vars(settings).values() if isinstance(f, fields.Form) and key in f)
+            value = fields.parse(form[key], value)
+        return widget.set_value(value)
+    raise KeyError(f"no widget with key {key!r} on the page")
+
+
+def field_value(at, key: str):
+    """The value a declared setting's widget holds in an AppTest, as the field parses it (text boxes hold text)."""
+    from aelab import fields, settings
+
+    for kind in WIDGET_KINDS:
+        try:
+            widget = getattr(at, kind)(key=key)
+        except KeyError:
+            continue
+        if kind != "text_input":
+            return widget.value
+        form = next(f for f in vars(settings).values() if isinstance(f, fields.Form) and key in f)
+        return fields.parse(form[key], widget.value)
+    raise KeyError(f"no widget with key {key!r} on the page")

@@ -91,8 +91,10 @@ class Tab:
         return self
 
     def set(self, key: str, value: str) -> "Tab":
-        """Type `value` into the text input `key` and rerun."""
-        self.at.text_input(key=key).set_value(value)
+        """Set the setting `key` to `value` (typed into a text box, or parsed for another widget) and rerun."""
+        from conftest import set_field
+
+        set_field(self.at, key, value)
         return self.run()
 
     def click(self, key: str) -> "Tab":

@@ -7,7 +7,7 @@ import time
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from conftest import ROOT, wait_for_jobs
+from conftest import ROOT, wait_for_jobs, set_field
 
 
 def page() -> AppTest:
@@ -34,7 +34,7 @@ def test_train_from_the_page_shows_results_and_stores_the_model():
     """Pressing Train trains in the background; after it ends the results show and the model is in the session."""
     at = page()
     assert "Press **Train**" in texts(at.info)
-    at.text_input(key="cfg_epochs").set_value("3")
+    set_field(at, "cfg_epochs", "3")
     at.text_input(key="cfg_seed").set_value("7")
     at.button(key="train_btn").click().run()
     assert not at.exception
@@ -43,27 +43,31 @@ def test_train_from_the_page_shows_results_and_stores_the_model():
     assert not at.exception
     assert "Finished 3 epochs." in texts(at.success)
     run = at.session_state["aelab_run"]
-    assert run.epochs_done == 3 and run.cfg.seed == 7 and run.spec.describe() == "64-128-64-12-3-12-64-128-64"
+    assert run.epochs_done == 3 and run.cfg.seed == 7 and run.spec.describe() == "64-48-24-8-24-48-64"
     assert "Showing the session model" in texts(at.caption)
 
 
-@pytest.mark.parametrize("key,value,needle", [
-    ("cfg_enc_0", "abc", "must be a whole number"),
-    ("cfg_enc_1", "", "is empty"),
-    ("cfg_bottleneck", "0", "at least 1"),
-    ("cfg_bottleneck", "-4", "at least 1"),
-    ("cfg_lr", "0", "above 0"),
-    ("cfg_lr", "1e9", "blow up"),
-    ("cfg_lr", "fast", "must be a number"),
-    ("cfg_batch", "0", "at least 1"),
-    ("cfg_epochs", "2.5", "whole number"),
-    ("cfg_enc_0", "100000", "at most"),
-    ("cfg_seed", "🙂", "whole number"),
-    ("cfg_seed", str(2**70), "at most 2,147,483,647"),  # spec.SEED_MAX, the range checkpoints are held to too
+CONV = {"cfg_layout": "conv"}  # the channel box shows in the convolutional layout
+
+
+@pytest.mark.parametrize("before,key,value,needle", [
+    ({}, "cfg_enc_0", "abc", "must be a whole number"),
+    ({}, "cfg_enc_1", "", "is empty"),
+    ({}, "cfg_enc_0", "100000", "at most"),
+    ({}, "cfg_seed", "🙂", "whole number"),
+    ({}, "cfg_seed", str(2**70), "at most 2,147,483,647"),  # spec.SEED_MAX, the range checkpoints are held to too
+    (CONV, "cfg_channels", "16, 500", "at most 128"),  # limits.MAX_CHANNELS
+    (CONV, "cfg_channels", "8, 8, 8, 8", "too many"),  # an 8x8 image halves 3 times
+    (CONV, "cfg_channels", "", "empty"),
+    (CONV, "cfg_channels", "16, x", "whole number"),
 ])
-def test_bad_input_gives_a_message_and_disables_train(key, value, needle):
-    """Each bad value gets a clear message next to the controls, no exception, and Train is disabled."""
+def test_bad_input_gives_a_message_and_disables_train(before, key, value, needle):
+    """Each bad value gets a clear message next to the controls, no exception, and Train is disabled (sliders and
+    number inputs cannot hold a bad value; a link's is refused by tests/test_url_*.py)."""
     at = page()
+    for k, v in before.items():
+        set_field(at, k, v)
+    at.run()
     at.text_input(key=key).set_value(value).run()
     assert not at.exception
     assert needle in texts(at.error)
@@ -85,7 +89,7 @@ def test_bce_without_sigmoid_and_huge_networks_are_explained():
 def test_bad_input_after_training_keeps_the_model():
     """A trained model survives later bad input untouched."""
     at = page()
-    at.text_input(key="cfg_epochs").set_value("2")
+    set_field(at, "cfg_epochs", "2")
     at.button(key="train_btn").click().run()
     wait_for_jobs()
     at.run()
@@ -97,11 +101,11 @@ def test_bad_input_after_training_keeps_the_model():
 def test_stop_keeps_model_and_train_is_blocked_while_running():
     """While training, Train is disabled and changed settings are flagged; Stop ends it and keeps the model."""
     at = page()
-    at.text_input(key="cfg_epochs").set_value("1000")
-    at.text_input(key="cfg_batch").set_value("8")
+    set_field(at, "cfg_epochs", "1000")
+    set_field(at, "cfg_batch", "8")
     at.button(key="train_btn").click().run()
     assert at.button(key="train_btn").disabled
-    at.text_input(key="cfg_lr").set_value("0.002").run()
+    set_field(at, "cfg_lr", "0.005").run()
     assert "apply the next time" in texts(at.info)
     time.sleep(0.5)
     at.button(key="train_stop").click().run()
@@ -118,7 +122,7 @@ def test_vae_trains_from_the_page():
     at = page()
     at.radio(key="cfg_kind").set_value("vae").run()
     at.text_input(key="cfg_beta").set_value("0.5")
-    at.text_input(key="cfg_epochs").set_value("2")
+    set_field(at, "cfg_epochs", "2")
     at.button(key="train_btn").click().run()
     wait_for_jobs()
     at.run()
@@ -131,8 +135,8 @@ def test_presets_and_layer_buttons():
     """Applying a preset fills the widths; + and - add and remove encoder layers."""
     at = page()
     at.selectbox(key="cfg_preset").set_value("Tiny 2D")
-    at.button[0].click().run()  # Apply preset
-    assert at.session_state["cfg_enc_n"] == 1 and at.text_input(key="cfg_bottleneck").value == "2"
+    at.button(key="apply_preset").click().run()
+    assert at.session_state["cfg_enc_n"] == 1 and at.select_slider(key="cfg_bottleneck").value == 2
     at.button(key="enc_add").click().run()
     assert at.session_state["cfg_enc_n"] == 2 and at.text_input(key="cfg_enc_1").value == "32"
     at.button(key="enc_remove").click().run()
@@ -144,7 +148,7 @@ def test_leaving_and_returning_shows_the_same_run():
     at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60)
     at.run()
     at.switch_page("pages/build_train.py").run()
-    at.text_input(key="cfg_epochs").set_value("2")
+    set_field(at, "cfg_epochs", "2")
     at.text_input(key="cfg_seed").set_value("5")
     at.button(key="train_btn").click().run()
     wait_for_jobs()
@@ -195,8 +199,8 @@ def test_shared_link_opens_build_train_with_its_settings_in_classroom_mode():
     at.run()
     at.switch_page("pages/build_train.py").run()
     assert not at.exception
-    assert at.text_input(key="cfg_bottleneck").value == "7"
-    assert at.text_input(key="cfg_epochs").value == "5"
+    assert at.select_slider(key="cfg_bottleneck").value == 7
+    assert at.number_input(key="cfg_epochs").value == 5
     assert at.selectbox(key="cfg_activation").value == "tanh"
     assert at.session_state["cfg_classroom"] is True
     assert "Advanced settings" in [e.label for e in at.expander]
@@ -209,8 +213,8 @@ def test_tampered_link_falls_back_with_a_note():
     at.run()
     at.switch_page("pages/build_train.py").run()
     assert not at.exception
-    assert at.text_input(key="cfg_bottleneck").value == "3"
-    assert at.text_input(key="cfg_epochs").value == "30"
+    assert at.select_slider(key="cfg_bottleneck").value == 8  # the Digits defaults
+    assert at.number_input(key="cfg_epochs").value == 300
     assert "ignored" in texts(at.warning).lower() or "ignored" in texts(at.caption).lower()
 
 
@@ -225,7 +229,7 @@ def test_first_live_drawing_shows_curves_and_images_and_the_code_space_one_updat
 
     torch.optim.Adam(torch.nn.Linear(1, 1).parameters())  # what the app's background warm-up does first
     at = page()
-    at.text_input(key="cfg_epochs").set_value("1000")  # still training while the test looks
+    set_field(at, "cfg_epochs", "1000")  # still training while the test looks
     at.button(key="train_btn").click().run()
     assert not at.exception
     first = charts(at)

@@ -7,7 +7,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from aelab import store, ui
-from conftest import ROOT, wait_for_jobs
+from conftest import ROOT, wait_for_jobs, set_field
 
 
 def texts(elements) -> str:
@@ -26,9 +26,7 @@ def app(token: str | None = None) -> AppTest:
 
 def train(at: AppTest, **settings) -> None:
     for key, value in settings.items():
-        widget = at.selectbox(key=key) if key in ("cfg_activation", "cfg_output", "cfg_optimizer") else \
-            at.text_input(key=key)
-        widget.set_value(value)
+        set_field(at, key, value)
     at.button(key="train_btn").click().run()
     wait_for_jobs()
     at.run()
@@ -40,10 +38,10 @@ DIVERGE = dict(cfg_activation="identity", cfg_output="none", cfg_optimizer="sgd"
 
 @pytest.fixture
 def trained():
-    """A session with a model trained with the default settings (finished: it is the session model)."""
+    """A session with a model trained with the default network for 30 epochs (finished: it is the session model)."""
     at = app()
     at.switch_page("pages/build_train.py").run()
-    train(at)
+    train(at, cfg_epochs="30")
     run = at.session_state["aelab_run"]
     assert run.status == "done" and run.epochs_done == 30
     return at, run
@@ -91,8 +89,8 @@ def test_a_first_stopped_run_becomes_the_model_and_the_page_says_so():
     why."""
     at = app()
     at.switch_page("pages/build_train.py").run()
-    at.text_input(key="cfg_epochs").set_value("1000")
-    at.text_input(key="cfg_batch").set_value("8")
+    set_field(at, "cfg_epochs", "1000")
+    set_field(at, "cfg_batch", "8")
     at.button(key="train_btn").click().run()
     at.button(key="train_stop").click().run()
     wait_for_jobs()

@@ -33,13 +33,13 @@ BLANK_OK = ALL - {"empty"}  # blank means "all images" / "no hidden layer" / "on
 
 # conditional inputs appear only in some states of a page (name -> session_state to set before the first run)
 VAE_ASYM = "vae+asym"  # Build & Train: a VAE (beta input) with its own decoder widths
+CONV = "conv"  # Build & Train, Denoising, Anomaly detection: the convolutional layout (channel counts input)
 TSNE = "tsne"  # Latent space: the t-SNE view (points input)
 TWIN = "twin"  # Latent space: the AE-vs-VAE tab with a trained twin (sample seed input)
 INTERPOLATE = "interpolate"  # Latent space: the Interpolate tab open (only the open tab runs)
 GENERATE = "generate"  # Latent space: the Generate tab open
 COMPARE = "compare"  # Latent space: the AE-vs-VAE tab open, no twin yet
 CSV = "csv"  # Not only images: a loaded CSV table (the table's model inputs)
-CONV = "conv"  # Denoising / Anomaly detection: the convolutional layout (channel counts input)
 EPOCHS = "epochs"  # Kinds side by side: the same-epochs budget (epochs input)
 
 
@@ -67,11 +67,12 @@ def _fields() -> list[Field]:
     cv = dict(page="signals", button="csv_train_btn", state=CSV)
     cmp = dict(page="compare", button="cmp_run")
     return [
-        *(Field(key=f"cfg_enc_{i}", **bt) for i in range(3)),
-        Field(key="cfg_bottleneck", **bt),
-        *(Field(key=f"cfg_dec_{i}", **bt) for i in range(3)),
-        Field(key="cfg_lr", **bt), Field(key="cfg_batch", **bt), Field(key="cfg_epochs", **bt),
+        # the bottleneck and the learning rate are sliders (no typing); epochs and batch size number inputs
+        *(Field(key=f"cfg_enc_{i}", **bt) for i in range(2)),
+        *(Field(key=f"cfg_dec_{i}", **bt) for i in range(2)),
+        Field(key="cfg_batch", number=True, **bt), Field(key="cfg_epochs", number=True, **bt),
         Field(key="cfg_seed", invalid=FROM_ZERO, **bt), Field(key="cfg_beta", invalid=FROM_ZERO, **bt),
+        Field("build_train", "cfg_channels", button="train_btn", state=CONV),
         Field(key="cfg_bn_n_train", **bn), Field(key="cfg_bn_hidden", invalid=BLANK_OK, **bn),
         Field(key="cfg_bn_epochs", **bn), Field(key="cfg_bn_seed", invalid=FROM_ZERO, **bn),
         Field(key="cfg_bn_sizes", **bn), Field(key="cfg_bn_batch", **bn), Field(key="cfg_bn_lr", **bn),
@@ -128,6 +129,7 @@ def state_for(name: str, models) -> dict:
     base = {"aelab_run": ae}
     extra = {
         VAE_ASYM: {"cfg_kind": "vae", "cfg_asym": True},
+        CONV: {"cfg_layout": "conv", "cfg_dn_layout": "conv", "cfg_an_layout": "conv"},
         TSNE: {"cfg_latent_view": "t-SNE 2D"},
         TWIN: {"latent_other_run": {"base": ae, "run": vae}, "cfg_latent_tab": "⚖️ AE vs VAE",
                "_predictions": {"latent": "vae"}},  # the comparison is revealed after a prediction
@@ -135,7 +137,6 @@ def state_for(name: str, models) -> dict:
         GENERATE: {"cfg_latent_tab": "🎲 Generate"},
         COMPARE: {"cfg_latent_tab": "⚖️ AE vs VAE"},
         CSV: {"signals_csv_data": signals.read_csv(signals.sample_csv(), "wine.csv")},
-        CONV: {"cfg_dn_layout": "conv", "cfg_an_layout": "conv"},
         EPOCHS: {"cfg_cmp_budget": "epochs"},
     }
     return {**base, **extra.get(name, {})}

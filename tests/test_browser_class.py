@@ -22,13 +22,9 @@ def open_build_train(browser, url: str, epochs: int):
     0.5 s of CPU per update (README, Known limit), which the paused page's polls would take from B's training.
     """
     page = new_tab(browser)
-    page.goto(f"{url}/build_train")
+    page.goto(f"{url}/build_train?epochs={epochs}&code=2")  # a teacher's link sets both (the code is a slider)
     page.get_by_role("button", name="🚀 Train").wait_for(timeout=60_000)
-    for label, value in (("Epochs", epochs), ("Bottleneck (code size)", 2)):
-        box = page.get_by_role("textbox", name=label, exact=True)
-        box.fill(str(value))
-        box.press("Enter")
-        page.wait_for_timeout(700)  # the rerun with the new value
+    page.wait_for_timeout(700)  # the page's run with the link's values
     return page
 
 

@@ -58,7 +58,8 @@ def no_exception(page) -> None:
 
 
 def test_train_default_model_in_a_real_browser():
-    """Press Train with the defaults: the loss chart and reconstructions appear (<= 1 s) and update to the end."""
+    """Press Train with the default network (30 epochs, to keep it short): the loss chart and reconstructions appear
+    (<= 1 s) and update to the end."""
     with streamlit_server() as (url, *_), chromium_page() as page:
         t0 = time.perf_counter()
         page.goto(url)
@@ -69,6 +70,10 @@ def test_train_default_model_in_a_real_browser():
 
         page.get_by_role("link", name="Build & Train").first.click()
         page.get_by_role("button", name="🚀 Train").wait_for(timeout=30_000)
+        epochs = page.get_by_label("Epochs", exact=True)
+        epochs.fill("30")
+        epochs.press("Enter")
+        page.wait_for_timeout(500)
         seed = page.get_by_label("Seed", exact=True)
         seed.fill("3")
         seed.press("Enter")

@@ -134,3 +134,26 @@ def test_intact_gz_files_are_unpacked_locally(real_data_root, tmp_path, no_netwo
                     ignore=shutil.ignore_patterns(*MNIST_FILES))  # only the .gz files
     m = data.load("mnist", tmp_path)
     assert m.x_train.shape == (60000, 784) and no_network == []
+
+
+def test_digits_read_without_scikit_learn_match_its_loader():
+    """data.digits_arrays reads the same 1,797 images and labels as sklearn.datasets.load_digits (which it avoids
+    importing, a second off a first visit), and catalog.SIZES states the split data.load makes."""
+    from sklearn.datasets import load_digits
+
+    from aelab import catalog, data
+
+    pixels, labels = data.digits_arrays()
+    ref = load_digits()
+    assert np.array_equal(pixels, ref.data) and np.array_equal(labels, ref.target)
+    bundle = data.load_digits()
+    assert (len(bundle.x_train), len(bundle.x_test)) == catalog.SIZES[catalog.DIGITS]
+
+
+def test_catalog_sizes_match_the_real_28x28_sets(real_data_root):
+    """catalog.SIZES (what Build & Train shows before loading) equals what data.load reads for MNIST and Fashion."""
+    from aelab import catalog, data
+
+    for name in (catalog.MNIST, catalog.FASHION):
+        bundle = data.load(name, real_data_root)
+        assert (len(bundle.x_train), len(bundle.x_test)) == catalog.SIZES[name]

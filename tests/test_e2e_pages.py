@@ -156,17 +156,20 @@ def test_home(page):
 
 
 def test_build_train(page):
-    """Build & Train: a typo blocks Train with a message; 5 epochs finish; curves, images and code space render."""
+    """Build & Train: a typo blocks Train with a message; 5 epochs finish; curves, images, the code space and the
+    weights as images render."""
     open_page(page, "Build & Train", "Build & Train")
-    type_into(page, "Epochs", "five")
-    main(page).get_by_text("Epochs must be a whole number").first.wait_for()
+    type_into(page, "Seed", "five")
+    main(page).get_by_text("Seed must be a whole number").first.wait_for()
     expect(main(page).get_by_role("button", name="🚀 Train", exact=True)).to_be_disabled()
     no_exception(page)
+    type_into(page, "Seed", "0")
     type_into(page, "Epochs", "5")
     press(page, "🚀 Train")
     main(page).get_by_text("Finished 5 epochs.").first.wait_for()
     settle(page)
-    charts(page, "Loss (lower is better)", "reconstructions", "Code space", "parameters", at_least=4)
+    charts(page, "Loss (lower is better)", "reconstructions", "Code space", "parameters", "Weights as images",
+           at_least=5)
     assert page.get_by_test_id("stSidebar").get_by_text("Session model:").count() == 1
     done(page, "build_train")
 

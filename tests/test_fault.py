@@ -15,7 +15,7 @@ from streamlit.testing.v1 import AppTest
 
 from aelab import lessons, runs, train
 from aelab.spec import ArchSpec, TrainConfig
-from conftest import ROOT, wait_for_jobs
+from conftest import set_field, ROOT, wait_for_jobs
 
 APP = str(ROOT / "app.py")
 FAULT = "simulated fault in the training step"
@@ -65,7 +65,7 @@ def open_page(page: str, state: dict | None = None, **texts: str) -> AppTest:
     at.run()
     at.switch_page(f"pages/{page}.py").run()
     for key, value in texts.items():
-        at.text_input(key=key).set_value(value)
+        set_field(at, key, value)
     at.run()
     assert not at.exception, at.exception[0].value
     return at

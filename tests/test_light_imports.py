@@ -33,3 +33,23 @@ def test_app_uses_no_emoji_icons():
     text = (ROOT / "app.py").read_text(encoding="utf-8")
     icons = re.findall(r'icon="([^"]*)"', text)
     assert len(icons) >= 12 and all(re.fullmatch(r":material/[a-z_]+:", i) for i in icons), icons
+
+
+def test_build_and_train_draws_its_controls_without_torch():
+    """Everything pages/build_train.py imports at its top (its settings and run controls are drawn from these) leaves
+    torch and scikit-learn unloaded: on a fresh server Train shows before torch is imported (issue 16)."""
+    import ast
+
+    tree = ast.parse((ROOT / "pages" / "build_train.py").read_text(encoding="utf-8"))
+    modules = []
+    for node in tree.body:  # top-level imports only: the others run after the controls are drawn
+        if isinstance(node, ast.ImportFrom) and node.module == "aelab":
+            modules += [f"aelab.{a.name}" for a in node.names]
+        elif isinstance(node, ast.ImportFrom) and node.module and node.module.startswith("aelab."):
+            modules.append(node.module)
+    assert "aelab.ui" in modules and "aelab.presets" in modules
+    code = (f"import sys; import streamlit, {', '.join(modules)}; "
+            "print(sorted(m for m in ('torch', 'sklearn', 'torchvision', 'scipy') if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "[]"

@@ -31,7 +31,7 @@ def test_a_repeated_parameter_in_the_address_is_reported_on_the_page_and_folded(
     at.query_params["epochs"] = ["5", "7"]
     at.run()
     assert not at.exception
-    assert at.text_input(key="cfg_epochs").value == "7"
+    assert at.number_input(key="cfg_epochs").value == 7
     notes = " ".join(shown(w.value) for w in at.warning)
     assert "gives the epochs 2 times; the last one ('7') was used" in notes
     assert at.query_params["epochs"] == "7"

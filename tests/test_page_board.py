@@ -11,7 +11,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from aelab import db
-from conftest import ROOT, wait_for_jobs
+from conftest import ROOT, wait_for_jobs, set_field
 
 HOSTILE = "<img src=x onerror=alert(1)>"  # 28 characters: a valid name length
 
@@ -98,7 +98,7 @@ def test_student_joins_shares_from_build_and_train_and_the_teacher_sees_it_as_te
     assert not student.get("download_button")
 
     student.switch_page("pages/build_train.py").run()
-    student.text_input(key="cfg_epochs").set_value("2")
+    set_field(student, "cfg_epochs", "2")
     student.button(key="train_btn").click().run()
     wait_for_jobs()
     student.run()  # collects the finished run (in a browser the live view reruns the page by itself)
@@ -111,7 +111,8 @@ def test_student_joins_shares_from_build_and_train_and_the_teacher_sees_it_as_te
 
     teacher.run()
     table = teacher.dataframe[0].value
-    assert list(table["name"]) == [HOSTILE] and list(table["code size"]) == [3] and list(table["epochs"]) == [2]
+    code = student.session_state["aelab_run"].spec.bottleneck  # the Digits default network's
+    assert list(table["name"]) == [HOSTILE] and list(table["code size"]) == [code] and list(table["epochs"]) == [2]
     assert HOSTILE not in all_markdown(teacher)
     assert teacher.get("download_button")  # the teacher's CSV export
     share_id = int(table["#"][0])
@@ -132,7 +133,7 @@ def test_a_student_who_has_not_joined_is_told_where_to_join():
     """Build & Train after training, without a class: a caption points to the Class board, no Share button."""
     at = AppTest.from_file(str(ROOT / "pages" / "build_train.py"), default_timeout=60)
     at.run()
-    at.text_input(key="cfg_epochs").set_value("1")
+    set_field(at, "cfg_epochs", "1")
     at.button(key="train_btn").click().run()
     wait_for_jobs()
     at.run()

@@ -300,13 +300,14 @@ def test_build_and_train_refuses_an_over_budget_run_on_the_page(monkeypatch):
     """On Build & Train an over-budget setting shows the limit's message and disables Train; fewer epochs fit."""
     from session_tabs import Tab
 
-    monkeypatch.setenv("AELAB_MAX_COMPUTE", "1e9")  # the default digits model needs 5.0e7 per epoch
+    monkeypatch.setenv("AELAB_MAX_COMPUTE", "1e9")  # the default digits model needs 1.3e7 per epoch
+    fit = int(1e9 // (ArchSpec(64).param_count * 1438))  # ArchSpec's defaults are the page's Digits network
     tab = Tab().run()
-    tab.set("cfg_epochs", "30")
+    tab.set("cfg_epochs", str(fit + 1))
     errors = tab.texts("error")
-    assert "AELAB_MAX_COMPUTE" in errors and "use at most 19 epochs" in errors, errors
+    assert "AELAB_MAX_COMPUTE" in errors and f"use at most {fit} epochs" in errors, errors
     assert tab.at.button(key="train_btn").disabled
-    tab.set("cfg_epochs", "19")
+    tab.set("cfg_epochs", str(fit))
     assert "AELAB_MAX_COMPUTE" not in tab.texts("error") and not tab.at.button(key="train_btn").disabled
     assert not tab.at.exception
     tab.close()

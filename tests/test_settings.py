@@ -13,7 +13,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from aelab import anomaly, denoise, fields, kinds, linear, presets, settings, share, signals, spec, sweep
-from conftest import ROOT
+from conftest import ROOT, field_value
 
 APP = str(ROOT / "app.py")
 FORMS = {"build_train": settings.BUILD_TRAIN, "bigger_bottleneck": settings.BOTTLENECK, "split": settings.SPLIT,
@@ -49,7 +49,10 @@ def replace_field(monkeypatch, form, key: str, **changes) -> fields.Field:
 def test_dataclass_defaults_are_the_page_defaults(form, make):
     """Every dataclass argument a page field fills has that field's default (none_as 'all' -> None)."""
     obj = make()
-    given = ("decoder", "encoder", "bottleneck", "dataset") if isinstance(obj, presets.Preset) else ("decoder",)
+    # the decoder (None = mirrored) and the channels (() = no conv layers) take their field's default only when the
+    # asymmetric decoder or the conv layout is chosen
+    given = ("decoder", "encoder", "bottleneck", "dataset", "channels") if isinstance(obj, presets.Preset) else \
+        ("decoder", "channels")
     checked = [f.arg for f in form.values() if f.arg and hasattr(obj, f.arg) and f.arg not in given]
     assert checked
     for arg in checked:
@@ -57,7 +60,7 @@ def test_dataclass_defaults_are_the_page_defaults(form, make):
 
 
 CHANGES = [  # (page, form, key, new default, widget text, dataclass, its argument)
-    ("build_train", settings.BUILD_TRAIN, "cfg_batch", 32, "32", spec.TrainConfig, "batch_size"),
+    ("build_train", settings.BUILD_TRAIN, "cfg_batch", 48, "48", spec.TrainConfig, "batch_size"),
     ("build_train", settings.BUILD_TRAIN, "cfg_beta", 0.5, "0.5", spec.TrainConfig, "beta"),
     ("bigger_bottleneck", settings.BOTTLENECK, "cfg_bn_epochs", 90, "90", sweep.SweepConfig, "epochs"),
     ("denoising", settings.DENOISING, "cfg_dn_level", 0.25, "0.25", denoise.DenoiseSettings, "level"),
@@ -78,7 +81,7 @@ def test_a_default_changed_at_its_one_definition_shows_everywhere(monkeypatch, p
         at.radio(key="cfg_kind").set_value("vae").run()
     if key == "cfg_an_channels":  # drawn only for the convolutional layout
         at.radio(key="cfg_an_layout").set_value("conv").run()
-    assert at.text_input(key=key).value == text  # the page
+    assert field_value(at, key) == value  # the page (a text box or a number input)
     at.run()
     assert at.query_params[field.param] == share.format_value(field, value)  # the page's URL
     if cls is spec.TrainConfig:  # a new preset that leaves it out
@@ -130,10 +133,10 @@ def test_switching_a_widget_kind_keeps_the_url(monkeypatch):
     the page draws them, the URL keeps its format, a link still sets them and a change reaches the URL."""
     replace_field(monkeypatch, settings.BUILD_TRAIN, "cfg_lr", widget="log_slider")
     replace_field(monkeypatch, settings.BUILD_TRAIN, "cfg_epochs", widget="number")
-    at = open_page("build_train")
-    assert at.select_slider(key="cfg_lr").value == 0.001 and at.number_input(key="cfg_epochs").value == 30
+    at = open_page("build_train")  # on Digits: its own defaults (settings.BUILD_TRAIN by_dataset)
+    assert at.select_slider(key="cfg_lr").value == 0.002 and at.number_input(key="cfg_epochs").value == 300
     at.run()
-    assert at.query_params["lr"] == "0.001" and at.query_params["epochs"] == "30"
+    assert at.query_params["lr"] == "0.002" and at.query_params["epochs"] == "300"
     at.select_slider(key="cfg_lr").set_value(0.01).run()
     at.number_input(key="cfg_epochs").set_value(12).run()
     assert not at.exception and at.query_params["lr"] == "0.01" and at.query_params["epochs"] == "12"
@@ -182,6 +185,16 @@ def test_a_per_data_set_default_follows_the_data_set_until_edited():
     at.text_input(key="cfg_t_width").set_value("40").run()
     at.selectbox(key="cfg_t_data").set_value("mnist").run()
     assert at.text_input(key="cfg_t_width").value == "40" and not at.exception
+
+
+def test_a_links_value_is_kept_even_when_it_equals_another_data_sets_default():
+    """A link's width of 32 on mnist (32 is the plain default, mnist's is 256) is the link's choice: it stays."""
+    at = AppTest.from_string(SCRIPT, default_timeout=30)
+    at.query_params.update({"data": "mnist", "width": "32"})
+    at.run()
+    assert at.text_input(key="cfg_t_width").value == "32" and not at.exception
+    at.run()
+    assert at.text_input(key="cfg_t_width").value == "32" and at.query_params["width"] == "32"
 
 
 # -- what pages may not contain -----------------------------------------------------------------------------

@@ -14,12 +14,13 @@ from aelab.settings import BUILD_TRAIN
 from aelab.spec import check_arch, check_train, from_settings, to_settings
 
 ROOT = Path(__file__).resolve().parents[1]
-DEFAULTS = {k: f.default for k, f in BUILD_TRAIN.items()}
+DEFAULTS = {k: f.default for k, f in BUILD_TRAIN.schema.items()}  # the settings a link carries
 CUSTOM = {
     "cfg_dataset": "fashion", "cfg_kind": "vae", "cfg_enc": (512, 7, 300), "cfg_bottleneck": 17, "cfg_asym": True,
     "cfg_dec": (9,), "cfg_activation": "gelu", "cfg_output": "none", "cfg_loss": "l1", "cfg_optimizer": "sgd",
     "cfg_lr": 0.0375, "cfg_batch": 3, "cfg_epochs": 999, "cfg_seed": 2**31 - 1, "cfg_beta": 0.0,
     "cfg_n_train": 500, "cfg_latent_dims": "3D",
+    "cfg_layout": "conv", "cfg_channels": (8, 24, 40), "cfg_code_act": "relu", "cfg_sparsity": 0.05,  # issue 14
 }
 
 
@@ -35,8 +36,9 @@ def test_url_round_trip_build_train(values):
 def test_widget_state_round_trip():
     """Settings -> widget state (text boxes, one per layer) -> settings is lossless."""
     state = share.state_updates(BUILD_TRAIN, CUSTOM)
-    assert state["cfg_enc_n"] == 3 and state["cfg_enc_1"] == "7" and state["cfg_lr"] == "0.0375"
-    assert state["cfg_bottleneck"] == "17" and state["cfg_n_train"] == 500 and state["cfg_asym"] is True
+    assert state["cfg_enc_n"] == 3 and state["cfg_enc_1"] == "7" and state["cfg_lr"] == 0.0375  # a log slider
+    assert state["cfg_bottleneck"] == 17 and state["cfg_n_train"] == 500 and state["cfg_asym"] is True
+    assert state["cfg_seed"] == "2147483647"  # a text box holds text
     assert share.read_state(BUILD_TRAIN, state) == CUSTOM
 
 
@@ -88,7 +90,7 @@ def test_random_junk_never_raises():
         query["lr"] = [query["lr"], "0.5"] if rng.random() < 0.3 else query["lr"]
         query["code"] = rng.choice([None, 3, 2.5, query["code"]])
         settings, notes = share.decode(query, BUILD_TRAIN)
-        assert set(settings) == set(BUILD_TRAIN)
+        assert set(settings) == set(BUILD_TRAIN.schema)
         for key, value in settings.items():
             assert share.decode(share.encode({key: value}, BUILD_TRAIN), BUILD_TRAIN)[1] == []
 
@@ -114,17 +116,18 @@ def test_omitted_default_keeps_links_clean():
 
 
 def test_a_fresh_build_train_page_holds_the_form_defaults():
-    """A fresh Build & Train page's widgets hold exactly settings.BUILD_TRAIN's defaults (the page has no defaults of
-    its own since the settings layer), and its URL carries them from the second run on."""
+    """A fresh Build & Train page's widgets hold exactly settings.BUILD_TRAIN's defaults on its first data set (the
+    page has no defaults of its own since the settings layer), and its URL carries them from the second run on."""
     at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60)
     at.run()
     at.switch_page("pages/build_train.py").run()
     assert not at.exception
-    state = {k: at.session_state[k] for k in share.state_updates(BUILD_TRAIN, DEFAULTS) if k in at.session_state}
-    assert share.read_state(BUILD_TRAIN, state) == DEFAULTS
     assert DEFAULTS["cfg_dataset"] == next(iter(data.DATASETS))  # the data set picker starts on the first one
+    fresh = {k: v for k, v in BUILD_TRAIN.defaults(DEFAULTS["cfg_dataset"]).items() if k in BUILD_TRAIN.schema}
+    state = {k: at.session_state[k] for k in share.state_updates(BUILD_TRAIN, fresh) if k in at.session_state}
+    assert share.read_state(BUILD_TRAIN, state) == fresh
     at.run()
-    assert share.decode(share.restrict(dict(at.query_params), BUILD_TRAIN), BUILD_TRAIN) == (DEFAULTS, [])
+    assert share.decode(share.restrict(dict(at.query_params), BUILD_TRAIN), BUILD_TRAIN) == (fresh, [])
 
 
 # -- presets -----------------------------------------------------------------------------------

@@ -239,10 +239,11 @@ def test_forget_deletes_a_browsers_model(state_dir, run):
 
 # -- runs.settle -------------------------------------------------------------------------------
 def with_status(run, status: str, test_loss: float | None = None, **cfg):
+    """Another run like `run` (its own lineage: not a continuation of it) that ended with `status`."""
     hist = dataclasses.replace(run.history, test=list(run.history.test))
     if test_loss is not None:
         hist.test[-1] = test_loss
-    return dataclasses.replace(run, status=status, history=hist,
+    return dataclasses.replace(run, status=status, history=hist, lineage=-run.lineage,
                                cfg=dataclasses.replace(run.cfg, **cfg) if cfg else run.cfg)
 
 

@@ -1,5 +1,6 @@
 """Tests for aelab.train: learning happens, seeds reproduce curves, divergence is caught, the VAE KL is right."""
 import math
+import time
 
 import pytest
 import torch
@@ -95,3 +96,105 @@ def test_every_loss_trains(digits, loss):
     """MSE, BCE and L1 all train without error and reduce the held-out loss."""
     run = runs.train_run(digits, SMALL, TrainConfig(loss=loss, epochs=3, batch_size=64))
     assert run.history.test[-1] < run.history.test[0]
+
+
+# -- continuing a run (issue 16: play, step, epoch, continue) ----------------------------------------------
+def _weights(model):
+    return [p.detach().clone() for p in model.parameters()]
+
+
+@pytest.mark.parametrize("kind", ["ae", "vae"])
+def test_continuing_gives_the_same_weights_as_one_run(digits, kind):
+    """4 epochs, then 3 steps, then the rest to 10 epochs equals 10 epochs at once: same weights, same test curve."""
+    spec = ArchSpec(64, (32,), 4, kind=kind)
+    cfg = TrainConfig(epochs=10, batch_size=64, n_train=300, seed=3)
+    x = digits.x_train[:300]
+    whole = build_seeded(spec, 3)
+    one = fit(whole, x, digits.x_test, cfg)
+    part = build_seeded(spec, 3)
+    a = fit(part, x, digits.x_test, TrainConfig(epochs=4, batch_size=64, n_train=300, seed=3))
+    b = fit(part, x, digits.x_test, cfg, resume=a.cursor, history=a.history, max_steps=3)
+    assert b.cursor.epoch == 4 and b.cursor.offset == 3 * 64 and b.message == "Trained 3 more steps."
+    c = fit(part, x, digits.x_test, cfg, resume=b.cursor, history=b.history)
+    assert c.status == "done" and c.cursor.epoch == 10 and c.cursor.step == one.cursor.step
+    for p, q in zip(_weights(whole), _weights(part)):
+        assert torch.equal(p, q)
+    assert c.history.epoch_x == one.history.epoch_x and c.history.test == pytest.approx(one.history.test, rel=1e-6)
+
+
+def test_a_cursor_can_be_continued_twice_alike(digits):
+    """Continuing from the same cursor twice gives the same weights: the cursor's optimizer state is not consumed."""
+    x = digits.x_train[:200]
+    cfg = TrainConfig(epochs=2, batch_size=50)
+    model = build_seeded(SMALL, 0)
+    first = fit(model, x, digits.x_test, cfg)
+    state = {k: v.clone() for k, v in model.state_dict().items()}
+    runs_ = []
+    for _ in range(2):
+        model.load_state_dict(state)
+        fit(model, x, digits.x_test, TrainConfig(epochs=3, batch_size=50), resume=first.cursor, history=first.history)
+        runs_.append(_weights(model))
+    assert all(torch.equal(p, q) for p, q in zip(*runs_))
+
+
+def test_one_step_adds_one_training_point_and_no_test_point(digits):
+    """A single step (max_steps=1) inside an epoch logs exactly one training-loss point and keeps the test curve."""
+    x = digits.x_train[:640]
+    model = build_seeded(SMALL, 0)
+    a = fit(model, x, digits.x_test, TrainConfig(epochs=1, batch_size=64))
+    b = fit(model, x, digits.x_test, TrainConfig(epochs=1000, batch_size=64), resume=a.cursor, history=a.history,
+            max_steps=1)
+    assert len(b.history.train) == len(a.history.train) + 1 and b.history.test == a.history.test
+    assert b.history.step_x[-1] == pytest.approx(1 + 64 / 640) and b.cursor.step == a.cursor.step + 1
+
+
+def test_a_learning_rate_changed_between_calls_applies(digits):
+    """Continuing with another learning rate uses it (the optimizer's saved rate does not win)."""
+    x = digits.x_train[:200]
+    model = build_seeded(SMALL, 0)
+    a = fit(model, x, digits.x_test, TrainConfig(epochs=1, batch_size=50))
+    b = fit(model, x, digits.x_test, TrainConfig(epochs=2, batch_size=50, lr=0.01), resume=a.cursor, history=a.history)
+    assert b.cursor.optimizer["param_groups"][0]["lr"] == 0.01
+
+
+def test_pace_slows_steps_and_rests_in_the_monitor(digits):
+    """With a pace, fit spends the time between steps in the monitor's rest; samples/s leaves that time out."""
+    rests = []
+
+    class Resting:
+        def should_stop(self):
+            return False
+
+        def update(self, progress, history, state):
+            self.progress = progress
+
+        def rest(self, seconds):
+            rests.append(seconds)
+            time.sleep(seconds)
+
+    mon = Resting()
+    res = fit(build_seeded(SMALL, 0), digits.x_train[:64], digits.x_test, TrainConfig(epochs=1, batch_size=16),
+              monitor=mon, pace=0.05)
+    assert len(rests) == 4 and res.seconds >= 4 * 0.04
+    assert mon.progress.samples_per_s > 64 / res.seconds  # resting is not training time
+
+
+def test_thin_halves_the_training_curve_and_keeps_its_terms_paired():
+    """History.thin averages neighbouring training points (at the later x) and its loss terms alike."""
+    from aelab.train import History
+
+    h = History(step_x=[0.5, 1.0, 1.5, 2.0, 2.5], train=[4.0, 2.0, 1.0, 3.0, 5.0], epoch_x=[0, 1, 2], test=[1, 1, 1],
+                terms={"recon": [1.0, 3.0, 5.0, 7.0, 9.0]})
+    h.thin()
+    assert h.step_x == [1.0, 2.0, 2.5] and h.train == [3.0, 2.0, 5.0] and h.terms["recon"] == [2.0, 6.0, 9.0]
+    assert h.epoch_x == [0, 1, 2]
+
+
+def test_a_long_run_keeps_its_history_within_the_checkpoint_limit(digits, monkeypatch):
+    """Once the training curve passes MAX_HISTORY_POINTS it is thinned, so the run still exports."""
+    from aelab import train
+
+    monkeypatch.setattr(train, "MAX_HISTORY_POINTS", 30)
+    res = fit(build_seeded(SMALL, 0), digits.x_train[:320], digits.x_test, TrainConfig(epochs=6, batch_size=16))
+    assert 15 <= len(res.history.train) <= 30 and res.history.step_x == sorted(res.history.step_x)
+    assert res.history.step_x[-1] == 6.0

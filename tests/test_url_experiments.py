@@ -111,7 +111,8 @@ def test_widget_state_round_trip(page, which):
 
 def test_param_names_are_distinct_from_every_other_schema():
     """No two fields of these three schemas, Build & Train or the app share a URL parameter name."""
-    names = [f.param for s in (BOTTLENECK, SPLIT, LATENT, settings.BUILD_TRAIN, settings.APP) for f in s.values()]
+    names = [f.param for s in (BOTTLENECK, SPLIT, LATENT, settings.BUILD_TRAIN.schema, settings.APP.schema)
+             for f in s.values()]
     assert len(names) == len(set(names))
     for prefix, schema in (("bn_", BOTTLENECK), ("sp_", SPLIT), ("lt_", LATENT)):
         assert all(f.param.startswith(prefix) for f in schema.values())

@@ -1,0 +1,80 @@
+"""Real browser (Playwright + Debian Chromium) at a projector's 1280x720 with Classroom mode on (issue 16): after
+pressing Train the loss curve and the reconstructions are on screen without scrolling, no button's text is cut off,
+every figure fits the window, Train is a few Tab presses away, and when the run ends a toast says so and the
+keyboard focus is back on Train. Screenshot: artifacts/screenshots/10-projector.png.
+
+Run: python -m pytest -q tests/test_browser_train_layout.py
+"""
+from __future__ import annotations
+
+import pytest
+
+from browser_util import chromium_page, require_browser, shot, streamlit_server
+
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
+require_browser()
+
+WIDTH, HEIGHT = 1280, 720
+MOST_TABS = 20  # Tab presses from the top of the page to Train (the sidebar's links come first)
+
+# Buttons whose label does not fit: a label element wider than what it is allowed to show (cut off or "…")
+CUT_BUTTONS = """() => [...document.querySelectorAll('button')].filter(b => b.offsetParent !== null).flatMap(b => {
+  const cut = [b, ...b.querySelectorAll('p, span, div')].some(e => e.scrollWidth > e.clientWidth + 1 &&
+      getComputedStyle(e).overflow !== 'visible');
+  return cut ? [b.innerText.trim() || b.getAttribute('aria-label') || '?'] : [];
+})"""
+# Every Plotly figure's box, and whether it lies wholly inside the window
+ON_TRAIN = "() => document.activeElement?.tagName === 'BUTTON' && document.activeElement.innerText.includes('🚀 Train')"
+BOXES = """() => [...document.querySelectorAll('[data-testid="stPlotlyChart"]')].map(c => {
+  const r = c.getBoundingClientRect();
+  const title = c.querySelector('.gtitle');
+  return {title: title ? title.textContent : '', top: r.top, bottom: r.bottom, left: r.left, right: r.right,
+          width: r.width, height: r.height};
+})"""
+
+
+def figure(boxes: list[dict], title: str) -> dict:
+    return next(b for b in boxes if title in b["title"])
+
+
+def inside_window(box: dict) -> bool:
+    return box["top"] >= 0 and box["left"] >= 0 and box["bottom"] <= HEIGHT and box["right"] <= WIDTH
+
+
+def test_build_and_train_on_a_projector():
+    """1280x720, Classroom mode: Train near in Tab order; after Train the loss curve and reconstructions are on
+    screen unscrolled; no button text cut; every figure fits the window; the end brings a toast and the focus back."""
+    with streamlit_server() as (url, *_), chromium_page(viewport=(WIDTH, HEIGHT)) as page:
+        page.goto(f"{url}/build_train?classroom=1&epochs=60")
+        train = page.get_by_role("button", name="🚀 Train")
+        train.wait_for(timeout=60_000)
+        page.wait_for_function("() => document.querySelector('[data-test-script-state]')"
+                               "?.getAttribute('data-test-script-state') === 'notRunning'", timeout=30_000)
+        presses = 0
+        for presses in range(1, 60):
+            page.keyboard.press("Tab")
+            if page.evaluate(ON_TRAIN):
+                break
+        assert presses <= MOST_TABS, f"{presses} Tab presses to reach Train"
+        assert page.evaluate(CUT_BUTTONS) == []
+
+        train.click()
+        page.locator(".js-plotly-plot").filter(has_text="reconstructions").first.wait_for(timeout=30_000)
+        page.wait_for_timeout(1500)  # a few live updates
+        assert page.evaluate("() => window.scrollY") == 0 and page.evaluate(
+            "() => document.querySelector('[data-testid=\"stMain\"]').scrollTop") == 0
+        boxes = page.evaluate(BOXES)
+        for title in ("Loss", "reconstructions"):
+            assert inside_window(figure(boxes, title)), (title, figure(boxes, title))
+        for box in boxes:
+            assert box["width"] <= WIDTH and box["height"] <= HEIGHT - 60, box  # 60: Streamlit's header
+        assert page.evaluate(CUT_BUTTONS) == []
+        shot(page, "10-projector")
+
+        page.get_by_text("Finished 60 epochs.").first.wait_for(timeout=180_000)
+        toast = page.locator('[data-testid="stToast"]').filter(has_text="Finished 60 epochs")
+        toast.first.wait_for(timeout=10_000)
+        assert "Test loss" in toast.first.inner_text()
+        page.wait_for_function(ON_TRAIN, timeout=10_000)
+        assert page.evaluate(CUT_BUTTONS) == []
+        print(f"\nPROJECTOR Tab presses to Train: {presses}")
