@@ -21,7 +21,7 @@ from websockets.asyncio.client import connect
 FULL_DONE = {ForwardMsg.FINISHED_SUCCESSFULLY, ForwardMsg.FINISHED_WITH_COMPILE_ERROR}
 FRAGMENT_DONE = ForwardMsg.FINISHED_FRAGMENT_RUN_SUCCESSFULLY
 TEXT_FIELDS = {"alert": "body", "markdown": "body", "heading": "body", "progress": "text", "text": "body",
-               "toast": "body"}
+               "toast": "body", "html": "body"}  # html: e.g. a chart's screen-reader summary (ui.chart)
 QUEUE_RE = re.compile(r"place (\d+) in the queue")
 
 
@@ -134,6 +134,13 @@ class StreamlitSession:
         """From now on, note in `marks[name]` when a drawn text first matches the regex `pattern`."""
         self.marks.pop(name, None)
         self._watches[name] = re.compile(pattern)
+
+    async def wait_mark(self, name: str, timeout: float) -> bool:
+        """Wait until the watch `name` has matched (True), at most `timeout` s."""
+        deadline = time.perf_counter() + timeout
+        while name not in self.marks and time.perf_counter() < deadline:
+            await asyncio.sleep(0.02)
+        return name in self.marks
 
     def seen(self, needle: str) -> bool:
         return any(needle in t for t in self.texts)
