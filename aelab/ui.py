@@ -932,10 +932,25 @@ def clicked(chart_key: str, n: int, into: str) -> list[int]:
     return picked
 
 
+def index_box(form, key: str, n: int, target: str, button_key: str) -> None:
+    """A box for a held-out index (0 to n - 1, the field `key` of `form`) and a Show button that stores it in
+    session_state[target]; a bad index says why under the box (typing an index is the keyboard's way to pick a
+    point in a chart)."""
+    c1, c2 = st.columns([3, 1], vertical_alignment="bottom")
+    check = Check()
+    typed = field(form, key, check, c1, context={"n_test": n - 1}, placeholder=f"0 to {n - 1:,}")
+    if c2.button("Show", key=button_key, width="stretch"):
+        if check.ok:
+            st.session_state[target] = typed
+        show_check(check)
+
+
 def metrics(items, where=None) -> None:
-    """A row of st.metric, one column each: (label, value) or (label, value, help)."""
-    for col, (label, value, *help) in zip((where or st).columns(len(items)), items):
-        col.metric(label, value, help=help[0] if help else None)
+    """A row of st.metric, one column each: (label, value), (label, value, help) or (label, value, help, delta); a
+    delta is shown in grey (a difference to read, not good or bad)."""
+    for col, (label, value, *more) in zip((where or st).columns(len(items)), items):
+        help, delta = (more + [None, None])[:2]
+        col.metric(label, value, help=help, delta=delta, delta_color="off")
 
 
 def status_message(view: JobView | None) -> None:

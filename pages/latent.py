@@ -53,13 +53,7 @@ def code_space(run: runs.Run, bundle, cache: latent.CodeCache) -> None:
                                     ring=st.session_state.get(SELECTED)),
              CHART_KEY, png=f"latent_{run.dataset}_k{k}", on_select="rerun", selection_mode="points")
     st.caption(latent.click_text(picked, "3D" in view))
-    c1, c2 = st.columns([3, 1], vertical_alignment="bottom")  # type an index instead of clicking
-    check = Check()
-    typed = field("latent_index_text", check, c1, context={"n_test": n - 1}, placeholder=f"0 to {n - 1:,}")
-    if c2.button("Show", key="latent_show_index", width="stretch"):
-        if check.ok:
-            st.session_state[SELECTED] = typed
-        ui.show_check(check)
+    ui.index_box(FORM, "latent_index_text", n, SELECTED, "latent_show_index")  # type an index instead of clicking
     if (idx := latent.valid_index(st.session_state.get(SELECTED), n)) is not None:
         point_details(run, bundle, idx)
     st.download_button(key="latent_csv", **latent.codes_download(cache, bundle, run.dataset))

@@ -67,14 +67,11 @@ def split_section(run: runs.Run, seq, x, widths: list[int], bottleneck: int) -> 
     at = ui.field(FORM, "split_at", Check(), options=list(range(n + 1)),
                   format_func=lambda point: layers.point_label(widths, point, bottleneck, shapes))
     gap, worst, n_all = split_gaps(run, seq, x, at)
-    c1, c2, c3, c4 = st.columns(4)
-    c1.metric("Encoder", f"{at} modules")
-    c2.metric("Decoder", f"{n - at} modules")
-    c3.metric("Code width at the split", f"{widths[at]}",
-              delta=f"{widths[at] - k:+d} vs bottleneck" if at != bottleneck else None, delta_color="off")
-    c4.metric(GAP_LABEL, f"{gap:.1e}",
-              help=f"max |output − decoder(encoder(x))| over {len(x):,} held-out inputs, against the model's "
-                   "own forward pass.")
+    ui.metrics([("Encoder", f"{at} modules"), ("Decoder", f"{n - at} modules"),
+                ("Code width at the split", f"{widths[at]}", "Numbers per input at this cut.",
+                 f"{widths[at] - k:+d} vs bottleneck" if at != bottleneck else None),
+                (GAP_LABEL, f"{gap:.1e}", f"max |output − decoder(encoder(x))| over {len(x):,} held-out inputs, "
+                                          "against the model's own forward pass.")])
     st.caption(f"Largest difference over all {n + 1} possible cuts (on {n_all:,} held-out inputs): {worst:.1e}. "
                "Cutting changes the names, not the function: the same modules run in the same order.")
     kind, text = layers.cut_message(widths, at, bottleneck)
@@ -187,8 +184,7 @@ def pair_results(pair: dict, bundle: data.DataBundle) -> None:
         st.caption(f"These two models were trained earlier on {bundle.label}; train again to compare on the "
                    "current model's data.")
     st.markdown(layers.describe_pair(pair))
-    ui.chart(layers.compare_losses(pair, height=ui.figure_height(340)), width="stretch",
-             key="split_pair_losses")
+    ui.chart(layers.compare_losses(pair, height=ui.figure_height(340)), "split_pair_losses", width="stretch")
     if bundle.image_shape is not None:
         rows, row_labels, col_labels = layers.pair_reconstructions(pair, bundle)
         ui.chart(figures.image_grid(rows, bundle.image_shape, row_labels=row_labels, col_labels=col_labels,
