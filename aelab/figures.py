@@ -1,6 +1,7 @@
 """Plotly figures shared by the pages: loss curves, image grids, latent scatter (the sandglass is in diagram)."""
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING
 
@@ -25,7 +26,16 @@ def loss_axis(loss: str | None) -> str:
     """The y-axis title of a loss curve: the loss named (an axis without a name cannot be compared with another)."""
     from aelab.limits import LOSSES
 
-    return f"{LOSSES[loss]} per feature" if loss in LOSSES else "loss per feature"
+    return f"{LOSSES[loss].split(' (')[0]} per feature" if loss in LOSSES else "loss per feature"  # "MSE per feature"
+
+
+def log_ticks(values) -> dict:
+    """Tick spacing for a log axis over `values`: 1, 2 and 5 of each decade when they span about one decade, powers
+    of ten only when they span more (labels at every 2 and 5 of several decades crowd a small chart)."""
+    v = [float(x) for x in values if x is not None and math.isfinite(float(x)) and float(x) > 0]
+    if not v:
+        return {}
+    return dict(dtick="D2") if math.log10(max(v) / min(v)) <= 1.5 else dict(dtick=1)
 
 
 def loss_curves(history: History, title: str = "Loss", log_y: bool = True, total_epochs: int | None = None,
@@ -50,7 +60,8 @@ def loss_curves(history: History, title: str = "Loss", log_y: bool = True, total
     fig.update_layout(**_LAYOUT, height=height, title=title, legend=LEGEND_BELOW)
     right = max([total_epochs or 0, *(h.epoch_x[-1] for _, h in earlier if h.epoch_x)])
     fig.update_xaxes(title="epoch", range=[0, right] if total_epochs else None)
-    fig.update_yaxes(title=loss_axis(loss), type="log" if log_y else "linear")
+    values = [*history.train, *history.test, *(floor is not None and [floor] or [])]
+    fig.update_yaxes(title=loss_axis(loss), type="log" if log_y else "linear", **(log_ticks(values) if log_y else {}))
     return fig
 
 
@@ -76,7 +87,8 @@ def run_curves(histories: Mapping[str, History], title: str = "Loss of each mode
                                  line=dict(color=colors.get(name, NEUTRAL), dash="dash")))
     fig.update_layout(**_LAYOUT, height=height, title=title, legend=LEGEND_BELOW)
     fig.update_xaxes(title="epoch", range=[0, total_epochs] if total_epochs else None)
-    fig.update_yaxes(title=loss_axis(loss), type="log")
+    values = [y for h in histories.values() for y in (*h.test, *(h.train if train else ()))]
+    fig.update_yaxes(title=loss_axis(loss), type="log", **log_ticks([*values, *(levels or {}).values()]))
     return fig
 
 

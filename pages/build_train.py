@@ -48,11 +48,13 @@ def advanced():
 def read_arch(input_dim: int) -> tuple[ArchSpec | None, Check]:
     """Build the ArchSpec from the widgets, collecting every message."""
     check, values = Check(), {}
-    c1, c2 = st.columns([2, 1], vertical_alignment="bottom")
-    c1.selectbox("Preset", [p.name for p in PRESETS], key="cfg_preset",
+    st.selectbox("Preset", [p.name for p in PRESETS], key="cfg_preset",
                  help=" ".join(f"**{p.name}**: {p.description}" for p in PRESETS))
-    c2.button("Apply preset", key="apply_preset", on_click=apply_preset,
-              help="Fill the data, network and training settings from the preset")
+    with st.container(horizontal=True, gap="small"):  # wraps instead of cutting a label on a narrow column
+        st.button("Apply preset", key="apply_preset", on_click=apply_preset,
+                  help="Fill the data, network and training settings from the preset")
+        st.button("↺ Reset", key="train_reset", on_click=ui.reset_form, args=(FORM, ("cfg_dataset",)),
+                  help="Every setting back to its default for this data set (your model stays).")
     values["cfg_kind"] = ui.field(FORM, "cfg_kind", check)
     values["cfg_layout"] = ui.field(FORM, "cfg_layout", check)
     if values["cfg_layout"] == "conv":
@@ -227,8 +229,6 @@ def controls(cfg, ready: bool) -> None:
                                                      "below.")):
             st.button(label, key=key, disabled=running or not ready, help=why or tip)
         ui.field(FORM, "cfg_speed", Check(), label_visibility="collapsed", width=120)
-        st.button("↺ Reset", key="train_reset", on_click=ui.reset_form, args=(FORM, ("cfg_dataset",)),
-                  help="Every setting back to its default for this data set (your model stays).")
 
 
 # -- the live view ------------------------------------------------------------------------------------------
