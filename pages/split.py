@@ -1,7 +1,7 @@
 """Encoder | Decoder: the trained network as one Sequential, cut anywhere; what every layer represents."""
 import streamlit as st
 
-from aelab import data, figures, layers, runs, settings, ui
+from aelab import board_share, data, figures, layers, runs, settings, ui
 from aelab.spec import Check
 
 QUICK_JOB = "split_quick"  # job key: the quick default model trained on this page
@@ -247,6 +247,8 @@ def main() -> None:
     st.markdown(layers.TEXT["weights"])
     ui.weights_images(run.model.state_dict(), bundle, "split_weights")
     pair_section(run, bundle)
+    ui.share_to_class(board_share.Layers(run, st.session_state.get(PAIR_KEY)) if ui.predicted(QUESTION) or
+                      st.session_state.get(PAIR_KEY) else None, key="split", question=QUESTION)
     code_section(seq, at, run.spec.input_dim)
 
 

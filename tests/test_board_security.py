@@ -68,14 +68,23 @@ def test_codes_forgive_case_spaces_and_look_alikes_only():
 
 
 def test_keys_are_stored_only_as_hashes(a_class):
-    """Neither the teacher key nor a member's secret appears anywhere in the database; their SHA-256 does."""
+    """Neither the teacher key, a member's secret nor a browser's token (nor the token's own SHA-256, which names its
+    saved model's folder) appears anywhere in the database; the secrets' SHA-256 does."""
+    import hashlib
+
+    from aelab.store import new_token
+
     board, new, _, member, _ = a_class
+    token = new_token()
+    from_browser = board.join(client("browser"), new.join_code, "Bea", token)
     with db.reading(board.engine) as conn:
         dump = json.dumps([[list(map(str, row)) for row in conn.execute(sa.text(f"SELECT * FROM {name}"))]
                            for name in ("board_classes", "board_members", "board_shares")])
     assert new.teacher_key not in dump and member.secret not in dump
     assert new.teacher_key.replace("-", "") not in dump and member.secret.replace("-", "") not in dump
     assert codes.digest(new.teacher_key) in dump and codes.digest(member.secret) in dump
+    assert token not in dump and from_browser.secret not in dump and hashlib.sha256(token.encode()).hexdigest() not in dump
+    assert codes.digest(from_browser.secret) in dump
 
 
 def test_keys_are_compared_in_constant_time(a_class, monkeypatch):

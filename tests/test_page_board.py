@@ -1,5 +1,6 @@
 """AppTest of the Class board page and the Share-to-class button on Build & Train: a teacher session and student
-sessions on one temp database; names shown only as text; teacher-only controls; a database that cannot be reached.
+sessions on one temp database; names shown only as text; teacher-only controls; a membership that survives a reload
+(a new session of the same browser); a database that cannot be reached.
 
 Run: python -m pytest -q tests/test_page_board.py
 """
@@ -10,8 +11,9 @@ import re
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from aelab import db
+from aelab import db, ui
 from conftest import ROOT, wait_for_jobs
+from lab_results import subject  # noqa: F401 - fixture
 
 HOSTILE = "<img src=x onerror=alert(1)>"  # 28 characters: a valid name length
 
@@ -24,8 +26,12 @@ def board_db(tmp_path, monkeypatch):
     db.forget(url)
 
 
-def open_board(role: str = "a student") -> AppTest:
+def open_board(role: str = "a student", token: str | None = None) -> AppTest:
+    """A new session on the Class board; with `token`, of the browser holding that token (a reload, another tab,
+    another replica: ui.browser_token reads it from the browser's cookie)."""
     at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60)
+    if token is not None:
+        at.session_state[ui.TOKEN_KEY] = token
     at.switch_page("pages/board.py").run()
     if role != "a student":
         at.segmented_control(key="cfg_board_role").set_value(role).run()
@@ -139,6 +145,31 @@ def test_a_student_who_has_not_joined_is_told_where_to_join():
     at.run()
     assert "join it on the **Class board** page first" in " ".join(c.value for c in at.caption)
     assert "train_share_to_class" not in [b.key for b in at.button]
+
+
+def test_a_reload_keeps_the_membership_until_the_student_leaves(subject):  # noqa: F811
+    """A new session of the same browser (a reload, or a replica that took over) is still in the class: Build & Train
+    shares into it without a second join, the teacher sees the run under the name the student joined with, and the
+    board says so. After "Leave this class", a reload asks to join again; another browser was never in it."""
+    teacher, code, _ = start_class()
+    first = join(code, "Ann")
+    token = first.session_state[ui.TOKEN_KEY]
+    again = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60)
+    again.session_state[ui.TOKEN_KEY] = token
+    again.session_state["aelab_run"] = subject
+    again.switch_page("pages/build_train.py").run()
+    again.button(key="train_share_to_class").click().run()
+    assert "Shared with your class." in " ".join(c.value for c in again.caption)
+    teacher.run()
+    assert list(teacher.dataframe[0].value["name"]) == ["Ann"]
+    again.switch_page("pages/board.py").run()
+    assert f"You joined class {code}." in " ".join(s.value for s in again.success)
+    assert "Your name on the board: Ann" in [t.value for t in again.text]
+    assert open_board().button(key="FormSubmitter:board_join-Join the class")  # another browser: not a member
+    again.button(key="board_leave").click().run()
+    assert again.button(key="FormSubmitter:board_join-Join the class") and "board_member" not in again.session_state
+    after = open_board(token=token)
+    assert after.button(key="FormSubmitter:board_join-Join the class") and not after.success
 
 
 def test_bad_join_input_gets_messages():
