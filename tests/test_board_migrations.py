@@ -39,6 +39,18 @@ def test_the_revisions_are_one_line_to_head():
     assert script.get_revision("0002").down_revision == "0001"
 
 
+def old_class_and_member(conn, secret_hash: str) -> tuple[int, int]:
+    """A class and one member written with the columns every revision has (ids from the database)."""
+    class_id = conn.execute(sa.text(
+        "INSERT INTO board_classes (join_code, code_hash, key_hash, title, created_at, expires_at, allow_weights) "
+        "VALUES ('AAA-BBB-CCC', :ch, :kh, 'old', 0, 1e12, :f) RETURNING id"),
+        dict(ch="c" * 64, kh="k" * 64, f=False)).scalar_one()
+    member_id = conn.execute(sa.text("INSERT INTO board_members (class_id, name, secret_hash, created_at) "
+                                     "VALUES (:c, 'Old timer', :sh, 0) RETURNING id"),
+                             dict(c=class_id, sh=secret_hash)).scalar_one()
+    return class_id, member_id
+
+
 def test_an_empty_database_upgrades_to_head_matching_the_tables(database_url):  # noqa: F811
     """First start: every table is created, the version is head, and the Core tables equal the migrated schema."""
     eng = db.create(database_url)
@@ -59,13 +71,7 @@ def test_upgrading_from_the_previous_revision_keeps_the_data(database_url):  # n
     assert "spotlight_id" not in columns and db.current_revision(eng) == "0001"
     c = Client("s", "10.0.0.9")
     with db.writing(eng) as conn:  # rows written the way revision 0001's schema takes them (ids from the database)
-        class_id = conn.execute(sa.text(
-            "INSERT INTO board_classes (join_code, code_hash, key_hash, title, created_at, expires_at, allow_weights) "
-            "VALUES ('AAA-BBB-CCC', :ch, :kh, 'old', 0, 1e12, :f) RETURNING id"),
-            dict(ch="c" * 64, kh="k" * 64, f=False)).scalar_one()
-        member_id = conn.execute(sa.text("INSERT INTO board_members (class_id, name, secret_hash, created_at) "
-                                         "VALUES (:c, 'Old timer', :sh, 0) RETURNING id"),
-                                 dict(c=class_id, sh="s" * 64)).scalar_one()
+        class_id, member_id = old_class_and_member(conn, "s" * 64)
         share_id = conn.execute(sa.text(
             "INSERT INTO board_shares (class_id, member_id, client_id, created_at, kind, dataset, summary, spec, "
             "settings, code_size, params, epochs, train_error, test_error, seconds, points) VALUES (:c, :m, :cid, 0, "
@@ -94,13 +100,7 @@ def test_upgrading_from_0002_keeps_the_data_and_finds_members_by_their_browser(d
     db.upgrade(eng, "0002")
     token = "t" * 43  # a browser token's form
     with db.writing(eng) as conn:
-        class_id = conn.execute(sa.text(
-            "INSERT INTO board_classes (join_code, code_hash, key_hash, title, created_at, expires_at, allow_weights) "
-            "VALUES ('AAA-BBB-CCC', :ch, :kh, 'old', 0, 1e12, :f) RETURNING id"),
-            dict(ch="c" * 64, kh="k" * 64, f=False)).scalar_one()
-        member_id = conn.execute(sa.text("INSERT INTO board_members (class_id, name, secret_hash, created_at) "
-                                         "VALUES (:c, 'Old timer', :sh, 0) RETURNING id"),
-                                 dict(c=class_id, sh=codes.digest(codes.browser_secret(token)))).scalar_one()
+        class_id, member_id = old_class_and_member(conn, codes.digest(codes.browser_secret(token)))
         conn.execute(sa.text(
             "INSERT INTO board_shares (class_id, member_id, client_id, created_at, kind, dataset, summary, spec, "
             "settings, code_size, params, epochs, train_error, test_error, seconds, question, prediction, measured, "

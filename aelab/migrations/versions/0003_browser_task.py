@@ -3,19 +3,12 @@
 board_members.secret_hash gets an index: a member's secret is derived from the browser's token (codes.browser_secret),
 so after a reload or on another replica the membership is found by that hash. board_shares.task names what the
 errors of the main model measure (board_fields.TASKS); every run shared before was a plain reconstruction. The
-Bigger-bottleneck question's id became "bottleneck" (aelab/questions.py): old rows follow.
-
-Revision ID: 0003
-Revises: 0002
-Create Date: 2025-01-03
+Bigger-bottleneck question's id became "bottleneck" (aelab/questions.py): old rows follow. Revision 0003, after 0002.
 """
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0003"
-down_revision = "0002"
-branch_labels = None
-depends_on = None
+revision, down_revision = "0003", "0002"
 
 
 def upgrade() -> None:
