@@ -1438,6 +1438,8 @@ BOARD_TEACHER = "board_teacher"  # session key: the board.Teacher of the class t
 _BOARD_SESSION = "_board_session"  # session key: a random id for the per-session rate limits
 _BOARD_SHARED = "_board_shared_"  # session key prefix: per share button, (result, client id, share id, message)
 _BOARD_LOOKED = "_board_looked_up"  # session key: this session already looked for its browser's membership
+BOARD_RETRY_S = 30.0  # after the database failed to answer a lookup, pages skip it this long (no page waits on it)
+_board_down_until = [0.0]  # process-wide: until when lookups skip the database (time.monotonic())
 
 
 def board_client():
@@ -1471,12 +1473,15 @@ def board_member(look_up: bool = False):
     member = st.session_state.get(BOARD_MEMBER)
     if member is not None or (st.session_state.get(_BOARD_LOOKED) and not look_up):
         return member
+    if time.monotonic() < _board_down_until[0] and not look_up:
+        return None
     st.session_state[_BOARD_LOOKED] = True
     from aelab import board
 
     try:
         member = board.default().resume(browser_token())
     except Exception:  # noqa: BLE001 - the database is down: the student joins, or it is found on the next look
+        _board_down_until[0] = time.monotonic() + BOARD_RETRY_S
         return None
     if member is not None:
         st.session_state[BOARD_MEMBER] = member

@@ -1,5 +1,6 @@
 """Security rules of the class board, one test each: only the teacher key controls a class; a membership shares only
-into its own class; secrets have enough randomness, are stored only as hashes and compared in constant time; names
+into its own class; secrets have enough randomness, are stored only as hashes (a browser's token not at all) and
+compared in constant time; names
 and every shared field are validated and size-limited; rate limits per session, per address (X-Forwarded-For only
 from a trusted proxy) and per server stop a brute-force search for join codes; CSV export cannot inject formulas;
 names in figures cannot become markup.
@@ -179,7 +180,10 @@ def test_every_shared_field_has_a_limit(a_class):
            dict(settings={"f": object()}), dict(spec=[1, 2]), dict(code_size=0), dict(code_size=10**6),
            dict(params=-1), dict(epochs=True), dict(seconds=float("nan")), dict(seconds=1e9),
            dict(question="What?"), dict(prediction="x" * 41),
-           dict(points=tuple([board_fields.Point(2, 1, 0.1, 0.1)] * 33)),
+           dict(points=tuple([board_fields.Point(2, 1, 0.1, 0.1)] * 33)), dict(task="memorize"),
+           dict(points=(board_fields.Point(2, 1, 0.1, 0.1, "s" * 161),)),
+           dict(points=(board_fields.Point(2, 1, 0.1, 0.1, "dense\u202e"),)),
+           dict(points=(board_fields.Point(2, 1, 0.1, 0.1, task="<b>"),)),
            dict(preview=big_png), dict(preview=b"<svg onload=alert(1)>"), dict(preview=png.SIGNATURE + b"junk"),
            dict(checkpoint=b"x" * (board_fields.CHECKPOINT_MAX + 1))]
     assert len(big_png) > board_fields.PREVIEW_MAX

@@ -15,6 +15,7 @@ from aelab import board_figures as bf
 from aelab import analysis, board_share, png, sweep, sweep_text
 from aelab.board import SharedRun
 from aelab.board_fields import PREVIEW_MAX, Draft, Point, clean_draft
+from conftest import ROOT
 
 
 def test_png_writer_round_trips_through_pillow():
@@ -273,3 +274,14 @@ def test_the_table_names_pages_tasks_and_answers_in_words():
         q.options["equal"], 1)
     assert bf.spotlight_line(runs[0]) == (f"Not only images: 1024-8-1024 on {bf.dataset_name('digits')}; errors on "
                                           "normal data only (trained without the anomalies)")
+
+
+def test_every_question_is_named_by_the_page_that_shares_its_answers():
+    """Each page's question id is also the Draft.kind its page shares under, so the board names the page of every
+    question (board_fields.PAGES) and the runs that answer it come from that page."""
+    from aelab import questions
+    from aelab.board_fields import PAGES
+
+    for qid, q in questions.QUESTIONS.items():
+        assert qid in PAGES and PAGES[qid] != qid, qid
+        assert q.page.startswith("pages/") and (ROOT / q.page).read_text().count(f'question=QUESTION') == 1, qid

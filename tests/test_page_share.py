@@ -107,3 +107,24 @@ def test_a_finished_run_is_shared_with_the_pages_numbers_and_prediction(kind, cl
     assert (got.question, got.prediction, got.measured) == (expected.question, expected.prediction, expected.measured)
     if question:
         assert got.question == question and got.prediction == answer
+
+
+def test_a_page_whose_board_database_is_down_still_shows_its_results(monkeypatch, lab_results):  # noqa: F811
+    """The class board's database does not answer: the page draws its results and says where to join, with no
+    exception, and pages stop asking the database for a while (ui.BOARD_RETRY_S) instead of waiting on it again."""
+    from aelab import ui
+
+    monkeypatch.setenv("AELAB_DATABASE_URL", "postgresql+psycopg://nobody@127.0.0.1:1/none?connect_timeout=2")
+    monkeypatch.setattr(ui, "_board_down_until", [0.0])
+    state = {"dn_result": lab_results["denoising"]}
+    at = AppTest.from_file(str(ROOT / "pages" / PAGES["denoising"][0]), default_timeout=120)
+    for k, v in state.items():
+        at.session_state[k] = v
+    commit_prediction(at, "denoising")
+    at.run()
+    assert not at.exception and "What was measured" in texts(at.header)
+    assert "join it on the **Class board** page first" in texts(at.caption)
+    assert ui._board_down_until[0] > 0
+    again = page("denoising", {**state, "_predictions": {"denoising": "plain"}})
+    assert "join it on the **Class board** page first" in texts(again.caption)
+    assert "_board_looked_up" not in again.session_state  # skipped: looked up again once the pause is over
