@@ -94,8 +94,8 @@ def runs_table(runs: list[SharedRun]) -> list[dict]:
 
 
 def datasets(runs: list[SharedRun]) -> list[str]:
-    """Data sets the class shared runs on, most shared first."""
-    counts = Counter(r.draft.dataset for r in runs)
+    """Data sets the class shared reconstruction models on (the sweep's and budgets' choices), most shared first."""
+    counts = Counter(r.draft.dataset for r in runs if any(p.task == RECONSTRUCT for p in r.points))
     return sorted(counts, key=lambda k: (-counts[k], k))
 
 
@@ -111,9 +111,10 @@ def points(runs: list[SharedRun], dataset: str) -> list[ClassPoint]:
     return [p for p in all_points(runs, dataset) if p.task == RECONSTRUCT]
 
 
-def left_out(runs: list[SharedRun], dataset: str) -> str:
-    """Which models on `dataset` the sweep and budgets leave out, and why ("" when none)."""
-    others = [p for p in all_points(runs, dataset) if p.task != RECONSTRUCT]
+def left_out(runs: list[SharedRun], dataset: str | None = None) -> str:
+    """Which models on `dataset` (None: any) the sweep and budgets leave out, and why ("" when none)."""
+    sets = [dataset] if dataset is not None else sorted({r.draft.dataset for r in runs})
+    others = [p for name in sets for p in all_points(runs, name) if p.task != RECONSTRUCT]
     if not others:
         return ""
     tasks = Counter(p.task for p in others)

@@ -136,6 +136,11 @@ def spotlight(b, teacher, runs, info) -> None:
 def sweep_section(runs) -> None:
     st.subheader("The class's bottleneck sweep")
     choices = bf.datasets(runs)
+    if not choices:
+        st.info("No shared model rebuilds clean inputs yet: the sweep and the budgets start with the first one.",
+                icon="⏳")
+        st.caption(bf.left_out(runs))
+        return
     dataset = choices[0]
     if len(choices) > 1:
         dataset = st.selectbox("Data set", choices, format_func=bf.dataset_name, key="board_dataset")

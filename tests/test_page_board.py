@@ -6,6 +6,7 @@ Run: python -m pytest -q tests/test_page_board.py
 """
 from __future__ import annotations
 
+import json
 import re
 
 import pytest
@@ -132,6 +133,45 @@ def test_student_joins_shares_from_build_and_train_and_the_teacher_sees_it_as_te
     assert loaded.spec == shared_run.spec and loaded is not shared_run
     pairs = zip(loaded.model.state_dict().values(), shared_run.model.state_dict().values())
     assert all((a == b).all() for a, b in pairs)
+
+
+def test_the_board_shows_every_pages_runs_and_the_class_answers_per_question(board_db):
+    """Runs from several pages: the table names each page and what its errors measure, the sweep says which models it
+    leaves out, every answered question gets its chart and sentences, and the unanswered ones are listed; a board
+    with only other-task runs says the sweep waits for a reconstruction model."""
+    import uuid
+
+    from aelab.board import Board, Client, Draft
+    from aelab.board_fields import Point
+
+    teacher, code, _ = start_class()
+    b = Board(db.engine(board_db))
+
+    def share(name: str, **kw) -> None:
+        base = dict(dataset="digits", summary="64-8-64", spec={}, settings={"n_train": None, "epochs": 5},
+                    code_size=8, params=1096, epochs=5, train_error=0.01, test_error=0.02, seconds=1.0)
+        b.share(Client(name, "10.4.0.1"), b.join(Client(name, "10.4.0.1"), code, name), Draft(**{**base, **kw}),
+                str(uuid.uuid4()))
+
+    share("Ann", kind="anomaly", task="normal_only", question="anomaly", prediction="larger", measured="larger")
+    teacher.run()
+    assert "No shared model rebuilds clean inputs yet" in " ".join(i.value for i in teacher.info)
+    share("Bob", kind="denoising", task="denoise", question="denoising", prediction="plain", measured="denoiser",
+          points=(Point(8, 1096, 0.01, 0.03, "plain AE 64-8-64"),))
+    share("Cy", kind="kinds", points=(Point(256, 33_000, 0.0001, 0.0002, "wide AE 64-256-64"),))
+    teacher.run()
+    assert not teacher.exception
+    table = teacher.dataframe[0].value
+    assert list(table["page"]) == ["Kinds side by side", "Denoising", "Anomaly"]
+    assert list(table["errors on"])[1:] == ["noisy inputs against the clean images",
+                                            "normal data only (trained without the anomalies)"]
+    captions = " ".join(c.value for c in teacher.caption)
+    assert "Left out of the sweep and the budgets: 2 models from Anomaly, Denoising" in captions
+    assert "1 run shared. Predicted: \"Clearly larger" in captions and "Predicted: \"The plain AE's" in captions
+    assert "No shared run answers the question of Bigger bottleneck, PCA, Encoder | Decoder, Latent space, Not only " \
+           "images yet" in captions
+    titles = [json.loads(c.proto.spec)["layout"]["title"]["text"] for c in teacher.get("plotly_chart")]
+    assert sum(t.startswith(("Trained on the normal classes only", "Both models get the same")) for t in titles) == 2
 
 
 def test_a_student_who_has_not_joined_is_told_where_to_join():
