@@ -133,13 +133,18 @@ def spotlight(b, teacher, runs, info) -> None:
                 st.image(blob, caption=bf.preview_caption(run.draft.kind), width=560)
 
 
+def note(text: str) -> None:
+    if text:
+        st.caption(text)
+
+
 def sweep_section(runs) -> None:
     st.subheader("The class's bottleneck sweep")
     choices = bf.datasets(runs)
     if not choices:
         st.info("No shared model rebuilds clean inputs yet: the sweep and the budgets start with the first one.",
                 icon="⏳")
-        st.caption(bf.left_out(runs))
+        note(bf.left_out(runs))
         return
     dataset = choices[0]
     if len(choices) > 1:
@@ -152,7 +157,7 @@ def sweep_section(runs) -> None:
     ui.chart(bf.budget_figure(pts, height=ui.figure_height(380)), width="stretch", key="board_budget", where=c1)
     c2.dataframe(bf.budget_table(pts), hide_index=True, width="stretch")
     c2.caption(bf.budget_verdict(pts))
-    st.caption(bf.left_out(runs, dataset))
+    note(bf.left_out(runs, dataset))
 
 
 def answers_section(runs) -> None:
@@ -162,7 +167,7 @@ def answers_section(runs) -> None:
         ui.chart(bf.answers_figure(a, height=ui.figure_height(320)), width="stretch",
                  key=f"board_q_{a.question}")
         st.caption(bf.answers_verdict(a))
-    st.caption(bf.unanswered_text(found))
+    note(bf.unanswered_text(found))
 
 
 def act(action, *args) -> None:

@@ -79,6 +79,13 @@ def test_teacher_starts_a_class_and_sees_code_key_and_empty_board():
     assert not at.code and not at.exception
 
 
+def test_a_class_title_with_markup_is_shown_as_text():
+    """A title full of HTML and Markdown is shown literally (st.text) on the projected board, never as markup."""
+    title = "<b>x</b> [y](http://evil)"
+    at, _, _ = start_class(title)
+    assert [t.value for t in at.text] == [title] and title not in all_markdown(at)
+
+
 def test_teacher_opens_the_board_with_the_key_only():
     """Another session opens the board with the key; a wrong key gets a message and no board."""
     _, code, key = start_class()
