@@ -9,16 +9,15 @@ a denoiser is measured on noisy inputs against the clean images, an anomaly dete
 """
 from __future__ import annotations
 
-import dataclasses
 import sys
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from typing import Callable
 
 import numpy as np
 import torch
 
 from aelab import analysis, png, questions
-from aelab.board_fields import PREVIEW_MAX, RECONSTRUCT, Draft, Point
+from aelab.board_fields import PREVIEW_MAX, RECONSTRUCT, SUMMARY_MAX, Draft, Point
 from aelab.data import DataBundle, sample_indices
 from aelab.figures import tile
 from aelab.model import Autoencoder
@@ -103,7 +102,7 @@ def preview_png(rows: list[np.ndarray], shape: tuple[int, int] | None, limit: in
 def named(spec: ArchSpec, label: str = "") -> str:
     """A model in words and widths: "denoising AE 64-32-8-32-64" (a VAE says so when no label does)."""
     label = label or ("VAE" if spec.kind == "vae" else "")
-    return f"{label} {spec.describe()}".strip()[:160]
+    return f"{label} {spec.describe()}".strip()[:SUMMARY_MAX]
 
 
 def point(model: Autoencoder, data: DataBundle, label: str = "", task: str = RECONSTRUCT,
@@ -145,10 +144,6 @@ def recon_preview(models: list[Autoencoder], bundle: DataBundle) -> bytes | None
     return preview_png([x.numpy(), *[analysis.reconstruct(m, x).numpy() for m in models]], bundle.image_shape)
 
 
-def _asdict(obj) -> dict:
-    return dataclasses.asdict(obj)
-
-
 def epochs_done(*histories) -> int:
     """The most epochs any of the models finished (a stopped lab shares what it trained)."""
     return max((h.epoch_x[-1] for h in histories if h.epoch_x), default=0)
@@ -165,7 +160,7 @@ def from_run(run: Run, bundle: DataBundle, weights: bool = False, said: Asked = 
         from aelab import checkpoint
 
         blob = checkpoint.to_bytes(run)
-    return draft("train", run.dataset, [run_point(run, bundle)], _asdict(run.spec), _asdict(run.cfg), run.epochs_done,
+    return draft("train", run.dataset, [run_point(run, bundle)], asdict(run.spec), asdict(run.cfg), run.epochs_done,
                  run.seconds, said, recon_preview([run.model], bundle), blob)
 
 
@@ -180,7 +175,7 @@ def from_sweep(result, said: Asked = NOT_ASKED) -> Draft:
     grid = None
     if test is not None and all(r.recon is not None and "test" in r.recon for r in rows):
         grid = [test, *[r.recon["test"] for r in rows]]  # original, then each size: (n, D) each
-    settings = {k: v for k, v in _asdict(cfg).items()
+    settings = {k: v for k, v in asdict(cfg).items()
                 if k in ("n_train", "hidden", "epochs", "batch_size", "lr", "seed", "activation", "sizes")}
     spec = {"input_dim": result.input_dim, "hidden": list(cfg.hidden), "sizes": [r.bottleneck for r in rows]}
     return draft("bottleneck", cfg.dataset, models, spec, settings, rows[0].epochs, result.seconds, said,
@@ -199,7 +194,7 @@ def from_denoise(result, bundle: DataBundle, said: Asked = NOT_ASKED) -> Draft:
     models = [point(result.denoiser, data, "denoising AE", "denoise", noisy), point(result.plain, data, "plain AE")]
     ex = result.examples
     rows = [ex["clean"], ex["noisy"], ex["plain"], ex["denoiser"]]
-    return draft("denoising", result.dataset, models, _asdict(s.spec(bundle.input_dim)), _asdict(s),
+    return draft("denoising", result.dataset, models, asdict(s.spec(bundle.input_dim)), asdict(s),
                  epochs_done(result.plain_history, result.denoiser_history), result.seconds, said, preview_png(rows, result.image_shape))
 
 
@@ -216,7 +211,7 @@ def from_anomaly(result, bundle: DataBundle, said: Asked = NOT_ASKED) -> Draft:
     others = [Point(r.bottleneck, s.spec(bundle.input_dim, r.bottleneck).param_count, None, r.normal_error,
                     named(s.spec(bundle.input_dim, r.bottleneck), "detector"), "normal_only")
               for r in result.rows if r.bottleneck != det.bottleneck]
-    return draft("anomaly", result.dataset, [main, *others], _asdict(s.spec(bundle.input_dim)), _asdict(s),
+    return draft("anomaly", result.dataset, [main, *others], asdict(s.spec(bundle.input_dim)), asdict(s),
                  epochs_done(det.history), result.seconds, said, preview_png([result.worst_images, result.worst_recon],
                                                              result.image_shape))
 
@@ -230,7 +225,7 @@ def from_pca(result, bundle: DataBundle, said: Asked = NOT_ASKED) -> Draft:
     trained = [(name, r) for name, r in ((linear.LINEAR, result.linear), (linear.NONLINEAR, result.nonlinear)) if r]
     rows, _ = linear.reconstruction_rows(result, held_out(bundle))
     return draft("pca", result.dataset, [point(r.model, data, name) for name, r in trained],
-                 _asdict(trained[0][1].spec) if trained else {}, _asdict(cfg), max(r.epochs_done for _, r in trained)
+                 asdict(trained[0][1].spec) if trained else {}, asdict(cfg), max(r.epochs_done for _, r in trained)
                  if trained else 0, sum(r.seconds for _, r in trained), said, preview_png(rows, bundle.image_shape))
 
 
@@ -242,7 +237,7 @@ def from_layers(shared: Layers, bundle: DataBundle, said: Asked = NOT_ASKED) -> 
     models = [run_point(shared.run, bundle), *[run_point(r, bundle, f"{label} model") for label, r in pair.items()]]
     settings = {"n_train": shared.run.cfg.n_train, "epochs": shared.run.cfg.epochs,
                 "pair": {label: {"epochs": r.cfg.epochs, "n_train": r.cfg.n_train} for label, r in pair.items()}}
-    return draft("split", shared.run.dataset, models, _asdict(shared.run.spec), settings, shared.run.epochs_done,
+    return draft("split", shared.run.dataset, models, asdict(shared.run.spec), settings, shared.run.epochs_done,
                  sum(r.seconds for r in runs), said, recon_preview([r.model for r in runs], bundle))
 
 
@@ -251,7 +246,7 @@ def from_twins(shared: Twins, bundle: DataBundle, said: Asked = NOT_ASKED) -> Dr
     runs = sorted(shared.parts(), key=lambda r: r.spec.kind != "ae")
     settings = {"n_train": runs[0].cfg.n_train, "epochs": runs[0].cfg.epochs,
                 **{r.spec.kind: {"epochs": r.cfg.epochs, "beta": r.cfg.beta} for r in runs}}
-    return draft("latent", shared.base.dataset, [run_point(r, bundle) for r in runs], _asdict(shared.base.spec),
+    return draft("latent", shared.base.dataset, [run_point(r, bundle) for r in runs], asdict(shared.base.spec),
                  settings, runs[0].epochs_done, sum(r.seconds for r in runs), said,
                  recon_preview([r.model for r in runs], bundle))
 
@@ -272,7 +267,7 @@ def from_signals(result, said: Asked = NOT_ASKED) -> Draft:
                  analysis.model_error(run.model, bundle.x_test[normal]), named(run.spec), "normal_only")
     x = bundle.x_test[signals.examples(sigset)[0]]  # (n, C*L)
     preview = preview_png([x.numpy(), analysis.reconstruct(run.model, x).numpy()], (sig_cfg.channels, sig_cfg.length))
-    return draft("signals", "signals", [main], _asdict(run.spec), {**_asdict(run.cfg), "signals": _asdict(sig_cfg)},
+    return draft("signals", "signals", [main], asdict(run.spec), {**asdict(run.cfg), "signals": asdict(sig_cfg)},
                  run.epochs_done, run.seconds, said, preview)
 
 
@@ -282,8 +277,8 @@ def from_kinds(result, bundle: DataBundle, said: Asked = NOT_ASKED) -> Draft:
     data = bundle.subset(s.n_train, seed=s.seed)
     models = [point(r.model, data, r.label) for r in result.results]
     rows = [result.examples, *[r.recon for r in result.results]]
-    return draft("kinds", result.dataset, models, _asdict(result.results[0].spec) if result.results else {},
-                 _asdict(s), round(max((r.epochs for r in result.results), default=0)), result.seconds, said,
+    return draft("kinds", result.dataset, models, asdict(result.results[0].spec) if result.results else {},
+                 asdict(s), round(max((r.epochs for r in result.results), default=0)), result.seconds, said,
                  preview_png(rows, result.image_shape))
 
 

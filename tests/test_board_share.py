@@ -284,4 +284,4 @@ def test_every_question_is_named_by_the_page_that_shares_its_answers():
 
     for qid, q in questions.QUESTIONS.items():
         assert qid in PAGES and PAGES[qid] != qid, qid
-        assert q.page.startswith("pages/") and (ROOT / q.page).read_text().count(f'question=QUESTION') == 1, qid
+        assert q.page.startswith("pages/") and (ROOT / q.page).read_text().count("question=QUESTION") == 1, qid
