@@ -247,8 +247,7 @@ def main() -> None:
     st.markdown(layers.TEXT["weights"])
     ui.weights_images(run.model.state_dict(), bundle, "split_weights")
     pair_section(run, bundle)
-    ui.share_to_class(board_share.Layers(run, st.session_state.get(PAIR_KEY)) if ui.predicted(QUESTION) or
-                      st.session_state.get(PAIR_KEY) else None, key="split", question=QUESTION)
+    ui.share_to_class(board_share.Layers(run, st.session_state.get(PAIR_KEY)), key="split", question=QUESTION)
     code_section(seq, at, run.spec.input_dim)
 
 

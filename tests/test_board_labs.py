@@ -15,7 +15,7 @@ import torch
 from PIL import Image
 
 from aelab import board_share, denoise, noise, png, signals
-from aelab.board_fields import PREVIEW_MAX, TASKS, clean_draft
+from aelab.board_fields import PREVIEW_MAX, TASKS, Point, clean_draft
 from lab_results import SIGNALS, lab_results, subject  # noqa: F401 - fixtures
 
 KINDS = ("bottleneck", "denoising", "anomaly", "pca", "split", "latent", "signals", "kinds")
@@ -72,7 +72,7 @@ def test_every_model_of_a_lab_is_measured_alike(kind, lab_results, digits):  # n
     whole test set (clean targets; a denoiser fed noisy inputs, a detector normal data only), in the page's order."""
     result = lab_results[kind]
     d = clean_draft(board_share.summarize(result, lambda name: digits))
-    models = [board_share.Point(d.code_size, d.params, d.train_error, d.test_error, d.summary, d.task), *d.points]
+    models = [Point(d.code_size, d.params, d.train_error, d.test_error, d.summary, d.task), *d.points]
     refs = expected(kind, result, digits)
     if kind == "anomaly":  # the other code sizes have no model to measure: see the next test
         models = models[:1]
