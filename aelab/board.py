@@ -3,7 +3,8 @@ and the teacher's controls. No Streamlit here; pages reach it through aelab.ui.
 
 Who may do what: a teacher key (shown once when the class starts, stored only as a hash) is needed to see the
 whole board and to spotlight, close, clear, export or allow weights; a Membership (made by `join`, holding a
-secret of its own) can share only into the class it joined. Every operation checks its secret in constant time,
+secret of its own, derived from the browser's token so that `resume` finds it after a reload or on another replica)
+can share only into the class it joined. Every operation checks its secret in constant time,
 counts against the rate limits (aelab.ratelimit) and refuses expired or closed classes.
 """
 from __future__ import annotations
@@ -30,7 +31,7 @@ MAX_MEMBERS = 500  # members per class
 MAX_SHARES = 3000  # shared runs per class
 DAY_S = 86_400.0
 CSV_COLUMNS = ["id", "shared_at_utc", "name", "page", "dataset", "architecture", "code_size", "params", "epochs",
-               "train_error", "test_error", "seconds", "question", "prediction", "measured"]
+               "train_error", "test_error", "seconds", "question", "prediction", "measured", "errors_on"]
 
 
 class NotAllowed(BoardError):
@@ -93,7 +94,7 @@ class SharedRun:
     def points(self) -> list[Point]:
         """Every model of the run: the main one first."""
         d = self.draft
-        return [Point(d.code_size, d.params, d.train_error, d.test_error), *d.points]
+        return [Point(d.code_size, d.params, d.train_error, d.test_error, d.summary, d.task), *d.points]
 
 
 class Board:
@@ -135,10 +136,12 @@ class Board:
                              f"{config.get('class_days')} days after it started).")
         return Teacher(row.id, key)
 
-    def join(self, client: Client, join_code: str, name: str) -> Membership:
+    def join(self, client: Client, join_code: str, name: str, browser: str | None = None) -> Membership:
         """Join the open class with this code under a display name. Wrong codes are rate-limited per session,
         per address and for the whole server, so codes cannot be enumerated; a blocked session is refused even
-        with the right code."""
+        with the right code. With the browser's token (ui.browser_token) the member's secret is derived from it
+        (codes.browser_secret), so `resume` finds the membership after a reload or on another replica; the token
+        itself is never stored."""
         name = clean_name(name)
         now = self.clock()
         with db.writing(self.engine) as conn:
@@ -154,7 +157,7 @@ class Board:
                 n = conn.execute(sa.select(sa.func.count()).where(t.members.c.class_id == row.id)).scalar_one()
                 if n >= MAX_MEMBERS:
                     raise BoardError(f"This class is full ({MAX_MEMBERS} members).")
-                secret = codes.new_key()
+                secret = codes.browser_secret(browser) if browser else codes.new_key()
                 member_id = conn.execute(sa.insert(t.members).values(
                     class_id=row.id, name=name, secret_hash=codes.digest(secret), created_at=now)
                     .returning(t.members.c.id)).scalar_one()
@@ -162,6 +165,28 @@ class Board:
         self._failed("join_failed", client, now)
         raise BoardError("No open class has this code. Check it with your teacher (letters and digits, e.g. "
                          "7KQ-M2X-D9R).")
+
+    def resume(self, browser: str) -> Membership | None:
+        """The membership this browser made last (join with `browser`) in a class that has not expired, or None.
+        The lookup is by the digest of a secret derived from the 256-bit token: there is nothing to enumerate."""
+        secret = codes.browser_secret(browser)
+        m, c = t.members, t.classes
+        with db.reading(self.engine) as conn:
+            row = conn.execute(sa.select(m.c.id, m.c.class_id, m.c.name, m.c.secret_hash, c.c.join_code)
+                               .join(c, c.c.id == m.c.class_id)
+                               .where(m.c.secret_hash == codes.digest(secret), c.c.expires_at > self.clock())
+                               .order_by(m.c.id.desc()).limit(1)).first()
+        if row is None or not codes.matches(secret, row.secret_hash):
+            return None
+        return Membership(row.class_id, row.id, row.name, secret, row.join_code)
+
+    def leave(self, member: Membership) -> None:
+        """This browser leaves its class: the member's secret is replaced by one nobody holds, so no tab, reload or
+        replica finds or uses the membership again. The runs it shared stay on the board under its name."""
+        with db.writing(self.engine) as conn:
+            self._member_class(conn, member, self.clock())
+            conn.execute(sa.update(t.members).where(t.members.c.id == member.member_id)
+                         .values(secret_hash=codes.digest(codes.new_key())))
 
     def _failed(self, action: str, client: Client, now: float) -> None:
         """Count a wrong secret in its own transaction (it must stay counted while the caller raises)."""
@@ -310,7 +335,8 @@ class Board:
             d = r.draft
             w.writerow([r.id, time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime(r.created_at)), _cell(r.name),
                         d.kind, d.dataset, _cell(d.summary), d.code_size, d.params, d.epochs, _num(d.train_error),
-                        _num(d.test_error), f"{d.seconds:.2f}", d.question or "", d.prediction or "", d.measured or ""])
+                        _num(d.test_error), f"{d.seconds:.2f}", d.question or "", d.prediction or "",
+                        d.measured or "", d.task])
         return buf.getvalue()
 
     # -- housekeeping ------------------------------------------------------------------------------
@@ -355,7 +381,7 @@ def _run(row) -> SharedRun:
                   settings=json.loads(row.settings), code_size=row.code_size, params=row.params, epochs=row.epochs,
                   train_error=row.train_error, test_error=row.test_error, seconds=row.seconds, question=row.question,
                   prediction=row.prediction, measured=row.measured,
-                  points=tuple(Point(**p) for p in json.loads(row.points)))
+                  points=tuple(Point(**p) for p in json.loads(row.points)), task=row.task)
     return SharedRun(row.id, row.created_at, row.member_id, row.member_name, draft, bool(row.has_preview),
                      bool(row.has_checkpoint))
 

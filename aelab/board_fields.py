@@ -26,12 +26,28 @@ PREVIEW_MAX = 20 * 1024  # bytes of a preview image
 CHECKPOINT_MAX = 8 * 1024 * 1024  # bytes of shared weights (when the teacher allows them)
 MAX_DIGITS_IN_NAME = 4
 MAX_MARKS_IN_NAME = 8  # combining marks (accents) in a name: enough for any language, not for a "Zalgo" tower
-_WORD = re.compile(r"[a-z][a-z0-9_]{0,23}")  # kind, data set, question and answer keys
+_WORD = re.compile(r"[a-z][a-z0-9_-]{0,23}")  # kind, data set, task, question and answer keys ("flat-line")
 _CLIENT_ID = re.compile(r"[0-9a-f]{8}-?[0-9a-f]{4}-?[0-9a-f]{4}-?[0-9a-f]{4}-?[0-9a-f]{12}")  # a UUID
 
 
 class BoardError(ValueError):
     """A learner-facing reason why the board refused something."""
+
+
+PAGES = {  # Draft.kind -> the page that shares it, as the board names it
+    "train": "Build & Train", "bottleneck": "Bigger bottleneck", "denoising": "Denoising", "anomaly": "Anomaly",
+    "pca": "PCA", "split": "Encoder | Decoder", "latent": "Latent space", "signals": "Not only images",
+    "kinds": "Kinds side by side",
+}
+# What a model's train/test errors measure. Every lab measures them the same way (analysis.model_error: mean squared
+# error per input value, eval mode, on the lab's training subset and the data set's whole test set); models whose
+# errors answer another task are compared only with models of the same task (the board keeps them apart).
+RECONSTRUCT = "reconstruct"
+TASKS = {  # task key -> what the errors are, in words
+    RECONSTRUCT: "clean inputs, all classes",  # the model rebuilds what it is given (Build & Train, most labs)
+    "denoise": "noisy inputs against the clean images",  # a denoising AE: noisy input in, clean image out
+    "normal_only": "normal data only (trained without the anomalies)",  # anomaly detectors: normal classes/windows
+}
 
 
 @dataclass(frozen=True)
@@ -42,6 +58,8 @@ class Point:
     params: int  # trainable parameters
     train_error: float | None  # mean squared error per pixel on its training images, eval mode
     test_error: float | None  # the same on held-out images
+    summary: str = ""  # the model in words and widths, e.g. "VAE 64-32-8-32-64" ("": the run's summary)
+    task: str = RECONSTRUCT  # what its errors measure (a key of TASKS)
 
 
 @dataclass(frozen=True)
@@ -63,6 +81,7 @@ class Draft:
     prediction: str | None = None  # the learner's committed answer to it (an option key)
     measured: str | None = None  # the answer this run's own numbers give
     points: tuple[Point, ...] = ()  # further models of the same run (the first is the main one)
+    task: str = RECONSTRUCT  # what the main model's errors measure (a key of TASKS)
     preview: bytes | None = field(default=None, repr=False)  # PNG of reconstructions, <= PREVIEW_MAX bytes
     checkpoint: bytes | None = field(default=None, repr=False)  # aelab checkpoint (only if the class allows it)
 
@@ -148,11 +167,18 @@ def _plain_json(value, what: str) -> dict:
     return json.loads(text)
 
 
+def _task(value) -> str:
+    if value not in TASKS:
+        raise BoardError(f"This run's errors measure an unknown task; one of {', '.join(TASKS)}, please.")
+    return value
+
+
 def _point(p) -> Point:
     if not isinstance(p, Point):
         raise BoardError("A model of this run has no numbers.")
     return Point(_int(p.code_size, "code size", 1, 100_000), _int(p.params, "parameter count", 0, 10**10),
-                 _error(p.train_error, "training error"), _error(p.test_error, "test error"))
+                 _error(p.train_error, "training error"), _error(p.test_error, "test error"),
+                 _letters_only(p.summary, "architecture", SUMMARY_MAX), _task(p.task))
 
 
 def clean_draft(d: Draft) -> Draft:
@@ -179,4 +205,5 @@ def clean_draft(d: Draft) -> Draft:
         epochs=_int(d.epochs, "epoch count", 0, 1_000_000), train_error=_error(d.train_error, "training error"),
         test_error=_error(d.test_error, "test error"), seconds=_seconds(d.seconds),
         question=_word(d.question, "question", optional=True), prediction=_word(d.prediction, "prediction", True),
-        measured=_word(d.measured, "measured answer", True), points=tuple(_point(p) for p in d.points))
+        measured=_word(d.measured, "measured answer", True), points=tuple(_point(p) for p in d.points),
+        task=_task(d.task))

@@ -32,8 +32,9 @@ members = sa.Table(
     sa.Column("id", sa.Integer, primary_key=True),
     sa.Column("class_id", sa.Integer, sa.ForeignKey("board_classes.id"), nullable=False, index=True),
     sa.Column("name", sa.String(32), nullable=False),  # display name (validated by board_fields.clean_name)
-    sa.Column("secret_hash", sa.String(64), nullable=False),  # SHA-256 of the member's session secret
+    sa.Column("secret_hash", sa.String(64), nullable=False),  # SHA-256 of the member's secret (codes.browser_secret)
     sa.Column("created_at", sa.Float, nullable=False),
+    sa.Index("ix_board_members_secret", "secret_hash"),  # a browser finds its membership again (revision 0003)
 )
 
 shares = sa.Table(
@@ -58,6 +59,7 @@ shares = sa.Table(
     sa.Column("prediction", sa.String(40), nullable=True),  # the learner's committed answer (option key)
     sa.Column("measured", sa.String(40), nullable=True),  # the answer the run's own numbers give
     sa.Column("points", sa.Text, nullable=False, server_default="[]"),  # JSON: further models of the same run
+    sa.Column("task", sa.String(24), nullable=False, server_default="reconstruct"),  # what the errors measure (0003)
     sa.Column("preview", sa.LargeBinary, nullable=True),  # PNG of reconstructions, <= 20 KB
     sa.Column("checkpoint", sa.LargeBinary, nullable=True),  # aelab checkpoint, only if the class allows weights
     sa.UniqueConstraint("class_id", "client_id", name="uq_board_shares_client"),

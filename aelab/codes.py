@@ -66,6 +66,16 @@ def matches(secret: str | None, stored_digest: str) -> bool:
     return hmac.compare_digest(candidate.encode("ascii"), stored_digest.encode("ascii"))
 
 
+BROWSER_SECRET_DOMAIN = b"aelab class board member|"  # keeps this hash apart from the token's other digests
+
+
+def browser_secret(token: str) -> str:
+    """A class member's secret derived from the browser's token (ui.browser_token, 256 random bits): every tab of the
+    browser, a reload and a session on another replica hold the same secret, and the database finds the membership
+    by its digest. Domain-separated SHA-256, hex: it is not the token's digest that aelab.store names folders by."""
+    return hashlib.sha256(BROWSER_SECRET_DOMAIN + token.encode("ascii")).hexdigest()
+
+
 def anonymous(text: str) -> str:
     """A short one-way token for a session id or an address in the rate-limit table (no personal data stored)."""
     return hashlib.sha256(text.encode("utf-8", "replace")).hexdigest()[:32]

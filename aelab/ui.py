@@ -1607,6 +1607,9 @@ BOARD_MEMBER = "board_member"  # session key: the board.Membership of the class 
 BOARD_TEACHER = "board_teacher"  # session key: the board.Teacher of the class this session teaches
 _BOARD_SESSION = "_board_session"  # session key: a random id for the per-session rate limits
 _BOARD_SHARED = "_board_shared_"  # session key prefix: per share button, (result, client id, share id, message)
+_BOARD_LOOKED = "_board_looked_up"  # session key: this session already looked for its browser's membership
+BOARD_RETRY_S = 30.0  # after the database failed to answer a lookup, pages skip it this long (no page waits on it)
+_board_down_until = [0.0]  # process-wide: until when lookups skip the database (time.monotonic())
 
 
 def board_client():
@@ -1633,12 +1636,48 @@ def class_board():
         return None
 
 
-def board_member():
-    """The board.Membership of the class this session joined, or None."""
-    return st.session_state.get(BOARD_MEMBER)
+def board_member(look_up: bool = False):
+    """The board.Membership of the class this session joined, or None. A session without one asks the database once
+    (every time with `look_up`, as the Class board page does) whether this browser joined a class before: so a reload,
+    another tab or a session on another replica needs no second join (board.Board.resume, by browser_token())."""
+    member = st.session_state.get(BOARD_MEMBER)
+    if member is not None or (st.session_state.get(_BOARD_LOOKED) and not look_up):
+        return member
+    if time.monotonic() < _board_down_until[0] and not look_up:
+        return None
+    st.session_state[_BOARD_LOOKED] = True
+    from aelab import board
+
+    try:
+        member = board.default().resume(browser_token())
+    except Exception:  # noqa: BLE001 - the database is down: the student joins, or it is found on the next look
+        _board_down_until[0] = time.monotonic() + BOARD_RETRY_S
+        return None
+    if member is not None:
+        st.session_state[BOARD_MEMBER] = member
+    return member
 
 
-def _share_now(key: str, prediction: str | None) -> None:
+def leave_class() -> bool:
+    """This browser leaves its class (board.Board.leave): no tab, reload or replica finds the membership again.
+    Returns whether it left; otherwise says why (the database did not answer: the membership stays)."""
+    from aelab.board import BoardError
+
+    member, b = board_member(), class_board()
+    if member is not None and b is not None:
+        try:
+            b.leave(member)
+        except BoardError:  # the class ended, or this membership was left in another tab: nothing to cut
+            pass
+        except Exception as exc:  # noqa: BLE001 - the database went away
+            st.error(f"The class board's database cannot be reached ({type(exc).__name__}); nothing changed, try "
+                     "again in a moment.", icon="🗄️")
+            return False
+    st.session_state.pop(BOARD_MEMBER, None)
+    return True
+
+
+def _share_now(key: str, question: str | None, answer: str | None, measured: str | None) -> None:
     """The Share button's callback: summarize the result, share it once (its client id makes retries harmless)."""
     from aelab import board_share
     from aelab.board import BoardError, NotAllowed, RateLimited
@@ -1649,7 +1688,8 @@ def _share_now(key: str, prediction: str | None) -> None:
         return
     try:
         allow = b.member_class(member).allow_weights
-        draft = board_share.summarize(result, get_bundle, prediction, weights=allow)
+        said = board_share.asked(question, answer, measured)
+        draft = board_share.summarize(result, get_bundle, said, weights=allow)
         share_id, new = b.share(board_client(), member, draft, client_id)
         note = ("Shared with your class" + (" (with its weights)" if allow and draft.checkpoint else "") + "."
                 if new else "Already shared with your class.")
@@ -1663,11 +1703,14 @@ def _share_now(key: str, prediction: str | None) -> None:
     st.session_state[_BOARD_SHARED + key] = (result, client_id, share_id, note)
 
 
-def share_to_class(result, key: str = "share", prediction: str | None = None) -> None:
-    """A "Share to class" button for a finished result: a runs.Run (Build & Train), a sweep.SweepResult (Bigger
-    bottleneck; pass the learner's committed `prediction`) or a board_fields.Draft. One call per page; `key` must
-    be unique on the page. Shares numbers, settings and a small preview, never code; weights only when the teacher
-    allows them. Before the session has joined a class, it says where to join instead. None draws nothing."""
+def share_to_class(result, key: str = "share", question: str | None = None) -> None:
+    """A "Share to class" button under a page's finished result: a runs.Run (Build & Train), a lab's result object
+    (sweep.SweepResult, denoise.DenoiseResult, anomaly.AnomalyResult, linear.PcaLabResult, signals.LabRun,
+    kinds.CompareResult), a board_share.Twins / Layers, or a board_fields.Draft (board_share.summarize). `question`:
+    the page's predict-first question; the share carries the committed answer and what the page revealed as measured
+    (predictions()). One call per page, after its reveal; `key` must be unique on the page. Shares numbers, settings
+    and a small preview, never code; weights only when the teacher allows them. Before the session has joined a
+    class, it says where to join instead. None draws nothing."""
     if result is None:
         return
     if board_member() is None:
@@ -1675,12 +1718,15 @@ def share_to_class(result, key: str = "share", prediction: str | None = None) ->
         return
     import uuid
 
+    from aelab import board_share
+
     state = st.session_state.get(_BOARD_SHARED + key)
-    if state is None or state[0] is not result:  # a new result gets a new id; the same one keeps its id
+    if state is None or not board_share.same(state[0], result):  # a new result gets a new id; the same keeps its id
         state = st.session_state[_BOARD_SHARED + key] = (result, str(uuid.uuid4()), None, "")
     shared = state[2] is not None
+    answer, measured = predictions().get(question, (None, None)) if question else (None, None)
     st.button("✓ Shared to class" if shared else "📤 Share to class", key=f"{key}_share_to_class", disabled=shared,
-              on_click=_share_now, args=(key, prediction),
+              on_click=_share_now, args=(key, question, answer, measured),
               help="Send this result's numbers, settings and a small preview picture to your class's board.")
     if state[3]:
         (st.error if state[3].startswith("❌") else st.caption)(state[3])

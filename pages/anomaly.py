@@ -74,6 +74,7 @@ def draw_results(result: anomaly.AnomalyResult) -> None:
     ui.reveal(QUESTION, anomaly.measured_answer(result), result)
     st.subheader("1 · Normal and anomalous images get different errors")
     st.markdown(anomaly.histogram_text(result))
+    ui.share_to_class(result, key="an", question=QUESTION)
     st.subheader("2 · A threshold turns the error into a detector")
     threshold = draw_threshold(result)
     c1, c2 = st.columns(2)

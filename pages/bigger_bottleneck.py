@@ -119,6 +119,7 @@ def draw_results(result: sweep.SweepResult) -> None:
                 f"({result.seconds:.1f} s with measurements). {result.message}", result)
     ui.reveal(QUESTION, sweep_text.measured_trend(result.rows), result)
     st.markdown("\n".join(f"- {line}" for line in sweep_text.explain(result.rows, cfg.n_train)))
+    ui.share_to_class(result, key="bn", question=QUESTION)
     size_comparison(result)
     ui.terms("held_out", "memorization", "knn", "linear_probe", "code")
     c1, c2 = st.columns(2)

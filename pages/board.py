@@ -42,14 +42,14 @@ def join_form(b) -> None:
                              help="The class sees it next to your runs. No e-mail, no phone or student numbers.")
         if st.form_submit_button("Join the class", type="primary"):
             try:
-                st.session_state[ui.BOARD_MEMBER] = b.join(ui.board_client(), code, name)
+                st.session_state[ui.BOARD_MEMBER] = b.join(ui.board_client(), code, name, ui.browser_token())
                 st.rerun()
             except (*REFUSED, DatabaseError) as exc:
                 refused(exc)
 
 
 def student_view(b) -> None:
-    member = ui.board_member()
+    member = ui.board_member(look_up=True)  # joined before in this browser (a reload, another replica): no new join
     if member is None:
         st.markdown("Join your teacher's class to share your runs on the class board.")
         join_form(b)
@@ -62,13 +62,13 @@ def student_view(b) -> None:
     st.text(f"Your name on the board: {member.name}")
     if info.closed:
         st.info("The teacher has closed this class: no more runs can be shared.", icon="🔒")
-    st.markdown(f"Train a model on **Build & Train** and press **📤 Share to class** under it. "
-                f"You shared {len(mine)} run{'s' if len(mine) != 1 else ''} so far.")
+    st.markdown(f"Train a model on **Build & Train** or run an experiment page, then press **📤 Share to class** "
+                f"under its results. You shared {len(mine)} run{'s' if len(mine) != 1 else ''} so far. This browser "
+                "stays in the class after a reload.")
     ui.page_link_or_note("pages/build_train.py", "Go to Build & Train", icon="🏗️")
     if mine:
         st.dataframe(bf.runs_table(mine), hide_index=True, width="stretch")
-    if st.button("Leave this class", key="board_leave"):
-        st.session_state.pop(ui.BOARD_MEMBER, None)
+    if st.button("Leave this class", key="board_leave") and ui.leave_class():
         st.rerun()
 
 
@@ -120,7 +120,7 @@ def spotlight(b, teacher, runs, info) -> None:
     with st.container(border=True):
         st.subheader("🔦 Spotlight")
         st.text(run.name)
-        st.text(f"{run.draft.summary} on {bf.dataset_name(run.draft.dataset)}")
+        st.text(bf.spotlight_line(run))
         facts = bf.spotlight_facts(run)
         for col, (name, value) in zip(st.columns(len(facts)), facts):
             col.metric(name, value)
@@ -130,12 +130,22 @@ def spotlight(b, teacher, runs, info) -> None:
             except DatabaseError:
                 blob = None
             if blob:
-                st.image(blob, caption="held-out images (top) and their reconstructions (bottom)", width=560)
+                st.image(blob, caption=bf.preview_caption(run.draft.kind), width=560)
+
+
+def note(text: str) -> None:
+    if text:
+        st.caption(text)
 
 
 def sweep_section(runs) -> None:
     st.subheader("The class's bottleneck sweep")
     choices = bf.datasets(runs)
+    if not choices:
+        st.info("No shared model rebuilds clean inputs yet: the sweep and the budgets start with the first one.",
+                icon="⏳")
+        note(bf.left_out(runs))
+        return
     dataset = choices[0]
     if len(choices) > 1:
         dataset = st.selectbox("Data set", choices, format_func=bf.dataset_name, key="board_dataset")
@@ -147,17 +157,17 @@ def sweep_section(runs) -> None:
     ui.chart(bf.budget_figure(pts, height=ui.figure_height(380)), width="stretch", key="board_budget", where=c1)
     c2.dataframe(bf.budget_table(pts), hide_index=True, width="stretch")
     c2.caption(bf.budget_verdict(pts))
+    note(bf.left_out(runs, dataset))
 
 
 def answers_section(runs) -> None:
-    found = bf.answers(runs)
-    if not found:
-        return
     st.subheader("Predicted vs measured")
-    for a in found:
+    found = bf.answers(runs)
+    for a in (a for a in found if a.shared):
         ui.chart(bf.answers_figure(a, height=ui.figure_height(320)), width="stretch",
                  key=f"board_q_{a.question}")
         st.caption(bf.answers_verdict(a))
+    note(bf.unanswered_text(found))
 
 
 def act(action, *args) -> None:

@@ -44,6 +44,7 @@ def draw_results(result: kinds.CompareResult) -> None:
         st.warning(result.message, icon="⚠️")
     d = result.examples.shape[1]
     st.markdown("\n".join(f"- {line}" for line in kinds.verdict(result, d)))
+    ui.share_to_class(result, key="cmp")
     st.dataframe(kinds.table(result), hide_index=True, width="stretch")
     st.caption("Test MSE: mean squared error per pixel on held-out images. Active code units: the share of code "
                "numbers at least 10% of an input's largest one. Noise passed through: the share of a random noise "

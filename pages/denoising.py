@@ -56,6 +56,7 @@ def draw_results(result: denoise.DenoiseResult) -> None:
                 f"both models trained and measured in {result.seconds:.1f} s.", result)
     ui.reveal(QUESTION, denoise.measured_answer(result), result)
     st.markdown("\n".join(f"- {line}" for line in denoise.summary(result)))
+    ui.share_to_class(result, key="dn", question=QUESTION)
     ui.chart(denoise.example_grid(result), width="stretch", key="dn_grid")
     c1, c2 = st.columns(2)
     ui.chart(denoise.error_bars(result), width="stretch", key="dn_bars", where=c1)

@@ -3,7 +3,7 @@ from functools import partial
 
 import streamlit as st
 
-from aelab import analysis, figures, latent, runs, settings, ui
+from aelab import analysis, board_share, figures, latent, runs, settings, ui
 from aelab.spec import Check
 
 QUICK_JOB = "latent_quick"  # job key: the small 2-D autoencoder trained on this page
@@ -210,6 +210,7 @@ def compare(run: runs.Run, bundle, cache: latent.CodeCache) -> None:
                 health = ui.vae_health(model_run, bundle, key="latent_vae_health")
     ui.reveal(QUESTION, latent.compare_answer(*holes), other)
     st.markdown(latent.compare_sentence(*holes, vae_ignores_input=bool(health and health.ignores_input)))
+    ui.share_to_class(board_share.Twins(run, other), key="latent", question=QUESTION)
     st.caption(latent.TEXT["compare"])
     ui.terms("vae", "prior", "holes", "kl", "beta", "active_units")
     if st.button("Train the other model again", key="latent_other_retrain"):

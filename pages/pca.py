@@ -82,6 +82,7 @@ def draw_result(result: linear.PcaLabResult, cfg_now: linear.PcaLabConfig | None
         return
     ui.reveal(QUESTION, linear.measured_answer(comp), result)
     st.markdown("\n".join(f"- {line}" for line in linear.explain(result, comp)))
+    ui.share_to_class(result, key="pca", question=QUESTION)
     ui.terms("pca", "principal_angles", "held_out")
     try:
         bundle = ui.get_bundle(result.dataset)

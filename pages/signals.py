@@ -111,6 +111,7 @@ def signal_results(result: signals.LabRun) -> None:
     c3.metric("False alarms", f"{det.false_alarms} / {det.n_normal}")
     ui.reveal(QUESTION, signals.measured_answer(det), result)
     st.markdown("\n".join(f"- {line}" for line in signals.explain_detection(det, how)))
+    ui.share_to_class(result, key="sig", question=QUESTION)
     ui.terms("roc", "auc", "threshold", "held_out")
     idx, titles, spans = signals.examples(sigset)
     ui.chart(signals.signals_figure(bundle.x_test[idx].numpy(), recon_test[idx].numpy(), sig_cfg.channels,

@@ -1,7 +1,7 @@
 """Encoder | Decoder: the trained network as one Sequential, cut anywhere; what every layer represents."""
 import streamlit as st
 
-from aelab import data, figures, layers, runs, settings, ui
+from aelab import board_share, data, figures, layers, runs, settings, ui
 from aelab.spec import Check
 
 QUICK_JOB = "split_quick"  # job key: the quick default model trained on this page
@@ -141,9 +141,8 @@ def read_pair(run: runs.Run, bundle: data.DataBundle) -> tuple[dict | None, obje
 
 
 def _pair_done(job) -> None:
-    result = job.result
-    if isinstance(result, layers.PairResult) and result.runs:
-        st.session_state[PAIR_KEY] = {"runs": result.runs, "message": result.message}
+    if isinstance(job.result, layers.PairResult) and job.result.runs:
+        st.session_state[PAIR_KEY] = {"runs": job.result.runs, "message": job.result.message}
 
 
 def _draw_pair(view, bundle: data.DataBundle) -> None:
@@ -243,6 +242,7 @@ def main() -> None:
     st.markdown(layers.TEXT["weights"])
     ui.weights_images(run.model.state_dict(), bundle, "split_weights")
     pair_section(run, bundle)
+    ui.share_to_class(board_share.Layers(run, st.session_state.get(PAIR_KEY)), key="split", question=QUESTION)
     code_section(seq, at, run.spec.input_dim)
 
 

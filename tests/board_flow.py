@@ -62,6 +62,35 @@ def student_trains_and_shares(page, epochs: int = 2) -> float:
     return time.monotonic()
 
 
+def student_is_still_joined(page, url: str, code: str) -> None:
+    """A new session of the student's browser (a reload, or another replica) on the board: joined, no form."""
+    open_board(page, url)
+    main(page).get_by_text(f"You joined class {code}.").wait_for()
+    assert main(page).get_by_role("button", name="Join the class").count() == 0
+
+
+DENOISING = "denoising?dn_epochs=3&dn_copies=1&dn_n=300"  # a link with small settings: a run takes seconds
+
+
+def student_shares_from_denoising(page, url: str) -> float:
+    """Open Denoising by a link (a new session of the same browser), commit the first answer, train, and share the
+    finished comparison; returns time.monotonic() when the page confirmed the share."""
+    page.goto(f"{url}/{DENOISING}")
+    main(page).get_by_role("heading", name=re.compile("Denoising")).first.wait_for()
+    settle(page)
+    box = main(page).get_by_test_id("stRadio").filter(has_text="Predict first").first
+    box.get_by_role("radiogroup").locator("label").first.click()
+    settle(page)
+    main(page).get_by_role("button", name="Commit", exact=True).first.click()
+    main(page).get_by_text("Your prediction (locked)").first.wait_for()
+    settle(page)
+    main(page).get_by_role("button", name="🧽 Train both models").click()
+    main(page).get_by_text(re.compile(r"^You predicted")).first.wait_for()
+    main(page).get_by_role("button", name="📤 Share to class").click()
+    main(page).get_by_text("Shared with your class.").wait_for()
+    return time.monotonic()
+
+
 def runs_shared(page) -> int | None:
     """The "Runs shared" number on the teacher's board (None while it is not drawn)."""
     metric = main(page).get_by_test_id("stMetric").filter(has_text="Runs shared")

@@ -1,5 +1,5 @@
 """The class board's schema migrations (aelab/migrations, Alembic): from an empty database and from the previous
-revision (0001) with data in it, on SQLite and PostgreSQL; the Core tables agree with `upgrade head`; two
+revisions (0001, 0002) with data in them, on SQLite and PostgreSQL; the Core tables agree with `upgrade head`; two
 processes starting at once on one empty database migrate it once, without an error.
 
 Run: python -m pytest -q tests/test_board_migrations.py
@@ -31,10 +31,24 @@ def schema_diff(eng) -> list:
         return compare_metadata(ctx, board_tables.metadata)
 
 
-def test_the_second_revision_is_head_and_revises_the_first():
-    """Two revisions in a line: 0001 (the previous schema) and 0002 (the spotlight column)."""
+def test_the_revisions_are_one_line_to_head():
+    """Three revisions in a line: 0001 (the first schema), 0002 (the spotlight column) and 0003 (a browser finds its
+    membership again; what a share's errors measure)."""
     script = ScriptDirectory.from_config(db.alembic_config())
-    assert head() == "0002" and script.get_revision("0002").down_revision == "0001"
+    assert head() == "0003" and script.get_revision("0003").down_revision == "0002"
+    assert script.get_revision("0002").down_revision == "0001"
+
+
+def old_class_and_member(conn, secret_hash: str) -> tuple[int, int]:
+    """A class and one member written with the columns every revision has (ids from the database)."""
+    class_id = conn.execute(sa.text(
+        "INSERT INTO board_classes (join_code, code_hash, key_hash, title, created_at, expires_at, allow_weights) "
+        "VALUES ('AAA-BBB-CCC', :ch, :kh, 'old', 0, 1e12, :f) RETURNING id"),
+        dict(ch="c" * 64, kh="k" * 64, f=False)).scalar_one()
+    member_id = conn.execute(sa.text("INSERT INTO board_members (class_id, name, secret_hash, created_at) "
+                                     "VALUES (:c, 'Old timer', :sh, 0) RETURNING id"),
+                             dict(c=class_id, sh=secret_hash)).scalar_one()
+    return class_id, member_id
 
 
 def test_an_empty_database_upgrades_to_head_matching_the_tables(database_url):  # noqa: F811
@@ -57,13 +71,7 @@ def test_upgrading_from_the_previous_revision_keeps_the_data(database_url):  # n
     assert "spotlight_id" not in columns and db.current_revision(eng) == "0001"
     c = Client("s", "10.0.0.9")
     with db.writing(eng) as conn:  # rows written the way revision 0001's schema takes them (ids from the database)
-        class_id = conn.execute(sa.text(
-            "INSERT INTO board_classes (join_code, code_hash, key_hash, title, created_at, expires_at, allow_weights) "
-            "VALUES ('AAA-BBB-CCC', :ch, :kh, 'old', 0, 1e12, :f) RETURNING id"),
-            dict(ch="c" * 64, kh="k" * 64, f=False)).scalar_one()
-        member_id = conn.execute(sa.text("INSERT INTO board_members (class_id, name, secret_hash, created_at) "
-                                         "VALUES (:c, 'Old timer', :sh, 0) RETURNING id"),
-                                 dict(c=class_id, sh="s" * 64)).scalar_one()
+        class_id, member_id = old_class_and_member(conn, "s" * 64)
         share_id = conn.execute(sa.text(
             "INSERT INTO board_shares (class_id, member_id, client_id, created_at, kind, dataset, summary, spec, "
             "settings, code_size, params, epochs, train_error, test_error, seconds, points) VALUES (:c, :m, :cid, 0, "
@@ -79,6 +87,36 @@ def test_upgrading_from_the_previous_revision_keeps_the_data(database_url):  # n
     assert tuple(row) == ("old", share_id, "Old timer", 0.02)
     new = Board(eng).start_class(c)  # the upgraded database takes new classes beside the old one
     assert new.class_id != class_id
+    eng.dispose()
+
+
+def test_upgrading_from_0002_keeps_the_data_and_finds_members_by_their_browser(database_url):  # noqa: F811
+    """A board at 0002 with a member who joined from a browser and a share of the old bottleneck question id upgrades
+    to head: the share reads back with the task every old run had ("reconstruct") and the question's new id, the
+    member's secret digest gets its index, and the browser finds the membership again."""
+    from aelab import codes
+
+    eng = db.create(database_url)
+    db.upgrade(eng, "0002")
+    token = "t" * 43  # a browser token's form
+    with db.writing(eng) as conn:
+        class_id, member_id = old_class_and_member(conn, codes.digest(codes.browser_secret(token)))
+        conn.execute(sa.text(
+            "INSERT INTO board_shares (class_id, member_id, client_id, created_at, kind, dataset, summary, spec, "
+            "settings, code_size, params, epochs, train_error, test_error, seconds, question, prediction, measured, "
+            "points) VALUES (:c, :m, :cid, 0, 'bottleneck', 'digits', '64-3-64', '{}', '{}', 3, 10, 5, 0.01, 0.02, "
+            "1.0, 'bigger_bottleneck', 'rises', 'levels', '[]')"), dict(c=class_id, m=member_id, cid=str(uuid.uuid4())))
+    db.upgrade(eng)
+    assert db.current_revision(eng) == head() and schema_diff(eng) == []
+    with eng.connect() as conn:
+        indexes = {i["name"]: i["column_names"] for i in sa.inspect(conn).get_indexes("board_members")}
+    assert indexes["ix_board_members_secret"] == ["secret_hash"]
+    board = Board(eng)
+    member = board.resume(token)
+    assert (member.class_id, member.member_id, member.name) == (class_id, member_id, "Old timer")
+    (run,) = board.my_shares(member)
+    assert (run.draft.task, run.draft.question, run.draft.prediction, run.draft.measured) == (
+        "reconstruct", "bottleneck", "rises", "levels")
     eng.dispose()
 
 

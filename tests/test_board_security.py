@@ -1,5 +1,6 @@
 """Security rules of the class board, one test each: only the teacher key controls a class; a membership shares only
-into its own class; secrets have enough randomness, are stored only as hashes and compared in constant time; names
+into its own class; secrets have enough randomness, are stored only as hashes (a browser's token not at all) and
+compared in constant time; names
 and every shared field are validated and size-limited; rate limits per session, per address (X-Forwarded-For only
 from a trusted proxy) and per server stop a brute-force search for join codes; CSV export cannot inject formulas;
 names in figures cannot become markup.
@@ -68,14 +69,23 @@ def test_codes_forgive_case_spaces_and_look_alikes_only():
 
 
 def test_keys_are_stored_only_as_hashes(a_class):
-    """Neither the teacher key nor a member's secret appears anywhere in the database; their SHA-256 does."""
+    """Neither the teacher key, a member's secret nor a browser's token (nor the token's own SHA-256, which names its
+    saved model's folder) appears anywhere in the database; the secrets' SHA-256 does."""
+    import hashlib
+
+    from aelab.store import new_token
+
     board, new, _, member, _ = a_class
+    token = new_token()
+    from_browser = board.join(client("browser"), new.join_code, "Bea", token)
     with db.reading(board.engine) as conn:
         dump = json.dumps([[list(map(str, row)) for row in conn.execute(sa.text(f"SELECT * FROM {name}"))]
                            for name in ("board_classes", "board_members", "board_shares")])
     assert new.teacher_key not in dump and member.secret not in dump
     assert new.teacher_key.replace("-", "") not in dump and member.secret.replace("-", "") not in dump
     assert codes.digest(new.teacher_key) in dump and codes.digest(member.secret) in dump
+    assert token not in dump and from_browser.secret not in dump and hashlib.sha256(token.encode()).hexdigest() not in dump
+    assert codes.digest(from_browser.secret) in dump
 
 
 def test_keys_are_compared_in_constant_time(a_class, monkeypatch):
@@ -170,7 +180,10 @@ def test_every_shared_field_has_a_limit(a_class):
            dict(settings={"f": object()}), dict(spec=[1, 2]), dict(code_size=0), dict(code_size=10**6),
            dict(params=-1), dict(epochs=True), dict(seconds=float("nan")), dict(seconds=1e9),
            dict(question="What?"), dict(prediction="x" * 41),
-           dict(points=tuple([board_fields.Point(2, 1, 0.1, 0.1)] * 33)),
+           dict(points=tuple([board_fields.Point(2, 1, 0.1, 0.1)] * 33)), dict(task="memorize"),
+           dict(points=(board_fields.Point(2, 1, 0.1, 0.1, "s" * 161),)),
+           dict(points=(board_fields.Point(2, 1, 0.1, 0.1, "dense\u202e"),)),
+           dict(points=(board_fields.Point(2, 1, 0.1, 0.1, task="<b>"),)),
            dict(preview=big_png), dict(preview=b"<svg onload=alert(1)>"), dict(preview=png.SIGNATURE + b"junk"),
            dict(checkpoint=b"x" * (board_fields.CHECKPOINT_MAX + 1))]
     assert len(big_png) > board_fields.PREVIEW_MAX

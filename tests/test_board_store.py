@@ -127,6 +127,33 @@ def test_spotlight_accepts_only_runs_of_the_class(board):
         board.spotlight(board.open_class(client(), a.teacher_key), sid)
 
 
+def test_a_browser_finds_its_membership_again_until_it_leaves(database_url, monkeypatch):
+    """A member who joined from a browser is found again by that browser's token on another replica (another engine
+    on the database) and shares with it; another browser finds nothing; the newest class a browser joined wins;
+    after leaving, or once the class expired, nothing is found and the old membership shares no more."""
+    from aelab.store import new_token
+
+    monkeypatch.setenv("AELAB_CLASS_DAYS", "2")
+    now = [1_000_000.0]
+    replica_a = Board(db.engine(database_url), clock=lambda: now[0])
+    replica_b = Board(db.create(database_url), clock=lambda: now[0])
+    first, second = replica_a.start_class(client()), replica_a.start_class(client())
+    token = new_token()
+    joined = replica_a.join(client(1), first.join_code, "Hal", token)
+    assert replica_b.resume(token) == joined and replica_b.resume(new_token()) is None
+    sid, new = replica_b.share(client(2), replica_b.resume(token), draft(), str(uuid.uuid4()))
+    assert new and [r.id for r in replica_a.my_shares(joined)] == [sid]
+    later = replica_a.join(client(1), second.join_code, "Hal", token)
+    assert replica_b.resume(token) == later
+    replica_b.leave(later)
+    assert replica_a.resume(token) == joined  # the browser is still in the first class
+    with pytest.raises(NotAllowed):
+        replica_a.share(client(1), later, draft(), str(uuid.uuid4()))
+    now[0] += 2 * 86400 + 1
+    assert replica_a.resume(token) is None  # the first class expired
+    replica_b.engine.dispose()
+
+
 def test_classes_expire(database_url, monkeypatch):
     """After AELAB_CLASS_DAYS days a class takes no joins, shares or teacher key, and purging deletes it all."""
     monkeypatch.setenv("AELAB_CLASS_DAYS", "2")

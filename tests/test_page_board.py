@@ -1,17 +1,20 @@
 """AppTest of the Class board page and the Share-to-class button on Build & Train: a teacher session and student
-sessions on one temp database; names shown only as text; teacher-only controls; a database that cannot be reached.
+sessions on one temp database; names shown only as text; teacher-only controls; a membership that survives a reload
+(a new session of the same browser); a database that cannot be reached.
 
 Run: python -m pytest -q tests/test_page_board.py
 """
 from __future__ import annotations
 
+import json
 import re
 
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from aelab import db
-from conftest import ROOT, wait_for_jobs, set_field
+from aelab import db, ui
+from conftest import ROOT, set_field, wait_for_jobs
+from lab_results import subject  # noqa: F401 - fixture
 
 HOSTILE = "<img src=x onerror=alert(1)>"  # 28 characters: a valid name length
 
@@ -24,8 +27,12 @@ def board_db(tmp_path, monkeypatch):
     db.forget(url)
 
 
-def open_board(role: str = "a student") -> AppTest:
+def open_board(role: str = "a student", token: str | None = None) -> AppTest:
+    """A new session on the Class board; with `token`, of the browser holding that token (a reload, another tab,
+    another replica: ui.browser_token reads it from the browser's cookie)."""
     at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60)
+    if token is not None:
+        at.session_state[ui.TOKEN_KEY] = token
     at.switch_page("pages/board.py").run()
     if role != "a student":
         at.segmented_control(key="cfg_board_role").set_value(role).run()
@@ -70,6 +77,13 @@ def test_teacher_starts_a_class_and_sees_code_key_and_empty_board():
     assert [t.value for t in at.text] == ["Group B"]
     at.button(key="board_key_saved").click().run()
     assert not at.code and not at.exception
+
+
+def test_a_class_title_with_markup_is_shown_as_text():
+    """A title full of HTML and Markdown is shown literally (st.text) on the projected board, never as markup."""
+    title = "<b>x</b> [y](http://evil)"
+    at, _, _ = start_class(title)
+    assert [t.value for t in at.text] == [title] and title not in all_markdown(at)
 
 
 def test_teacher_opens_the_board_with_the_key_only():
@@ -129,6 +143,45 @@ def test_student_joins_shares_from_build_and_train_and_the_teacher_sees_it_as_te
     assert all((a == b).all() for a, b in pairs)
 
 
+def test_the_board_shows_every_pages_runs_and_the_class_answers_per_question(board_db):
+    """Runs from several pages: the table names each page and what its errors measure, the sweep says which models it
+    leaves out, every answered question gets its chart and sentences, and the unanswered ones are listed; a board
+    with only other-task runs says the sweep waits for a reconstruction model."""
+    import uuid
+
+    from aelab.board import Board, Client, Draft
+    from aelab.board_fields import Point
+
+    teacher, code, _ = start_class()
+    b = Board(db.engine(board_db))
+
+    def share(name: str, **kw) -> None:
+        base = dict(dataset="digits", summary="64-8-64", spec={}, settings={"n_train": None, "epochs": 5},
+                    code_size=8, params=1096, epochs=5, train_error=0.01, test_error=0.02, seconds=1.0)
+        b.share(Client(name, "10.4.0.1"), b.join(Client(name, "10.4.0.1"), code, name), Draft(**{**base, **kw}),
+                str(uuid.uuid4()))
+
+    share("Ann", kind="anomaly", task="normal_only", question="anomaly", prediction="larger", measured="larger")
+    teacher.run()
+    assert "No shared model rebuilds clean inputs yet" in " ".join(i.value for i in teacher.info)
+    share("Bob", kind="denoising", task="denoise", question="denoising", prediction="plain", measured="denoiser",
+          points=(Point(8, 1096, 0.01, 0.03, "plain AE 64-8-64"),))
+    share("Cy", kind="kinds", points=(Point(256, 33_000, 0.0001, 0.0002, "wide AE 64-256-64"),))
+    teacher.run()
+    assert not teacher.exception
+    table = teacher.dataframe[0].value
+    assert list(table["page"]) == ["Kinds side by side", "Denoising", "Anomaly"]
+    assert list(table["errors on"])[1:] == ["noisy inputs against the clean images",
+                                            "normal data only (trained without the anomalies)"]
+    captions = " ".join(c.value for c in teacher.caption)
+    assert "Left out of the sweep and the budgets: 2 models from Anomaly, Denoising" in captions
+    assert "1 run shared. Predicted: \"Clearly larger" in captions and "Predicted: \"The plain AE's" in captions
+    assert "No shared run answers the question of Bigger bottleneck, PCA, Encoder | Decoder, Latent space, Not only " \
+           "images yet" in captions
+    titles = [json.loads(c.proto.spec)["layout"]["title"]["text"] for c in teacher.get("plotly_chart")]
+    assert sum(t.startswith(("Trained on the normal classes only", "Both models get the same")) for t in titles) == 2
+
+
 def test_a_student_who_has_not_joined_is_told_where_to_join():
     """Build & Train after training, without a class: a caption points to the Class board, no Share button."""
     at = AppTest.from_file(str(ROOT / "pages" / "build_train.py"), default_timeout=60)
@@ -140,6 +193,31 @@ def test_a_student_who_has_not_joined_is_told_where_to_join():
     at.run()
     assert "join it on the **Class board** page first" in " ".join(c.value for c in at.caption)
     assert "train_share_to_class" not in [b.key for b in at.button]
+
+
+def test_a_reload_keeps_the_membership_until_the_student_leaves(subject):  # noqa: F811
+    """A new session of the same browser (a reload, or a replica that took over) is still in the class: Build & Train
+    shares into it without a second join, the teacher sees the run under the name the student joined with, and the
+    board says so. After "Leave this class", a reload asks to join again; another browser was never in it."""
+    teacher, code, _ = start_class()
+    first = join(code, "Ann")
+    token = first.session_state[ui.TOKEN_KEY]
+    again = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60)
+    again.session_state[ui.TOKEN_KEY] = token
+    again.session_state["aelab_run"] = subject
+    again.switch_page("pages/build_train.py").run()
+    again.button(key="train_share_to_class").click().run()
+    assert "Shared with your class." in " ".join(c.value for c in again.caption)
+    teacher.run()
+    assert list(teacher.dataframe[0].value["name"]) == ["Ann"]
+    again.switch_page("pages/board.py").run()
+    assert f"You joined class {code}." in " ".join(s.value for s in again.success)
+    assert "Your name on the board: Ann" in [t.value for t in again.text]
+    assert open_board().button(key="FormSubmitter:board_join-Join the class")  # another browser: not a member
+    again.button(key="board_leave").click().run()
+    assert again.button(key="FormSubmitter:board_join-Join the class") and "board_member" not in again.session_state
+    after = open_board(token=token)
+    assert after.button(key="FormSubmitter:board_join-Join the class") and not after.success
 
 
 def test_bad_join_input_gets_messages():

@@ -1,7 +1,8 @@
 """Beyond one machine, tested without Docker: PostgreSQL and nginx from Debian's packages, two `streamlit run app.py`
 replicas on loopback behind nginx (configured by deploy/nginx/aelab.conf.template, the file compose uses), and two
 browsers. A student on replica A shares a Build & Train run; the teacher on replica B sees it on the board within
-2 s; replica A is stopped: nothing is lost and the teacher's page keeps working. Everything started is stopped.
+2 s; replica A is stopped: nothing is lost, the teacher's page keeps working, and the student's browser, now served
+by B, is still in the class and shares again without joining. Everything started is stopped.
 
 Run: python -m pytest -q tests/test_replicas.py
 """
@@ -15,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from board_flow import (XSS_NAME, main, no_markup_ran, open_board, student_joins, student_trains_and_shares,
+from board_flow import (XSS_NAME, no_markup_ran, student_is_still_joined, student_joins, student_trains_and_shares,
                         teacher_spotlights, teacher_starts_class, wait_for_runs)
 from browser_util import ROOT, chromium, new_tab, require_browser, shot, streamlit_server
 from deploy_util import (NGINX_TEMPLATE, nginx_bin, nginx_proxy, postgres_bin, postgres_server, render_nginx,
@@ -50,7 +51,8 @@ def cookie_for(proxy, upstream: str, tries: int = 200) -> str:
 
 def test_two_replicas_behind_nginx_share_one_board(tmp_path):
     """Student on replica A shares; teacher on replica B sees it within 2 s; after A stops, the board keeps the run,
-    the teacher can still spotlight it, and a run shared through B afterwards shows up too."""
+    the teacher can still spotlight it, a run shared through B afterwards shows up too, and the student's browser,
+    back through nginx on B, is still a member: its next share needs no second join."""
     started: list = []
     with contextlib.ExitStack() as stack:
         pg = stack.enter_context(postgres_server())
@@ -97,8 +99,9 @@ def test_two_replicas_behind_nginx_share_one_board(tmp_path):
                 kind="train", dataset="digits", summary="64-8-64", spec={}, settings={}, code_size=8, params=1096,
                 epochs=1, train_error=0.05, test_error=0.06, seconds=1.0), str(uuid.uuid4()))
             assert wait_for_runs(teacher, 2, 10) - t0 <= LIVE_S + 1.0
-            open_board(student, proxy.url)  # the student's tab comes back through nginx on B (a new session)
-            main(student).get_by_label("Join code", exact=True).wait_for()
+            student_is_still_joined(student, proxy.url, code)  # back through nginx on B: a new session, same browser
+            student_trains_and_shares(student)
+            wait_for_runs(teacher, 3, 30)  # shared through B (A is stopped) by a member who never joined again
             db.forget(pg.url)
         finally:
             if a_running:
