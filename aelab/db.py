@@ -5,7 +5,9 @@ migrate exactly once. No Streamlit here.
 from __future__ import annotations
 
 import contextlib
+import sqlite3
 import threading
+import time
 from pathlib import Path
 from typing import Iterator
 
@@ -58,10 +60,24 @@ def _sqlite_connect(dbapi_conn, _record) -> None:
     """SQLAlchemy's documented pysqlite recipe: the driver stops issuing BEGIN itself (we do, in _sqlite_begin)."""
     dbapi_conn.isolation_level = None
     cur = dbapi_conn.cursor()
-    cur.execute(f"PRAGMA busy_timeout = {SQLITE_BUSY_MS}")  # first: switching to WAL may wait for another process
-    cur.execute("PRAGMA journal_mode = WAL")  # readers never block the writer, the writer never blocks readers
+    cur.execute(f"PRAGMA busy_timeout = {SQLITE_BUSY_MS}")
+    _wal(cur)  # readers never block the writer, the writer never blocks readers
     cur.execute("PRAGMA synchronous = NORMAL")
     cur.close()
+
+
+def _wal(cur, pause_s: float = 0.02) -> None:
+    """Switch the file to WAL. While another process is opening or switching the same new file, SQLite answers
+    'database is locked' at once (busy_timeout does not cover this step), so try again until SQLITE_BUSY_MS."""
+    deadline = time.monotonic() + SQLITE_BUSY_MS / 1000
+    while True:
+        try:
+            cur.execute("PRAGMA journal_mode = WAL")
+            return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or time.monotonic() > deadline:
+                raise
+            time.sleep(pause_s)
 
 
 def _sqlite_begin(conn: Connection) -> None:

@@ -6,10 +6,12 @@ Run: python -m pytest -q tests/test_board_migrations.py
 """
 from __future__ import annotations
 
+import sqlite3
 import subprocess
 import sys
 import uuid
 
+import pytest
 import sqlalchemy as sa
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
@@ -135,3 +137,29 @@ def test_two_replicas_starting_together_migrate_once(database_url):  # noqa: F81
         classes = conn.execute(sa.text("SELECT count(*) FROM board_classes")).scalar_one()
     assert versions == [head()] and classes == 2
     eng.dispose()
+
+
+class LockedCursor:
+    """A cursor whose first `locked` attempts to switch journal mode fail the way SQLite does while another process
+    is switching the same new file (at once, without waiting on busy_timeout)."""
+
+    def __init__(self, locked: int, message: str = "database is locked"):
+        self.locked, self.message, self.calls = locked, message, 0
+
+    def execute(self, sql):
+        self.calls += 1
+        if self.calls <= self.locked:
+            raise sqlite3.OperationalError(self.message)
+
+
+def test_switching_to_wal_tries_again_while_another_process_holds_the_file():
+    cur = LockedCursor(locked=3)
+    db._wal(cur, pause_s=0)
+    assert cur.calls == 4
+
+
+def test_switching_to_wal_passes_other_errors_on_at_once():
+    cur = LockedCursor(locked=1, message="disk I/O error")
+    with pytest.raises(sqlite3.OperationalError, match="disk I/O"):
+        db._wal(cur, pause_s=0)
+    assert cur.calls == 1
