@@ -132,8 +132,9 @@ def serious_violations(tab) -> tuple[list[str], list[str]]:
         if v["impact"] not in ("critical", "serious"):
             continue
         for node in v["nodes"]:
-            owner = next((STREAMLIT_OWNED[(v["id"], t)] for t in node["testids"] if (v["id"], t) in STREAMLIT_OWNED),
-                         None)
+            # the element's own test id from its markup too: a toast may be gone by the time the page looks it up
+            ids = node["testids"] + re.findall(r'data-testid="([^"]+)"', node["html"])
+            owner = next((STREAMLIT_OWNED[(v["id"], t)] for t in ids if (v["id"], t) in STREAMLIT_OWNED), None)
             line = f"{v['id']} ({v['impact']}): {node['html']} [{node['why'].splitlines()[-1].strip()}]"
             (theirs if owner else ours).append(line)
     return ours, theirs
