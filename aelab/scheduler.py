@@ -50,6 +50,18 @@ class Turn:
     held: float  # seconds this job has held a slot so far (its measured rate: progress per held second)
 
 
+SHARED_POLL_S = 2.0  # how often a live view redraws while more students train than the server has slots
+
+
+def poll_every(turn: Turn | None, shown: bool, every: float) -> float:
+    """Seconds between a live view's redraws: `every` while the student has the server to themselves (or nothing
+    is drawn yet, so the first loss point shows at once), SHARED_POLL_S when more students than slots share it.
+    Thirty views redrawing twice a second took most of a 2-core server from the training they were showing."""
+    if turn is None or not shown or turn.others + 1 <= turn.slots:
+        return every
+    return max(every, SHARED_POLL_S)
+
+
 class Scheduler:
     """Grants `limit` slots to waiting jobs, and under the fair policy makes running jobs take turns.
 

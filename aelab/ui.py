@@ -625,14 +625,21 @@ def job_is_active(key: str) -> bool:
 
 def live_job(key: str, draw: Callable[[JobView | None], None], on_done: Callable[[Job], None] | None = None,
              every: float = 0.5) -> None:
-    """Draw a job's state in a fragment that re-runs every `every` s while the job's thread lives.
+    """Draw a job's state in a fragment that re-runs every `every` s while the job's thread lives (every
+    scheduler.SHARED_POLL_S s while more students than slots share the server).
 
     When the job ends, `on_done(job)` runs once (e.g. to store its result) and the whole page reruns,
     which turns polling off.
     """
-    active = job_is_active(key)
+    from aelab.scheduler import poll_every
 
-    @st.fragment(run_every=every if active else None, key=f"live_{key}")
+    def pace(view: JobView) -> float:  # slower while the server is shared (scheduler.poll_every)
+        return poll_every(view.turn, view.version > 0, every)
+
+    active = job_is_active(key)
+    interval = pace(get_job(key).view()) if active else None
+
+    @st.fragment(run_every=interval, key=f"live_{key}")
     def _frag() -> None:
         job = get_job(key)
         done_key = f"_done_{key}"
@@ -644,7 +651,10 @@ def live_job(key: str, draw: Callable[[JobView | None], None], on_done: Callable
             # still alive (active False only here): the page above may have drawn it as running, e.g. a disabled
             # button and no results, and nothing else would draw the page again
             st.rerun()
-        draw(job.view() if job else None)
+        view = job.view() if job else None
+        if interval is not None and view is not None and view.active and pace(view) != interval:
+            st.rerun()  # the server became shared, or free again: a full run sets the fragment's new pace
+        draw(view)
 
     _frag()
 
@@ -788,7 +798,8 @@ def code_trails(model, bundle: data.DataBundle, run_key: object, update: object)
     if trails is None or trails.last_key is None or trails.last_key[0] != run_key:
         idx = inside.trail_points(bundle.y_test)
         trails = st.session_state["_code_trails"] = inside.CodeTrails(idx, bundle.y_test[idx].numpy())
-    trails.push(analysis.encode(model, bundle.x_test[trails.indices]), key=(run_key, update))
+    if trails.last_key != (run_key, update):  # a redraw without a new update (waiting for a turn) encodes nothing
+        trails.push(analysis.encode(model, bundle.x_test[trails.indices]), key=(run_key, update))
     return trails
 
 
@@ -1058,6 +1069,17 @@ def forget_on_change(keys, owner: object, tag: str) -> bool:
         for key in keys:
             st.session_state.pop(key, None)
     return True
+
+
+def kept(name: str, owner: object, params: tuple, build: Callable[[], Any]) -> Any:
+    """`build()`, computed again only when `owner` (by identity: a weights snapshot, a history, a run) or `params`
+    (by equality: what it is drawn with) change. A live view redrawn between two updates of its job, e.g. while the
+    job waits for its turn, reuses its figures instead of building them again."""
+    key = f"_kept_{name}"
+    entry = st.session_state.get(key)
+    if entry is None or entry[0] is not owner or entry[1] != params:
+        entry = st.session_state[key] = (owner, params, build())
+    return entry[2]
 
 
 def memo(key: str, owner: object) -> dict:

@@ -233,11 +233,13 @@ def controls(cfg, ready: bool) -> None:
 
 # -- the live view ------------------------------------------------------------------------------------------
 def _ui_model(spec: ArchSpec, state: dict):
-    """A model for drawing, reused between polls (weights reloaded from the job's snapshot)."""
+    """A model for drawing, reused between polls (weights reloaded only when the job published a new snapshot)."""
     from aelab import runs
 
-    model = runs.model_from_state(spec, state, into=st.session_state.get("_train_ui_model"))
-    st.session_state["_train_ui_model"] = model
+    model = st.session_state.get("_train_ui_model")
+    if model is None or st.session_state.get("_train_ui_state") is not state:
+        model = runs.model_from_state(spec, state, into=model)
+        st.session_state["_train_ui_model"], st.session_state["_train_ui_state"] = model, state
     return model
 
 
@@ -292,15 +294,24 @@ def draw_summary(bundle: data.DataBundle | None, view) -> None:
     if cfg.loss == "bce":  # BCE cannot reach 0 on grey pixels: draw what a perfect copy scores (issue 12, finding 8)
         floors = ui.memo("_train_bce_floor", show)
         floor = floors.setdefault("floor", analysis.bce_floor(show.x_test))
-    ui.chart(figures.loss_curves(history, total_epochs=total, title="Loss (lower is better)", loss=cfg.loss,
-                                 floor=floor, height=ui.figure_height(150), earlier=earlier), "loss_chart")
-    idx = data.sample_indices(show.y_test, per_class=1, n=10)
+    height = ui.figure_height(150)
+    ui.chart(ui.kept("loss", history, (total, cfg.loss, floor, height, [(label, id(h)) for label, h in earlier]),
+                     lambda: figures.loss_curves(history, total_epochs=total, title="Loss (lower is better)",
+                                                 loss=cfg.loss, floor=floor, height=height, earlier=earlier)),
+             "loss_chart")
+    idx = ui.memo("_train_shown_idx", show).setdefault("idx", None)
+    if idx is None:  # the same ten held-out images for as long as the data set stays
+        idx = ui.memo("_train_shown_idx", show)["idx"] = data.sample_indices(show.y_test, per_class=1, n=10)
     x = show.x_test[idx]  # (10, D)
-    recon = analysis.reconstruct(model, x)
-    ui.chart(figures.image_grid([x.numpy(), recon.numpy()], show.image_shape, row_labels=["in", "out"],
-                                col_labels=[show.class_names[int(show.y_test[i])] for i in idx],
-                                title="Held-out images and their reconstructions", height=ui.figure_height(120)),
-             "recon_grid")
+    drawn = ui.memo("_train_recon", model if state is None else state)  # once per snapshot, not per redraw
+    if "recon" not in drawn:
+        drawn["recon"] = analysis.reconstruct(model, x)
+    recon = drawn["recon"]
+    height = ui.figure_height(120)
+    ui.chart(ui.kept("recon", recon, (show.name, height), lambda: figures.image_grid(
+        [x.numpy(), recon.numpy()], show.image_shape, row_labels=["in", "out"],
+        col_labels=[show.class_names[int(show.y_test[i])] for i in idx],
+        title="Held-out images and their reconstructions", height=height)), "recon_grid")
     ui.status_message(view)
     if run is not None:
         st.caption(f"Showing the session model: {run.spec.describe()} on {data.DATASETS.get(run.dataset)}, "
@@ -342,25 +353,31 @@ def draw_inside(bundle: data.DataBundle | None, view) -> None:
     model = run.model if state is None else _ui_model(spec, state)
     st.header("Inside the network")
     draw_latent(model, spec, show, live=state is not None, version=view.version if view is not None else 0)
-    draw_weights(model, spec, show)
+    draw_weights(model, spec, show, model if state is None else state)
     if spec.kind == "vae" and history.terms:
         ui.chart(figures.vae_terms(history, height=ui.figure_height(260)), "vae_terms")
     if spec.kind == "vae" and run is not None and state is None:  # the finished VAE: does it use its code?
         ui.vae_health(run, show)
 
 
-def draw_weights(model, spec: ArchSpec, show: data.DataBundle) -> None:
-    """The first encoder layer's and the last decoder layer's weights as images, with a sentence computed from them."""
+def draw_weights(model, spec: ArchSpec, show: data.DataBundle, owner: object) -> None:
+    """The first encoder layer's and the last decoder layer's weights as images, with a sentence computed from them
+    (`owner`: the weights' snapshot, or the finished model; what is computed from them is kept while it stays)."""
     from aelab import inside
 
     refs = ui.memo("_train_inside_refs", show)  # the pixel mask and the images' roughness, once per data set
     if "mask" not in refs:
         refs["mask"] = inside.pixel_mask(show.x_train)
         refs["rough"] = inside.data_roughness(show.x_test, show.image_shape)
-    enc, dec = inside.filter_sets(model.state_dict(), spec.input_dim, refs["mask"])
-    ui.chart(inside.weights_figure(enc, dec, height=ui.figure_height(420)), "weights_chart")
-    first = spec.channels[0] if spec.is_conv else (spec.encoder[0] if spec.encoder else spec.bottleneck)
-    st.caption(inside.describe(enc, first, refs["rough"]) + " " + inside.describe(dec, None, refs["rough"]))
+    drawn = ui.memo("_train_filters", owner)
+    height = ui.figure_height(420)
+    if drawn.get("height") != height:  # once per snapshot, not per redraw
+        enc, dec = inside.filter_sets(model.state_dict(), spec.input_dim, refs["mask"])
+        first = spec.channels[0] if spec.is_conv else (spec.encoder[0] if spec.encoder else spec.bottleneck)
+        drawn.update(height=height, fig=inside.weights_figure(enc, dec, height=height),
+                     caption=inside.describe(enc, first, refs["rough"]) + " " + inside.describe(dec, None, refs["rough"]))
+    ui.chart(drawn["fig"], "weights_chart")
+    st.caption(drawn["caption"])
 
 
 def draw_latent(model, spec: ArchSpec, show: data.DataBundle, live: bool = False, version: int = 0) -> None:
@@ -385,9 +402,10 @@ def draw_latent(model, spec: ArchSpec, show: data.DataBundle, live: bool = False
         return
     if live:
         trails = ui.code_trails(model, show, run_id, version)
-        fig = inside.trails_figure(trails, show.class_names, dims, height=height)
+        fig = ui.kept("trails", trails, (trails.last_key, dims, height),
+                      lambda: inside.trails_figure(trails, show.class_names, dims, height=height))
     else:
-        fig = latent_figure(model, show, dims, height)
+        fig = ui.kept("latent", model, (show.name, dims, height), lambda: latent_figure(model, show, dims, height))
     ui.chart(fig, "latent_chart")
 
 

@@ -43,3 +43,41 @@ def test_a_job_that_ends_during_a_page_run_still_gets_its_results_drawn():
     at.run()
     assert not at.exception
     assert "RESULTS" in [m.value for m in at.markdown] and not at.button(key="train").disabled
+
+
+def app_with_a_job_on_a_server_that_becomes_shared() -> None:
+    """A live view whose job's turn says, from its second look on, that 3 students share 1 slot."""
+    import streamlit as st
+
+    from aelab import ui
+    from aelab.jobs import JobView
+    from aelab.scheduler import Turn
+    from aelab.train import History
+
+    class Shared:
+        id, alive, looks = 3, True, 0
+
+        def view(self) -> JobView:
+            Shared.looks += 1
+            others = 0 if Shared.looks == 1 else 2
+            turn = Turn("fair", "running", 0, 1, others, 0, others, False, 1 / (others + 1), 3.0 if others else 0.0,
+                        1.0, 5.0)
+            return JobView("running", "", None, History(), None, 4, 0, turn=turn)
+
+    if "_aelab_jobs" not in st.session_state:
+        st.session_state["_aelab_jobs"] = {"k": Shared()}
+    st.session_state["page_runs"] = st.session_state.get("page_runs", 0) + 1
+    ui.live_job("k", lambda view: st.caption(f"others {view.turn.others}"))
+
+
+def test_a_live_view_sets_its_slower_pace_with_one_full_run_when_the_server_becomes_shared():
+    """The pace is fixed when a fragment is declared, so a change of pace reruns the page once, and not again."""
+    at = new_apptest(app_with_a_job_on_a_server_that_becomes_shared)
+    at.run()
+    assert not at.exception
+    # first page run: alone (0.5 s); its fragment then sees the server shared and reruns the page, which declares
+    # the fragment at the shared pace and draws without asking for another run
+    assert at.session_state["page_runs"] == 2
+    assert [c.value for c in at.caption] == ["others 2"]
+    at.run()
+    assert at.session_state["page_runs"] == 3 and [c.value for c in at.caption] == ["others 2"]

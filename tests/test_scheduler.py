@@ -212,6 +212,19 @@ def test_turn_texts_say_why_a_student_waits_and_what_share_they_get():
     assert describe(None) == ""
 
 
+def test_a_live_view_redraws_less_often_only_while_more_students_than_slots_share_the_server():
+    """Alone, or with as many students as slots, or before the first update: the page's own pace; shared: slower."""
+    shared = scheduler.SHARED_POLL_S
+    assert shared > 0.5
+    assert scheduler.poll_every(turn(), True, 0.5) == 0.5  # alone
+    assert scheduler.poll_every(turn(slots=2, others=1), True, 0.5) == 0.5  # a slot each
+    assert scheduler.poll_every(turn(others=1), False, 0.5) == 0.5  # nothing drawn yet: the first point at once
+    assert scheduler.poll_every(None, True, 0.5) == 0.5  # the job has ended
+    assert scheduler.poll_every(turn(others=1), True, 0.5) == shared
+    assert scheduler.poll_every(turn(state="waiting", place=3, slots=2, others=29), True, 0.3) == shared
+    assert scheduler.poll_every(turn(others=5), True, 5.0) == 5.0  # never faster than the page asked
+
+
 def test_the_view_carries_the_turn_and_an_eta_for_a_real_training_run(use_scheduler, digits):
     """A training job's view has its turn (running, alone: full share) and a finite ETA once it has a rate."""
     use_scheduler(slice_s=1.0)
