@@ -50,16 +50,18 @@ class Turn:
     held: float  # seconds this job has held a slot so far (its measured rate: progress per held second)
 
 
-SHARED_POLL_S = 2.0  # how often a live view redraws while more students train than the server has slots
+MAX_POLL_S = 8.0  # the slowest a live view redraws while its student shares the server with many others
 
 
 def poll_every(turn: Turn | None, shown: bool, every: float) -> float:
-    """Seconds between a live view's redraws: `every` while the student has the server to themselves (or nothing
-    is drawn yet, so the first loss point shows at once), SHARED_POLL_S when more students than slots share it.
-    Thirty views redrawing twice a second took most of a 2-core server from the training they were showing."""
+    """Seconds between a live view's redraws: `every` while the student has the server to themselves (or nothing is
+    drawn yet, so the first loss point shows at once); shared, `every` times the power of two at or above
+    students / slots (2 students on 1 slot: twice as long; 30: at most MAX_POLL_S), as the run itself then moves
+    that much slower. Thirty views redrawing twice a second took most of a 2-core server from the training they
+    were showing. Powers of two: a pace changes (one full page run) only when the class size crosses one."""
     if turn is None or not shown or turn.others + 1 <= turn.slots:
         return every
-    return max(every, SHARED_POLL_S)
+    return min(max(every, MAX_POLL_S), every * 2 ** math.ceil(math.log2((turn.others + 1) / turn.slots)))
 
 
 class Scheduler:

@@ -625,8 +625,8 @@ def job_is_active(key: str) -> bool:
 
 def live_job(key: str, draw: Callable[[JobView | None], None], on_done: Callable[[Job], None] | None = None,
              every: float = 0.5) -> None:
-    """Draw a job's state in a fragment that re-runs every `every` s while the job's thread lives (every
-    scheduler.SHARED_POLL_S s while more students than slots share the server).
+    """Draw a job's state in a fragment that re-runs every `every` s while the job's thread lives (less often
+    while more students than slots share the server: scheduler.poll_every).
 
     When the job ends, `on_done(job)` runs once (e.g. to store its result) and the whole page reruns,
     which turns polling off.

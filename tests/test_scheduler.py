@@ -213,16 +213,18 @@ def test_turn_texts_say_why_a_student_waits_and_what_share_they_get():
 
 
 def test_a_live_view_redraws_less_often_only_while_more_students_than_slots_share_the_server():
-    """Alone, or with as many students as slots, or before the first update: the page's own pace; shared: slower."""
-    shared = scheduler.SHARED_POLL_S
-    assert shared > 0.5
-    assert scheduler.poll_every(turn(), True, 0.5) == 0.5  # alone
-    assert scheduler.poll_every(turn(slots=2, others=1), True, 0.5) == 0.5  # a slot each
-    assert scheduler.poll_every(turn(others=1), False, 0.5) == 0.5  # nothing drawn yet: the first point at once
-    assert scheduler.poll_every(None, True, 0.5) == 0.5  # the job has ended
-    assert scheduler.poll_every(turn(others=1), True, 0.5) == shared
-    assert scheduler.poll_every(turn(state="waiting", place=3, slots=2, others=29), True, 0.3) == shared
-    assert scheduler.poll_every(turn(others=5), True, 5.0) == 5.0  # never faster than the page asked
+    """Alone, with a slot each, or before the first update: the page's own pace; shared: as much slower as the run
+    (the power of two at or above students / slots), at most MAX_POLL_S."""
+    pace = scheduler.poll_every
+    assert pace(turn(), True, 0.5) == 0.5  # alone
+    assert pace(turn(slots=2, others=1), True, 0.5) == 0.5  # a slot each
+    assert pace(turn(others=1), False, 0.5) == 0.5  # nothing drawn yet: the first point at once
+    assert pace(None, True, 0.5) == 0.5  # the job has ended
+    assert pace(turn(others=1), True, 0.5) == 1.0  # 2 students, 1 slot
+    assert pace(turn(others=2), True, 0.5) == pace(turn(others=3), True, 0.5) == 2.0  # 3 or 4 students
+    assert pace(turn(slots=2, others=4), True, 0.5) == 2.0  # 5 students on 2 slots: 2.5 -> 4x
+    assert pace(turn(state="waiting", place=3, others=29), True, 0.5) == scheduler.MAX_POLL_S  # 30 students
+    assert pace(turn(others=1), True, 10.0) == 10.0  # never faster than the page asked
 
 
 def test_the_view_carries_the_turn_and_an_eta_for_a_real_training_run(use_scheduler, digits):
