@@ -50,6 +50,7 @@ class Turn:
     held: float  # seconds this job has held a slot so far (its measured rate: progress per held second)
 
 
+FIRST_TURN_S = 0.2  # the length of a job's first turn while others wait (fair policy; longer turns follow)
 MAX_POLL_S = 8.0  # the slowest a live view redraws while its student shares the server with many others
 
 
@@ -75,8 +76,9 @@ class Scheduler:
     - Time slices: while another student's job waits, a running job gives its slot back at its next
       `JobContext.should_stop()` check once it has held it for `slice_s` seconds, and queues again (keeping
       its arrival order). With N students wanting the CPU and L slots, each gets about L/N of the time, a turn
-      of ~slice_s every ~slice_s * N / L seconds. With nobody waiting a job never yields, and its per-step
-      check stays one attribute read (jobs.JobContext.should_stop).
+      of ~slice_s every ~slice_s * N / L seconds. A job's first turn lasts at most FIRST_TURN_S, so a newcomer's
+      first loss point does not wait for whole turns of the others arriving with it. With nobody waiting a job
+      never yields, and its per-step check stays one attribute read (jobs.JobContext.should_stop).
     - A paused job gives its slot back at its next check and is passed over while paused; it queues again
       when resumed.
     - Jobs that never call should_stop (the lessons' demonstrations run without a monitor) hold their slot
@@ -118,7 +120,9 @@ class Scheduler:
                 if len(self._running()) < self.limit and self._next() is t:
                     now = self._clock()
                     t.waiting, t.running, t.granted_at = False, True, now
-                    t.slice_end = now + self.slice_s
+                    # a job's first turn is short: enough for its first loss point, so thirty students pressing
+                    # Train within seconds each see a curve at once instead of queueing for whole turns
+                    t.slice_end = now + (min(self.slice_s, FIRST_TURN_S) if t.held == 0 else self.slice_s)
                     self._cond.notify_all()
                     return True
                 self._cond.wait(1.0)  # every change notifies (grants, releases, pause, resume, stop): a safety net

@@ -109,6 +109,20 @@ def test_time_slices_two_students_take_turns_while_a_third_job_waits(use_schedul
     assert a2.view().turn.own_ahead and "your other run" in describe(a2.view().turn)
 
 
+def test_a_jobs_first_turn_is_short_and_its_later_turns_whole():
+    """30 students pressing Train at once: each newcomer's first turn (its first loss point) lasts FIRST_TURN_S,
+    not a whole slice, so the last of them does not wait 29 whole turns for a first curve."""
+    now = [100.0]
+    sched = scheduler.Scheduler(1, "fair", 1.0, clock=lambda: now[0])
+    t = sched.ticket(1, "A", lambda: True)
+    assert sched.acquire(t, threading.Event())
+    assert t.slice_end == pytest.approx(100.0 + scheduler.FIRST_TURN_S) and scheduler.FIRST_TURN_S < 1.0
+    now[0] += 0.5
+    sched.release(t)
+    assert sched.acquire(t, threading.Event())
+    assert t.slice_end == pytest.approx(100.5 + 1.0)
+
+
 def test_no_turns_and_the_fast_path_when_nobody_waits(use_scheduler):
     """Alone on the server, a running job stays on the lock-free fast path and never gives its slot back."""
     sched = use_scheduler(slice_s=0.05)
