@@ -55,3 +55,26 @@ def test_warm_up_covers_every_trace_type_aelab_draws():
         used |= set(re.findall(r"go\.([A-Z][A-Za-z0-9]*)\(", path.read_text(encoding="utf-8")))
     used.discard("Figure")
     assert used and used <= figures.warm_up()
+
+
+def test_a_long_curve_is_drawn_with_measured_points_only_at_most_the_limit():
+    """thin keeps the first and last point and a subset of the measured ones, evenly spaced; short curves whole."""
+    from aelab.figures import MAX_CURVE_POINTS, thin
+
+    x = [i / 23 for i in range(13_800)]  # a 600-epoch Digits run's training points
+    y = [1 / (1 + i) for i in range(13_800)]
+    kept = thin(x, y)
+    assert len(kept["x"]) <= MAX_CURVE_POINTS + 1 and kept["x"][0] == x[0] and kept["x"][-1] == x[-1]
+    pairs = dict(zip(x, y))
+    assert all(pairs[a] == b for a, b in zip(kept["x"], kept["y"]))  # measured values, none averaged
+    assert thin([1, 2, 3], [4, 5, 6]) == {"x": [1, 2, 3], "y": [4, 5, 6]}
+    steps = {round(b - a, 9) for a, b in zip(kept["x"][:-2], kept["x"][1:-1])}
+    assert len(steps) == 1  # evenly spaced
+
+
+def test_loss_curves_of_a_long_run_stay_small():
+    h = History(step_x=[i / 23 for i in range(13_800)], train=[0.1] * 13_800, epoch_x=list(range(601)),
+                test=[0.1] * 601)
+    fig = figures.loss_curves(h, earlier=[("before", h)])
+    assert max(len(t.x) for t in fig.data) <= figures.MAX_CURVE_POINTS + 1
+    assert [t.x[-1] for t in fig.data] == [600, 13_799 / 23, 600]
