@@ -1092,7 +1092,7 @@ def memo(key: str, owner: object) -> dict:
 
 def no_model_notice(page_hint: str = "") -> None:
     st.info("No model trained in this session yet. Train one on **Build & Train** "
-            f"(the default trains in a few seconds){page_hint}.", icon="🧪")
+            f"(the default trains in about ten seconds){page_hint}.", icon="🧪")
     page_link_or_note("pages/build_train.py", "Go to Build & Train", icon="🏗️")
 
 

@@ -5,9 +5,10 @@ Run: python -m pytest tests/test_app_build_train.py
 import time
 
 import pytest
+from conftest import ROOT, set_field, wait_for_jobs
 from streamlit.testing.v1 import AppTest
 
-from conftest import ROOT, wait_for_jobs, set_field
+from aelab.settings import BUILD_TRAIN
 
 
 def page() -> AppTest:
@@ -214,7 +215,7 @@ def test_tampered_link_falls_back_with_a_note():
     at.switch_page("pages/build_train.py").run()
     assert not at.exception
     assert at.select_slider(key="cfg_bottleneck").value == 8  # the Digits defaults
-    assert at.number_input(key="cfg_epochs").value == 300
+    assert at.number_input(key="cfg_epochs").value == BUILD_TRAIN["cfg_epochs"].default_for("digits")
     assert "ignored" in texts(at.warning).lower() or "ignored" in texts(at.caption).lower()
 
 

@@ -12,12 +12,13 @@ import time
 
 import pytest
 import torch
+from conftest import ROOT, set_field, wait_for_jobs
+from session_tabs import wait_until
 from streamlit.testing.v1 import AppTest
 
 from aelab import checkpoint, jobs, limits, runs, scheduler, train
+from aelab.settings import BUILD_TRAIN
 from aelab.spec import ArchSpec, TrainConfig
-from conftest import ROOT, set_field, wait_for_jobs
-from session_tabs import wait_until
 
 SPEC = ArchSpec(64, (32,), 4)
 CFG = TrainConfig(epochs=2, batch_size=64, n_train=320, seed=1)
@@ -274,7 +275,8 @@ def test_reset_puts_every_setting_back_to_the_data_sets_default():
     at.radio(key="cfg_layout").set_value("conv").run()
     at.button(key="train_reset").click().run()
     assert not at.exception
-    assert at.number_input(key="cfg_epochs").value == 300 and at.select_slider(key="cfg_lr").value == 0.002
+    assert at.number_input(key="cfg_epochs").value == BUILD_TRAIN["cfg_epochs"].default_for("digits")
+    assert at.select_slider(key="cfg_lr").value == 0.002
     assert at.radio(key="cfg_layout").value == "dense" and at.session_state["cfg_dataset"] == "digits"
 
 

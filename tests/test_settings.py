@@ -134,9 +134,10 @@ def test_switching_a_widget_kind_keeps_the_url(monkeypatch):
     replace_field(monkeypatch, settings.BUILD_TRAIN, "cfg_lr", widget="log_slider")
     replace_field(monkeypatch, settings.BUILD_TRAIN, "cfg_epochs", widget="number")
     at = open_page("build_train")  # on Digits: its own defaults (settings.BUILD_TRAIN by_dataset)
-    assert at.select_slider(key="cfg_lr").value == 0.002 and at.number_input(key="cfg_epochs").value == 300
+    epochs = settings.BUILD_TRAIN["cfg_epochs"].default_for("digits")
+    assert at.select_slider(key="cfg_lr").value == 0.002 and at.number_input(key="cfg_epochs").value == epochs
     at.run()
-    assert at.query_params["lr"] == "0.002" and at.query_params["epochs"] == "300"
+    assert at.query_params["lr"] == "0.002" and at.query_params["epochs"] == str(epochs)
     at.select_slider(key="cfg_lr").set_value(0.01).run()
     at.number_input(key="cfg_epochs").set_value(12).run()
     assert not at.exception and at.query_params["lr"] == "0.01" and at.query_params["epochs"] == "12"
