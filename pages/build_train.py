@@ -299,9 +299,10 @@ def draw_summary(bundle: data.DataBundle | None, view) -> None:
                      lambda: figures.loss_curves(history, total_epochs=total, title="Loss (lower is better)",
                                                  loss=cfg.loss, floor=floor, height=height, earlier=earlier)),
              "loss_chart")
-    idx = ui.memo("_train_shown_idx", show).setdefault("idx", None)
-    if idx is None:  # the same ten held-out images for as long as the data set stays
-        idx = ui.memo("_train_shown_idx", show)["idx"] = data.sample_indices(show.y_test, per_class=1, n=10)
+    picked = ui.memo("_train_shown_idx", show)  # the same ten held-out images for as long as the data set stays
+    if "idx" not in picked:
+        picked["idx"] = data.sample_indices(show.y_test, per_class=1, n=10)
+    idx = picked["idx"]
     x = show.x_test[idx]  # (10, D)
     drawn = ui.memo("_train_recon", model if state is None else state)  # once per snapshot, not per redraw
     if "recon" not in drawn:

@@ -35,12 +35,13 @@ def test_slots_and_threads_follow_the_environment(one_slot, monkeypatch):
         torch.set_num_threads(before)
 
 
-def start_long_then_short(a: Tab, b: Tab):
-    """Tab A trains 1,000 epochs of batch 8; once it runs, tab B presses Train for 2 epochs. Returns both jobs."""
+def start_long_then_short(a: Tab, b: Tab, epochs_b: int = 2):
+    """Tab A trains 1,000 epochs of batch 8; once it runs, tab B presses Train for `epochs_b` epochs. Returns both
+    jobs."""
     a.run().set("cfg_batch", "8").set("cfg_epochs", "1000").click("train_btn")
     job_a = a.job("train")
     assert wait_until(lambda: job_a.view().status == "running", 30)
-    b.run().set("cfg_epochs", "2").set("cfg_seed", "9").click("train_btn")
+    b.run().set("cfg_epochs", str(epochs_b)).set("cfg_seed", "9").click("train_btn")
     return job_a, b.job("train")
 
 
@@ -53,7 +54,8 @@ def finished_in(tab: Tab, seed: int, epochs: int) -> None:
 
 
 def test_second_student_gets_a_turn_while_the_first_still_trains(one_slot, monkeypatch):
-    """Tab B waits at place 1 and is told why, then trains in a time slice and finishes while A's long run goes on.
+    """Tab B trains at once (its first loss point), then waits at place 1 and is told why, then trains in a time
+    slice and finishes while A's long run goes on.
 
     (Before the fair scheduler B waited for A's whole run: that behaviour is the fifo test below.)
     """
@@ -62,7 +64,11 @@ def test_second_student_gets_a_turn_while_the_first_still_trains(one_slot, monke
     monkeypatch.setattr(jobs, "_slots", None)
     a, b = Tab(), Tab()
     try:
-        job_a, job_b = start_long_then_short(a, b)
+        # B (1,000 epochs, ~15 s alone) trains at once: a 0.2 s first turn, then, having used less of the CPU than
+        # A, a whole 8 s turn; then it waits at place 1 for A's 8 s turn
+        job_a, job_b = start_long_then_short(a, b, epochs_b=1000)
+        assert wait_until(lambda: job_b.view().history.train and job_b.view().status == "queued", 30), \
+            "B showed no loss point before waiting for A's turn"
         b.run()
         assert job_b.view().status == "queued"
         assert "place 1 in the queue · 1 other student is training; you get a turn of ~8 s every ~16 s" in \
@@ -74,7 +80,7 @@ def test_second_student_gets_a_turn_while_the_first_still_trains(one_slot, monke
             a.progress_texts()
         assert job_b.join(60), "B never got a turn"
         assert job_a.alive and job_a.view().status in ("running", "queued"), "A's long run ended early"
-        finished_in(b, 9, 2)
+        finished_in(b, 9, 1000)
         a.run()
         assert "sharing the CPU" not in a.progress_texts()  # B is done: A trains alone again
         a.click("train_stop")
