@@ -51,6 +51,10 @@ ALL_CHARTS_DRAWN = """() => [...document.querySelectorAll('[data-testid="stPlotl
   .every(c => c.querySelector('.main-svg'))"""
 
 
+CHART_STATES = """() => [...document.querySelectorAll('[data-testid="stPlotlyChart"]')]
+  .map(c => [!!c.querySelector('.main-svg'), c.offsetParent !== null, c.getBoundingClientRect().height])"""
+
+
 def cpu_seconds(pid: int) -> float:
     """User + system CPU seconds the process has used (a figure that other load on the machine barely moves)."""
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
@@ -145,7 +149,8 @@ def page_renders(browser, log: Path, epochs: int, timeout_ms: int, page_timeout_
                     times[name] = open_page(page, link.click, page_timeout_ms)
                 except Exception as exc:  # noqa: BLE001 - one slow or broken page must not hide the others
                     times[name] = float("nan")
-                    errors[name] = [f"did not finish rendering: {type(exc).__name__}"]
+                    errors[name] = [f"did not finish rendering: {type(exc).__name__}", "charts (drawn, visible, height): "
+                                    + str(page.evaluate(CHART_STATES))]
                     shot = Path(tempfile.gettempdir()) / f"aelab-startup-{re.sub(r'[^a-z]+', '-', name.lower())}.png"
                     page.screenshot(path=str(shot), full_page=True)
                     errors[name].append(f"screenshot: {shot}")
