@@ -64,8 +64,8 @@ def test_second_student_gets_a_turn_while_the_first_still_trains(one_slot, monke
     monkeypatch.setattr(jobs, "_slots", None)
     a, b = Tab(), Tab()
     try:
-        # B (1,000 epochs, ~15 s alone) trains at once: a 0.2 s first turn, then, having used less of the CPU than
-        # A, a whole 8 s turn; then it waits at place 1 for A's 8 s turn
+        # B (1,000 epochs, ~15 s alone) trains at once for a 0.2 s first turn; then whichever of A and B has used
+        # less of the CPU goes next, 8 s at a time, so B soon waits at place 1 during one of A's turns
         job_a, job_b = start_long_then_short(a, b, epochs_b=1000)
         assert wait_until(lambda: job_b.view().history.train and job_b.view().status == "queued", 30), \
             "B showed no loss point before waiting for A's turn"
