@@ -178,11 +178,13 @@ def weights_figure(enc: FilterSet, dec: FilterSet, cols: int | None = None, heig
 
 
 def weights_view(state: dict, input_dim: int, mask: np.ndarray | None = None, reference: float | None = None,
-                 max_filters: int = MAX_FILTERS, title: str = "") -> tuple[go.Figure, list[str]]:
+                 max_filters: int = MAX_FILTERS, title: str = "", height: int | None = None
+                 ) -> tuple[go.Figure, list[str]]:
     """What a page draws of a state dict (a finished model's, or a live job's latest copy): both filter sets as one
-    figure (weights_figure) and a caption per set computed from them (describe; `mask` and `reference` as there)."""
+    figure (weights_figure, `height` as there) and a caption per set computed from them (describe; `mask` and
+    `reference` as there)."""
     enc, dec = filter_sets(state, input_dim, mask, max_filters)
-    fig = weights_figure(enc, dec)
+    fig = weights_figure(enc, dec, height=height)
     if title:
         fig.update_layout(title=title)
     return fig, [describe(fs, reference=reference) for fs in (enc, dec)]

@@ -1033,17 +1033,21 @@ def quick_model(key: str, spec, cfg, button: str, label: str, store: str | None 
     train_button(key, button, lambda: get_bundle(catalog.DIGITS), spec, cfg, label, done, draw=draw)
 
 
-def weights_images(state: dict, bundle: data.DataBundle, key: str, title: str = "") -> None:
+def weights_images(state: dict, bundle: data.DataBundle, key: str, title: str = "", height: int | None = None,
+                   owner: object = None) -> None:
     """A model's weights as images (its first encoder and last decoder layer, strongest first, inside.weights_view)
     with a caption per set computed from them. `state` is a state dict: a finished model's, or the latest copy a
-    live job published (a fragment redraws it with every update)."""
+    live job published (a fragment redraws it with every update). The figure and captions are built once per
+    `owner` (default: `state` itself; pass the model when `state` is a fresh model.state_dict()), not per redraw."""
     from aelab import inside
 
     ref = memo("_weights_reference", bundle)  # per data set: the pixels it inks and its images' roughness
     if "mask" not in ref:
         ref["mask"] = inside.pixel_mask(bundle.x_train)
         ref["rough"] = inside.data_roughness(bundle.x_test, bundle.image_shape) if bundle.image_shape else None
-    fig, captions = inside.weights_view(state, bundle.input_dim, ref["mask"], ref["rough"], title=title)
+    fig, captions = kept(f"weights_{key}", state if owner is None else owner, (bundle.name, title, height),
+                         lambda: inside.weights_view(state, bundle.input_dim, ref["mask"], ref["rough"], title=title,
+                                                     height=height))
     chart(fig, key)
     for caption in captions:
         st.caption(caption)
@@ -1075,11 +1079,10 @@ def kept(name: str, owner: object, params: tuple, build: Callable[[], Any]) -> A
     """`build()`, computed again only when `owner` (by identity: a weights snapshot, a history, a run) or `params`
     (by equality: what it is drawn with) change. A live view redrawn between two updates of its job, e.g. while the
     job waits for its turn, reuses its figures instead of building them again."""
-    key = f"_kept_{name}"
-    entry = st.session_state.get(key)
-    if entry is None or entry[0] is not owner or entry[1] != params:
-        entry = st.session_state[key] = (owner, params, build())
-    return entry[2]
+    entry = memo(f"_kept_{name}", owner)
+    if "value" not in entry or entry["params"] != params:
+        entry.update(params=params, value=build())
+    return entry["value"]
 
 
 def memo(key: str, owner: object) -> dict:

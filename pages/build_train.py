@@ -304,10 +304,8 @@ def draw_summary(bundle: data.DataBundle | None, view) -> None:
         picked["idx"] = data.sample_indices(show.y_test, per_class=1, n=10)
     idx = picked["idx"]
     x = show.x_test[idx]  # (10, D)
-    drawn = ui.memo("_train_recon", model if state is None else state)  # once per snapshot, not per redraw
-    if "recon" not in drawn:
-        drawn["recon"] = analysis.reconstruct(model, x)
-    recon = drawn["recon"]
+    recon = ui.kept("recon_values", model if state is None else state, (show.name,),  # once per snapshot
+                    lambda: analysis.reconstruct(model, x))
     height = ui.figure_height(120)
     ui.chart(ui.kept("recon", recon, (show.name, height), lambda: figures.image_grid(
         [x.numpy(), recon.numpy()], show.image_shape, row_labels=["in", "out"],
@@ -354,31 +352,12 @@ def draw_inside(bundle: data.DataBundle | None, view) -> None:
     model = run.model if state is None else _ui_model(spec, state)
     st.header("Inside the network")
     draw_latent(model, spec, show, live=state is not None, version=view.version if view is not None else 0)
-    draw_weights(model, spec, show, model if state is None else state)
+    ui.weights_images(model.state_dict() if state is None else state, show, "weights_chart",
+                      height=ui.figure_height(420), owner=model if state is None else None)
     if spec.kind == "vae" and history.terms:
         ui.chart(figures.vae_terms(history, height=ui.figure_height(260)), "vae_terms")
     if spec.kind == "vae" and run is not None and state is None:  # the finished VAE: does it use its code?
         ui.vae_health(run, show)
-
-
-def draw_weights(model, spec: ArchSpec, show: data.DataBundle, owner: object) -> None:
-    """The first encoder layer's and the last decoder layer's weights as images, with a sentence computed from them
-    (`owner`: the weights' snapshot, or the finished model; what is computed from them is kept while it stays)."""
-    from aelab import inside
-
-    refs = ui.memo("_train_inside_refs", show)  # the pixel mask and the images' roughness, once per data set
-    if "mask" not in refs:
-        refs["mask"] = inside.pixel_mask(show.x_train)
-        refs["rough"] = inside.data_roughness(show.x_test, show.image_shape)
-    drawn = ui.memo("_train_filters", owner)
-    height = ui.figure_height(420)
-    if drawn.get("height") != height:  # once per snapshot, not per redraw
-        enc, dec = inside.filter_sets(model.state_dict(), spec.input_dim, refs["mask"])
-        first = spec.channels[0] if spec.is_conv else (spec.encoder[0] if spec.encoder else spec.bottleneck)
-        drawn.update(height=height, fig=inside.weights_figure(enc, dec, height=height),
-                     caption=inside.describe(enc, first, refs["rough"]) + " " + inside.describe(dec, None, refs["rough"]))
-    ui.chart(drawn["fig"], "weights_chart")
-    st.caption(drawn["caption"])
 
 
 def draw_latent(model, spec: ArchSpec, show: data.DataBundle, live: bool = False, version: int = 0) -> None:
