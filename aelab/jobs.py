@@ -114,6 +114,12 @@ class JobView:
         return self.status in ACTIVE
 
     @property
+    def drawable(self) -> bool:
+        """The job has published something to draw (a fit's first update, or a lab's progress or results); a change
+        of status alone (queued -> running) is not."""
+        return self.progress is not None or bool(self.extra)
+
+    @property
     def lab(self) -> LabProgress | None:
         """The lab's typed progress (JobContext.report), or None before its first report or for a plain fit."""
         return self.extra.get(_LAB)

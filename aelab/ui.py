@@ -634,7 +634,7 @@ def live_job(key: str, draw: Callable[[JobView | None], None], on_done: Callable
     from aelab.scheduler import poll_every
 
     def pace(view: JobView) -> float:  # slower while the server is shared (scheduler.poll_every)
-        return poll_every(view.turn, view.version > 0, every)
+        return poll_every(view.turn, view.drawable, every)
 
     active = job_is_active(key)
     interval = pace(get_job(key).view()) if active else None

@@ -101,3 +101,28 @@ def test_pause_request_shows_at_once_and_ends_with_resume_or_stop():
     assert not job.pause_requested
     gate.set()
     assert job.join(5)
+
+
+def test_a_view_is_drawable_once_the_job_published_something_not_when_only_its_status_changed():
+    """Running (its version already counted up by the status change) is not yet something to draw; a fit's first
+    update or a lab's published result is (ui.live_job keeps its quick pace until then)."""
+    from aelab.train import History, Progress
+
+    for publish in (lambda ctx: ctx.update(Progress(1, 1, 10, 1.0, 0.1), History(), None),
+                    lambda ctx: ctx.publish(rows=[1])):
+        go, published = threading.Event(), threading.Event()
+
+        def fn(ctx, publish=publish):
+            go.wait(10)
+            publish(ctx)
+            published.set()
+            ctx.should_stop()
+            go.wait(10)
+
+        job = jobs.Job(fn, name="t-drawable", use_slots=False).start()
+        assert wait_until(lambda: job.status == "running")
+        view = job.view()
+        assert view.version > 0 and not view.drawable
+        go.set()
+        assert published.wait(5) and job.view().drawable
+        assert job.join(5)
