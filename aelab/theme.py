@@ -4,6 +4,8 @@ in "…", text only screen readers see), and `for_screen`, the one step every ch
 """
 from __future__ import annotations
 
+import copy
+
 import plotly.graph_objects as go
 
 from aelab.colors import CODE, DEC, ENC, INK
@@ -78,6 +80,23 @@ def for_screen(fig: go.Figure, classroom: bool) -> go.Figure:
     if classroom:
         _enlarge(out)
     return out
+
+
+class Prepared(go.Figure):
+    """A figure already in the form st.plotly_chart sends: plotly's dict (to_dict), made once.
+
+    st.plotly_chart asks every figure for `to_dict()`, a deep copy of its arrays encoded as base64, on every page
+    run; with 30 students, redrawing unchanged figures that way was the largest part of the page runs' time (py-spy).
+    A Prepared figure answers with a copy of the dict it made once (containers only: the arrays are strings by then),
+    so the page receives the very same specification. It is nothing but that answer: go.Figure's __init__ is not
+    run, and it is only ever handed to st.plotly_chart (ui.chart).
+    """
+
+    def __init__(self, fig: go.Figure):  # noqa: D107 - deliberately not go.Figure.__init__ (see above)
+        self._aelab_spec = fig.to_dict()
+
+    def to_dict(self) -> dict:
+        return copy.deepcopy(self._aelab_spec)
 
 
 def wrap(text: str, width: int = TITLE_CHARS) -> str:

@@ -889,6 +889,7 @@ def chart(fig, key: str | None = None, where=None, png: str | None = None, summa
     (Classroom mode's larger text and markers; never taller than a 1280x720 screen), followed by a text summary
     that only screen readers see: `summary`, or one read off the figure (alt_text.summary); "" for none.
 
+    A frozen figure (see `frozen`) is prepared for sending once per display mode and sent as prepared afterwards.
     `png` names the file its camera button saves; other keywords go to st.plotly_chart (on_select, selection_mode,
     config, width). Returns what st.plotly_chart returns (the selection, with on_select).
     """
@@ -898,11 +899,29 @@ def chart(fig, key: str | None = None, where=None, png: str | None = None, summa
     if png:
         kw["config"] = theme.png_config(png)
     kw.setdefault("width", "stretch")
-    event = where.plotly_chart(theme.for_screen(fig, classroom_mode()), key=key, **kw)
-    text = alt_text.summary(fig) if summary is None else summary
+    classroom = classroom_mode()
+    prepared = getattr(fig, _SENT, None)  # a frozen figure's, else None
+    if prepared is not None and classroom not in prepared:
+        prepared[classroom] = (theme.Prepared(theme.for_screen(fig, classroom)), alt_text.summary(fig))
+    shown, auto = prepared[classroom] if prepared is not None else (theme.for_screen(fig, classroom), None)
+    event = where.plotly_chart(shown, key=key, **kw)
+    text = summary if summary is not None else auto if auto is not None else alt_text.summary(fig)
     if text:
         where.html(f'<div class="{theme.SR_ONLY}">{html.escape(text)}</div>')
     return event
+
+
+_SENT = "_aelab_sent"  # on a frozen figure: {Classroom mode on: (theme.Prepared figure, its text summary)}
+
+
+def frozen(fig):
+    """Declare that `fig` will never change again (ui.kept's figures, the cached sandglass), and return it: `chart`
+    then makes what it sends (theme.Prepared) and the text summary once per display mode, not on every page run. A
+    live view redraws its unchanged figures with every poll and with every edit made while its job waits for a turn
+    (30 students: most page runs). Draw a changed figure as a new figure, never by changing a frozen one."""
+    if not hasattr(fig, _SENT):  # plotly figures take attributes whose names start with "_"
+        setattr(fig, _SENT, {})
+    return fig
 
 
 def images(rows, bundle: data.DataBundle, key: str, where=None, png: str | None = None, **grid) -> None:
@@ -1078,10 +1097,15 @@ def forget_on_change(keys, owner: object, tag: str) -> bool:
 def kept(name: str, owner: object, params: tuple, build: Callable[[], Any]) -> Any:
     """`build()`, computed again only when `owner` (by identity: a weights snapshot, a history, a run) or `params`
     (by equality: what it is drawn with) change. A live view redrawn between two updates of its job, e.g. while the
-    job waits for its turn, reuses its figures instead of building them again."""
+    job waits for its turn, reuses its figures instead of building them again; the figures it keeps are `frozen`
+    (the value itself, or those in a tuple), so they are not even converted again for sending."""
     entry = memo(f"_kept_{name}", owner)
     if "value" not in entry or entry["params"] != params:
-        entry.update(params=params, value=build())
+        value = build()
+        for part in value if isinstance(value, tuple) else (value,):  # e.g. weights_images' (figure, captions)
+            if hasattr(part, "to_plotly_json"):
+                frozen(part)  # kept until its owner changes, and never changed: chart prepares it once
+        entry.update(params=params, value=value)
     return entry["value"]
 
 

@@ -486,7 +486,9 @@ def parse_args(argv=None):
     p.add_argument("--ramp", type=float, default=10.0, help="students arrive evenly over this many seconds")
     p.add_argument("--poke", type=float, default=5.0,
                    help="while waiting, a student edits a setting about every this many seconds")
-    p.add_argument("--timeout", type=float, default=300.0, help="give up on a student after this many s")
+    p.add_argument("--timeout", type=float, default=900.0,
+                   help="give up on a student after this many s (a fair class of 30 ten-second runs ends together, "
+                        "after ~330 s)")
     p.add_argument("--settle", type=float, default=10.0,
                    help="after tabs close, wait at most this long for the server's threads to return to idle")
     p.add_argument("--cpu-window", type=float, default=2.0, help="seconds over which idle server CPU is measured")

@@ -176,3 +176,56 @@ def test_pages_draw_charts_through_ui_chart():
 
     assert [c for p in sorted((root / "pages").glob("*.py")) for c in calls(p)] == []
     assert len(calls(root / "aelab" / "ui.py")) == 1
+
+
+FROZEN_SCRIPT = """
+import numpy as np
+import plotly.graph_objects as go
+import streamlit as st
+from aelab import diagram, figures, ui
+from aelab.spec import ArchSpec
+from aelab.train import History
+
+st.session_state.setdefault(ui.CLASSROOM_KEY, False)
+st.session_state.setdefault("to_dict_calls", 0)
+if "pairs" not in st.session_state:
+    class Counted(go.Figure):  # counts the conversions ui.chart asks of a frozen figure
+        def to_dict(self):
+            st.session_state["to_dict_calls"] += 1
+            return super().to_dict()
+
+    rng = np.random.default_rng(0)
+    made = [figures.loss_curves(History(step_x=list(np.arange(1, 301) / 3), train=list(rng.random(300)),
+                                        epoch_x=list(range(1, 101)), test=list(rng.random(100))), title="Loss"),
+            figures.latent_scatter(rng.random((50, 3)), np.arange(50) % 3, "abc", height=900),
+            figures.image_grid([rng.random((4, 64)), rng.random((4, 64))], (8, 8), row_labels=["in", "out"]),
+            diagram.sandglass(ArchSpec(input_dim=64, encoder=(32, 8), bottleneck=2))]
+    st.session_state["pairs"] = [(fig, ui.frozen(Counted(fig))) for fig in made]
+for i, (plain, frozen) in enumerate(st.session_state["pairs"]):
+    ui.chart(plain, f"plain{i}")
+    ui.chart(frozen, f"frozen{i}")
+"""
+
+
+def test_a_frozen_figure_is_sent_exactly_as_drawn_afresh_and_converted_once_per_display_mode():
+    """ui.chart sends a frozen figure (ui.frozen: ui.kept's figures, the sandglass) as the same specification and
+    screen-reader summary as the figure drawn as usual, in both display modes (capped heights and Classroom sizes
+    included), and asks it for plotly's dict once per mode instead of on every page run."""
+    at = AppTest.from_string(FROZEN_SCRIPT, default_timeout=30).run()
+
+    def sent():
+        specs = [json.loads(el.proto.spec) for el in at.get("plotly_chart")]
+        texts = [el.proto.body for el in at.get("html")]
+        return specs[0::2], specs[1::2], texts[0::2], texts[1::2]
+
+    n = 4
+    for run, classroom, calls in ((1, False, n), (2, False, n), (3, True, 2 * n), (4, True, 2 * n), (5, False, 2 * n)):
+        if run > 1:
+            at.session_state[ui_key()] = classroom
+            at.run()
+        assert not at.exception
+        plain, frozen, plain_text, frozen_text = sent()
+        assert len(plain) == n and plain == frozen and plain_text == frozen_text, run
+        assert at.session_state["to_dict_calls"] == calls, run
+        assert (plain[0]["layout"].get("font", {}).get("size") == theme.CHART_FONT) == classroom
+        assert plain[1]["layout"]["height"] == theme.MAX_FIGURE_HEIGHT
