@@ -55,14 +55,25 @@ MAX_POLL_S = 8.0  # the slowest a live view redraws while its student shares the
 
 
 def poll_every(turn: Turn | None, shown: bool, every: float) -> float:
-    """Seconds between a live view's redraws: `every` while the student has the server to themselves (or nothing is
-    drawn yet, so the first loss point shows at once); shared, `every` times the power of two at or above
-    students / slots (2 students on 1 slot: twice as long; 30: at most MAX_POLL_S), as the run itself then moves
-    that much slower. Thirty views redrawing twice a second took most of a 2-core server from the training they
-    were showing. Powers of two: a pace changes (one full page run) only when the class size crosses one."""
-    if turn is None or not shown or turn.others + 1 <= turn.slots:
+    """Seconds between a live view's redraws: `every` while the student has the server to themselves; shared,
+    `every` times the power of two at or above students / slots (2 students on 1 slot: twice as long; 30: at most
+    MAX_POLL_S), as the run itself then moves that much slower. Before the job has drawn anything (`shown` False):
+    `every` while it runs or is next in the queue, so its first loss point shows at once; further back in the queue,
+    `every` times the power of two at or above its place (under first come, first served a place can be minutes
+    away). Thirty views redrawing twice a second took most of a 2-core server from the training they were showing.
+    Powers of two: a pace changes (one full page run) only when the class size or the place crosses one."""
+    if turn is None or turn.others + 1 <= turn.slots:
         return every
-    return min(max(every, MAX_POLL_S), every * 2 ** math.ceil(math.log2((turn.others + 1) / turn.slots)))
+    if not shown:
+        if turn.state == "running" or turn.place == 1:
+            return every
+        return _slower(every, turn.place if turn.state == "waiting" else (turn.others + 1) / turn.slots)
+    return _slower(every, (turn.others + 1) / turn.slots)
+
+
+def _slower(every: float, factor: float) -> float:
+    """`every` times the power of two at or above `factor`, at most MAX_POLL_S (never below `every`)."""
+    return min(max(every, MAX_POLL_S), every * 2 ** math.ceil(math.log2(max(1.0, factor))))
 
 
 class Scheduler:

@@ -227,12 +227,17 @@ def test_turn_texts_say_why_a_student_waits_and_what_share_they_get():
 
 
 def test_a_live_view_redraws_less_often_only_while_more_students_than_slots_share_the_server():
-    """Alone, with a slot each, or before the first update: the page's own pace; shared: as much slower as the run
-    (the power of two at or above students / slots), at most MAX_POLL_S."""
+    """Alone, with a slot each, or before the first update while running or next in line: the page's own pace;
+    shared: as much slower as the run (the power of two at or above students / slots), at most MAX_POLL_S; before
+    the first update further back in the queue: as much slower as its place."""
     pace = scheduler.poll_every
     assert pace(turn(), True, 0.5) == 0.5  # alone
     assert pace(turn(slots=2, others=1), True, 0.5) == 0.5  # a slot each
     assert pace(turn(others=1), False, 0.5) == 0.5  # nothing drawn yet: the first point at once
+    assert pace(turn(state="waiting", place=1, others=29), False, 0.5) == 0.5  # next in line: its turn is due
+    assert pace(turn(state="waiting", place=3, others=29), False, 0.5) == 2.0  # 3rd in the queue: 4x
+    assert pace(turn(state="waiting", place=20, others=29), False, 0.5) == scheduler.MAX_POLL_S  # far back
+    assert pace(turn(state="paused", others=3), False, 0.5) == 2.0  # paused: as slow as when shared
     assert pace(None, True, 0.5) == 0.5  # the job has ended
     assert pace(turn(others=1), True, 0.5) == 1.0  # 2 students, 1 slot
     assert pace(turn(others=2), True, 0.5) == pace(turn(others=3), True, 0.5) == 2.0  # 3 or 4 students
