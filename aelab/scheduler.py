@@ -58,14 +58,17 @@ def poll_every(turn: Turn | None, shown: bool, every: float) -> float:
     """Seconds between a live view's redraws: `every` while the student has the server to themselves; shared,
     `every` times the power of two at or above students / slots (2 students on 1 slot: twice as long; 30: at most
     MAX_POLL_S), as the run itself then moves that much slower. Before the job has drawn anything (`shown` False):
-    `every` while it runs or is next in the queue, so its first loss point shows at once; further back in the queue,
-    `every` times the power of two at or above its place (under first come, first served a place can be minutes
-    away). Thirty views redrawing twice a second took most of a 2-core server from the training they were showing.
+    `every` while it runs or its first turn is due (next in the queue, or any place under fair turns, which serve
+    the students with the least recent training time first: a newcomer waits only for the other newcomers' short
+    first turns), so its first loss point shows at once; otherwise (first
+    come, first served, or behind the student's own other job) `every` times the power of two at or above its
+    place, which can be minutes away. Thirty views redrawing twice a second took most of a 2-core server from the training they were showing.
     Powers of two: a pace changes (one full page run) only when the class size or the place crosses one."""
     if turn is None or turn.others + 1 <= turn.slots:
         return every
     if not shown:
-        if turn.state == "running" or turn.place == 1:
+        if turn.state == "running" or turn.place == 1 or (turn.policy == FAIR and turn.state == "waiting"
+                                                         and not turn.own_ahead):
             return every
         return _slower(every, turn.place if turn.state == "waiting" else (turn.others + 1) / turn.slots)
     return _slower(every, (turn.others + 1) / turn.slots)

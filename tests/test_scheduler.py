@@ -227,16 +227,19 @@ def test_turn_texts_say_why_a_student_waits_and_what_share_they_get():
 
 
 def test_a_live_view_redraws_less_often_only_while_more_students_than_slots_share_the_server():
-    """Alone, with a slot each, or before the first update while running or next in line: the page's own pace;
+    """Alone, with a slot each, or before the first update while its first turn is due: the page's own pace;
     shared: as much slower as the run (the power of two at or above students / slots), at most MAX_POLL_S; before
-    the first update further back in the queue: as much slower as its place."""
+    the first update further back in a fifo queue or behind the student's own run: as much slower as its place."""
     pace = scheduler.poll_every
     assert pace(turn(), True, 0.5) == 0.5  # alone
     assert pace(turn(slots=2, others=1), True, 0.5) == 0.5  # a slot each
     assert pace(turn(others=1), False, 0.5) == 0.5  # nothing drawn yet: the first point at once
-    assert pace(turn(state="waiting", place=1, others=29), False, 0.5) == 0.5  # next in line: its turn is due
-    assert pace(turn(state="waiting", place=3, others=29), False, 0.5) == 2.0  # 3rd in the queue: 4x
-    assert pace(turn(state="waiting", place=20, others=29), False, 0.5) == scheduler.MAX_POLL_S  # far back
+    fifo = dict(policy="fifo", state="waiting", others=29)
+    assert pace(turn(**fifo, place=1), False, 0.5) == 0.5  # next in line: its turn is due
+    assert pace(turn(**fifo, place=3), False, 0.5) == 2.0  # 3rd in a first-come-first-served queue: 4x
+    assert pace(turn(**fifo, place=20), False, 0.5) == scheduler.MAX_POLL_S  # far back
+    assert pace(turn(state="waiting", place=5, others=29), False, 0.5) == 0.5  # fair: a first turn comes first
+    assert pace(turn(state="waiting", place=5, others=29, own_ahead=True), False, 0.5) == 4.0  # behind its own run
     assert pace(turn(state="paused", others=3), False, 0.5) == 2.0  # paused: as slow as when shared
     assert pace(None, True, 0.5) == 0.5  # the job has ended
     assert pace(turn(others=1), True, 0.5) == 1.0  # 2 students, 1 slot
