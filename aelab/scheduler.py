@@ -60,9 +60,9 @@ def poll_every(turn: Turn | None, shown: bool, every: float) -> float:
     MAX_POLL_S), as the run itself then moves that much slower. Before the job has drawn anything (`shown` False):
     `every` while it runs or its first turn is due (next in the queue, or any place under fair turns, which serve
     the students with the least recent training time first: a newcomer waits only for the other newcomers' short
-    first turns), so its first loss point shows at once; otherwise (first
-    come, first served, or behind the student's own other job) `every` times the power of two at or above its
-    place, which can be minutes away. Thirty views redrawing twice a second took most of a 2-core server from the training they were showing.
+    first turns), so its first loss point shows at once; otherwise (first come, first served, or behind the
+    student's own other job) `every` times the power of two at or above its place, which can be minutes away.
+    Thirty views redrawing twice a second took most of a 2-core server from the training they were showing.
     Powers of two: a pace changes (one full page run) only when the class size or the place crosses one."""
     if turn is None or turn.others + 1 <= turn.slots:
         return every

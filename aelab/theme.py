@@ -86,7 +86,7 @@ class Prepared(go.Figure):
     """A figure already in the form st.plotly_chart sends: plotly's dict (to_dict), made once.
 
     st.plotly_chart asks every figure for `to_dict()`, a deep copy of its arrays encoded as base64, on every page
-    run; with 30 students, redrawing unchanged figures that way was the largest part of the page runs' time (py-spy).
+    run; with 30 students, that and the text summaries were about 30% of the page runs' GIL time (py-spy).
     A Prepared figure answers with a copy of the dict it made once (containers only: the arrays are strings by then),
     so the page receives the very same specification. It is nothing but that answer: go.Figure's __init__ is not
     run, and it is only ever handed to st.plotly_chart (ui.chart).
