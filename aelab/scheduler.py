@@ -90,8 +90,9 @@ class Scheduler:
     - Time slices: while another student's job waits, a running job gives its slot back at its next
       `JobContext.should_stop()` check once it has held it for `slice_s` seconds, and queues again (keeping
       its arrival order). With N students wanting the CPU and L slots, each gets about L/N of the time, a turn
-      of ~slice_s every ~slice_s * N / L seconds. A job's first turn lasts at most FIRST_TURN_S, so a newcomer's
-      first loss point does not wait for whole turns of the others arriving with it. With nobody waiting a job
+      of ~slice_s every ~slice_s * N / L seconds. A job's first turn lasts at most FIRST_TURN_S, and a newcomer
+      cuts the running turns of other students short to that length, so its first loss point waits neither for
+      whole turns of the others arriving with it nor for a long run's current turn. With nobody waiting a job
       never yields, and its per-step check stays one attribute read (jobs.JobContext.should_stop).
     - A paused job gives its slot back at its next check and is passed over while paused; it queues again
       when resumed.
@@ -128,6 +129,8 @@ class Scheduler:
         """Block until `t` holds a slot (True) or `cancelled` is set (False, and `t` waits no more)."""
         with self._cond:
             t.waiting = True
+            if t.held == 0:
+                self._shorten_turns(t)
             self._contend()
             self._cond.notify_all()
             while not cancelled.is_set():
@@ -296,6 +299,18 @@ class Scheduler:
         if not t.waiting or not t.wants_cpu():
             return 0
         return self._order().index(t) + 1
+
+    def _shorten_turns(self, newcomer: Ticket) -> None:
+        """A job that has never run starts waiting and no slot is free (fair policy): the other students' running
+        jobs end their turn once it has lasted FIRST_TURN_S, at their next check, instead of finishing a whole
+        slice; the newcomer, with the least recent time, then goes first. Without it a student arriving while
+        another student's long run holds its 1 s turn waited up to that second more for a first loss point."""
+        if self.policy != FAIR or len(self._running()) < self.limit:
+            return
+        now = self._clock()
+        for r in self._running():
+            if r.student != newcomer.student:
+                r.slice_end = min(r.slice_end, max(now, r.granted_at + FIRST_TURN_S))
 
     def _contend(self) -> None:
         """Someone may be waiting: running jobs leave their lock-free fast path and check their slices."""

@@ -6,6 +6,7 @@ Run: python -m pytest -q tests/test_scheduler.py
 """
 from __future__ import annotations
 
+import math
 import threading
 from dataclasses import replace
 import time
@@ -121,6 +122,53 @@ def test_a_jobs_first_turn_is_short_and_its_later_turns_whole():
     sched.release(t)
     assert sched.acquire(t, threading.Event())
     assert t.slice_end == pytest.approx(100.5 + 1.0)
+
+
+def test_a_newcomer_cuts_another_students_running_turn_short():
+    """A student pressing Train while another student's long run is in a whole turn waits at most FIRST_TURN_S of
+    that turn (the greedy student's tabs added up to a second to the class's first loss points), not the rest of
+    the slice; a job of the same student, a job that has run before, and first-come-first-served cut nothing."""
+    for policy in ("fair", "fifo"):
+        now, cancel = [100.0], threading.Event()
+        sched = scheduler.Scheduler(1, policy, 1.0, clock=lambda: now[0])
+
+        def queue(job_id: int, student: str) -> tuple[scheduler.Ticket, list]:
+            t, got = sched.ticket(job_id, student, lambda: True), []
+            threading.Thread(target=lambda: got.append(sched.acquire(t, cancel)), daemon=True).start()
+            assert wait_until(lambda: t.waiting or got)
+            return t, got
+
+        a = sched.ticket(1, "A", lambda: True)
+        assert sched.acquire(a, cancel)
+        now[0] = 100.3
+        assert not sched.should_yield(a)  # nobody waits: under fair turns A's next, whole turn starts
+        whole = a.slice_end
+        assert policy == "fifo" or whole == pytest.approx(101.3)
+        queue(2, "A")  # A's own second tab
+        assert a.slice_end == whole, "a student's own second job cut its first job's turn"
+        now[0] = 100.5
+        b, got = queue(3, "B")
+        if policy == "fifo":
+            assert a.slice_end == whole, "first come, first served has no turns to cut"
+        else:
+            assert a.slice_end == pytest.approx(100.5) and sched.slice_over(a)
+            assert sched.should_yield(a), "the newcomer B should go before A's running job"
+            sched.release(a)
+            assert wait_until(lambda: got == [True]) and b.running
+            assert b.slice_end == pytest.approx(100.5 + scheduler.FIRST_TURN_S)
+            now[0] = 100.55  # B's first turn has lasted less than FIRST_TURN_S: a newcomer leaves it that long
+            queue(4, "C")
+            assert b.slice_end == pytest.approx(100.5 + scheduler.FIRST_TURN_S)
+            now[0] = 101.0
+            sched.release(b)  # B has run: queueing again for its next turn cuts nobody's turn
+            assert wait_until(lambda: sched.running == 1)
+            c = next(t for t in sched._tickets.values() if t.running)
+            assert c.student == "C" and c.slice_end == pytest.approx(101.0 + scheduler.FIRST_TURN_S)
+            got_b = []
+            threading.Thread(target=lambda: got_b.append(sched.acquire(b, cancel)), daemon=True).start()
+            assert wait_until(lambda: b.waiting)
+            assert c.slice_end == pytest.approx(101.0 + scheduler.FIRST_TURN_S)
+        cancel.set()
 
 
 def test_no_turns_and_the_fast_path_when_nobody_waits(use_scheduler):
