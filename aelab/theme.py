@@ -4,7 +4,6 @@ in "…", text only screen readers see), and `for_screen`, the one step every ch
 """
 from __future__ import annotations
 
-import copy
 
 import plotly.graph_objects as go
 
@@ -87,16 +86,18 @@ class Prepared(go.Figure):
 
     st.plotly_chart asks every figure for `to_dict()`, a deep copy of its arrays encoded as base64, on every page
     run; with 30 students, that and the text summaries were about 30% of the page runs' GIL time (py-spy).
-    A Prepared figure answers with a copy of the dict it made once (containers only: the arrays are strings by then),
-    so the page receives the very same specification. It is nothing but that answer: go.Figure's __init__ is not
-    run, and it is only ever handed to st.plotly_chart (ui.chart).
+    A Prepared figure answers with the dict it made once, so the page receives the very same specification. Not a
+    copy: st.plotly_chart only reads it (to JSON, and its layout's width and height), and copying Build & Train's
+    five was 1.3 of the 1.6 ms they still cost a page run (tests/test_theme.py sends one five times, both modes,
+    and compares it with the figure drawn afresh each time). It is nothing but that answer: go.Figure's __init__ is
+    not run, and it is only ever handed to st.plotly_chart (ui.chart).
     """
 
     def __init__(self, fig: go.Figure):  # noqa: D107 - deliberately not go.Figure.__init__ (see above)
         self._aelab_spec = fig.to_dict()
 
     def to_dict(self) -> dict:
-        return copy.deepcopy(self._aelab_spec)
+        return self._aelab_spec
 
 
 def wrap(text: str, width: int = TITLE_CHARS) -> str:
