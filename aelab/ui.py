@@ -792,7 +792,7 @@ def sticky(key: str, top: str = "3.75rem") -> None:
 
 def code_trails(model, bundle: data.DataBundle, run_key: object, update: object):
     """This session's inside.CodeTrails for the live code space: a fixed set of held-out points, one buffer per
-    run (`run_key`, e.g. the job id), one frame per live update (`update`, e.g. the view's version)."""
+    run (`run_key`, e.g. the job id), one frame per weights snapshot (`update`, e.g. the step it was taken at)."""
     from aelab import analysis, inside
 
     trails = st.session_state.get("_code_trails")

@@ -351,7 +351,11 @@ def draw_inside(bundle: data.DataBundle | None, view) -> None:
         return
     model = run.model if state is None else _ui_model(spec, state)
     st.header("Inside the network")
-    draw_latent(model, spec, show, live=state is not None, version=view.version if view is not None else 0)
+    # one trail frame per weights snapshot: the step it was taken at, not the view's version, which also counts the
+    # job's status changes (queued <-> running at every turn on a shared server: repeated frames, and an encoding and
+    # a new figure on each redraw of a job waiting for its turn)
+    at_step = view.progress.step if view is not None and view.progress is not None else 0
+    draw_latent(model, spec, show, live=state is not None, at_step=at_step)
     ui.weights_images(model.state_dict() if state is None else state, show, "weights_chart",
                       height=ui.figure_height(420), owner=model if state is None else None)
     if spec.kind == "vae" and history.terms:
@@ -360,7 +364,7 @@ def draw_inside(bundle: data.DataBundle | None, view) -> None:
         ui.vae_health(run, show)
 
 
-def draw_latent(model, spec: ArchSpec, show: data.DataBundle, live: bool = False, version: int = 0) -> None:
+def draw_latent(model, spec: ArchSpec, show: data.DataBundle, live: bool = False, at_step: int = 0) -> None:
     """The code space: while training, a fixed set of points with the trails of their last positions; after
     training, up to 1,000 held-out points (a 2D or rotatable 3D scatter)."""
     from aelab import inside
@@ -381,7 +385,7 @@ def draw_latent(model, spec: ArchSpec, show: data.DataBundle, live: bool = False
             st.caption("Code space: drawing with the next update…")
         return
     if live:
-        trails = ui.code_trails(model, show, run_id, version)
+        trails = ui.code_trails(model, show, run_id, at_step)
         fig = ui.kept("trails", trails, (trails.last_key, dims, height),
                       lambda: inside.trails_figure(trails, show.class_names, dims, height=height))
     else:

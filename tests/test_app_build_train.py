@@ -243,3 +243,31 @@ def test_first_live_drawing_shows_curves_and_images_and_the_code_space_one_updat
     assert "Code space: drawing with the next update…" not in texts(at.caption)
     at.button(key="train_stop").click().run()
     wait_for_jobs()
+
+
+def test_a_status_change_without_new_weights_adds_no_code_trail_frame():
+    """The code space's trails get one frame per weights snapshot. On a shared server a job's status changes at every
+    turn (queued <-> running) without new weights: a redraw then must not add a repeated frame (it shortened the
+    visible trail and cost an encoding and a new figure on every redraw of a job waiting for its turn)."""
+    at = page()
+    set_field(at, "cfg_epochs", "1000")
+    at.button(key="train_btn").click().run()
+    at.run()  # the code space is drawn from the second live update on
+    job = at.session_state["_aelab_jobs"]["train"]
+    at.button(key="train_pause").click().run()
+    deadline = time.monotonic() + 20
+    while job.status != "paused" and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert job.status == "paused"
+    at.run()  # draws the last snapshot before the pause
+    trails = at.session_state["_code_trails"]
+    frames, version, step = len(trails.frames), job.view().version, job.view().progress.step
+    assert frames >= 1
+    for status in ("queued", "paused"):  # what a turn's end and start do to the job: its version counts up
+        job._set_status(status)
+        at.run()
+        assert not at.exception
+    assert job.view().version > version and job.view().progress.step == step
+    assert len(at.session_state["_code_trails"].frames) == frames
+    at.button(key="train_stop").click().run()
+    wait_for_jobs()
