@@ -8,6 +8,7 @@ reload or a restart finds it again.
 """
 from __future__ import annotations
 
+import functools
 import gc
 import html
 import math
@@ -26,6 +27,7 @@ if TYPE_CHECKING:  # these import torch: the home page renders without it (see w
     from aelab import data
     from aelab.jobs import Job, JobView
     from aelab.runs import Run
+    from aelab.spec import ArchSpec
     from aelab.train import History
 
 RUN_KEY = "aelab_run"  # session_state key of the session's trained model (a runs.Run)
@@ -923,6 +925,16 @@ def frozen(fig):
     if not hasattr(fig, _SENT):  # plotly figures take attributes whose names start with "_"
         setattr(fig, _SENT, {})
     return fig
+
+
+@functools.lru_cache(maxsize=128)
+def sandglass(spec: ArchSpec, height: int = 260):
+    """The sandglass of `spec` (diagram.sandglass), built once per network and height for the whole server, frozen.
+    Build & Train draws it on every page run, an edit made while training included: building it anew took ~1.2 ms
+    and converting it for sending as much again. Shared between sessions, so never changed (see frozen)."""
+    from aelab import diagram
+
+    return frozen(diagram.sandglass(spec, height=height))
 
 
 def images(rows, bundle: data.DataBundle, key: str, where=None, png: str | None = None, **grid) -> None:

@@ -111,7 +111,7 @@ def arch_readout(spec: ArchSpec) -> None:
                 ("Compression", f"{spec.compression:.1f} : 1", "Input numbers per code number"),
                 ("Layers", spec.layer_text, "Layers with weights, encoder and decoder together")])
     st.caption(diagram.shape_sentence(spec))  # computed from the widths (issue 12, finding 9)
-    ui.chart(ui.frozen(diagram.sandglass(spec, height=ui.figure_height(230))), "sandglass")
+    ui.chart(ui.sandglass(spec, ui.figure_height(230)), "sandglass")
     code_box = st.expander("The same network in PyTorch", key="bt_code", on_change="rerun")
     if code_box.open is not False:  # written only while open (it builds the model; None: a Streamlit that runs all)
         from aelab.model import pytorch_code

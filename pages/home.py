@@ -13,7 +13,7 @@ run = ui.current_run()
 spec = run.spec if run is not None else ArchSpec(input_dim=784, encoder=(128, 64, 12), bottleneck=3)
 caption = "your session's model" if run is not None else "the seed document's 784-128-64-12-3 network"
 with chart:
-    ui.chart(ui.frozen(diagram.sandglass(spec)), width="stretch")
+    ui.chart(ui.sandglass(spec), width="stretch")
     st.caption(f"The sandglass of {caption}. Bar heights follow the layer widths on a log scale; red is the code.")
 
 intro.title("⏳ aelab — learn autoencoders by building one")

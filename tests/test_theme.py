@@ -14,7 +14,7 @@ import pytest
 from plotly.subplots import make_subplots
 from streamlit.testing.v1 import AppTest
 
-from aelab import alt_text, colors, diagram, figures, theme
+from aelab import alt_text, colors, diagram, figures, theme, ui
 from aelab.spec import ArchSpec
 from aelab.train import History
 
@@ -229,3 +229,30 @@ def test_a_frozen_figure_is_sent_exactly_as_drawn_afresh_and_converted_once_per_
         assert at.session_state["to_dict_calls"] == calls, run
         assert (plain[0]["layout"].get("font", {}).get("size") == theme.CHART_FONT) == classroom
         assert plain[1]["layout"]["height"] == theme.MAX_FIGURE_HEIGHT
+
+
+SANDGLASS_SCRIPT = """
+import streamlit as st
+from aelab import diagram, ui
+from aelab.spec import ArchSpec
+
+st.session_state.setdefault(ui.CLASSROOM_KEY, False)
+for spec in (ArchSpec(input_dim=64, encoder=(32, 8), bottleneck=2), ArchSpec(input_dim=784, encoder=(128,), bottleneck=3)):
+    ui.chart(diagram.sandglass(spec, height=230), f"fresh{spec.bottleneck}")
+    ui.chart(ui.sandglass(spec, 230), f"kept{spec.bottleneck}")
+"""
+
+
+def test_the_sandglass_is_built_once_per_network_and_height_and_sent_as_drawn_afresh():
+    """ui.sandglass (Build & Train draws it on every page run, an edit made while training included) gives the same
+    frozen figure for the same network and height, another for another network or height, and the page receives
+    exactly what a sandglass drawn afresh sends, on every run."""
+    a, b = ArchSpec(input_dim=64, encoder=(32, 8), bottleneck=2), ArchSpec(input_dim=64, encoder=(32,), bottleneck=2)
+    assert ui.sandglass(a, 230) is ui.sandglass(ArchSpec(input_dim=64, encoder=(32, 8), bottleneck=2), 230)
+    assert ui.sandglass(a, 230) is not ui.sandglass(b, 230) and ui.sandglass(a, 230) is not ui.sandglass(a, 260)
+    at = AppTest.from_string(SANDGLASS_SCRIPT, default_timeout=30)
+    for _ in range(3):
+        at.run()
+        assert not at.exception
+        specs = [json.loads(el.proto.spec) for el in at.get("plotly_chart")]
+        assert len(specs) == 4 and specs[0] == specs[1] and specs[2] == specs[3] and specs[0] != specs[2]
