@@ -460,6 +460,13 @@ def compare(results: list[dict]) -> str:
         ratio = fair["class_time_s"] / fifo["class_time_s"]
         lines.append(f"  class time fair / fifo: {ratio:.2f}x (target <= {TARGETS['class_time_ratio']}x: "
                      f"{'ok' if ratio <= TARGETS['class_time_ratio'] else 'MISSED'})")
+        solo = fair["solo_finish_s"], fifo["solo_finish_s"]
+        if all(t == t and t > 0 for t in solo):  # each server's own run alone: the machine's speed at the time
+            adjusted = ratio * solo[1] / solo[0]
+            drift = max(solo) / min(solo) - 1
+            lines.append(f"  per run alone on its server (fair {solo[0]:.2f} s, fifo {solo[1]:.2f} s): class time "
+                         f"fair / fifo {adjusted:.2f}x" + (f"; the machine's speed changed by {drift:.0%} between "
+                                                           "the scenarios: read both ratios" if drift > 0.05 else ""))
     if fair and greedy:
         for key, name in (("train_to_first_loss", "first loss point"), ("train_to_finish", "finished")):
             change = p95(greedy, key) / p95(fair, key) - 1
