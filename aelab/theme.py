@@ -4,7 +4,6 @@ in "…", text only screen readers see), and `for_screen`, the one step every ch
 """
 from __future__ import annotations
 
-
 import plotly.graph_objects as go
 
 from aelab.colors import CODE, DEC, ENC, INK
