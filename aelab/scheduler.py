@@ -305,10 +305,11 @@ class Scheduler:
         jobs end their turn once it has lasted FIRST_TURN_S, at their next check, instead of finishing a whole
         slice; the newcomer, with the least recent time, then goes first. Without it a student arriving while
         another student's long run holds its 1 s turn waited up to that second more for a first loss point."""
-        if self.policy != FAIR or len(self._running()) < self.limit:
+        running = self._running()
+        if self.policy != FAIR or len(running) < self.limit:
             return
         now = self._clock()
-        for r in self._running():
+        for r in running:
             if r.student != newcomer.student:
                 r.slice_end = min(r.slice_end, max(now, r.granted_at + FIRST_TURN_S))
 
