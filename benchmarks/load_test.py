@@ -2,11 +2,11 @@
 
 Starts the server on a free loopback port, warms it with one tab (the first page pays for importing
 torch), then each student opens the app, goes to Build & Train, sets epochs/seed/bottleneck of their
-own, presses Train and, until "Finished" shows, edits a setting every few seconds (the response to
-that edit is "page response while training"). Students are headless protocol clients
-(benchmarks/stclient.py): they send what a browser tab sends, including the live view's polls,
-and time each interaction from sending it to the server's "script finished" (no drawing, no
-network latency). Every student's own settings are checked in what its page shows (isolation).
+own, presses Train and edits a setting every few seconds until "Finished" shows (or --edits times, finished
+or not; the response to an edit made while its run goes on is "page response while training").
+Students are headless protocol clients (benchmarks/stclient.py): they send what a browser tab sends,
+including the live view's polls, and time each interaction from sending it to the server's "script
+finished" (no drawing, no network latency). Every student's own settings are checked in what its page shows (isolation).
 After the class closes its tabs, a few more students close theirs mid-training, and the server's
 threads and CPU show whether training stopped. Everything is bounded in time and stops by itself.
 
@@ -17,7 +17,7 @@ tabs (started before the class), and a run alone on the warm server first shows 
 (size --epochs so that it is ~10 s: "about 10 s alone").
 
 Run: python benchmarks/load_test.py --students 30      (also: --students 10, --json out.json)
-     python benchmarks/load_test.py --students 30 --epochs 300 --policy both --greedy 4
+     python benchmarks/load_test.py --students 30 --epochs 600 --policy both --greedy 4 --edits 12 --leavers 0
      python benchmarks/load_test.py --students 30 --dataset mnist --n-train 2000 --epochs 8 --policy both
 """
 from __future__ import annotations
@@ -177,7 +177,13 @@ def data_query(args) -> str:
     return "&".join(parts) if args.dataset != "digits" or args.n_train else ""
 
 
-async def student(st: Student, url: str, args, start_at: float, class_deadline: float) -> Student:
+async def student(st: Student, url: str, args, start_at: float, class_deadline: float,
+                  alone: bool = False) -> Student:
+    """One student's script. By default (--edits 0) the student edits a setting every ~--poke s until Finished shows,
+    so the edits a class makes depend on when its runs finish (under fair turns they all finish near the end). With
+    --edits N every student makes the same N edits, one every ~--poke s from pressing Train, whether or not the run
+    has finished by then, then watches until Finished: the same interactions under every policy. `alone` (the run
+    alone before the class): stop at Finished, as it only measures the run."""
     await asyncio.sleep(max(0.0, start_at - time.perf_counter()))
     s = st.session = StreamlitSession(url, f"student-{st.index}")
     rng = random.Random(st.index)
@@ -185,19 +191,30 @@ async def student(st: Student, url: str, args, start_at: float, class_deadline: 
         await s.open(timeout=args.timeout)
         await s.goto("build_train", timeout=args.timeout, query=data_query(args))
         await configure(s, st, args.widths)
+        needle, lr = f"Finished {st.epochs} epochs.", ["0.001", "0.002"]  # two stops of the log slider
         s.watch("first_loss", FIRST_LOSS)
+        s.watch("finished", re.escape(needle))
         t_train = time.perf_counter()
         await s.click("train_btn", kind="train", timeout=args.timeout)
-        needle, lr = f"Finished {st.epochs} epochs.", ["0.001", "0.002"]  # two stops of the log slider
+        edits = 0 if alone else args.edits  # 0: until Finished
         k = 0
-        while not s.seen(needle):
+        while True:
+            finished = s.seen(needle)
+            if finished and (not edits or k >= edits):
+                break
             if time.perf_counter() > class_deadline:
                 raise TimeoutError(f"not finished within {args.timeout} s")
-            if await s.wait_for(needle, args.poke * rng.uniform(0.7, 1.3)):
+            wait = args.poke * rng.uniform(0.7, 1.3)
+            if finished:
+                await asyncio.sleep(wait)  # the run is over, the student still has edits to make
+            elif await s.wait_for(needle, wait) and not edits:
                 break
-            k += 1  # the student fiddles while waiting: that edit's response is "while training"
-            await s.set_value("cfg_lr", lr[k % 2], kind="edit-while-training", timeout=args.timeout)
-        st.finished_at = time.perf_counter()
+            elif edits and k >= edits:
+                continue  # done editing: watch until Finished
+            k += 1  # the student fiddles: while the run goes on, that edit's response is "while training"
+            await s.set_value("cfg_lr", lr[k % 2], timeout=args.timeout,
+                              kind="edit" if s.seen(needle) else "edit-while-training")
+        st.finished_at = s.marks.get("finished", time.perf_counter())
         st.seconds_to_finish = st.finished_at - t_train
         # "Finished" (a toast at the top of the page) can arrive a few ms before the loss chart of the same page run:
         # then the first loss point reached the page with that run, and counts at its time
@@ -274,7 +291,8 @@ async def _class(url: str, pid: int, args) -> dict:
     await asyncio.sleep(1.0)
     solo = None
     if args.solo:  # one run alone on the warm server: what a student waits with nobody else training
-        solo = await student(Student(-1, args.epochs, 12345, 2), url, args, 0.0, time.perf_counter() + args.timeout)
+        solo = await student(Student(-1, args.epochs, 12345, 2), url, args, 0.0, time.perf_counter() + args.timeout,
+                             alone=True)
         await solo.session.close()
         await asyncio.sleep(1.0)
     base = Monitor(pid).sample()
@@ -326,7 +344,8 @@ async def _class(url: str, pid: int, args) -> dict:
         "greedy_shared_turn": greedy_shared_turn if args.greedy else False,
         "train_to_first_loss": [s.seconds_to_first_loss for s in class_ if s.finished],
         "class_time_s": busy_to - busy_from if busy_to > 0 else float("nan"),
-        "students": args.students, "epochs": args.epochs, "ramp_s": args.ramp, "poke_s": args.poke, "st_opt": args.st_opt,
+        "students": args.students, "epochs": args.epochs, "ramp_s": args.ramp, "poke_s": args.poke, "edits": args.edits,
+        "st_opt": args.st_opt,
         "max_jobs": args.max_jobs or os.environ.get("AELAB_MAX_JOBS") or f"default ({os.cpu_count()} cores)",
         "finished": sum(s.finished for s in class_),
         "errors": [f"student {s.index}: {e}" for s in class_ for e in s.errors],
@@ -395,8 +414,10 @@ def summary(r: dict) -> str:
     ok_mem = r["rss_peak_mb"] <= TARGETS["peak_gb"] * 1024
     ok_first = pct(r["train_to_first_loss"], 95) <= TARGETS["first_loss_p95_s"]
     lines = [f"aelab load test: {r['students']} students, epochs {r['epochs']}-{r['epochs'] + 2} on {r['dataset']} "
-             f"({r['n_train']} training images), ramp {r['ramp_s']:.0f} s, an edit every ~{r['poke_s']:g} s while "
-             f"waiting, AELAB_SCHEDULER={r['policy']}, AELAB_MAX_JOBS={r['max_jobs']}, {os.cpu_count()} cores"
+             f"({r['n_train']} training images), ramp {r['ramp_s']:.0f} s, "
+             + (f"{r['edits']} edits each, one every ~{r['poke_s']:g} s from Train" if r.get("edits")
+                else f"an edit every ~{r['poke_s']:g} s until Finished")
+             + f", AELAB_SCHEDULER={r['policy']}, AELAB_MAX_JOBS={r['max_jobs']}, {os.cpu_count()} cores"
              + (f", streamlit {' '.join(r['st_opt'])}" if r["st_opt"] else "")
              + (f"; plus one greedy student with {r['greedy_tabs']} tabs of {r['greedy_epochs']} epochs"
                 if r["greedy_tabs"] else ""),
@@ -492,7 +513,11 @@ def parse_args(argv=None):
     p.add_argument("--epochs", type=int, default=20, help="epochs of student 0; others train 0-2 more")
     p.add_argument("--ramp", type=float, default=10.0, help="students arrive evenly over this many seconds")
     p.add_argument("--poke", type=float, default=5.0,
-                   help="while waiting, a student edits a setting about every this many seconds")
+                   help="a student edits a setting about every this many seconds after pressing Train")
+    p.add_argument("--edits", type=int, default=0,
+                   help="edits each student makes, whether or not the run has finished by then: the same interactions "
+                        "under every policy (the fairness comparison uses 12); 0: edit until Finished shows, so a "
+                        "class's edits depend on when its runs finish")
     p.add_argument("--timeout", type=float, default=900.0,
                    help="give up on a student after this many s (a fair class of 30 ten-second runs ends together, "
                         "after ~330 s)")
@@ -520,8 +545,8 @@ def parse_args(argv=None):
                    help="skip the run alone on the warm server before the class (it shows how long a run takes)")
     p.add_argument("--json", type=Path, help="also write the figures here")
     args = p.parse_args(argv)
-    if args.students < 1 or not 0 < args.timeout <= 3600 or args.ramp < 0:
-        p.error("need --students >= 1, 0 < --timeout <= 3600 and --ramp >= 0")
+    if args.students < 1 or not 0 < args.timeout <= 3600 or args.ramp < 0 or args.edits < 0:
+        p.error("need --students >= 1, 0 < --timeout <= 3600, --ramp >= 0 and --edits >= 0")
     if args.widths is not None and not 1 <= len(args.widths) <= 3:
         p.error("--widths takes 1 to 3 widths")
     return args

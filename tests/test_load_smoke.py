@@ -18,14 +18,16 @@ pytestmark = pytest.mark.slow
 
 
 def test_three_students_train_tiny_models_on_a_real_server():
-    """3 students train their own small models at once; all finish, no errors, no cross-talk, leavers stop."""
-    args = load_test.parse_args(["--students", "3", "--epochs", "3", "--ramp", "0", "--poke", "3", "--timeout",
-                                 "90", "--settle", "5", "--cpu-window", "1", "--leavers", "2"])
+    """3 students train their own small models at once; all finish, no errors, no cross-talk, leavers stop. Each
+    makes its 2 edits (--edits) even when its 3-epoch run finished first: every policy gets the same interactions."""
+    args = load_test.parse_args(["--students", "3", "--epochs", "3", "--ramp", "0", "--poke", "1.5", "--edits", "2",
+                                 "--timeout", "90", "--settle", "5", "--cpu-window", "1", "--leavers", "2"])
     res = load_test.run(args)
     print("\n" + load_test.summary(res))
     assert res["finished"] == 3, res["errors"]
     assert not res["errors"] and not res["isolation_problems"], res["errors"] + res["isolation_problems"]
     assert len(res["by_kind"]["train"]) == 3 and res["by_kind"]["open"]
+    assert len(res["by_kind"]["edit"]) + len(res["by_kind"]["edit-while-training"]) >= 3 * 2
     assert res["leavers_started"] == 2
     assert res["cpu_after_leavers"] < 0.2, "the server still computes after every tab closed"
     assert res["threads_after_leavers"] <= res["threads_base"], "threads remain 5 s after the tabs closed"
