@@ -174,7 +174,7 @@ def weights_figure(enc: FilterSet, dec: FilterSet, cols: int | None = None, heig
                   yaxis=dict(autorange="reversed", scaleanchor="x", showgrid=False, zeroline=False,
                              tickvals=ticks, ticktext=labels), uirevision="weights")
     trace = dict(type="heatmap", z=q, colorscale=_SCALE, zmin=GAP, zmax=127, showscale=False, hoverinfo="skip")
-    return go.Figure(dict(data=[trace], layout=layout))
+    return figures.fast([trace], layout)
 
 
 def weights_view(state: dict, input_dim: int, mask: np.ndarray | None = None, reference: float | None = None,
@@ -186,7 +186,7 @@ def weights_view(state: dict, input_dim: int, mask: np.ndarray | None = None, re
     enc, dec = filter_sets(state, input_dim, mask, max_filters)
     fig = weights_figure(enc, dec, height=height)
     if title:
-        fig.update_layout(title=title)
+        fig.layout.title.text = title
     return fig, [describe(fs, reference=reference) for fs in (enc, dec)]
 
 
@@ -241,17 +241,14 @@ def trails_figure(trails: CodeTrails, class_names, dims: int = 2, height: int = 
     """The tracked points where they are now (colored by class) and where they were (grey lines, older = fainter)."""
     pos, how = trails.positions(dims)  # (T, n, d)
     d = pos.shape[2]
-    fig = figures.latent_scatter(pos[-1], trails.labels, class_names, title=f"{title}: {how}",
-                                 indices=trails.indices, height=height)
+    data, layout = figures.latent_parts(pos[-1], trails.labels, class_names, title=f"{title}: {how}",
+                                        indices=trails.indices, height=height)
     t = len(pos) if d >= 2 else 1  # a 1-number code is drawn as a strip jittered by class: no room for trails
     for age in range(1, t):  # the segment from frame t-1-age to t-age; age 1 is the newest
         a, b = pos[t - 1 - age], pos[t - age]  # (n, d) each
         seg = np.stack([a, b, np.full_like(a, np.nan)], axis=1).reshape(-1, d)  # (3n, d): a, b, gap per point
         opacity = 0.7 * (1 - (age - 1) / max(t - 1, 1))
-        line = dict(color=f"rgba(90,90,90,{opacity:.2f})", width=2)
-        common = dict(mode="lines", line=line, hoverinfo="skip", showlegend=False, connectgaps=False)
-        if d >= 3:
-            fig.add_trace(go.Scatter3d(x=seg[:, 0], y=seg[:, 1], z=seg[:, 2], **common))
-        else:
-            fig.add_trace(go.Scatter(x=seg[:, 0], y=seg[:, 1], **common))
-    return fig
+        trace = dict(mode="lines", line=dict(color=f"rgba(90,90,90,{opacity:.2f})", width=2), hoverinfo="skip",
+                     showlegend=False, connectgaps=False, x=seg[:, 0], y=seg[:, 1])
+        data.append(trace | (dict(type="scatter3d", z=seg[:, 2]) if d >= 3 else dict(type="scatter")))
+    return figures.fast(data, layout)
