@@ -20,6 +20,7 @@ _LAYOUT = dict(margin=dict(l=10, r=10, t=40, b=10))
 # text grew in Classroom mode or the column narrowed).
 LEGEND_BELOW = dict(orientation="h", yref="container", y=0, yanchor="bottom", x=0, xanchor="left")
 DASHES = ["dash", "dot", "dashdot"]  # earlier runs' curves (their greys: colors.EARLIER)
+GRAY = [list(stop) for stop in go.Heatmap(colorscale="gray").colorscale]  # plotly's "gray", spelled out (fast)
 
 
 def fast(data: list[dict], layout: dict) -> go.Figure:
@@ -173,9 +174,6 @@ def image_grid(rows: list, shape: tuple[int, int], row_labels: list[str] | None 
                      height=height or grid_height(r), plot_bgcolor="white", xaxis=x, yaxis=y))
 
 
-GRAY = [list(stop) for stop in go.Heatmap(colorscale="gray").colorscale]  # plotly's "gray", spelled out (fast)
-
-
 def grid_height(rows: int) -> int:
     """image_grid's height in px when none is given: 70 px a row, plus room for the title."""
     return max(160, 80 + 70 * rows)
@@ -198,10 +196,11 @@ def latent_scatter(points: np.ndarray, labels: np.ndarray, class_names, title: s
     points = np.asarray(points)
     dims = points.shape[1]
     fig = fast(*latent_parts(points, labels, class_names, title, axis_title, indices, height, marker_size))
-    idx = np.arange(len(points)) if indices is None else np.asarray(indices)
-    where = np.flatnonzero(idx == ring) if ring is not None else []
-    if len(where) and dims >= 2:
-        mark_point(fig, points[where[0]], int(ring))
+    if ring is not None and dims >= 2:
+        idx = np.arange(len(points)) if indices is None else np.asarray(indices)
+        where = np.flatnonzero(idx == ring)
+        if len(where):
+            mark_point(fig, points[where[0]], int(ring))
     return fig
 
 
