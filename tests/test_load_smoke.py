@@ -101,6 +101,9 @@ def test_rounds_alternate_the_order_and_the_goals_are_judged_on_the_rounds_poole
     assert "\n  fifo           (round 2)  first loss p50/p95/max 90.00/90.00/90.00 s" in text
     # (360 + 290 + 300) / 900 = 1.056
     assert "class time fair / fifo, 3 rounds pooled: 1.06x (each round: 1.20x, 0.97x, 1.00x; target <= 1.1x: ok)" in text
+    assert "runs alone (each class time divided by its server's run alone), pooled: 1.06x (each round: 1.20x" in text
+    results[0]["solo_finish_s"] = 12.0  # round 1's fair server ran slow: (30 + 29 + 30) / 90 = 0.99x
+    assert "pooled: 0.99x (each round: 1.00x, 0.97x, 1.00x)" in load_test.compare(results)
     # pooled: 20 of the 60 greedy-scenario first loss points are 1.5 s, so their p95 is 1.5 s: +50%, missed
     assert ("greedy student's 4 tabs change the others' p95 to first loss point by +50% (each round: +50%, +0%, +0%; "
             "3 rounds pooled, 1.00 -> 1.50 s) (target within ±20%: MISSED)") in text
