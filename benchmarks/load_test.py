@@ -601,11 +601,11 @@ def main(argv=None) -> int:
         if res["errors"]:
             print("\nserver log (tail):\n" + res["server_log_tail"], file=sys.stderr)
         results.append(res)
+        if args.json:  # after every scenario: a long series stopped midway keeps what it measured
+            args.json.write_text(json.dumps([{k: v for k, v in r.items() if k != "server_log_tail"}
+                                             for r in results], indent=1))
     if len(results) > 1:
         print(compare(results))
-    if args.json:
-        args.json.write_text(json.dumps([{k: v for k, v in r.items() if k != "server_log_tail"} for r in results],
-                                        indent=1))
     return 0 if all(r["finished"] == r["students"] and not r["errors"] and not r["isolation_problems"]
                     for r in results) else 1
 
