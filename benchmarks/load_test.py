@@ -76,6 +76,15 @@ def _cpu_seconds(pid: int) -> float:
     return 0.0
 
 
+def _host_ticks() -> tuple[int, int]:
+    """(steal, all) CPU ticks of the whole machine so far (/proc/stat): steal is time the hypervisor gave this
+    virtual machine's CPUs to others. (0, 0) where /proc/stat cannot be read."""
+    with contextlib.suppress(OSError, ValueError, IndexError):
+        fields = [int(f) for f in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:9]]
+        return fields[7], sum(fields)
+    return 0, 0
+
+
 def _children(pid: int) -> list[int]:
     kids = []
     with contextlib.suppress(OSError):
@@ -302,7 +311,7 @@ async def _class(url: str, pid: int, args) -> dict:
 
     with Monitor(pid) as mon:
         greedy = [await greedy_tab(i, url, args) for i in range(args.greedy)]  # their jobs run before the class's
-        cpu0 = _cpu_seconds(pid)
+        cpu0, host0 = _cpu_seconds(pid), _host_ticks()
         t_start = time.perf_counter()
         deadline = t_start + args.ramp + args.timeout
         class_ = [Student(i, args.epochs + i % 3, i, 2 + i % 3) for i in range(args.students)]
@@ -310,6 +319,8 @@ async def _class(url: str, pid: int, args) -> dict:
         await asyncio.gather(*(student(st, url, args, t, deadline) for st, t in zip(class_, starts)))
         wall = time.perf_counter() - t_start
         server_cpu = _cpu_seconds(pid) - cpu0
+        host1 = _host_ticks()
+        steal = (host1[0] - host0[0]) / (host1[1] - host0[1]) if host1[1] > host0[1] else float("nan")
         during = mon.sample()
         greedy_still_training = sum(not s.seen(f"Finished {args.greedy_epochs} epochs.") for s in greedy)
         greedy_shared_turn = any(s.seen("your other run") for s in greedy)  # its tabs counted as one student
@@ -361,6 +372,7 @@ async def _class(url: str, pid: int, args) -> dict:
         "train_to_finish": [s.seconds_to_finish for s in class_ if s.finished],
         "wall_s": wall,
         "server_cpu_s": server_cpu,
+        "steal": steal,
         "client_cpu_s": time.process_time(),
         "rss_base_mb": base["rss_kb"] / 1024, "rss_peak_mb": peak_rss / 1024,
         "rss_end_mb": during["rss_kb"] / 1024, "rss_after_close_mb": after_close["rss_kb"] / 1024,
@@ -456,7 +468,9 @@ def summary(r: dict) -> str:
                   f"{r['cpu_after_leavers']:.2f} cores") if r["leavers"] else "",
               row("wall time (first open -> last finished)", f"{r['wall_s']:.1f} s"),
               row("CPU: server / load client", f"{r['server_cpu_s']:.1f} / {r['client_cpu_s']:.1f} s "
-                  f"(server busy {r['server_cpu_s'] / max(r['wall_s'], 1e-9):.2f} of {os.cpu_count()} cores)")]
+                  f"(server busy {r['server_cpu_s'] / max(r['wall_s'], 1e-9):.2f} of {os.cpu_count()} cores)"),
+              row("CPU the host took from this machine (steal)", f"{r['steal']:.1%} of its CPU time during the class")
+              if r.get("steal", float("nan")) == r.get("steal", float("nan")) else ""]
     if r["solo_errors"] or r["errors"] or r["isolation_problems"]:
         lines.append("problems:")
         lines += [f"  run alone: {e}" for e in r["solo_errors"]]
@@ -511,6 +525,17 @@ def compare(results: list[dict]) -> str:
                         / sum(o["class_time_s"] / o["solo_finish_s"] for _, o in pairs))
             lines.append(f"  the same in runs alone (each class time divided by its server's run alone), pooled: "
                          f"{adjusted:.2f}x (each round: {each})")
+    if pairs and all(0 <= r.get("steal", float("nan")) < 1 for pair in pairs for r in pair):
+        # the hypervisor's steal slows the server's one busy core by about that fraction: without it, a class
+        # would have taken about class time x (1 - steal)
+        def free(r):
+            return r["class_time_s"] * (1 - r["steal"])
+
+        steals = "; ".join(f"fair {f['steal']:.0%}, fifo {o['steal']:.0%}" for f, o in pairs)
+        ratio = sum(free(f) for f, _ in pairs) / sum(free(o) for _, o in pairs)
+        each = "" if len(pairs) == 1 else " (each round: " + ", ".join(f"{free(f) / free(o):.2f}x" for f, o in pairs) + ")"
+        lines.append(f"  the same without the CPU the host took (class time x (1 - steal); steal {steals}): "
+                     f"{ratio:.2f}x" + (" pooled" if len(pairs) > 1 else "") + each)
     greedy_pairs = list(zip(fairs, greedies))
     if greedy_pairs:
         tabs = greedy_pairs[0][1]["greedy_tabs"]

@@ -112,3 +112,24 @@ def test_rounds_alternate_the_order_and_the_goals_are_judged_on_the_rounds_poole
         load_test.compare(results)
     with pytest.raises(SystemExit):
         load_test.parse_args(["--rounds", "0"])
+
+
+def test_the_comparison_gives_back_the_cpu_the_host_took():
+    """On a virtual machine the hypervisor takes CPU time from it now and then (steal, /proc/stat); a scenario that
+    lost a quarter of its CPU that way ran about a quarter slower. The comparison states each scenario's steal and
+    the ratio of class time x (1 - steal), per round and pooled; without a steal figure it says nothing of it."""
+    def result(policy: str, class_s: float, steal: float) -> dict:
+        return {"policy": policy, "greedy_tabs": 0, "class_time_s": class_s, "solo_finish_s": float("nan"),
+                "steal": steal, "train_to_first_loss": [0.6], "train_to_finish": [class_s],
+                "response_while_training": [0.1], "rss_peak_mb": 1000.0}
+
+    one = load_test.compare([result("fair", 330.0, 0.25), result("fifo", 250.0, 0.0)])
+    assert "class time fair / fifo: 1.32x (target <= 1.1x: MISSED)" in one
+    assert "without the CPU the host took (class time x (1 - steal); steal fair 25%, fifo 0%): 0.99x" in one
+    # (330 x 0.75 + 300 x 0.9) / (250 + 250) = 1.035
+    two = load_test.compare([result("fair", 330.0, 0.25), result("fifo", 250.0, 0.0),
+                             result("fifo", 250.0, 0.0), result("fair", 300.0, 0.1)])
+    assert "steal fair 25%, fifo 0%; fair 10%, fifo 0%): 1.03x pooled (each round: 0.99x, 1.08x)" in two
+    assert "steal" not in load_test.compare([result("fair", 330.0, float("nan")), result("fifo", 250.0, 0.0)])
+    steal, total = load_test._host_ticks()
+    assert 0 <= steal <= total and total > 0  # this machine has /proc/stat
