@@ -188,11 +188,14 @@ class JobContext:
             if state is not None:
                 self._job._state = state
             self._job._version += 1
+        if history.train:  # the first loss point is out: the first turn may end (scheduler.FIRST_POINT_MAX_S)
+            self._job._shown()
 
     def publish(self, **extra: Any) -> None:
         with self._job._lock:
             self._job._extra.update(extra)
             self._job._version += 1
+        self._job._shown()
 
     def report(self, progress: LabProgress) -> None:
         """Publish the lab's typed progress (phase, counts, every model's curves); pages read it as JobView.lab."""
@@ -388,3 +391,8 @@ class Job:
 
     def _contention(self) -> None:
         self._fast = False
+
+    def _shown(self) -> None:
+        """The job published its first result: from now on its turns end on time (Ticket.shown)."""
+        if self._ticket is not None:
+            self._ticket.shown = True

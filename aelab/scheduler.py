@@ -30,6 +30,7 @@ class Ticket:
     granted_at: float = 0.0  # clock time of the last grant
     slice_end: float = math.inf  # read without the lock by the job's own thread (a float: atomic to read)
     held: float = 0.0  # seconds this job held a slot, not counting the current stretch
+    shown: bool = False  # the job has published its first result (a loss point): see FIRST_POINT_MAX_S
 
 
 @dataclass(frozen=True)
@@ -51,6 +52,9 @@ class Turn:
 
 
 FIRST_TURN_S = 0.2  # the length of a job's first turn while others wait (fair policy; longer turns follow)
+FIRST_POINT_MAX_S = 3.0  # ... unless it has not published its first result by then: it goes on until it has, or
+# until it has held a slot this long. On a loaded 2-core machine a first loss point can take longer than 0.2 s of
+# slot time; the job then queued again behind every newcomer with nothing on its student's screen.
 MAX_POLL_S = 8.0  # the slowest a live view redraws while its student shares the server with many others
 
 
@@ -90,7 +94,8 @@ class Scheduler:
     - Time slices: while another student's job waits, a running job gives its slot back at its next
       `JobContext.should_stop()` check once it has held it for `slice_s` seconds, and queues again (keeping
       its arrival order). With N students wanting the CPU and L slots, each gets about L/N of the time, a turn
-      of ~slice_s every ~slice_s * N / L seconds. A job's first turn lasts at most FIRST_TURN_S, and a newcomer
+      of ~slice_s every ~slice_s * N / L seconds. A job's first turn lasts FIRST_TURN_S (longer only until its
+      first result shows, at most FIRST_POINT_MAX_S of slot time: Ticket.shown), and a newcomer
       cuts the running turns of other students short to that length, so its first loss point waits neither for
       whole turns of the others arriving with it nor for a long run's current turn. With nobody waiting a job
       never yields, and its per-step check stays one attribute read (jobs.JobContext.should_stop).
@@ -175,8 +180,15 @@ class Scheduler:
 
     # -- time slices -----------------------------------------------------------------------------
     def slice_over(self, t: Ticket) -> bool:
-        """Whether `t`'s turn is over (lock-free: the job's own thread calls it on every check while contended)."""
-        return self._clock() >= t.slice_end
+        """Whether `t`'s turn is over (lock-free: the job's own thread calls it on every check while contended).
+
+        A job that has not shown its first result yet (`Ticket.shown`, set by the job) keeps its turn until it has,
+        or until it has held a slot for FIRST_POINT_MAX_S in all: a first turn that ended before the first loss
+        point would send its student to the back of the queue with nothing on the screen."""
+        now = self._clock()
+        if now < t.slice_end:
+            return False
+        return t.shown or not t.running or t.held + (now - t.granted_at) >= FIRST_POINT_MAX_S
 
     def should_yield(self, t: Ticket) -> bool:
         """After its slice: True when a waiting job would get the slot before `t` (then `t` gives it back).

@@ -34,13 +34,16 @@ def use_scheduler(monkeypatch):
 
 
 class Loop:
-    """A job body that counts its steps and checks should_stop before each, until `gate` opens."""
+    """A job body that counts its steps and checks should_stop before each, until `gate` opens. It publishes a first
+    result at once, as a fit does its first loss point (a job that shows nothing keeps its first turn longer: see
+    test_a_first_turn_lasts_until_the_first_result_shows_at_most_first_point_max_s)."""
 
     def __init__(self):
         self.steps = 0
         self.gate = threading.Event()
 
     def __call__(self, ctx) -> str:
+        ctx.publish(started=True)
         while not self.gate.is_set():
             if ctx.should_stop():
                 return "stopped"
@@ -124,6 +127,67 @@ def test_a_jobs_first_turn_is_short_and_its_later_turns_whole():
     assert t.slice_end == pytest.approx(100.5 + 1.0)
 
 
+def test_a_first_turn_lasts_until_the_first_result_shows_at_most_first_point_max_s():
+    """On a loaded server a first loss point can take longer than FIRST_TURN_S of slot time. A job whose first turn
+    ended before it showed anything queued again behind every newcomer; now its turn goes on until it has shown its first result (Ticket.shown), or until it has held a slot for
+    FIRST_POINT_MAX_S in all; once shown, its turns end on time as before."""
+    now, cancel = [100.0], threading.Event()
+    sched = scheduler.Scheduler(1, "fair", 1.0, clock=lambda: now[0])
+    a = sched.ticket(1, "A", lambda: True)
+    assert sched.acquire(a, cancel)
+    b = sched.ticket(2, "B", lambda: True)
+    got = []
+    threading.Thread(target=lambda: got.append(sched.acquire(b, cancel)), daemon=True).start()
+    assert wait_until(lambda: b.waiting)
+    now[0] = 100.0 + scheduler.FIRST_TURN_S + 0.05
+    assert not sched.slice_over(a), "A's first turn ended before its first result showed"
+    a.shown = True
+    assert sched.slice_over(a) and sched.should_yield(a)
+    sched.release(a)
+    assert wait_until(lambda: got == [True]) and b.running
+    # B never shows anything: its turn ends once it has held the slot FIRST_POINT_MAX_S in all
+    now[0] = 100.25 + scheduler.FIRST_POINT_MAX_S - 0.1
+    assert not sched.slice_over(b)
+    now[0] = 100.25 + scheduler.FIRST_POINT_MAX_S + 0.01
+    assert sched.slice_over(b)
+    assert scheduler.FIRST_TURN_S < scheduler.FIRST_POINT_MAX_S <= 3.0  # 3.0 s: the issue's first-loss-point goal
+    cancel.set()
+
+
+def test_a_job_keeps_its_first_turn_until_its_first_loss_point(use_scheduler):
+    """Through jobs.Job: A's body takes longer than FIRST_TURN_S before it publishes its first loss point, while
+    B waits. B gets no step before A's first point is out, and gets the slot soon after it."""
+    from aelab.train import History, Progress
+
+    use_scheduler(slice_s=0.2)
+    order = []
+
+    def slow_first_point(ctx) -> str:
+        t0 = time.perf_counter()
+        while time.perf_counter() - t0 < 3 * scheduler.FIRST_TURN_S:  # setup and the first steps, checking
+            if ctx.should_stop():
+                return "stopped"
+            time.sleep(0.002)
+        order.append("A's first point")
+        hist = History()
+        hist.step_x.append(0.1)
+        hist.train.append(0.5)
+        ctx.update(Progress(0, 1, 100, 0.0, 0.1), hist, None)
+        while True:
+            if ctx.should_stop():
+                return "stopped"
+            time.sleep(0.002)
+
+    loop_b = Loop()
+    a = jobs.Job(slow_first_point, name="first-A", student="A").start()
+    assert wait_until(lambda: a.status == "running")
+    b = jobs.Job(lambda ctx: (order.append("B ran"), loop_b(ctx))[1], name="loop-B", student="B").start()
+    assert wait_until(lambda: order[-1:] == ["B ran"], 5), order
+    assert order == ["A's first point", "B ran"], order
+    a.stop()
+    b.stop()
+
+
 def test_a_newcomer_cuts_another_students_running_turn_short():
     """A student pressing Train while another student's long run is in a whole turn waits at most FIRST_TURN_S of
     that turn (the greedy student's tabs added up to a second to the class's first loss points), not the rest of
@@ -140,6 +204,7 @@ def test_a_newcomer_cuts_another_students_running_turn_short():
 
         a = sched.ticket(1, "A", lambda: True)
         assert sched.acquire(a, cancel)
+        a.shown = True  # A's first loss point is on its student's screen
         now[0] = 100.3
         assert not sched.should_yield(a)  # nobody waits: under fair turns A's next, whole turn starts
         whole = a.slice_end
