@@ -16,6 +16,9 @@ CHART_TITLE_FONT = 18  # px: chart titles in Classroom mode
 TITLE_CHARS = 36  # Classroom mode wraps chart and x-axis titles longer than this: a half-width column at 1280x720
 # holds about 36 characters of 18 px text (longer titles ran past the chart's edge and were cut)
 TITLE_LINE = 24  # px: one line of a wrapped title
+TITLE_PAD = 22  # px from the figure's top to a wrapped title's anchor: plotly draws a title of several lines,
+# anchored at its top, about 18 px higher than the anchor (measured in Chromium: 8 px left its first line 10 px
+# above the chart, cut off), so this leaves ~4 px above the first line
 MARKER_SCALE = 1.5  # Classroom mode's markers are this much larger (points of a code scatter read at the back)
 PAGE_FONT = 18  # px: the page's root font size in Classroom mode (Streamlit's default is 16; its sizes are in rem)
 SR_ONLY = "aelab-sr-only"  # CSS class of text that only screen readers see (a chart's text summary)
@@ -134,7 +137,7 @@ def _enlarge(fig: go.Figure) -> None:
         layout.title.text = wrap(layout.title.text)
         lines = layout.title.text.count("<br>") + 1
         if lines > 1:  # from the top down: the lines, then room for the plot's highest tick label
-            layout.title.update(yref="container", y=1, yanchor="top", pad_t=8)
+            layout.title.update(yref="container", y=1, yanchor="top", pad_t=TITLE_PAD)
             layout.margin.t = max(layout.margin.t or 0, 8 + TITLE_LINE * lines + 16)
     for note in layout.annotations:  # subplot titles, labels, the sandglass's widths and roles
         _bigger(note.font, CHART_FONT)
