@@ -294,9 +294,11 @@ def draw_summary(bundle: data.DataBundle | None, view) -> None:
     if cfg.loss == "bce":  # BCE cannot reach 0 on grey pixels: draw what a perfect copy scores (issue 12, finding 8)
         floors = ui.memo("_train_bce_floor", show)
         floor = floors.setdefault("floor", analysis.bce_floor(show.x_test))
-    # at most 184 px: Classroom mode's 225 put the reconstructions below 31 px past a 1280x720 screen's bottom while
-    # the progress bar shows above them (tests/test_browser_train_layout.py)
-    height = min(ui.figure_height(150), 184)
+    height = ui.figure_height(150)
+    if view is not None and view.active:
+        # while the progress bar shows above it, at most 184 px: Classroom mode's 225 put the reconstructions below
+        # 31 px past a 1280x720 screen's bottom (tests/test_browser_train_layout.py); the finished run's has room
+        height = min(height, 184)
     ui.chart(ui.kept("loss", history, (total, cfg.loss, floor, height, [(label, id(h)) for label, h in earlier]),
                      lambda: figures.loss_curves(history, total_epochs=total, title="Loss (lower is better)",
                                                  loss=cfg.loss, floor=floor, height=height, earlier=earlier)),
