@@ -500,6 +500,12 @@ def compare(results: list[dict]) -> str:
                      f" · class {r['class_time_s']:.1f} s · response p95 {p95(r, 'response_while_training'):.2f} s"
                      f" · peak {r['rss_peak_mb']:.0f} MB")
     pairs = list(zip(fairs, fifos))
+
+    def pooled(value) -> tuple[float, str]:
+        """Fair over fifo of value(result): summed over the rounds, and each round's (as text)."""
+        ratio = sum(value(f) for f, _ in pairs) / sum(value(o) for _, o in pairs)
+        return ratio, ", ".join(f"{value(f) / value(o):.2f}x" for f, o in pairs)
+
     if len(pairs) == 1:
         fair, fifo = pairs[0]
         ratio = fair["class_time_s"] / fifo["class_time_s"]
@@ -513,16 +519,12 @@ def compare(results: list[dict]) -> str:
                          f"fair / fifo {adjusted:.2f}x" + (f"; the machine's speed changed by {drift:.0%} between "
                                                            "the scenarios: read both ratios" if drift > 0.05 else ""))
     elif pairs:
-        each = ", ".join(f"{f['class_time_s'] / o['class_time_s']:.2f}x" for f, o in pairs)
-        ratio = sum(f["class_time_s"] for f, _ in pairs) / sum(o["class_time_s"] for _, o in pairs)
+        ratio, each = pooled(lambda r: r["class_time_s"])
         lines.append(f"  class time fair / fifo, {len(pairs)} rounds pooled: {ratio:.2f}x (each round: {each}; "
                      f"target <= {TARGETS['class_time_ratio']}x: "
                      f"{'ok' if ratio <= TARGETS['class_time_ratio'] else 'MISSED'})")
         if all(r["solo_finish_s"] == r["solo_finish_s"] and r["solo_finish_s"] > 0 for pair in pairs for r in pair):
-            each = ", ".join(f"{f['class_time_s'] / f['solo_finish_s'] / (o['class_time_s'] / o['solo_finish_s']):.2f}x"
-                             for f, o in pairs)
-            adjusted = (sum(f["class_time_s"] / f["solo_finish_s"] for f, _ in pairs)
-                        / sum(o["class_time_s"] / o["solo_finish_s"] for _, o in pairs))
+            adjusted, each = pooled(lambda r: r["class_time_s"] / r["solo_finish_s"])
             lines.append(f"  the same in runs alone (each class time divided by its server's run alone), pooled: "
                          f"{adjusted:.2f}x (each round: {each})")
     if pairs and all(0 <= r.get("steal", float("nan")) < 1 for pair in pairs for r in pair):
@@ -532,10 +534,9 @@ def compare(results: list[dict]) -> str:
             return r["class_time_s"] * (1 - r["steal"])
 
         steals = "; ".join(f"fair {f['steal']:.0%}, fifo {o['steal']:.0%}" for f, o in pairs)
-        ratio = sum(free(f) for f, _ in pairs) / sum(free(o) for _, o in pairs)
-        each = "" if len(pairs) == 1 else " (each round: " + ", ".join(f"{free(f) / free(o):.2f}x" for f, o in pairs) + ")"
+        ratio, each = pooled(free)
         lines.append(f"  the same without the CPU the host took (class time x (1 - steal); steal {steals}): "
-                     f"{ratio:.2f}x" + (" pooled" if len(pairs) > 1 else "") + each)
+                     f"{ratio:.2f}x" + (f" pooled (each round: {each})" if len(pairs) > 1 else ""))
     greedy_pairs = list(zip(fairs, greedies))
     if greedy_pairs:
         tabs = greedy_pairs[0][1]["greedy_tabs"]

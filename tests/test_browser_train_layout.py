@@ -1,7 +1,7 @@
 """Real browser (Playwright + Debian Chromium) at a projector's 1280x720 with Classroom mode on (issue 16): after
 pressing Train the loss curve and the reconstructions are on screen without scrolling, no button's text is cut off,
-every figure fits the window and starts its title inside itself, Train is a few Tab presses away, and when the run ends a toast says so and the
-keyboard focus is back on Train. Screenshot: artifacts/screenshots/10-projector.png.
+every figure fits the window and starts its title inside itself, Train is a few Tab presses away, and when the run
+ends a toast says so and the keyboard focus is back on Train. Screenshot: artifacts/screenshots/10-projector.png.
 
 Run: python -m pytest -q tests/test_browser_train_layout.py
 """

@@ -129,8 +129,9 @@ def test_a_jobs_first_turn_is_short_and_its_later_turns_whole():
 
 def test_a_first_turn_lasts_until_the_first_result_shows_at_most_first_point_max_s():
     """On a loaded server a first loss point can take longer than FIRST_TURN_S of slot time. A job whose first turn
-    ended before it showed anything queued again behind every newcomer; now its turn goes on until it has shown its first result (Ticket.shown), or until it has held a slot for
-    FIRST_POINT_MAX_S in all; once shown, its turns end on time as before."""
+    ended before it showed anything queued again behind every newcomer; now its turn goes on until it has shown its
+    first result (Ticket.shown), or until it has held a slot for FIRST_POINT_MAX_S in all; once shown, its turns end
+    on time as before."""
     now, cancel = [100.0], threading.Event()
     sched = scheduler.Scheduler(1, "fair", 1.0, clock=lambda: now[0])
     a = sched.ticket(1, "A", lambda: True)
