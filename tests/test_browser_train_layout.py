@@ -28,9 +28,13 @@ ON_TRAIN = "() => document.activeElement?.tagName === 'BUTTON' && document.activ
 BOXES = """() => [...document.querySelectorAll('[data-testid="stPlotlyChart"]')].map(c => {
   const r = c.getBoundingClientRect();
   const title = c.querySelector('.gtitle');
+  const box = e => { if (!e) return null; const q = e.getBoundingClientRect(); return {top: q.top, bottom: q.bottom}; };
   return {title: title ? title.textContent : '', top: r.top, bottom: r.bottom, left: r.left, right: r.right,
-          width: r.width, height: r.height, title_top: title ? title.getBoundingClientRect().top : null};
+          width: r.width, height: r.height, title_top: title ? title.getBoundingClientRect().top : null,
+          plot: box(c.querySelector('.nsewdrag')), xtitle: box(c.querySelector('.g-xtitle')),
+          legend: box(c.querySelector('.legend'))};
 })"""
+MIN_PLOT = 60  # px: the finished run's loss plot (the legend's three rows with BCE's floor left it 28 px)
 
 
 def figure(boxes: list[dict], title: str) -> dict:
@@ -41,11 +45,18 @@ def inside_window(box: dict) -> bool:
     return box["top"] >= 0 and box["left"] >= 0 and box["bottom"] <= HEIGHT and box["right"] <= WIDTH
 
 
+def stacked(box: dict) -> bool:
+    """The plot, then its x-axis title, then the legend, from the top down, none over another (a legend wrapped into
+    rows ran over the x axis: "epoch" was drawn inside the plot)."""
+    plot, xtitle, legend = box["plot"], box["xtitle"], box["legend"]
+    return plot["bottom"] <= xtitle["top"] + 1 and xtitle["bottom"] <= legend["top"] + 1
+
+
 def test_build_and_train_on_a_projector():
     """1280x720, Classroom mode: Train near in Tab order; after Train the loss curve and reconstructions are on
     screen unscrolled; no button text cut; every figure fits the window; the end brings a toast and the focus back."""
     with streamlit_server() as (url, *_), chromium_page(viewport=(WIDTH, HEIGHT)) as page:
-        page.goto(f"{url}/build_train?classroom=1&epochs=60")
+        page.goto(f"{url}/build_train?classroom=1&epochs=60&loss=bce")  # BCE: its floor line too
         train = page.get_by_role("button", name="🚀 Train")
         train.wait_for(timeout=60_000)
         page.wait_for_function("() => document.querySelector('[data-test-script-state]')"
@@ -66,6 +77,7 @@ def test_build_and_train_on_a_projector():
         boxes = page.evaluate(BOXES)
         for title in ("Loss", "reconstructions"):
             assert inside_window(figure(boxes, title)), (title, figure(boxes, title))
+        assert stacked(figure(boxes, "Loss")), figure(boxes, "Loss")
         for box in boxes:
             assert box["width"] <= WIDTH and box["height"] <= HEIGHT - 60, box  # 60: Streamlit's header
             # a title's first line starts inside its chart: a wrapped title drawn from 8 px began 10 px above it
@@ -78,5 +90,7 @@ def test_build_and_train_on_a_projector():
         toast.first.wait_for(timeout=10_000)
         assert "Test loss" in toast.first.inner_text()
         page.wait_for_function(ON_TRAIN, timeout=10_000)
+        loss = figure(page.evaluate(BOXES), "Loss")
+        assert stacked(loss) and loss["plot"]["bottom"] - loss["plot"]["top"] >= MIN_PLOT, loss
         assert page.evaluate(CUT_BUTTONS) == []
         print(f"\nPROJECTOR Tab presses to Train: {presses}")
