@@ -311,14 +311,14 @@ async def _class(url: str, pid: int, args) -> dict:
 
     with Monitor(pid) as mon:
         greedy = [await greedy_tab(i, url, args) for i in range(args.greedy)]  # their jobs run before the class's
-        cpu0, host0 = _cpu_seconds(pid), _host_ticks()
+        cpu0, host0, client0 = _cpu_seconds(pid), _host_ticks(), time.process_time()
         t_start = time.perf_counter()
         deadline = t_start + args.ramp + args.timeout
         class_ = [Student(i, args.epochs + i % 3, i, 2 + i % 3) for i in range(args.students)]
         starts = [t_start + args.ramp * i / max(1, args.students) for i in range(args.students)]
         await asyncio.gather(*(student(st, url, args, t, deadline) for st, t in zip(class_, starts)))
         wall = time.perf_counter() - t_start
-        server_cpu = _cpu_seconds(pid) - cpu0
+        server_cpu, client_cpu = _cpu_seconds(pid) - cpu0, time.process_time() - client0
         host1 = _host_ticks()
         steal = (host1[0] - host0[0]) / (host1[1] - host0[1]) if host1[1] > host0[1] else float("nan")
         during = mon.sample()
@@ -373,7 +373,7 @@ async def _class(url: str, pid: int, args) -> dict:
         "wall_s": wall,
         "server_cpu_s": server_cpu,
         "steal": steal,
-        "client_cpu_s": time.process_time(),
+        "client_cpu_s": client_cpu,  # this class's, not the process's since it began (--rounds runs several)
         "rss_base_mb": base["rss_kb"] / 1024, "rss_peak_mb": peak_rss / 1024,
         "rss_end_mb": during["rss_kb"] / 1024, "rss_after_close_mb": after_close["rss_kb"] / 1024,
         "threads_base": base["threads"], "threads_peak": mon.peak_threads, "threads_end": during["threads"],

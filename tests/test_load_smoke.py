@@ -6,6 +6,7 @@ mid-training stops the training); the timing targets are for benchmarks/load_tes
 Run: python -m pytest -q tests/test_load_smoke.py
 """
 import sys
+import time
 
 import pytest
 
@@ -41,7 +42,11 @@ def test_fairness_scenarios_run_and_compare():
     args = load_test.parse_args(["--students", "2", "--epochs", "2", "--ramp", "0", "--poke", "3", "--timeout", "90",
                                  "--settle", "5", "--cpu-window", "0.5", "--leavers", "0", "--policy", "both",
                                  "--greedy", "2", "--greedy-epochs", "500", "--no-solo"])
+    cpu0 = time.process_time()
     results = [load_test.run(s) for s in load_test.scenarios(args)]
+    # each class's client CPU is its own: the three lie in disjoint stretches of this process's CPU time since cpu0
+    # (they were the process's total since it began, so the later scenarios counted the earlier ones again)
+    assert 0 < sum(r["client_cpu_s"] for r in results) <= time.process_time() - cpu0
     assert [(r["policy"], r["greedy_tabs"]) for r in results] == [("fair", 0), ("fifo", 0), ("fair", 2)]
     for r in results:
         print("\n" + load_test.summary(r))
