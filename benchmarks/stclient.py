@@ -9,6 +9,7 @@ and the frontend's `handleAutoRerun`): subprotocol "streamlit", endpoint /_stcor
 from __future__ import annotations
 
 import asyncio
+import collections
 import re
 import time
 from dataclasses import dataclass, field
@@ -65,6 +66,7 @@ class StreamlitSession:
         self._kinds: dict[str, str] = {}  # widget user key -> its element kind ("text_input", "number_input", ...)
         self._widgets: dict[str, WidgetState] = {}  # element id -> value this tab reports on every rerun
         self._full_done = 0  # full script runs finished so far
+        self._trail: collections.deque = collections.deque(maxlen=24)  # (time, what): the last runs sent and seen
         self._changed = asyncio.Event()
         self._polls: dict[str, asyncio.Task] = {}  # fragment id -> its auto-rerun timer (like setInterval)
         self._poll_sent: list[float] = []  # send times of fragment polls awaiting their finish
@@ -180,12 +182,14 @@ class StreamlitSession:
         before = self._full_done
         t0 = time.perf_counter()
         await self._ws.send(self._back_msg(extra=extra))
+        self._trail.append((time.perf_counter(), f"sent a full rerun ({kind})"))
         while self._full_done == before:
             if self._closed or self._reader.done():
                 raise ConnectionError(f"{self.name}: connection closed while waiting for a {kind} run")
             self._changed.clear()
-            if time.perf_counter() - t0 > timeout:
-                raise TimeoutError(f"{self.name}: {kind} run did not finish in {timeout} s")
+            if time.perf_counter() - t0 > timeout:  # with what was sent and seen around it, to tell why next time
+                trail = "; ".join(f"{t - t0:+.2f} s {what}" for t, what in self._trail)
+                raise TimeoutError(f"{self.name}: {kind} run did not finish in {timeout} s [{trail}]")
             try:
                 await asyncio.wait_for(self._changed.wait(), 1.0)
             except asyncio.TimeoutError:
@@ -200,6 +204,7 @@ class StreamlitSession:
             await asyncio.sleep(interval)
             self._poll_sent.append(time.perf_counter())
             await self._ws.send(self._back_msg(fragment_id=fragment_id, auto=True))
+            self._trail.append((time.perf_counter(), "sent a poll"))
 
     def _stop_polls(self, ids=None) -> None:
         for fid in list(self._polls) if ids is None else ids:
@@ -223,6 +228,10 @@ class StreamlitSession:
 
     def _handle(self, msg: ForwardMsg) -> None:
         kind = msg.WhichOneof("type")
+        if kind in ("new_session", "script_finished"):
+            what = (f"run began ({'fragment' if msg.metadata.run.fragment_ids else 'full'})" if kind == "new_session"
+                    else f"run ended: {ForwardMsg.ScriptFinishedStatus.Name(msg.script_finished)}")
+            self._trail.append((time.perf_counter(), what))
         if kind == "new_session":
             self.page_hash = msg.new_session.page_script_hash or self.page_hash
             if not msg.metadata.run.fragment_ids:  # a full run: the frontend clears every auto-rerun timer
