@@ -101,8 +101,9 @@ def loss_curves(history: History, title: str = "Loss", log_y: bool = True, total
                          line=dict(color=NEUTRAL, dash="dash")))
         # above the line at its left end, where a loss curve starts high (no curve goes below the floor); on a
         # light ground, so the text stays legible where a short chart's curve passes behind it
-        notes.append(dict(text=name, xref="paper", x=0, xanchor="left", yref="y", yanchor="bottom", showarrow=False,
-                          y=math.log10(floor) if log_y and floor > 0 else floor, bgcolor="rgba(255,255,255,0.8)"))
+        if floor > 0 or not log_y:  # a log axis has no 0 to put it at (nor its line)
+            notes.append(dict(text=name, xref="paper", x=0, xanchor="left", yref="y", yanchor="bottom",
+                              showarrow=False, y=math.log10(floor) if log_y else floor, bgcolor="rgba(255,255,255,0.8)"))
     right = max([total_epochs or 0, *(h.epoch_x[-1] for _, h in earlier if h.epoch_x)])
     values = [*history.train, *history.test, *(floor is not None and [floor] or [])]
     return fast(data, dict(**_LAYOUT, height=height, title=_text(title), legend=LEGEND_BELOW,

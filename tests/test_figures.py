@@ -23,6 +23,20 @@ def test_loss_curves_plot_train_and_test():
     assert fig.layout.yaxis.type == "log" and tuple(fig.layout.xaxis.range) == (0, 5)
 
 
+def test_the_bce_floor_is_labelled_on_its_line_not_in_the_legend():
+    """The floor's dashed line carries its name and value as a label at the line's height (log axes place
+    annotations by log10), and takes no legend entry (a third entry wrapped a projector's legend into three rows);
+    a floor of 0 has no place on a log axis, so it gets no label there."""
+    h = History(step_x=[0.5, 1.0], train=[0.2, 0.1], epoch_x=[0, 1], test=[0.3, 0.15])
+    for log_y, at in ((True, np.log10(0.05)), (False, 0.05)):
+        fig = figures.loss_curves(h, total_epochs=5, floor=0.05, log_y=log_y)
+        line = fig.data[-1]
+        assert line.name == "floor: a perfect copy (0.050)" and line.showlegend is False and list(line.y) == [0.05] * 2
+        (label,) = fig.layout.annotations
+        assert label.text == line.name and label.y == at and label.yref == "y" and label.yanchor == "bottom"
+    assert figures.loss_curves(h, total_epochs=5, floor=0.0).layout.annotations == ()
+
+
 def test_image_grid_tiles_rows_and_columns():
     """Two rows of three 8x8 images become one (2*9-1, 3*9-1) picture with NaN gaps."""
     rows = [np.zeros((3, 64)), np.ones((3, 64))]
