@@ -45,12 +45,12 @@ async def student(url: str, i: int, end: float, counts: dict) -> None:
     k, known = 0, set()  # the live view's fragment ids seen so far (a full run clears the tab's timers)
     while time.perf_counter() < end:
         k += 1
-        known |= set(s._polls)
+        known |= set(s.live_fragments)
 
         async def poll() -> None:
             await asyncio.sleep(rng.uniform(0.0, 0.12))
             for fragment_id in known:
-                await s._ws.send(s._back_msg(fragment_id=fragment_id, auto=True))
+                await s.send_poll(fragment_id)
                 counts["polls"] += 1
 
         racing = asyncio.create_task(poll())

@@ -161,6 +161,16 @@ class StreamlitSession:
                 pass
         return True
 
+    @property
+    def live_fragments(self) -> tuple[str, ...]:
+        """Ids of the fragments this tab polls now (their auto-rerun timers, cleared when a full run begins)."""
+        return tuple(self._polls)
+
+    async def send_poll(self, fragment_id: str) -> None:
+        """One rerun of a `run_every` fragment, as its timer sends it (not waited for)."""
+        await self._ws.send(self._back_msg(fragment_id=fragment_id, auto=True))
+        self._trail.append((time.perf_counter(), "sent a poll"))
+
     # -- internals -------------------------------------------------------------------------------
     def _id(self, key: str) -> str:
         if key not in self._ids:
@@ -203,8 +213,7 @@ class StreamlitSession:
         while not self._closed:
             await asyncio.sleep(interval)
             self._poll_sent.append(time.perf_counter())
-            await self._ws.send(self._back_msg(fragment_id=fragment_id, auto=True))
-            self._trail.append((time.perf_counter(), "sent a poll"))
+            await self.send_poll(fragment_id)
 
     def _stop_polls(self, ids=None) -> None:
         for fid in list(self._polls) if ids is None else ids:
