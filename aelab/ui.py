@@ -1217,6 +1217,71 @@ def guard_uploads() -> None:
     _session_uploads(_session_id())
 
 
+# -- reruns: a live view's poll never loses the page run it meets ---------------------------------------------
+# Streamlit 1.67's AppSession.request_rerun hands a rerun to its current ScriptRunner and, when that runner refuses
+# it because it has stopped (its run just over, state STOP), starts a new runner at once (_create_scriptrunner).
+# The stopped runner's last events (the end of the page run: its last elements and its "finished") are still queued
+# on the event loop, and every event of a runner that is no longer the current one is dropped
+# (_handle_scriptrunner_event_on_event_loop). A live view's poll (a fragment rerun, every scheduler.poll_every s)
+# landing in that gap left a page run unfinished: the browser kept the run's old elements and never heard it end
+# (benchmarks/rerun_race.py: 6 of 397 raced edits; 1 of 4,320 edits in the fairness series). Streamlit's own guard
+# covers only fragments a full run removed. _HeldReruns holds such a rerun until the stopped runner's SHUTDOWN, its
+# last event (a runner's events reach the loop in the order it sent them), and starts the new runner then.
+# What this relies on (tests/test_rerun_race.py fails loudly if Streamlit changes it): request_rerun calls
+# _create_scriptrunner(rerun data) with the refusing runner still in _scriptrunner (the only call with one there),
+# the SHUTDOWN handler sets _scriptrunner to None, and runtime.get_app_session(session id) gives the session.
+def _held_reruns_class():
+    from streamlit.runtime.app_session import AppSession, AppSessionState
+    from streamlit.runtime.scriptrunner import ScriptRunnerEvent
+
+    class _HeldReruns(AppSession):
+        """An AppSession that starts no new ScriptRunner while the stopped one still has events to deliver."""
+
+        def _create_scriptrunner(self, initial_rerun_data) -> None:
+            held = self.__dict__.setdefault("_aelab_held_reruns", [])
+            if self._scriptrunner is not None:  # it refused the rerun: it has stopped, its events still queued
+                held.append(initial_rerun_data)
+                return
+            super()._create_scriptrunner(initial_rerun_data)
+            while held and self._scriptrunner is not None:  # reruns held before a full rerun replaced the runner
+                self._scriptrunner.request_rerun(held.pop(0))  # (a full run reruns every fragment: they coalesce)
+
+        def _handle_scriptrunner_event_on_event_loop(self, sender, event, *args, **kwargs) -> None:
+            super()._handle_scriptrunner_event_on_event_loop(sender, event, *args, **kwargs)
+            held = self.__dict__.get("_aelab_held_reruns")
+            if (event == ScriptRunnerEvent.SHUTDOWN and held and self._scriptrunner is None
+                    and self._state != AppSessionState.SHUTDOWN_REQUESTED):
+                self._create_scriptrunner(held.pop(0))  # the stopped runner's events are all delivered now
+
+    return _HeldReruns
+
+
+_HeldReruns = None  # the class, made on first use (its base is imported from Streamlit's runtime only then)
+
+
+def guard_reruns() -> None:
+    """Make this session hold a rerun that meets a just-stopped script runner until that runner's last events are
+    delivered (see the comment above; call on every run, from app.py; cheap after the first)."""
+    global _HeldReruns
+    from streamlit import runtime
+    from streamlit.runtime.app_session import AppSession
+
+    if not runtime.exists() or not _session_id():
+        return
+    session = runtime.get_instance().get_app_session(_session_id())
+    if session is None:
+        return
+    if _HeldReruns is None:
+        _HeldReruns = _held_reruns_class()
+    if type(session) is AppSession:
+        session.__class__ = _HeldReruns  # same fields, two methods more (assignment is atomic for the event loop)
+    elif not isinstance(session, _HeldReruns):
+        import logging
+
+        logging.getLogger("aelab").warning("Rerun race NOT guarded: Streamlit's session is a %s "
+                                           "(see aelab.ui.guard_reruns).", type(session).__name__)
+
+
 def file_uploader(label: str, kind: str, key: str, **kwargs):
     """st.file_uploader with the size limit of its kind (a key of limits.UPLOAD_MB, so the widget, the server and
     the reader agree). The file it held before is released on the server as soon as a new one replaces it."""
