@@ -32,9 +32,11 @@ BOXES = """() => [...document.querySelectorAll('[data-testid="stPlotlyChart"]')]
   return {title: title ? title.textContent : '', top: r.top, bottom: r.bottom, left: r.left, right: r.right,
           width: r.width, height: r.height, title_top: title ? title.getBoundingClientRect().top : null,
           plot: box(c.querySelector('.nsewdrag')), xtitle: box(c.querySelector('.g-xtitle')),
-          legend: box(c.querySelector('.legend'))};
+          ytitle: box(c.querySelector('.g-ytitle')), legend: box(c.querySelector('.legend')),
+          yticks: [...c.querySelectorAll('.ytick text')].map(t => t.textContent)};
 })"""
 MIN_PLOT = 60  # px: the finished run's loss plot (the legend's three rows with BCE's floor left it 28 px)
+MIN_PLOT_PLAIN = 100  # px: the loss plot in plain mode, during and after a run (a 150-px chart left it ~40 px)
 
 
 def figure(boxes: list[dict], title: str) -> dict:
@@ -52,15 +54,49 @@ def stacked(box: dict) -> bool:
     return plot["bottom"] <= xtitle["top"] + 1 and xtitle["bottom"] <= legend["top"] + 1
 
 
+def tall(box: dict) -> float:
+    return box["bottom"] - box["top"]
+
+
+def start_training(page, url: str, query: str):
+    page.goto(f"{url}/build_train?{query}")
+    train = page.get_by_role("button", name="🚀 Train")
+    train.wait_for(timeout=60_000)
+    page.wait_for_function("() => document.querySelector('[data-test-script-state]')"
+                           "?.getAttribute('data-test-script-state') === 'notRunning'", timeout=30_000)
+    return train
+
+
+def test_build_and_train_loss_chart_in_plain_mode():
+    """1280x720, plain mode (the default): during and after a run the loss plot is at least MIN_PLOT_PLAIN px tall,
+    its y-axis title no taller than the plot (it ran over the chart's title), plot, x-axis title and legend stacked,
+    the y-axis labels read as the losses they mark (BCE on Digits stays under 1: plotly's own labels said "5" and "2"
+    for 0.5 and 0.2), and the loss chart and the reconstructions on screen unscrolled."""
+    with streamlit_server() as (url, *_), chromium_page(viewport=(WIDTH, HEIGHT)) as page:
+        start_training(page, url, "epochs=400&loss=bce").click()  # ~10 s: long enough to look at it running
+        page.locator(".js-plotly-plot").filter(has_text="reconstructions").first.wait_for(timeout=30_000)
+        page.wait_for_timeout(1500)
+        for when in ("running", "finished"):
+            if when == "finished":
+                page.get_by_text("Finished 400 epochs.").first.wait_for(timeout=180_000)
+                page.wait_for_timeout(1000)
+            boxes = page.evaluate(BOXES)
+            bars = page.locator('[data-testid="stProgress"]').count()
+            assert (bars > 0) == (when == "running"), (when, bars)  # measured while the progress bar shows
+            loss = figure(boxes, "Loss")
+            assert tall(loss["plot"]) >= MIN_PLOT_PLAIN and tall(loss["ytitle"]) <= tall(loss["plot"]), (when, loss)
+            assert stacked(loss), (when, loss)
+            assert loss["yticks"] and all(0 < float(t) < 1 for t in loss["yticks"]), (when, loss["yticks"])
+            for title in ("Loss", "reconstructions"):
+                assert inside_window(figure(boxes, title)), (when, title, figure(boxes, title))
+            print(f"\nPLAIN {when}: loss plot {tall(loss['plot']):.0f} px, y title {tall(loss['ytitle']):.0f} px")
+
+
 def test_build_and_train_on_a_projector():
     """1280x720, Classroom mode: Train near in Tab order; after Train the loss curve and reconstructions are on
     screen unscrolled; no button text cut; every figure fits the window; the end brings a toast and the focus back."""
     with streamlit_server() as (url, *_), chromium_page(viewport=(WIDTH, HEIGHT)) as page:
-        page.goto(f"{url}/build_train?classroom=1&epochs=60&loss=bce")  # BCE: its floor line too
-        train = page.get_by_role("button", name="🚀 Train")
-        train.wait_for(timeout=60_000)
-        page.wait_for_function("() => document.querySelector('[data-test-script-state]')"
-                               "?.getAttribute('data-test-script-state') === 'notRunning'", timeout=30_000)
+        train = start_training(page, url, "classroom=1&epochs=60&loss=bce")  # BCE: its floor line too
         presses = 0
         for presses in range(1, 60):
             page.keyboard.press("Tab")
