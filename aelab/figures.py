@@ -45,13 +45,15 @@ def loss_axis(loss: str | None) -> str:
 
 
 def log_ticks(values) -> dict:
-    """Tick spacing for a log axis over `values`: 1, 2 and 5 of each decade when they span about one decade, powers
-    of ten only when they span more (labels at every 2 and 5 of several decades crowd a small chart)."""
+    """Ticks for a log axis over `values`: 1, 2 and 5 of each decade when they span about one decade, each labelled
+    with its value (`~g`: plotly's own labels of "D2" ticks read "2" and "5" for 0.2 and 0.5, in smaller type, when no
+    power of ten is in view); powers of ten only when they span more (labels at every 2 and 5 of several decades
+    crowd a small chart)."""
     v = np.array([np.nan if x is None else x for x in values], dtype=float)  # one pass in C, not per value in Python
     v = v[np.isfinite(v) & (v > 0)]
     if not v.size:
         return {}
-    return dict(dtick="D2") if math.log10(float(v.max() / v.min())) <= 1.5 else dict(dtick=1)
+    return dict(dtick="D2", tickformat="~g") if math.log10(float(v.max() / v.min())) <= 1.5 else dict(dtick=1)
 
 
 MAX_CURVE_POINTS = 1000  # points a drawn curve keeps at most: a chart is narrower than that in pixels

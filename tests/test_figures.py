@@ -145,3 +145,12 @@ def test_figures_built_without_plotlys_checks_are_exactly_what_its_checks_make()
         pass
     else:
         raise AssertionError("plotly's checked construction accepted a misspelt property")
+
+
+def test_log_ticks_within_a_decade_are_labelled_with_their_values():
+    """A loss that spans about one decade gets ticks at 1, 2 and 5 of each decade, formatted as values (without a
+    format plotly labels 0.2 and 0.5 as "2" and "5"; tests/test_browser_train_layout.py reads the drawn labels);
+    over several decades, powers of ten; nothing to go by, nothing set."""
+    assert figures.log_ticks([0.22, 0.6]) == {"dtick": "D2", "tickformat": "~g"}
+    assert figures.log_ticks([0.01, 10]) == {"dtick": 1}
+    assert figures.log_ticks([0.0, float("nan"), None]) == {}
