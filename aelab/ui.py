@@ -1223,8 +1223,8 @@ def guard_uploads() -> None:
 # The stopped runner's last events (the end of the page run: its last elements and its "finished") are still queued
 # on the event loop, and every event of a runner that is no longer the current one is dropped
 # (_handle_scriptrunner_event_on_event_loop). A live view's poll (a fragment rerun, every scheduler.poll_every s)
-# landing in that gap left a page run unfinished: the browser kept the run's old elements and never heard it end
-# (benchmarks/rerun_race.py: 6 of 397 raced edits; 1 of 4,320 edits in the fairness series). Streamlit's own guard
+# landing in that gap left a page run unfinished: the page never got its last messages nor heard it end
+# (benchmarks/rerun_race.py: 6 lost of 241 raced edits; 1 of 4,320 edits in a fairness series). Streamlit's own guard
 # covers only fragments a full run removed. _HeldReruns holds such a rerun until the stopped runner's SHUTDOWN, its
 # last event (a runner's events reach the loop in the order it sent them), and starts the new runner then.
 # What this relies on (tests/test_rerun_race.py fails loudly if Streamlit changes it): request_rerun calls

@@ -294,12 +294,13 @@ def draw_summary(bundle: data.DataBundle | None, view) -> None:
     if cfg.loss == "bce":  # BCE cannot reach 0 on grey pixels: draw what a perfect copy scores (issue 12, finding 8)
         floors = ui.memo("_train_bce_floor", show)
         floor = floors.setdefault("floor", analysis.bce_floor(show.x_test))
-    # at least 240 px: the title, the axis titles and the legend take ~135 px; at 150 px the plot was ~40 px and its
-    # y-axis title (~90 px) ran over the chart's title (Chromium, 1280x720, plain mode; at 240 the plot is ~105 px)
+    # at least 240 px: the title, the axis titles and the legend take ~135 px; at 150 px the plot was 35 px and its
+    # y-axis title (90 px) ran over the chart's title (Chromium, 1280x720, plain mode, BCE; at 240 the plot is 106 px)
     height = max(ui.figure_height(150), 240)
     if view is not None and view.active and ui.classroom_mode():
-        # while the progress bar shows above it, at most 184 px: Classroom mode's 225 put the reconstructions below
-        # 31 px past a 1280x720 screen's bottom (tests/test_browser_train_layout.py); the finished run's has room
+        # while the progress bar shows above it, at most 184 px: at 225 px Classroom mode's larger text put the
+        # reconstructions 31 px past a 1280x720 screen's bottom (tests/test_browser_train_layout.py); the finished
+        # run's has room (240 px: their bottom at 709 px)
         height = min(height, 184)
     ui.chart(ui.kept("loss", history, (total, cfg.loss, floor, height, [(label, id(h)) for label, h in earlier]),
                      lambda: figures.loss_curves(history, total_epochs=total, title="Loss (lower is better)",

@@ -2,6 +2,7 @@
 pressing Train the loss curve and the reconstructions are on screen without scrolling, no button's text is cut off,
 every figure fits the window and starts its title inside itself, Train is a few Tab presses away, and when the run
 ends a toast says so and the keyboard focus is back on Train. Screenshot: artifacts/screenshots/10-projector.png.
+And at the same size in plain mode: the loss chart's plot tall enough to read, its labels where they belong.
 
 Run: python -m pytest -q tests/test_browser_train_layout.py
 """
@@ -36,7 +37,7 @@ BOXES = """() => [...document.querySelectorAll('[data-testid="stPlotlyChart"]')]
           yticks: [...c.querySelectorAll('.ytick text')].map(t => t.textContent)};
 })"""
 MIN_PLOT = 60  # px: the finished run's loss plot (the legend's three rows with BCE's floor left it 28 px)
-MIN_PLOT_PLAIN = 100  # px: the loss plot in plain mode, during and after a run (a 150-px chart left it ~40 px)
+MIN_PLOT_PLAIN = 100  # px: the loss plot in plain mode, during and after a run (a 150-px chart left it 35 px)
 
 
 def figure(boxes: list[dict], title: str) -> dict:
