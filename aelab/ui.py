@@ -1230,6 +1230,7 @@ def guard_uploads() -> None:
 # What this relies on (tests/test_rerun_race.py fails loudly if Streamlit changes it): request_rerun calls
 # _create_scriptrunner(rerun data) with the refusing runner still in _scriptrunner (the only call with one there),
 # the SHUTDOWN handler sets _scriptrunner to None, and runtime.get_app_session(session id) gives the session.
+@functools.cache  # one class, made on first use (its base is imported from Streamlit's runtime only then)
 def _held_reruns_class():
     from streamlit.runtime.app_session import AppSession, AppSessionState
     from streamlit.runtime.scriptrunner import ScriptRunnerEvent
@@ -1256,13 +1257,9 @@ def _held_reruns_class():
     return _HeldReruns
 
 
-_HeldReruns = None  # the class, made on first use (its base is imported from Streamlit's runtime only then)
-
-
 def guard_reruns() -> None:
     """Make this session hold a rerun that meets a just-stopped script runner until that runner's last events are
     delivered (see the comment above; call on every run, from app.py; cheap after the first)."""
-    global _HeldReruns
     from streamlit import runtime
     from streamlit.runtime.app_session import AppSession
 
@@ -1271,11 +1268,10 @@ def guard_reruns() -> None:
     session = runtime.get_instance().get_app_session(_session_id())
     if session is None:
         return
-    if _HeldReruns is None:
-        _HeldReruns = _held_reruns_class()
+    held_reruns = _held_reruns_class()
     if type(session) is AppSession:
-        session.__class__ = _HeldReruns  # same fields, two methods more (assignment is atomic for the event loop)
-    elif not isinstance(session, _HeldReruns):
+        session.__class__ = held_reruns  # same fields, two methods more (assignment is atomic for the event loop)
+    elif not isinstance(session, held_reruns):
         import logging
 
         logging.getLogger("aelab").warning("Rerun race NOT guarded: Streamlit's session is a %s "

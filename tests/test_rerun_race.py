@@ -63,14 +63,20 @@ def delta(text: str) -> ForwardMsg:
     return msg
 
 
-async def play_the_race(session_class: type, monkeypatch, tmp_path) -> tuple[list[ForwardMsg], list[StandInRunner]]:
-    """A full run ends; a fragment poll reaches the session before the loop has handled the run's last events."""
+def new_session(session_class: type, monkeypatch, tmp_path) -> AppSession:
+    """A session (call on the event loop) whose script runners are stand-ins, holding the fragment "live-view"."""
     StandInRunner.made = []
     monkeypatch.setattr(app_session_module, "ScriptRunner", StandInRunner)
     script = tmp_path / "app.py"
     script.write_text("")
     session = session_class(ScriptData(str(script)), MemoryUploadedFileManager("/upload"), None, None, {})
     monkeypatch.setattr(session, "has_fragment", lambda fragment_id: fragment_id == "live-view")
+    return session
+
+
+async def play_the_race(session_class: type, monkeypatch, tmp_path) -> tuple[list[ForwardMsg], list[StandInRunner]]:
+    """A full run ends; a fragment poll reaches the session before the loop has handled the run's last events."""
+    session = new_session(session_class, monkeypatch, tmp_path)
 
     session.request_rerun(None)  # the learner's edit: a full run on a new runner
     old = StandInRunner.made[0]
@@ -134,12 +140,7 @@ def test_a_full_rerun_while_a_poll_is_held_runs_on_a_new_runner(session_class, m
     cls = AppSession if session_class == "streamlit" else ui._held_reruns_class()
 
     async def go():
-        StandInRunner.made = []
-        monkeypatch.setattr(app_session_module, "ScriptRunner", StandInRunner)
-        script = tmp_path / "app.py"
-        script.write_text("")
-        session = cls(ScriptData(str(script)), MemoryUploadedFileManager("/upload"), None, None, {})
-        monkeypatch.setattr(session, "has_fragment", lambda fragment_id: True)
+        session = new_session(cls, monkeypatch, tmp_path)
         session.request_rerun(None)
         StandInRunner.made[0].stopped = True
         poll = ClientState()
