@@ -15,6 +15,7 @@ ui.skip_bare_mode_check()
 st.set_page_config(layout="wide", page_icon=theme.icon_svg())
 ui.keep_widget_state()
 ui.guard_uploads()  # the server itself refuses uploads over aelab's limits and releases a session's files
+ui.guard_reruns()  # a live view's poll that meets a just-ended page run waits for it (Streamlit 1.67 dropped the run)
 ui.pin_threads_if_torch()  # this script thread draws with torch too (once it is loaded)
 
 # Material icons, not emoji: the first emoji icon makes Streamlit compile its emoji catalog (0.1-0.16 s

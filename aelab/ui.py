@@ -1227,8 +1227,9 @@ def guard_uploads() -> None:
 # (benchmarks/rerun_race.py: 6 lost of 241 raced edits; 1 of 4,320 edits in a fairness series). Streamlit's own guard
 # covers only fragments a full run removed. _HeldReruns holds such a rerun until the stopped runner's SHUTDOWN, its
 # last event (a runner's events reach the loop in the order it sent them), and starts the new runner then.
-# NOT CALLED from app.py for now: in 2 of the 4 CI runs with it, a browser test's run never showed "Finished" (never
-# seen in ~15 runs before); not explained yet. Until it is, the rare lost run is the lesser harm.
+# The held reruns go to the next runner in the order they came, before any newer one: a runner's request queue
+# merges reruns with the later one's widget values winning, and a first version that handed a held poll over after a
+# newer edit ran the edit with the poll's older values (in CI, a browser's "30 epochs, Train" ran the old epochs).
 # What this relies on (tests/test_rerun_race.py fails loudly if Streamlit changes it): request_rerun calls
 # _create_scriptrunner(rerun data) with the refusing runner still in _scriptrunner (the only call with one there),
 # the SHUTDOWN handler sets _scriptrunner to None, and runtime.get_app_session(session id) gives the session.
@@ -1242,19 +1243,25 @@ def _held_reruns_class():
 
         def _create_scriptrunner(self, initial_rerun_data) -> None:
             held = self.__dict__.setdefault("_aelab_held_reruns", [])
-            if self._scriptrunner is not None:  # it refused the rerun: it has stopped, its events still queued
-                held.append(initial_rerun_data)
-                return
-            super()._create_scriptrunner(initial_rerun_data)
-            while held and self._scriptrunner is not None:  # reruns held before a full rerun replaced the runner
-                self._scriptrunner.request_rerun(held.pop(0))  # (a full run reruns every fragment: they coalesce)
+            held.append(initial_rerun_data)
+            if self._scriptrunner is None:  # else it refused the rerun: it has stopped, its events still queued
+                self._aelab_start_held()
+
+        def _aelab_start_held(self) -> None:
+            """A new runner for the held reruns, handed over in the order they were asked for: its request queue
+            merges reruns as "the later one's widget values win", so a held poll handed over after a newer edit
+            put the poll's older values back (an Epochs field typed as 30 ran with its old value)."""
+            held = self._aelab_held_reruns
+            super()._create_scriptrunner(held.pop(0))
+            while held and self._scriptrunner is not None and self._scriptrunner.request_rerun(held[0]):
+                held.pop(0)  # (one it refuses, having stopped again already, waits for that runner's SHUTDOWN)
 
         def _handle_scriptrunner_event_on_event_loop(self, sender, event, *args, **kwargs) -> None:
             super()._handle_scriptrunner_event_on_event_loop(sender, event, *args, **kwargs)
             held = self.__dict__.get("_aelab_held_reruns")
             if (event == ScriptRunnerEvent.SHUTDOWN and held and self._scriptrunner is None
                     and self._state != AppSessionState.SHUTDOWN_REQUESTED):
-                self._create_scriptrunner(held.pop(0))  # the stopped runner's events are all delivered now
+                self._aelab_start_held()  # the stopped runner's events are all delivered now
 
     return _HeldReruns
 

@@ -17,26 +17,33 @@ import pytest
 from blinker import Signal
 from streamlit.proto.ClientState_pb2 import ClientState
 from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
+from streamlit.proto.WidgetStates_pb2 import WidgetStates
 from streamlit.runtime import app_session as app_session_module
 from streamlit.runtime.app_session import AppSession
 from streamlit.runtime.memory_uploaded_file_manager import MemoryUploadedFileManager
 from streamlit.runtime.script_data import ScriptData
 from streamlit.runtime.scriptrunner import ScriptRunnerEvent
 from streamlit.runtime.scriptrunner_utils.run_descriptor import RunDescriptor
-from streamlit.runtime.scriptrunner_utils.script_requests import RerunData
+from streamlit.runtime.scriptrunner_utils.script_requests import (
+    RerunData,
+    ScriptRequests,
+    ScriptRequestType,
+)
 
 from aelab import ui
 
 
 class StandInRunner:
-    """What AppSession sees of a ScriptRunner: it takes reruns until it has stopped, and reports events."""
+    """What AppSession sees of a ScriptRunner, with Streamlit's own request queue: it takes reruns (merging them as a
+    ScriptRunner does) until it has stopped, and reports events."""
 
     made: list[StandInRunner] = []
 
     def __init__(self, initial_rerun_data: RerunData, **_):
         self.first = initial_rerun_data
+        self.requests = ScriptRequests()
+        self.requests.request_rerun(initial_rerun_data)
         self.reruns: list[RerunData] = []
-        self.stopped = False
         self.on_event = Signal()
         StandInRunner.made.append(self)
 
@@ -44,13 +51,23 @@ class StandInRunner:
         pass
 
     def request_rerun(self, data: RerunData) -> bool:
-        if self.stopped:  # a ScriptRunner whose requests are in state STOP refuses (ScriptRequests.request_rerun)
-            return False
-        self.reruns.append(data)
-        return True
+        taken = self.requests.request_rerun(data)  # False once the queue is in state STOP, as a ScriptRunner's
+        if taken:
+            self.reruns.append(data)
+        return taken
 
     def request_stop(self) -> None:
-        self.stopped = True
+        self.requests.request_stop()
+
+    def run_ends(self) -> None:
+        """The script thread at the end of a run with nothing more asked: the queue goes to STOP."""
+        self.requests.request_stop()
+
+    def next_run(self) -> RerunData:
+        """The rerun this runner's script thread would start now (what it merged from every rerun it took)."""
+        request = self.requests.on_scriptrunner_ready()
+        assert request.type == ScriptRequestType.RERUN
+        return request.rerun_data
 
     def send(self, event: ScriptRunnerEvent, **kwargs) -> None:  # from the script thread, as ScriptRunner does
         self.on_event.send(self, event=event, **kwargs)
@@ -87,7 +104,7 @@ async def play_the_race(session_class: type, monkeypatch, tmp_path) -> tuple[lis
     # the script thread finishes the run: its last element, its "finished", then on_scriptrunner_ready -> STOP
     old.send(ScriptRunnerEvent.ENQUEUE_FORWARD_MSG, forward_msg=delta("the run's last element"))
     old.send(ScriptRunnerEvent.SCRIPT_STOPPED_WITH_SUCCESS, run_descriptor=run)
-    old.stopped = True
+    old.run_ends()
     poll = ClientState()  # the live view's poll, handled on the loop before the events queued above
     poll.fragment_id = "live-view"
     poll.is_auto_rerun = True
@@ -133,33 +150,79 @@ def test_aelab_session_delivers_the_run_then_runs_the_poll(monkeypatch, tmp_path
     assert fragments(runners[1].first) == ["live-view"] and runners[1].first.is_auto_rerun
 
 
+def widgets(epochs: int, train_pressed: bool) -> WidgetStates:
+    """What a page sends with a rerun: every widget's value (an Epochs field, and the Train button's trigger)."""
+    states = WidgetStates()
+    field = states.widgets.add()
+    field.id, field.int_value = "epochs", epochs
+    button = states.widgets.add()
+    button.id, button.trigger_value = "train", train_pressed
+    return states
+
+
+def values(data: RerunData) -> dict:
+    return {w.id: getattr(w, w.WhichOneof("value")) for w in data.widget_states.widgets}
+
+
 @pytest.mark.parametrize("session_class", ["streamlit", "aelab"])
-def test_a_full_rerun_while_a_poll_is_held_runs_on_a_new_runner(session_class, monkeypatch, tmp_path):
-    """An edit that arrives while a poll is held starts its full run at once (fastReruns), as without the guard, and
-    the held poll goes to that runner rather than being lost or starting a third."""
+def test_a_full_rerun_while_a_poll_is_held_runs_the_edit_as_sent(session_class, monkeypatch, tmp_path):
+    """The learner types 30 epochs and presses Train while a poll (sent before, with the old 5) is held. The edit's
+    full run starts at once (fastReruns) and runs with what the edit sent, as with Streamlit's own class: the URL,
+    30 epochs, the button pressed. (Handing the held poll to the new runner after the edit put the poll's older
+    values back: 5 epochs and the old URL. That made a browser test's "Finished 30 epochs." never come.)"""
     cls = AppSession if session_class == "streamlit" else ui._held_reruns_class()
 
     async def go():
         session = new_session(cls, monkeypatch, tmp_path)
         session.request_rerun(None)
-        StandInRunner.made[0].stopped = True
+        StandInRunner.made[0].run_ends()
         poll = ClientState()
         poll.fragment_id = "live-view"
+        poll.is_auto_rerun = True
+        poll.widget_states.CopyFrom(widgets(5, False))
         session.request_rerun(poll)
         edit = ClientState()
-        edit.query_string = "lr=0.002"
+        edit.query_string = "epochs=30"
+        edit.widget_states.CopyFrom(widgets(30, True))
         session.request_rerun(edit)
-        made = list(StandInRunner.made)
+        made, run = list(StandInRunner.made), StandInRunner.made[-1].next_run()
         session.shutdown()
-        return made
+        return made, run
 
-    runners = asyncio.run(go())
-    full = [r for r in runners if not fragments(r.first)]
-    assert full and full[-1].first.query_string == "lr=0.002"
+    runners, run = asyncio.run(go())
+    assert run.query_string == "epochs=30" and values(run) == {"epochs": 30, "train": True}
+    assert fragments(run) == [] and not run.is_fragment_scoped_rerun  # a full run (it reruns the live view too)
     if session_class == "aelab":
-        assert len(runners) == 2 and [fragments(r) for r in runners[1].reruns] == [["live-view"]]
+        assert len(runners) == 2  # the stopped one and the edit's: the held poll went to the edit's runner
     else:
         assert len(runners) == 3  # the poll's own runner, replaced at once by the edit's
+
+
+def test_reruns_held_behind_a_stopped_runner_reach_the_next_in_order(monkeypatch, tmp_path):
+    """Two polls held behind a stopped runner (a button in the live view pressed, then the next timer) start one
+    runner at its SHUTDOWN, which runs them merged in the order sent: the press is kept, the later values win."""
+
+    async def go():
+        session = new_session(ui._held_reruns_class(), monkeypatch, tmp_path)
+        session.request_rerun(None)
+        old = StandInRunner.made[0]
+        old.run_ends()
+        for epochs, pressed in ((5, True), (7, False)):
+            poll = ClientState()
+            poll.fragment_id = "live-view"
+            poll.widget_states.CopyFrom(widgets(epochs, pressed))
+            session.request_rerun(poll)
+        during = len(StandInRunner.made)
+        old.send(ScriptRunnerEvent.SHUTDOWN, client_state=None)
+        for _ in range(3):
+            await asyncio.sleep(0)
+        made, run = list(StandInRunner.made), StandInRunner.made[-1].next_run()
+        session.shutdown()
+        return during, made, run
+
+    during, runners, run = asyncio.run(go())
+    assert during == 1 and len(runners) == 2
+    assert fragments(run) == ["live-view"] and values(run) == {"epochs": 7, "train": True}
 
 
 def test_guard_reruns_swaps_the_running_session_once(monkeypatch, tmp_path):
