@@ -1317,6 +1317,16 @@ def _dismiss(key: str) -> None:
     st.session_state[key] = []
 
 
+def _history_navigation() -> bool:
+    """True when the browser's Back or Forward button started this run (its URL is an older one on purpose)."""
+    from streamlit.runtime.scriptrunner import get_script_run_ctx
+
+    return bool(getattr(get_script_run_ctx(), "is_history_navigation", False))
+
+
+_URLS_KEPT = 16  # URLs a page remembers writing (a browser's address bar is at most a few runs behind)
+
+
 def sync_query_params(schema, name: str) -> list[str]:
     """Mirror a page's settings (share.Schema) in the URL. Call it at the top of the page, before its widgets.
 
@@ -1324,12 +1334,18 @@ def sync_query_params(schema, name: str) -> list[str]:
     st.page_link with query_params) are applied to st.session_state; bad ones fall back to their
     defaults and are listed in a warning. On every run the current values are written back.
     Returns the notes about ignored values.
+
+    A URL this session wrote itself earlier is not a link: it is the browser's address bar behind the
+    server. A change sent before the previous run's new URL reached the browser carries the URL from
+    before that run, and applying it undid the change (two quick edits: the second was lost, 7 times in
+    20 in benchmarks/rerun_race.py's way of sending them).
     """
     from aelab import share
 
     written_key, notes_key = f"_share_written_{name}", f"_share_notes_{name}"
+    written = st.session_state.setdefault(written_key, [])  # the last URLs this session wrote, newest last
     incoming = share.restrict(_query(every=True), schema)  # a repeated name gets a note, not a silent choice
-    if incoming and incoming != st.session_state.get(written_key):
+    if incoming and (incoming not in written or _history_navigation()):  # (Back/Forward: the URL wins, as Streamlit's)
         settings, notes = share.decode(incoming, schema, present_only=True)
         st.session_state.update(share.state_updates(schema, settings))
         st.session_state[_FROM_LINK] = st.session_state.get(_FROM_LINK, set()) | set(settings)
@@ -1343,7 +1359,8 @@ def sync_query_params(schema, name: str) -> list[str]:
                 st.query_params[field.param] = current[field.param]
         elif field.param in st.query_params:
             del st.query_params[field.param]
-    st.session_state[written_key] = current
+    if not written or written[-1] != current:
+        written[:] = [w for w in written if w != current][-(_URLS_KEPT - 1):] + [current]
     notes = st.session_state.get(notes_key) or []
     if notes:
         with st.container(border=True):

@@ -198,6 +198,21 @@ def test_link_values_are_applied_on_first_run_and_mirrored_back():
     assert "/t?lr=0.2&act=tanh" in at.code[0].value
 
 
+def test_a_change_sent_with_the_url_from_before_the_last_run_is_kept():
+    """The browser sends its address bar with each change; a second quick change can leave before the first run's
+    new URL has arrived. That older URL was written by this session, so it is no link: the change wins and the URL
+    follows it (it used to be applied as a link and undo the change). A URL this session never wrote still is one."""
+    at = script_app({"lr": "0.05", "act": "tanh"})
+    at.text_input(key="cfg_t_lr").set_value("0.2").run()
+    assert at.query_params["lr"] == "0.2"
+    at.query_params["lr"] = "0.05"  # the address bar still shows the URL from before that run
+    at.text_input(key="cfg_t_lr").set_value("0.3").run()
+    assert at.text_input(key="cfg_t_lr").value == "0.3" and at.query_params["lr"] == "0.3" and not at.toast
+    at.query_params["lr"] = "0.07"  # a URL this session never wrote: a link (e.g. an edited address)
+    at.run()
+    assert at.text_input(key="cfg_t_lr").value == "0.07" and at.query_params["lr"] == "0.07"
+
+
 def test_tampered_link_shows_a_warning_and_keeps_defaults():
     """Bad link values leave the defaults in place and show one note each; Dismiss removes the warning."""
     at = script_app({"lr": "-1", "act": "<script>"})
