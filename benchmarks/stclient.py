@@ -127,6 +127,10 @@ class StreamlitSession:
         self._widgets[state.id] = state
         return await self._rerun(kind, timeout=timeout)
 
+    async def rerun(self, timeout: float = 60.0) -> float:
+        """A full rerun with nothing changed (as a browser's rerun shortcut sends it)."""
+        return await self._rerun("rerun", timeout=timeout)
+
     async def click(self, key: str, kind: str = "click", timeout: float = 60.0) -> float:
         """Press the button with widget key `key`."""
         trigger = WidgetState(id=self._id(key), trigger_value=True)
@@ -171,6 +175,10 @@ class StreamlitSession:
         await self._ws.send(self._back_msg(fragment_id=fragment_id, auto=True))
         self._trail.append((time.perf_counter(), "sent a poll"))
 
+    def trail(self, t0: float) -> str:
+        """The last runs sent and seen (up to 24), with their times from `t0` (a time.perf_counter() value)."""
+        return "; ".join(f"{t - t0:+.2f} s {what}" for t, what in self._trail)
+
     # -- internals -------------------------------------------------------------------------------
     def _id(self, key: str) -> str:
         if key not in self._ids:
@@ -198,8 +206,7 @@ class StreamlitSession:
                 raise ConnectionError(f"{self.name}: connection closed while waiting for a {kind} run")
             self._changed.clear()
             if time.perf_counter() - t0 > timeout:  # with what was sent and seen around it, to tell why next time
-                trail = "; ".join(f"{t - t0:+.2f} s {what}" for t, what in self._trail)
-                raise TimeoutError(f"{self.name}: {kind} run did not finish in {timeout} s [{trail}]")
+                raise TimeoutError(f"{self.name}: {kind} run did not finish in {timeout} s [{self.trail(t0)}]")
             try:
                 await asyncio.wait_for(self._changed.wait(), 1.0)
             except asyncio.TimeoutError:
