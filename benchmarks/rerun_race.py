@@ -82,6 +82,16 @@ async def student(url: str, i: int, end: float, counts: dict, then_edit: bool = 
             await s.set_value("cfg_lr", lr, timeout=20)
             counts["edits"] += 1
             await racing
+            last = other if then_edit else lr  # the page writes the settings it ran with into the link
+            ran_with = await link_value(s, "lr", last, wait=5 if then_edit else 0)
+            if ran_with != [last]:  # the link can lag (a run's URL update dropped with it): ask the page again
+                shown = ran_with
+                await s.rerun(timeout=20)
+                ran_with = parse_qs(s.query).get("lr")
+                counts["link behind" if ran_with == [last] else "ignored"] += 1
+                if ran_with != [last]:
+                    print(f"IGNORED student-{i} sent lr={last} last, the link showed lr={shown}, the page then ran "
+                          f"with lr={ran_with} [{s.trail(t0)}]", flush=True)
         except TimeoutError as exc:
             counts["lost"] += 1
             print(f"LOST {exc}", flush=True)
@@ -89,21 +99,6 @@ async def student(url: str, i: int, end: float, counts: dict, then_edit: bool = 
         finally:
             racing.cancel()  # (done already unless the edit was lost)
             await asyncio.gather(racing, return_exceptions=True)
-        last = other if then_edit else lr  # the page writes the settings it ran with into the link
-        ran_with = await link_value(s, "lr", last, wait=5 if then_edit else 0)
-        if ran_with != [last]:  # the link can lag (a run's URL update dropped with it): ask the page again
-            shown = ran_with
-            try:
-                await s.rerun(timeout=20)
-            except TimeoutError as exc:
-                counts["lost"] += 1
-                print(f"LOST {exc}", flush=True)
-                break
-            ran_with = parse_qs(s.query).get("lr")
-            counts["link behind" if ran_with == [last] else "ignored"] += 1
-            if ran_with != [last]:
-                print(f"IGNORED student-{i} sent lr={last} last, the link showed lr={shown}, the page then ran with "
-                      f"lr={ran_with} [{s.trail(t0)}]", flush=True)
         await asyncio.sleep(rng.uniform(0.05, 0.3))
     await s.close()
 

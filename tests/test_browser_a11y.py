@@ -82,7 +82,7 @@ def session(tmp_path_factory):
         main(tab).get_by_role("button", name=re.compile("Train$")).first.click()
         try:
             main(tab).get_by_text("Finished 3 epochs.").first.wait_for()
-        except Exception as exc:  # say what the page showed instead (seen once in ~20 CI runs; not reproduced in 30)
+        except Exception as exc:  # say what the page showed instead (seen once, with ui.guard_reruns' first version)
             tab.screenshot(path=str(data / "setup-failed.png"))
             raise AssertionError(f"no 'Finished 3 epochs.' in {WAIT_MS / 1000:.0f} s; the page said: "
                                  f"{main(tab).inner_text()[:1500]!r} (screenshot {data / 'setup-failed.png'})") from exc
